@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs every Debian 12 package the project needs to build and to run its tests.
+# Idempotent: packages already present are not touched, and a second run is a no-op.
+#   scripts/install-deps.sh          build and test dependencies
+#   scripts/install-deps.sh --peers  also the tools the benchmarks compare against
+set -eu
+
+BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
+       libdw-dev libunwind-dev libcapstone-dev libcli11-dev nlohmann-json3-dev
+       libgtest-dev libgmock-dev libbenchmark-dev pkg-config"
+# the independent sources every number is cross-checked against
+TEST="gdb elfutils linux-perf procps util-linux python3 file"
+PEERS="libbpf-tools bpftrace stress-ng"
+
+want="$BUILD $TEST"
+[ "${1:-}" = "--peers" ] && want="$want $PEERS"
+
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages:$missing; run as root (sudo $0)" >&2
+    exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || echo "install-deps: apt-get update failed; trying the cached package lists" >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
