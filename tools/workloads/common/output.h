@@ -1,0 +1,22 @@
+// --json FILE|-: where the machine-readable report goes.
+//
+// "-" means stdout, and then the text report is not printed, so stdout carries exactly one
+// JSON object. With a FILE the text report still goes to stdout.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace wl {
+
+// True when the text report should be printed (no --json, or --json FILE).
+inline bool wants_text(const std::string& json_dest) {
+    return json_dest != "-";
+}
+
+// Writes j to the destination (nothing when dest is empty). Throws tk::UserError when the
+// file cannot be written.
+void write_json(const nlohmann::json& j, const std::string& dest);
+
+}  // namespace wl
