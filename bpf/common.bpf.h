@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Helpers every tracer's BPF side shares: per-CPU counters and histograms, and the
+ * question "was this wakeup done from process context, by `current`?".
+ */
+#ifndef TOOLKIT_COMMON_BPF_H
+#define TOOLKIT_COMMON_BPF_H
+
+#include "hist.h"
+
+/* Add v to histogram slot `id` of a BPF_MAP_TYPE_PERCPU_ARRAY of struct hist. */
+static __always_inline void hist_add(void *map, __u32 id, __u64 v)
+{
+    struct hist *h = bpf_map_lookup_elem(map, &id);
+    __u32 b;
+
+    if (!h)
+        return;
+    h->count++;
+    h->sum += v;
+    if (h->count == 1 || v < h->min)
+        h->min = v;
+    if (v > h->max)
+        h->max = v;
+    b = hist_bucket(v);
+    barrier_var(b);
+    if (b >= HIST_BUCKETS)
+        b = HIST_BUCKETS - 1;
+    h->buckets[b]++;
+}
+
+/*
+ * Was this called from task context, so that `current` is the one doing it (say, waking
+ * someone)? In a hard interrupt (a timer expiring, a device) current is merely whoever
+ * was interrupted. The preempt count would tell, but on x86 it is a per-CPU variable that
+ * BPF can only reach through kallsyms data symbols, which kernels without
+ * CONFIG_KALLSYMS_ALL (ours) lack. Instead: a hard interrupt runs on the per-CPU IRQ
+ * stack, so if our own stack frame is not inside current's task stack, we are in one.
+ * Softirqs run from irq exit share the IRQ stack too; softirqs run by local_bh_enable()
+ * in a task (loopback networking) do count as that task's doing, which they are.
+ * Needs pointer comparisons, which the verifier allows with CAP_PERFMON.
+ */
+#define TK_THREAD_SIZE (16 * 1024) /* x86-64 without KASAN; a larger stack errs towards "interrupt" */
+
+static __always_inline bool in_task_context(void)
+{
+    struct task_struct *cur = bpf_get_current_task_btf();
+    __u64 base = (__u64)BPF_CORE_READ(cur, stack);
+    __u64 top = base + TK_THREAD_SIZE;
+    volatile __u64 marker = 0;
+    __u64 here = (__u64)&marker;
+
+    /* two plain comparisons: clang would fold them into (here - base) < size, pointer
+     * arithmetic the verifier refuses */
+    barrier_var(top);
+    if (here < base)
+        return false;
+    barrier_var(here);
+    return here < top;
+}
+
+#endif

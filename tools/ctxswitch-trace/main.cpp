@@ -1,0 +1,110 @@
+// ctxswitch-trace: how many context switches a workload makes, of which kind, what they
+// cost in the kernel, how long its tasks wait for a CPU and sleep, and how fast a wakeup
+// hands the CPU from one of its tasks to another (threads vs processes).
+//
+//   sudo ctxswitch-trace ./workload arg1 arg2
+//   sudo ctxswitch-trace -p 1234 -d 10
+//   sudo ctxswitch-trace --json out.json -- ./workload
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "errors.h"
+#include "kernel_features.h"
+#include "output.h"
+#include "proc.h"
+#include "report.h"
+#include "trace_session.h"
+#include "tracer.h"
+
+namespace {
+
+std::string join(const std::vector<std::string>& words) {
+    std::string out;
+    for (auto& w : words) out += (out.empty() ? "" : " ") + w;
+    return out;
+}
+
+int trace_main(int argc, char** argv) {
+    CLI::App app{"Context switches of a workload: counts, in-kernel switch cost, wakeup-to-run,\n"
+                 "handoff (thread vs process), off-CPU and on-CPU time. See docs/ctxswitch-trace.md.",
+                 "ctxswitch-trace"};
+    tk::TraceOptions opts;
+    tk::add_trace_options(app, opts);
+    app.parse(argc, argv);
+    opts.command = app.remaining();
+    if (!opts.command.empty() && opts.command[0] == "--") opts.command.erase(opts.command.begin());
+
+    if (opts.features) {
+        tk::KernelFeatures::get().print(std::cout, ctxswitch::Tracer::tracepoints());
+        return 0;
+    }
+    tk::validate_trace_options(opts);
+    if (opts.launching()) tk::resolve_command(opts.command[0]);  // fail before loading anything
+    tk::KernelFeatures::get().require_tracing("ctxswitch-trace");
+
+    tk::TraceSession session("ctxswitch-trace", opts);
+    ctxswitch::Tracer tracer(opts);
+    std::string target;
+    if (opts.launching()) {
+        auto& w = session.launch();
+        target = join(opts.command) + " (pid " + std::to_string(w.pid()) + ")";
+        session.resume();
+    } else if (opts.pid) {
+        size_t n = tracer.trace_process(opts.pid);
+        target = "pid " + std::to_string(opts.pid) + " (" + tk::comm_of(opts.pid) + ", " + std::to_string(n) +
+                 " threads at start)";
+        fprintf(stderr, "Tracing %s. Ctrl-C to end.\n", target.c_str());
+    } else {
+        tracer.trace_thread(opts.tid);
+        target = "tid " + std::to_string(opts.tid) + " (" + tk::comm_of(opts.tid) + ")";
+        fprintf(stderr, "Tracing %s. Ctrl-C to end.\n", target.c_str());
+    }
+
+    ctxswitch::ReportOptions ropts;
+    ropts.verbose = opts.verbose;
+    auto fill = [&](ctxswitch::Snapshot& snap) {
+        snap.target = target;
+        snap.command = opts.command;
+        snap.duration_s = session.elapsed_seconds();
+    };
+    auto end = session.wait([&] {
+        auto snap = tracer.snapshot();
+        fill(snap);
+        fputs(ctxswitch::text_report(snap, ropts).c_str(), opts.json == "-" ? stderr : stdout);
+        fflush(stdout);
+    });
+
+    double duration = session.elapsed_seconds();
+    if (opts.launching()) {
+        if (end == tk::TraceSession::End::WorkloadExited) tracer.settle(250);
+        session.finish_workload();  // terminated first if it still runs (-d, second Ctrl-C)
+        tracer.settle(250);
+    }
+    auto snap = tracer.snapshot();
+    tracer.detach();
+    fill(snap);
+    snap.duration_s = duration;
+    snap.end_reason = tk::TraceSession::describe(end);
+    if (auto* w = session.workload()) {
+        snap.workload_status = w->status();
+        if (w->status()) snap.workload_rusage = w->rusage();
+    }
+
+    std::string text = ctxswitch::text_report(snap, ropts);
+    if (opts.json == "-") {
+        tk::write_output("-", ctxswitch::json_report(snap).dump(2) + "\n");
+    } else {
+        fputs(text.c_str(), stdout);
+        fflush(stdout);
+        if (!opts.json.empty()) tk::write_output(opts.json, ctxswitch::json_report(snap).dump(2) + "\n");
+    }
+    return session.exit_code();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return tk::run_tool("ctxswitch-trace", [&] { return trace_main(argc, argv); });
+}

@@ -1,0 +1,247 @@
+#include "report.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace ctxswitch {
+
+using tk::format_ns;
+
+namespace {
+
+std::string fmt(const char* f, auto... args) {
+    char buf[512];
+    snprintf(buf, sizeof buf, f, args...);
+    return buf;
+}
+
+std::string mean_ns(uint64_t total, uint64_t n) { return n ? format_ns(double(total) / double(n)) : "-"; }
+
+const char* kind_name(int k) {
+    switch (k) {
+        case CS_KIND_THREAD: return "thread";
+        case CS_KIND_PROCESS: return "process";
+        default: return "kernel";
+    }
+}
+
+}  // namespace
+
+std::string handoff_comparison(const Snapshot& s) {
+    const auto& same = s.hist(CS_H_HANDOFF_SAME);
+    const auto& cross = s.hist(CS_H_HANDOFF_CROSS);
+    if (same.empty() && cross.empty())
+        return "handoff: no traced task woke another traced task, so there is no thread vs "
+               "process handoff to compare";
+    if (!same.empty() && !cross.empty()) {
+        double ratio = double(same.percentile(50)) / double(std::max<uint64_t>(1, cross.percentile(50)));
+        return fmt("handoff p50: %s between threads of one process (%" PRIu64 ") vs %s between processes (%" PRIu64
+                   "): thread handoff is %.2fx process handoff",
+                   format_ns(double(same.percentile(50))).c_str(), same.count(),
+                   format_ns(double(cross.percentile(50))).c_str(), cross.count(), ratio);
+    }
+    if (!same.empty())
+        return fmt("handoff p50: %s between threads of one process (%" PRIu64 " handoffs); none between processes",
+                   format_ns(double(same.percentile(50))).c_str(), same.count());
+    return fmt("handoff p50: %s between processes (%" PRIu64 " handoffs); none between threads of one process",
+               format_ns(double(cross.percentile(50))).c_str(), cross.count());
+}
+
+std::string text_report(const Snapshot& s, const ReportOptions& opts) {
+    std::ostringstream out;
+    out << "ctxswitch-trace: " << s.target << ", " << fmt("%.2f s", s.duration_s) << ", probes "
+        << s.probe_mode;
+    if (!s.end_reason.empty()) out << "; " << s.end_reason;
+    if (s.workload_status) out << " (" << s.workload_status->describe() << ")";
+    out << "\n" << handoff_comparison(s) << "\n";
+    if (s.switch_cost_measured) {
+        out << "in-kernel switch cost p50:";
+        for (int k = 0; k < CS_KINDS; k++) {
+            const auto& h = s.hist(CS_H_SWITCH_COST + k);
+            out << " " << kind_name(k) << " " << (h.empty() ? "-" : format_ns(double(h.percentile(50))));
+            out << (k + 1 < CS_KINDS ? "," : "\n");
+        }
+    }
+    out << "\n";
+
+    auto procs = s.processes();
+    out << fmt("totals: %" PRIu64 " switches (%" PRIu64 " voluntary, %" PRIu64 " involuntary), %" PRIu64
+               " migrations, %" PRIu64 " wakeups; %zu threads in %zu processes\n",
+               s.counter(CS_C_SWITCHES), s.counter(CS_C_VOLUNTARY), s.counter(CS_C_INVOLUNTARY),
+               s.counter(CS_C_MIGRATIONS), s.counter(CS_C_WAKEUPS), s.threads.size(), procs.size());
+    if (s.workload_rusage) {
+        uint64_t nv = uint64_t(s.workload_rusage->ru_nvcsw), ni = uint64_t(s.workload_rusage->ru_nivcsw);
+        uint64_t traced = s.counter(CS_C_VOLUNTARY) + s.counter(CS_C_INVOLUNTARY);
+        double diff = nv + ni ? 100.0 * (double(traced) - double(nv + ni)) / double(nv + ni) : 0.0;
+        out << fmt("  cross-check: the workload's getrusage counts %" PRIu64 " switches (%" PRIu64 " + %" PRIu64
+                   "); traced %" PRIu64 " (%+.2f%%)\n",
+                   nv + ni, nv, ni, traced, diff);
+    }
+
+    out << "\nper process:\n"
+        << fmt("  %8s %-16s %7s %10s %11s %6s %10s %10s %10s %10s\n", "PID", "COMM", "THREADS", "VOLUNTARY",
+               "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU", "WAIT avg", "HANDOFF avg");
+    for (auto& p : procs)
+        out << fmt("  %8u %-16s %7u %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s\n", p.pid,
+                   p.comm.c_str(), p.threads, p.sum.voluntary, p.sum.involuntary, p.sum.migrations,
+                   format_ns(double(p.sum.on_cpu_ns)).c_str(), format_ns(double(p.sum.off_cpu_ns)).c_str(),
+                   mean_ns(p.sum.wait_ns, p.sum.wait_count).c_str(),
+                   mean_ns(p.sum.handoff_ns, p.sum.handoff_count).c_str());
+
+    auto threads = s.threads;
+    std::sort(threads.begin(), threads.end(), [](const ThreadRow& a, const ThreadRow& b) {
+        uint64_t sa = a.stats.voluntary + a.stats.involuntary, sb = b.stats.voluntary + b.stats.involuntary;
+        return sa != sb ? sa > sb : a.stats.tid < b.stats.tid;
+    });
+    size_t shown = opts.verbose ? threads.size() : std::min(threads.size(), opts.max_threads);
+    out << "\nper thread:\n"
+        << fmt("  %8s %8s %-16s %10s %11s %6s %10s %10s %10s %10s %12s\n", "TID", "PID", "COMM", "VOLUNTARY",
+               "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU", "WAIT avg", "HANDOFF avg", "SWITCH-IN avg");
+    for (size_t i = 0; i < shown; i++) {
+        const auto& t = threads[i].stats;
+        uint64_t cost = 0, n = 0;
+        for (int k = 0; k < CS_KINDS; k++) cost += t.switch_in_cost_ns[k], n += t.switch_in_count[k];
+        out << fmt("  %8u %8u %-16s %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s %12s\n", t.tid,
+                   t.pid, threads[i].comm.c_str(), t.voluntary, t.involuntary, t.migrations,
+                   format_ns(double(t.on_cpu_ns)).c_str(), format_ns(double(t.off_cpu_ns)).c_str(),
+                   mean_ns(t.wait_ns, t.wait_count).c_str(), mean_ns(t.handoff_ns, t.handoff_count).c_str(),
+                   s.switch_cost_measured ? mean_ns(cost, n).c_str() : "-");
+    }
+    if (shown < threads.size())
+        out << fmt("  ... %zu more threads (-v or --json for all)\n", threads.size() - shown);
+
+    out << "\n";
+    for (auto& nh : named_histograms()) {
+        if (nh.id >= CS_H_SWITCH_COST && nh.id < CS_H_SWITCH_COST + CS_KINDS && !s.switch_cost_measured) continue;
+        tk::Histogram h = nh.id < 0 ? s.wakeup_to_run() : s.hist(nh.id);
+        // the per-kind wakeup splits only in verbose mode, the merged one always
+        if (!opts.verbose && nh.id >= CS_H_WAKEUP_TO_RUN && nh.id < CS_H_WAKEUP_TO_RUN + CS_KINDS) {
+            out << nh.title << ": " << h.summary() << "\n\n";
+            continue;
+        }
+        out << h.render(nh.title) << "\n";
+    }
+    if (!s.switch_cost_measured)
+        out << "switch cost: not measured (the kernel has no usable sched_exit_tp)\n";
+
+    uint64_t dropped = s.counter(CS_C_DROP_STORAGE) + s.counter(CS_C_DROP_EXITED) + s.counter(CS_C_DROP_LIVE);
+    out << fmt("dropped: %" PRIu64 " (task state %" PRIu64 ", exited-thread records %" PRIu64
+               ", live-thread index %" PRIu64 ")",
+               dropped, s.counter(CS_C_DROP_STORAGE), s.counter(CS_C_DROP_EXITED), s.counter(CS_C_DROP_LIVE));
+    if (s.switch_cost_measured)
+        out << fmt("; switch cost unmatched (first runs of new tasks): %" PRIu64, s.counter(CS_C_COST_UNMATCHED));
+    out << "\n";
+    for (auto& p : s.probes)
+        if (!p.attached) out << "not attached: " << p.name << ": " << p.error << "\n";
+    for (auto& w : s.warnings) out << "warning: " << w << "\n";
+    if (opts.verbose && !s.program_stats.empty()) {
+        out << "\nBPF run time (kernel statistics):\n";
+        uint64_t total = 0;
+        for (auto& ps : s.program_stats) {
+            total += ps.run_time_ns;
+            out << fmt("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(), ps.run_count,
+                       format_ns(double(ps.run_time_ns)).c_str(), mean_ns(ps.run_time_ns, ps.run_count).c_str());
+        }
+        out << fmt("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
+    }
+    return out.str();
+}
+
+static nlohmann::json stats_json(const cs_thread_stats& t) {
+    nlohmann::json j = {
+        {"voluntary", t.voluntary},
+        {"involuntary", t.involuntary},
+        {"migrations", t.migrations},
+        {"on_cpu_ns", t.on_cpu_ns},
+        {"off_cpu_ns", t.off_cpu_ns},
+        {"off_cpu_count", t.off_cpu_count},
+        {"wait_ns_total", t.wait_ns},
+        {"wait_count", t.wait_count},
+        {"handoff_ns_total", t.handoff_ns},
+        {"handoff_count", t.handoff_count},
+    };
+    nlohmann::json cost = nlohmann::json::object();
+    for (int k = 0; k < CS_KINDS; k++)
+        cost[kind_name(k)] = {{"count", t.switch_in_count[k]}, {"ns_total", t.switch_in_cost_ns[k]}};
+    j["switch_in_cost"] = cost;
+    return j;
+}
+
+nlohmann::json json_report(const Snapshot& s) {
+    nlohmann::json j;
+    j["tool"] = "ctxswitch-trace";
+    j["schema_version"] = 1;
+    j["target"] = s.target;
+    j["command"] = s.command;
+    j["probe_mode"] = s.probe_mode;
+    j["duration_s"] = s.duration_s;
+    j["end_reason"] = s.end_reason;
+    j["comparison"] = handoff_comparison(s);
+    auto procs = s.processes();
+    j["totals"] = {
+        {"switches", s.counter(CS_C_SWITCHES)},
+        {"voluntary", s.counter(CS_C_VOLUNTARY)},
+        {"involuntary", s.counter(CS_C_INVOLUNTARY)},
+        {"migrations", s.counter(CS_C_MIGRATIONS)},
+        {"wakeups", s.counter(CS_C_WAKEUPS)},
+        {"forks", s.counter(CS_C_FORKS)},
+        {"exits", s.counter(CS_C_EXITS)},
+        {"threads", s.threads.size()},
+        {"processes", procs.size()},
+    };
+    j["switch_cost_measured"] = s.switch_cost_measured;
+    nlohmann::json hists = nlohmann::json::object();
+    for (auto& nh : named_histograms()) {
+        if (nh.id >= CS_H_SWITCH_COST && nh.id < CS_H_SWITCH_COST + CS_KINDS && !s.switch_cost_measured) continue;
+        hists[nh.name] = (nh.id < 0 ? s.wakeup_to_run() : s.hist(nh.id)).to_json();
+    }
+    j["histograms"] = hists;
+    auto& pj = j["processes"] = nlohmann::json::array();
+    for (auto& p : procs) {
+        auto row = stats_json(p.sum);
+        row["pid"] = p.pid;
+        row["comm"] = p.comm;
+        row["threads"] = p.threads;
+        pj.push_back(row);
+    }
+    auto& tj = j["threads"] = nlohmann::json::array();
+    for (auto& t : s.threads) {
+        auto row = stats_json(t.stats);
+        row["tid"] = t.stats.tid;
+        row["pid"] = t.stats.pid;
+        row["comm"] = t.comm;
+        row["alive"] = t.alive;
+        tj.push_back(row);
+    }
+    j["dropped"] = {
+        {"task_state", s.counter(CS_C_DROP_STORAGE)},
+        {"exited_threads", s.counter(CS_C_DROP_EXITED)},
+        {"live_index", s.counter(CS_C_DROP_LIVE)},
+    };
+    j["switch_cost_unmatched"] = s.counter(CS_C_COST_UNMATCHED);
+    auto& probes = j["probes"] = nlohmann::json::array();
+    for (auto& p : s.probes) {
+        nlohmann::json pj2 = {{"name", p.name}, {"attached", p.attached}};
+        if (!p.attached) pj2["error"] = p.error;
+        probes.push_back(pj2);
+    }
+    if (s.workload_status) {
+        auto& w = j["workload"];
+        w["status"] = s.workload_status->describe();
+        w["exit_code"] = s.workload_status->shell_code();
+        if (s.workload_rusage)
+            w["rusage"] = {{"nvcsw", s.workload_rusage->ru_nvcsw}, {"nivcsw", s.workload_rusage->ru_nivcsw}};
+    }
+    if (!s.program_stats.empty()) {
+        auto& ps = j["bpf_run_time"] = nlohmann::json::array();
+        for (auto& p : s.program_stats)
+            ps.push_back({{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
+    }
+    j["warnings"] = s.warnings;
+    return j;
+}
+
+}  // namespace ctxswitch

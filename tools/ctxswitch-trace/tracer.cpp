@@ -1,0 +1,287 @@
+#include "tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "bpf_skeleton.h"
+#include "ctxswitch.skel.h"
+#include "errors.h"
+#include "kernel_features.h"
+#include "proc.h"
+
+namespace ctxswitch {
+
+using tk::UserError;
+
+namespace {
+
+// One probe: its tracepoint and its two programs.
+struct ProbePair {
+    std::string tracepoint;
+    struct bpf_program* btf;
+    struct bpf_program* raw;
+    bool essential;
+};
+
+std::vector<ProbePair> probe_pairs(ctxswitch_bpf* s) {
+    return {
+        {"sched_switch", s->progs.switch_btf, s->progs.switch_raw, true},
+        {"sched_exit_tp", s->progs.schedule_exit_btf, s->progs.schedule_exit_raw, false},
+        {"sched_waking", s->progs.waking_btf, s->progs.waking_raw, false},
+        {"sched_wakeup_new", s->progs.wakeup_new_btf, s->progs.wakeup_new_raw, false},
+        {"sched_process_fork", s->progs.fork_btf, s->progs.fork_raw, false},
+        {"sched_process_exit", s->progs.exit_btf, s->progs.exit_raw, false},
+        {"sched_migrate_task", s->progs.migrate_btf, s->progs.migrate_raw, false},
+    };
+}
+
+int possible_cpus() {
+    int n = libbpf_num_possible_cpus();
+    if (n <= 0) throw UserError("cannot read the number of possible CPUs");
+    return n;
+}
+
+}  // namespace
+
+using Skel = tk::Skeleton<ctxswitch_bpf>;
+
+struct Tracer::Impl {
+    std::unique_ptr<Skel> skel;
+    bool btf = true;
+    int ncpu = possible_cpus();
+    std::unique_ptr<tk::BpfStatsGuard> stats;
+};
+
+const std::vector<std::string>& Tracer::tracepoints() {
+    static const std::vector<std::string> list = {"sched_switch",       "sched_exit_tp",
+                                                  "sched_waking",       "sched_wakeup_new",
+                                                  "sched_process_fork", "sched_process_exit",
+                                                  "sched_migrate_task"};
+    return list;
+}
+
+Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
+    const auto& f = tk::KernelFeatures::get();
+    f.require_tracing("ctxswitch-trace");
+    tk::capture_libbpf_messages(opts.verbose > 1);
+    if (opts.verbose) impl_->stats = std::make_unique<tk::BpfStatsGuard>();
+
+    auto present = [&](const std::string& tp, bool typed) {
+        if (opts.lacks(tp)) return false;
+        const auto& s = f.tracepoint(tp);
+        return typed ? s.typed : s.exists();
+    };
+    if (!present("sched_switch", false))
+        throw UserError(
+            "the kernel has no sched_switch tracepoint: context switches cannot be traced "
+            "(CONFIG_TRACEPOINTS is needed)");
+
+    bool want_btf = !opts.raw_tp && !opts.lacks("tp_btf") && present("sched_switch", true);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool btf = want_btf && attempt == 0;
+        impl_->skel = std::make_unique<Skel>(
+            tk::skeleton_ops(ctxswitch_bpf__open, ctxswitch_bpf__load, ctxswitch_bpf__destroy));
+        auto* s = impl_->skel->get();
+        std::vector<std::string> missing;
+        bool exit_tp = false;
+        for (auto& p : probe_pairs(s)) {
+            bool have = present(p.tracepoint, btf);
+            if (p.tracepoint == "sched_exit_tp" && have) {
+                // its arguments changed across releases; we read only the first, is_switch
+                const auto& args = f.tracepoint("sched_exit_tp").args;
+                if (f.tracepoint("sched_exit_tp").typed && (args.empty() || args[0] != "bool")) {
+                    warnings_.push_back("sched_exit_tp has an unexpected signature; switch cost not measured");
+                    have = false;
+                }
+                exit_tp = have;
+            }
+            bpf_program__set_autoload(p.btf, btf && have);
+            bpf_program__set_autoload(p.raw, !btf && have);
+            if (!have) missing.push_back(p.tracepoint);
+        }
+        s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
+        s->rodata->measure_switch_cost = exit_tp;
+        // only one of the two task-state maps is used
+        if (btf)
+            bpf_map__set_max_entries(s->maps.task_state_hash, 1);
+        tk::Status st = impl_->skel->try_load();
+        if (!st) {
+            if (btf) {
+                warnings_.push_back("tp_btf programs did not load; using the raw_tp twins");
+                if (opts.verbose) warnings_.push_back(st.message());
+                continue;
+            }
+            throw UserError(st.message());
+        }
+        impl_->btf = btf;
+        mode_ = btf ? "tp_btf" : "raw_tp";
+        switch_cost_ = exit_tp;
+        for (auto& m : missing) {
+            if (m == "sched_exit_tp")
+                warnings_.push_back("the kernel has no sched_exit_tp: switch cost is not measured");
+            else
+                warnings_.push_back("the kernel has no " + m + " tracepoint: what it feeds is missing");
+        }
+        for (auto& p : probe_pairs(s)) {
+            auto* prog = btf ? p.btf : p.raw;
+            if (!bpf_program__autoload(prog)) continue;
+            const auto& ps = impl_->skel->attach(prog, p.tracepoint + " (" + mode_ + ")");
+            if (!ps.attached && p.essential)
+                throw UserError("cannot attach to sched_switch: " + ps.error);
+        }
+        return;
+    }
+}
+
+Tracer::~Tracer() = default;
+
+size_t Tracer::mark(pid_t tid, pid_t pid, bool follow) {
+    auto* s = impl_->skel->get();
+    cs_task_state st{};
+    st.follow = follow;
+    st.stats.tid = uint32_t(tid);
+    st.stats.pid = uint32_t(pid);
+    int err;
+    if (impl_->btf) {
+        int fd = tk::pidfd_open(tid, tid != pid);
+        if (fd < 0) return 0;  // gone meanwhile
+        err = bpf_map_update_elem(bpf_map__fd(s->maps.task_state), &fd, &st, BPF_NOEXIST);
+        close(fd);
+    } else {
+        uint32_t key = uint32_t(tid);
+        err = bpf_map_update_elem(bpf_map__fd(s->maps.task_state_hash), &key, &st, BPF_NOEXIST);
+    }
+    if (err) return 0;  // already traced (its parent's fork got it first) or gone
+    uint32_t k = uint32_t(tid), v = uint32_t(pid);
+    bpf_map_update_elem(bpf_map__fd(s->maps.live), &k, &v, BPF_ANY);
+    return 1;
+}
+
+size_t Tracer::trace_process(pid_t pid) {
+    // Threads created while we walk the list are caught by the fork probe once their
+    // creator is marked; repeat until a pass finds nothing new.
+    std::set<pid_t> seen;
+    size_t marked = 0;
+    for (int pass = 0; pass < 100; pass++) {
+        bool fresh = false;
+        for (pid_t tid : tk::threads_of(pid)) {
+            if (!seen.insert(tid).second) continue;
+            fresh = true;
+            marked += mark(tid, pid, true);
+        }
+        if (!fresh) break;
+    }
+    if (seen.empty()) throw UserError(tk::describe_missing_task(pid, false));
+    return marked;
+}
+
+size_t Tracer::trace_thread(pid_t tid) {
+    auto pid = tk::tgid_of(tid);
+    if (!pid) throw UserError(tk::describe_missing_task(tid, true));
+    size_t n = mark(tid, *pid, false);
+    if (!n) throw UserError("cannot trace thread " + std::to_string(tid) + ": it is gone or already traced");
+    return n;
+}
+
+size_t Tracer::live_count() {
+    int fd = bpf_map__fd(impl_->skel->get()->maps.live);
+    uint32_t key, next;
+    size_t n = 0;
+    for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
+         err = bpf_map_get_next_key(fd, &key, &next)) {
+        key = next;
+        n++;
+    }
+    return n;
+}
+
+void Tracer::settle(int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms && live_count() > 0; waited += 5)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+Snapshot Tracer::snapshot() {
+    auto* s = impl_->skel->get();
+    Snapshot snap;
+    snap.probe_mode = mode_;
+    snap.switch_cost_measured = switch_cost_;
+    snap.probes = impl_->skel->probes();
+    snap.warnings = warnings_;
+    const int ncpu = impl_->ncpu;
+
+    {  // counters
+        struct Totals { uint64_t c[CS_COUNTERS]; };
+        std::vector<Totals> per_cpu(static_cast<size_t>(ncpu));
+        uint32_t zero = 0;
+        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.totals), &zero, per_cpu.data()) == 0)
+            for (auto& t : per_cpu)
+                for (int i = 0; i < CS_COUNTERS; i++) snap.counters[size_t(i)] += t.c[i];
+    }
+    {  // histograms
+        std::vector<struct hist> per_cpu(static_cast<size_t>(ncpu));
+        for (uint32_t id = 0; id < CS_HISTS; id++)
+            if (bpf_map_lookup_elem(bpf_map__fd(s->maps.hists), &id, per_cpu.data()) == 0)
+                for (auto& h : per_cpu) snap.hists[id].merge(h);
+    }
+    // live threads first, then the exited ones: a thread that ends in between is taken
+    // from `exited`, its final record
+    std::map<uint32_t, ThreadRow> rows;
+    {
+        int fd = bpf_map__fd(s->maps.live);
+        uint32_t key, next;
+        for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
+             err = bpf_map_get_next_key(fd, &key, &next)) {
+            key = next;
+            cs_task_state st{};
+            int found;
+            if (impl_->btf) {
+                uint32_t pid = 0;
+                bpf_map_lookup_elem(fd, &key, &pid);
+                int pfd = tk::pidfd_open(pid_t(key), key != pid);
+                if (pfd < 0) continue;
+                found = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state), &pfd, &st);
+                close(pfd);
+            } else {
+                found = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state_hash), &key, &st);
+            }
+            if (found != 0) continue;
+            ThreadRow row;
+            row.stats = st.stats;
+            row.comm = tk::comm_of(pid_t(key));
+            memcpy(row.stats.comm, row.comm.c_str(), std::min(row.comm.size() + 1, sizeof row.stats.comm));
+            row.stats.comm[CS_COMM_LEN - 1] = 0;
+            row.alive = true;
+            rows[key] = row;
+        }
+    }
+    {
+        int fd = bpf_map__fd(s->maps.exited);
+        uint32_t key, next;
+        for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
+             err = bpf_map_get_next_key(fd, &key, &next)) {
+            key = next;
+            cs_thread_stats st{};
+            if (bpf_map_lookup_elem(fd, &key, &st) != 0) continue;
+            ThreadRow row;
+            row.stats = st;
+            row.comm.assign(st.comm, strnlen(st.comm, sizeof st.comm));
+            row.alive = false;
+            rows.erase(st.tid);  // it ended after we read it live: this is its final record
+            snap.threads.push_back(row);  // (a reused tid may appear more than once)
+        }
+    }
+    for (auto& [tid, row] : rows) snap.threads.push_back(row);
+    if (impl_->stats) snap.program_stats = impl_->skel->program_stats();
+    return snap;
+}
+
+void Tracer::detach() { impl_->skel->detach_all(); }
+
+}  // namespace ctxswitch

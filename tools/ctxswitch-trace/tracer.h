@@ -1,0 +1,56 @@
+// ctxswitch-trace's kernel side from user space: chooses tp_btf or the raw_tp twins,
+// loads and attaches the probes, marks -p/-t targets, and reads everything back.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "snapshot.h"
+#include "trace_session.h"
+
+struct ctxswitch_bpf;
+
+namespace ctxswitch {
+
+class Tracer {
+public:
+    // The tracepoints this tool uses, for --features.
+    static const std::vector<std::string>& tracepoints();
+
+    // Opens, configures, loads and attaches. In launch mode (opts.launching()) every
+    // child of this process is traced from its fork on. Throws tk::UserError when the
+    // kernel cannot give what is essential (sched_switch).
+    explicit Tracer(const tk::TraceOptions& opts);
+    ~Tracer();
+
+    // -p: every thread of pid, following what they fork; -t: that one thread.
+    // Returns how many threads were marked.
+    size_t trace_process(pid_t pid);
+    size_t trace_thread(pid_t tid);
+
+    // Waits (up to timeout_ms) until every traced task that ended has been retired by
+    // its final context switch, so the counters of a workload that just exited are whole.
+    void settle(int timeout_ms);
+
+    // Reads counters, histograms and per-thread rows (live and exited) now.
+    Snapshot snapshot();
+    void detach();
+
+    const std::string& mode() const { return mode_; }
+    bool switch_cost_measured() const { return switch_cost_; }
+    const std::vector<std::string>& warnings() const { return warnings_; }
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::string mode_;
+    bool switch_cost_ = false;
+    std::vector<std::string> warnings_;
+    size_t mark(pid_t tid, pid_t pid, bool follow);
+    size_t live_count();
+};
+
+}  // namespace ctxswitch

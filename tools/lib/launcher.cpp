@@ -1,0 +1,249 @@
+#include "launcher.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "errors.h"
+
+namespace tk {
+
+std::string ExitStatus::describe() const {
+    if (exited) return "exited with " + std::to_string(code);
+    std::string s = "killed by SIG";
+    const char* abbrev = sigabbrev_np(signo);
+    s += abbrev ? abbrev : std::to_string(signo);
+    if (core_dumped) s += " (core dumped)";
+    return s;
+}
+
+Credentials workload_credentials(bool run_as_root) {
+    Credentials c;
+    c.uid = getuid();
+    c.gid = getgid();
+    const char* su = getenv("SUDO_UID");
+    const char* sg = getenv("SUDO_GID");
+    if (geteuid() == 0 && !run_as_root && su && *su) {
+        char* end = nullptr;
+        unsigned long uid = strtoul(su, &end, 10);
+        if (*end == 0 && uid != 0) {
+            c.uid = uid_t(uid);
+            c.gid = sg && *sg ? gid_t(strtoul(sg, nullptr, 10)) : gid_t(uid);
+            c.dropped = true;
+        }
+    }
+    if (struct passwd* pw = getpwuid(c.uid)) {
+        c.user = pw->pw_name;
+        c.home = pw->pw_dir;
+        if (c.dropped) {
+            int n = 64;
+            std::vector<gid_t> groups(static_cast<size_t>(n));
+            if (getgrouplist(pw->pw_name, c.gid, groups.data(), &n) < 0) {
+                groups.resize(size_t(n));
+                getgrouplist(pw->pw_name, c.gid, groups.data(), &n);
+            }
+            groups.resize(size_t(n));
+            c.groups = groups;
+        }
+    }
+    if (c.dropped && c.groups.empty()) c.groups.push_back(c.gid);
+    return c;
+}
+
+namespace {
+
+bool is_executable_file(const std::string& path, int* err) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+        *err = errno;
+        return false;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        *err = EISDIR;
+        return false;
+    }
+    if (access(path.c_str(), X_OK) != 0) {
+        *err = errno;
+        return false;
+    }
+    return true;
+}
+
+// write() that survives EINTR and short writes, in the child
+void write_all(int fd, const void* buf, size_t len) {
+    const char* p = static_cast<const char*>(buf);
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        p += n, len -= size_t(n);
+    }
+}
+
+}  // namespace
+
+std::string resolve_command(const std::string& argv0) {
+    if (argv0.empty()) throw UserError("empty command", 127);
+    int err = 0;
+    if (argv0.find('/') != std::string::npos) {
+        if (is_executable_file(argv0, &err)) return argv0;
+        if (err == ENOENT) throw UserError("no such file: " + argv0 + ": check the path", 127);
+        throw UserError(errno_text("cannot execute " + argv0, err), 126);
+    }
+    const char* path = getenv("PATH");
+    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    int first_err = ENOENT;
+    size_t start = 0;
+    while (start <= dirs.size()) {
+        size_t end = dirs.find(':', start);
+        if (end == std::string::npos) end = dirs.size();
+        std::string dir = dirs.substr(start, end - start);
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + argv0;
+        if (is_executable_file(candidate, &err)) return candidate;
+        if (err != ENOENT && err != ENOTDIR && first_err == ENOENT) first_err = err;
+        start = end + 1;
+    }
+    if (first_err != ENOENT) throw UserError(errno_text("cannot execute " + argv0, first_err), 126);
+    throw UserError("command not found: " + argv0 + " (use ./" + argv0 +
+                        " for a program in this directory)",
+                    127);
+}
+
+std::unique_ptr<Workload> Workload::spawn_paused(const LaunchOptions& opts) {
+    if (opts.argv.empty()) throw UserError("no command to run");
+    std::string exe = resolve_command(opts.argv[0]);
+
+    std::unique_ptr<Workload> w(new Workload());
+    w->creds_ = workload_credentials(opts.run_as_root);
+
+    int go[2], err[2];
+    if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+        throw UserError(errno_text("pipe"));
+
+    std::vector<char*> argv;
+    for (auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const Credentials& c = w->creds_;
+
+    pid_t pid = fork();
+    if (pid < 0) throw UserError(errno_text("fork"));
+    if (pid == 0) {
+        // The child: become the workload's user, wait for the go byte, exec.
+        close(go[1]);
+        close(err[0]);
+        sigset_t none;
+        sigemptyset(&none);
+        for (int s : {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP, SIGQUIT}) ::signal(s, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        int e = 0;
+        if (c.dropped) {
+            if (setgroups(c.groups.size(), c.groups.data()) != 0 || setgid(c.gid) != 0 ||
+                setuid(c.uid) != 0 || setuid(0) == 0)
+                e = errno ? errno : EPERM;
+            if (!c.home.empty()) setenv("HOME", c.home.c_str(), 1);
+            if (!c.user.empty()) {
+                setenv("USER", c.user.c_str(), 1);
+                setenv("LOGNAME", c.user.c_str(), 1);
+            }
+        }
+        char byte;
+        ssize_t n;
+        do n = read(go[0], &byte, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1) _exit(127);  // the tool went away before resuming us
+        if (!e) {
+            execv(exe.c_str(), argv.data());
+            e = errno;
+        }
+        write_all(err[1], &e, sizeof e);
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    close(go[0]);
+    close(err[1]);
+    w->pid_ = pid;
+    w->go_fd_ = go[1];
+    w->err_fd_ = err[0];
+    return w;
+}
+
+Workload::~Workload() {
+    if (go_fd_ >= 0) close(go_fd_);
+    if (err_fd_ >= 0) close(err_fd_);
+    if (pid_ > 0 && !status_) {
+        ::kill(pid_, SIGKILL);
+        int st;
+        while (waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+        }
+    }
+}
+
+void Workload::resume() {
+    if (resumed_) return;
+    resumed_ = true;
+    char byte = 1;
+    write_all(go_fd_, &byte, 1);
+    close(go_fd_);
+    go_fd_ = -1;
+    int e = 0;
+    ssize_t n;
+    do n = read(err_fd_, &e, sizeof e);
+    while (n < 0 && errno == EINTR);
+    close(err_fd_);
+    err_fd_ = -1;
+    if (n == sizeof e) {
+        reap();
+        if (e == EPERM && creds_.dropped)
+            throw UserError(errno_text("cannot switch to user " + creds_.user, e), 126);
+        throw UserError(errno_text("cannot execute the command", e), e == ENOENT ? 127 : 126);
+    }
+}
+
+bool Workload::exited() {
+    if (status_) return true;
+    siginfo_t info = {};
+    if (waitid(P_PID, id_t(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid_)
+        return true;
+    return false;
+}
+
+ExitStatus Workload::reap() {
+    if (status_) return *status_;
+    int st = 0;
+    while (wait4(pid_, &st, 0, &rusage_) < 0) {
+        if (errno != EINTR) throw UserError(errno_text("waiting for the workload"));
+    }
+    ExitStatus s;
+    if (WIFEXITED(st)) {
+        s.exited = true;
+        s.code = WEXITSTATUS(st);
+    } else if (WIFSIGNALED(st)) {
+        s.signo = WTERMSIG(st);
+        s.core_dumped = WCOREDUMP(st);
+    }
+    status_ = s;
+    return s;
+}
+
+void Workload::signal(int signo) {
+    if (!status_) ::kill(pid_, signo);
+}
+
+ExitStatus Workload::terminate(int grace_ms) {
+    if (status_) return *status_;
+    ::kill(pid_, SIGTERM);
+    for (int waited = 0; waited < grace_ms && !exited(); waited += 10)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!exited()) ::kill(pid_, SIGKILL);
+    return reap();
+}
+
+}  // namespace tk

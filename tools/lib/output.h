@@ -1,0 +1,16 @@
+// Writing what a tool produces: to stdout ("-") or to a file that is written in full or
+// not at all (temporary file + rename), owned by the user who invoked sudo.
+#pragma once
+
+#include <string>
+
+namespace tk {
+
+// Writes `content` to `path` ("-" = stdout). Throws UserError on failure, leaving no
+// half-written file behind. `mode` applies to new files.
+void write_output(const std::string& path, const std::string& content, unsigned mode = 0644);
+
+// Gives a file we created as root under sudo to the invoking user (SUDO_UID/SUDO_GID).
+void give_to_invoking_user(const std::string& path);
+
+}  // namespace tk

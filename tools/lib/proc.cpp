@@ -1,0 +1,60 @@
+#include "proc.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+namespace tk {
+
+bool process_exists(pid_t pid) {
+    if (pid <= 0) return false;
+    return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+std::vector<pid_t> threads_of(pid_t pid) {
+    std::vector<pid_t> out;
+    std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR* d = opendir(dir.c_str());
+    if (!d) return out;
+    while (struct dirent* e = readdir(d)) {
+        char* end = nullptr;
+        long tid = strtol(e->d_name, &end, 10);
+        if (e->d_name[0] != '.' && end && *end == 0 && tid > 0) out.push_back(pid_t(tid));
+    }
+    closedir(d);
+    return out;
+}
+
+std::optional<pid_t> tgid_of(pid_t tid) {
+    std::ifstream f("/proc/" + std::to_string(tid) + "/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("Tgid:", 0) == 0) return pid_t(std::stol(line.substr(5)));
+    return std::nullopt;
+}
+
+std::string comm_of(pid_t tid) {
+    std::ifstream f("/proc/" + std::to_string(tid) + "/comm");
+    std::string s;
+    std::getline(f, s);
+    return s;
+}
+
+int pidfd_open(pid_t pid, bool thread) {
+    constexpr unsigned PIDFD_THREAD_FLAG = 0200000;  // O_EXCL, PIDFD_THREAD since 6.9
+    return int(syscall(SYS_pidfd_open, pid, thread ? PIDFD_THREAD_FLAG : 0u));
+}
+
+std::string describe_missing_task(pid_t pid, bool thread) {
+    std::ostringstream s;
+    s << "no such " << (thread ? "thread" : "process") << ": " << pid << " (check it with ps"
+      << (thread ? " -eLf" : "") << ")";
+    return s.str();
+}
+
+}  // namespace tk

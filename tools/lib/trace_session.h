@@ -1,0 +1,84 @@
+// What every tracer does around its probes: the common options, choosing the target
+// (a launched command, -p PID, -t TID), launching and waiting, -d/-i timing, Ctrl-C and
+// SIGTERM, and the exit status. The tool supplies the BPF side and the report.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "launcher.h"
+
+namespace tk {
+
+struct TraceOptions {
+    pid_t pid = 0;          // -p: all threads of a process, and what it forks from then on
+    pid_t tid = 0;          // -t: one thread
+    double duration = 0;    // -d SECONDS (0: until the workload ends or Ctrl-C)
+    double interval = 0;    // -i SECONDS: a report every interval
+    std::string json;       // --json FILE|-
+    int verbose = 0;        // -v
+    bool features = false;  // --features: print what the kernel offers and exit
+    bool run_as_root = false;
+    bool raw_tp = false;                // --raw-tp: use the raw_tp twins
+    std::vector<std::string> without;   // --without TP: behave as if the kernel lacked TP
+    std::vector<std::string> command;   // -- CMD ARGS...
+
+    bool launching() const { return !command.empty(); }
+    bool lacks(const std::string& tracepoint) const;
+};
+
+// Adds -p -t -d -i --json -v --features --run-as-root --raw-tp --without and the command.
+void add_trace_options(CLI::App& app, TraceOptions& opts);
+// Exactly one target, sane numbers; throws UserError with what to do.
+void validate_trace_options(const TraceOptions& opts);
+
+// Runs a tool's main: a UserError or a CLI11 parse error becomes one line
+// "TOOL: message" on stderr and a non-zero exit status.
+int run_tool(const std::string& tool, const std::function<int()>& body);
+
+class TraceSession {
+public:
+    enum class End { WorkloadExited, Duration, Interrupted, TargetGone };
+
+    TraceSession(std::string tool, const TraceOptions& opts);
+    ~TraceSession();
+
+    const TraceOptions& options() const { return opts_; }
+
+    // Launch mode: fork the command paused (after the probes are attached, so that the
+    // fork itself is seen), then resume() lets it exec.
+    Workload& launch();
+    void resume();
+    Workload* workload() { return workload_.get(); }
+
+    // Blocks until the workload ends, -d elapses, the -p/-t target is gone, or Ctrl-C /
+    // SIGTERM. A signal sent to us from another process is forwarded to the workload; a
+    // second one stops at once. on_interval runs every -i seconds.
+    End wait(const std::function<void()>& on_interval = {});
+
+    // Launch mode, after wait(): makes sure the workload is reaped (terminated first when
+    // it still runs because -d elapsed or we were interrupted twice).
+    ExitStatus finish_workload();
+
+    // The tool's exit status: the workload's (128+N if killed by signal N) when launched,
+    // else 0 (130 when interrupted is not an error for -p).
+    int exit_code() const;
+    double elapsed_seconds() const;
+    static const char* describe(End end);
+
+private:
+    std::string tool_;
+    TraceOptions opts_;
+    std::unique_ptr<Workload> workload_;
+    std::chrono::steady_clock::time_point start_;
+    sigset_t old_mask_;
+};
+
+}  // namespace tk
