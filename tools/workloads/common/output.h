@@ -15,6 +15,10 @@ inline bool wants_text(const std::string& json_dest) {
     return json_dest != "-";
 }
 
+// Checks before the run that a --json FILE can be created (its directory exists and is
+// writable), so a typo fails at once instead of after the measurement. Throws tk::UserError.
+void check_json_dest(const std::string& dest);
+
 // Writes j to the destination (nothing when dest is empty). Throws tk::UserError when the
 // file cannot be written.
 void write_json(const nlohmann::json& j, const std::string& dest);

@@ -83,6 +83,7 @@ int run(int argc, char** argv) {
                              : "--ipc " + opt.ipc + " is not available for --model " + model_text) +
                 ": use one of " + wl::join(valid) + " (see --list)",
             2);
+    wl::check_json_dest(json_dest);
     if (!cpu_text.empty())
         opt.cpus = wl::CpuList::parse(cpu_text);
     bool count_given = app.count("--iterations") > 0;
