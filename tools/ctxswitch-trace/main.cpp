@@ -34,7 +34,12 @@ int trace_main(int argc, char** argv) {
     tk::add_trace_options(app, opts);
     app.parse(argc, argv);
     opts.command = app.remaining();
-    if (!opts.command.empty() && opts.command[0] == "--") opts.command.erase(opts.command.begin());
+    if (!opts.command.empty() && opts.command[0] == "--") {
+        opts.command.erase(opts.command.begin());
+    } else if (!opts.command.empty() && opts.command[0].size() > 1 && opts.command[0][0] == '-') {
+        // prefix_command() hands unknown options over as the command; they are mistakes
+        throw tk::UserError("unknown option " + opts.command[0] + " (see --help; put the command after --)", 2);
+    }
 
     if (opts.features) {
         tk::KernelFeatures::get().print(std::cout, ctxswitch::Tracer::tracepoints());

@@ -1,6 +1,7 @@
 #include "proc.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -46,7 +47,7 @@ std::string comm_of(pid_t tid) {
 }
 
 int pidfd_open(pid_t pid, bool thread) {
-    constexpr unsigned PIDFD_THREAD_FLAG = 0200000;  // O_EXCL, PIDFD_THREAD since 6.9
+    constexpr unsigned PIDFD_THREAD_FLAG = O_EXCL;  // PIDFD_THREAD, since Linux 6.9
     return int(syscall(SYS_pidfd_open, pid, thread ? PIDFD_THREAD_FLAG : 0u));
 }
 

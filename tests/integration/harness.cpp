@@ -1,0 +1,132 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace harness {
+
+bool have_root() { return geteuid() == 0; }
+bool in_ci() {
+    const char* ci = getenv("CI");
+    return ci && std::string(ci) == "true";
+}
+
+std::string bin(const std::string& name) { return std::string(BIN_DIR) + "/" + name; }
+
+std::string temp_path(const std::string& stem) {
+    static int seq = 0;
+    return "/tmp/toolkit-test-" + std::to_string(getpid()) + "-" + std::to_string(seq++) + "-" + stem;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+nlohmann::json parse_json(const std::string& text) {
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "not JSON: " << e.what() << "\n" << text.substr(0, 2000);
+        return nlohmann::json::object();
+    }
+}
+
+Result run(const std::vector<std::string>& argv, const RunOptions& opts) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) abort();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        for (auto& [k, v] : opts.env) {
+            if (v) setenv(k.c_str(), v->c_str(), 1);
+            else unsetenv(k.c_str());
+        }
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        execvp(args[0], args.data());
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    if (opts.on_start) opts.on_start(pid);
+    Result r;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opts.timeout_s);
+    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    int open_fds = 2;
+    char buf[65536];
+    while (open_fds) {
+        int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            ADD_FAILURE() << "timed out: " << argv[0];
+            break;
+        }
+        if (poll(fds, 2, left) < 0) continue;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+            ssize_t n = read(fds[i].fd, buf, sizeof buf);
+            if (n <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            } else {
+                (i == 0 ? r.out : r.err).append(buf, size_t(n));
+            }
+        }
+    }
+    for (auto& f : fds)
+        if (f.fd >= 0) close(f.fd);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return r;
+}
+
+static std::vector<std::string> our_programs_now();
+
+std::vector<std::string> our_programs_loaded() {
+    // The kernel frees a program after its last reference goes, asynchronously (RCU and
+    // a work queue): give it a moment before calling it leaked.
+    std::vector<std::string> names;
+    for (int i = 0; i < 100; i++) {
+        names = our_programs_now();
+        if (names.empty()) break;
+        usleep(20000);
+    }
+    return names;
+}
+
+static std::vector<std::string> our_programs_now() {
+    Result r = run({"bpftool", "prog", "show"});
+    std::vector<std::string> names;
+    std::istringstream in(r.out);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto pos = line.find(" name ");
+        if (pos == std::string::npos) continue;
+        std::string name = line.substr(pos + 6);
+        name = name.substr(0, name.find(' '));
+        for (const char* ours : {"switch_btf", "switch_raw", "schedule_exit_b", "waking_btf", "fork_btf",
+                                 "migrate_btf", "wakeup_new_btf", "exit_btf"})
+            if (name == ours) names.push_back(name);
+    }
+    return names;
+}
+
+}  // namespace harness

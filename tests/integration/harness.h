@@ -1,0 +1,50 @@
+// Running the tools from tests: a command with its own environment, its exit status,
+// stdout and stderr; and the root/CI rule (skip without root, fail without it in CI).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace harness {
+
+struct Result {
+    int status = -1;  // exit code, or 128 + signal
+    std::string out, err;
+};
+
+struct RunOptions {
+    std::map<std::string, std::optional<std::string>> env;  // nullopt: unset
+    int timeout_s = 90;
+    // called with the child's pid once it runs (e.g. to signal it later)
+    std::function<void(pid_t)> on_start;
+};
+
+Result run(const std::vector<std::string>& argv, const RunOptions& opts = {});
+std::string bin(const std::string& name);  // BIN_DIR/name
+std::string temp_path(const std::string& stem);
+std::string read_file(const std::string& path);
+nlohmann::json parse_json(const std::string& text);
+// BPF programs of ours still loaded in the kernel (names ending in _btf or _raw).
+std::vector<std::string> our_programs_loaded();
+
+// Privileged tests call this first.
+bool have_root();
+bool in_ci();
+
+}  // namespace harness
+
+#define REQUIRE_ROOT()                                                                 \
+    do {                                                                               \
+        if (!harness::have_root()) {                                                   \
+            if (harness::in_ci()) FAIL() << "CI=true but not root: BPF tests must run"; \
+            GTEST_SKIP() << "needs root (BPF): run the tests with sudo";               \
+        }                                                                              \
+    } while (0)
