@@ -98,21 +98,27 @@ Result run(const std::vector<std::string>& argv, const RunOptions& opts) {
     return r;
 }
 
-static std::vector<std::string> our_programs_now();
+static std::vector<std::string> programs_now(const std::vector<std::string>& wanted);
 
-std::vector<std::string> our_programs_loaded() {
+std::vector<std::string> programs_loaded(const std::vector<std::string>& wanted) {
     // The kernel frees a program after its last reference goes, asynchronously (RCU and
     // a work queue): give it a moment before calling it leaked.
     std::vector<std::string> names;
     for (int i = 0; i < 100; i++) {
-        names = our_programs_now();
+        names = programs_now(wanted);
         if (names.empty()) break;
         usleep(20000);
     }
     return names;
 }
 
-static std::vector<std::string> our_programs_now() {
+std::vector<std::string> our_programs_loaded() {
+    return programs_loaded({"switch_btf", "switch_raw", "schedule_exit_b", "schedule_exit_r", "waking_btf",
+                            "waking_raw", "fork_btf", "fork_raw", "migrate_btf", "migrate_raw", "wakeup_new_btf",
+                            "wakeup_new_raw", "exit_btf", "exit_raw"});
+}
+
+static std::vector<std::string> programs_now(const std::vector<std::string>& wanted) {
     Result r = run({"bpftool", "prog", "show"});
     std::vector<std::string> names;
     std::istringstream in(r.out);
@@ -122,9 +128,8 @@ static std::vector<std::string> our_programs_now() {
         if (pos == std::string::npos) continue;
         std::string name = line.substr(pos + 6);
         name = name.substr(0, name.find(' '));
-        for (const char* ours : {"switch_btf", "switch_raw", "schedule_exit_b", "waking_btf", "fork_btf",
-                                 "migrate_btf", "wakeup_new_btf", "exit_btf"})
-            if (name == ours) names.push_back(name);
+        for (auto& w : wanted)
+            if (name == w.substr(0, 15)) names.push_back(name);
     }
     return names;
 }

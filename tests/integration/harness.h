@@ -32,7 +32,10 @@ std::string bin(const std::string& name);  // BIN_DIR/name
 std::string temp_path(const std::string& stem);
 std::string read_file(const std::string& path);
 nlohmann::json parse_json(const std::string& text);
-// BPF programs of ours still loaded in the kernel (names ending in _btf or _raw).
+// Which of the named BPF programs are still loaded in the kernel (names as bpftool shows
+// them: at most 15 characters). Waits up to 2 s for asynchronous freeing first.
+std::vector<std::string> programs_loaded(const std::vector<std::string>& names);
+// programs_loaded() for ctxswitch-trace's programs.
 std::vector<std::string> our_programs_loaded();
 
 // Privileged tests call this first.
