@@ -24,4 +24,13 @@ Switches children_switches();
 // RUSAGE_SELF + RUSAGE_CHILDREN: the whole workload once every child is reaped.
 Switches workload_switches();
 
+// Switches and CPU time (user + system) of the whole workload, for differences between two
+// points in time: b.since(a).
+struct Usage {
+    Switches switches;
+    double cpu_s = 0;
+    Usage since(const Usage& earlier) const;
+};
+Usage workload_usage();
+
 }  // namespace wl
