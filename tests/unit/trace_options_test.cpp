@@ -1,0 +1,74 @@
+// The options every tracer shares: parsing and validation.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "trace_session.h"
+
+namespace {
+
+tk::TraceOptions parse(std::vector<std::string> args) {
+    CLI::App app{"test", "tool"};
+    tk::TraceOptions o;
+    tk::add_trace_options(app, o);
+    std::vector<char*> argv = {const_cast<char*>("tool")};
+    for (auto& a : args) argv.push_back(a.data());
+    app.parse(int(argv.size()), argv.data());
+    o.command = app.remaining();
+    if (!o.command.empty() && o.command[0] == "--") o.command.erase(o.command.begin());
+    return o;
+}
+
+}  // namespace
+
+TEST(TraceOptions, CommandAfterOptionsKeepsItsOwnFlags) {
+    auto o = parse({"-d", "2.5", "--json", "-", "./workload", "-n", "10", "--json", "x"});
+    EXPECT_DOUBLE_EQ(o.duration, 2.5);
+    EXPECT_EQ(o.json, "-");
+    EXPECT_EQ(o.command, (std::vector<std::string>{"./workload", "-n", "10", "--json", "x"}));
+    EXPECT_TRUE(o.launching());
+}
+
+TEST(TraceOptions, DoubleDashSeparatesTheCommand) {
+    auto o = parse({"-v", "--", "./workload", "-p", "3"});
+    EXPECT_EQ(o.verbose, 1);
+    EXPECT_EQ(o.pid, 0);
+    EXPECT_EQ(o.command, (std::vector<std::string>{"./workload", "-p", "3"}));
+}
+
+TEST(TraceOptions, PidTidAndWithout) {
+    auto o = parse({"-p", std::to_string(getpid()), "-i", "1", "--without", "sched_exit_tp", "--raw-tp"});
+    EXPECT_EQ(o.pid, getpid());
+    EXPECT_DOUBLE_EQ(o.interval, 1.0);
+    EXPECT_TRUE(o.lacks("sched_exit_tp"));
+    EXPECT_FALSE(o.lacks("sched_switch"));
+    EXPECT_TRUE(o.raw_tp);
+    EXPECT_NO_THROW(tk::validate_trace_options(o));
+}
+
+TEST(TraceOptions, ValidationSaysWhatIsWrong) {
+    auto expect_error = [](const tk::TraceOptions& o, const std::string& part) {
+        try {
+            tk::validate_trace_options(o);
+            ADD_FAILURE() << "no error for " << part;
+        } catch (const tk::UserError& e) {
+            EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+        }
+    };
+    expect_error(parse({}), "nothing to trace");
+    expect_error(parse({"-p", "1", "--", "true"}), "only one of");
+    expect_error(parse({"-p", "2147480000"}), "no such process: 2147480000");
+    expect_error(parse({"-t", "2147480000"}), "no such thread: 2147480000");
+    expect_error(parse({"-d", "-1", "true"}), "-d must be");
+}
+
+TEST(TraceOptions, NonNumericPidIsAParseError) {
+    EXPECT_THROW(parse({"-p", "abc"}), CLI::ParseError);
+}
+
+TEST(RunTool, UserErrorBecomesOneLineAndItsExitCode) {
+    testing::internal::CaptureStderr();
+    int rc = tk::run_tool("demo", [] () -> int { throw tk::UserError("what is wrong: what to do", 3); });
+    EXPECT_EQ(rc, 3);
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "demo: what is wrong: what to do\n");
+}
