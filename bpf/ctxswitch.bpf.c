@@ -174,8 +174,9 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
     __u32 next_tid = TASK_READ(btf, next, pid);
     struct cs_task_state *ps = state_of(btf, prev, prev_tid);
     struct cs_task_state *ns = state_of(btf, next, next_tid);
+    struct cs_pending_switch *p = NULL;
     __u64 now, delta;
-    __u32 kind;
+    __u32 kind, zero = 0;
     int traced = ps != NULL;
 
     /* keeps clang from testing (ps | ns), a pointer OR the verifier refuses */
@@ -185,7 +186,23 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
     now = bpf_ktime_get_ns();
     kind = switch_kind(btf, prev, next);
 
+    if (measure_switch_cost) {
+        p = bpf_map_lookup_elem(&pending, &zero);
+        if (!p)
+            return 0;
+    }
+
     if (ps) {
+        if (p && p->cost && p->cost_tid == prev_tid) {
+            /* the cost of the switch that brought prev onto this CPU */
+            __u32 k = p->cost_kind;
+
+            if (k < CS_KINDS) {
+                ps->stats.switch_in_cost_ns[k] += p->cost;
+                ps->stats.switch_in_count[k]++;
+            }
+            p->cost = 0;
+        }
         if (ps->on_ts) {
             delta = now - ps->on_ts;
             hist_add(&hists, CS_H_ON_CPU, delta);
@@ -234,17 +251,12 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
         }
     }
 
-    if (measure_switch_cost) {
-        __u32 zero = 0;
-        struct cs_pending_switch *p = bpf_map_lookup_elem(&pending, &zero);
-
-        if (p) {
-            if (p->ts)
-                count(CS_C_COST_UNMATCHED); /* the previous one never saw its exit */
-            p->ts = now;
-            p->next_tid = next_tid;
-            p->kind = kind;
-        }
+    if (p) {
+        if (p->ts)
+            count(CS_C_COST_UNMATCHED); /* the previous one never saw its exit */
+        p->ts = now;
+        p->next_tid = next_tid;
+        p->kind = kind;
     }
     return 0;
 }
@@ -252,14 +264,14 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
 /* End of __schedule(), in the task just switched in. */
 static __always_inline int on_schedule_exit(bool btf, bool is_switch)
 {
-    __u32 zero = 0, kind;
+    __u32 zero = 0, kind, tid;
     struct cs_pending_switch *p = bpf_map_lookup_elem(&pending, &zero);
-    struct cs_task_state *s;
     __u64 delta;
 
     if (!p || !p->ts || !is_switch)
         return 0;
-    if (p->next_tid != (__u32)bpf_get_current_pid_tgid()) {
+    tid = (__u32)bpf_get_current_pid_tgid();
+    if (p->next_tid != tid) {
         count(CS_C_COST_UNMATCHED);
         p->ts = 0;
         return 0;
@@ -270,11 +282,9 @@ static __always_inline int on_schedule_exit(bool btf, bool is_switch)
     if (kind >= CS_KINDS)
         return 0;
     hist_add(&hists, CS_H_SWITCH_COST + kind, delta);
-    s = current_state(btf);
-    if (s) {
-        s->stats.switch_in_cost_ns[kind] += delta;
-        s->stats.switch_in_count[kind]++;
-    }
+    p->cost = delta;
+    p->cost_tid = tid;
+    p->cost_kind = kind;
     return 0;
 }
 
@@ -289,9 +299,9 @@ static __always_inline int on_waking(bool btf, struct task_struct *p)
     count(CS_C_WAKEUPS);
     s->runnable_ts = bpf_ktime_get_ns();
     s->waker_tid = 0;
-    if ((__u32)cur != tid && in_task_context()) {
+    if ((__u32)cur != tid) {
         w = current_state(btf);
-        if (w) {
+        if (w && in_task_context()) {
             s->waker_tid = (__u32)cur;
             s->waker_pid = cur >> 32;
         }
@@ -356,6 +366,31 @@ static __always_inline int on_migrate(bool btf, struct task_struct *p)
         count(CS_C_MIGRATIONS);
     }
     return 0;
+}
+
+/* A call of the user-level switch routine (coro_switch, swapcontext ...), through a uprobe
+ * that user space attaches when asked (--user-switch): counted for traced tasks. */
+static __always_inline int on_user_switch(bool btf)
+{
+    struct cs_task_state *s = current_state(btf);
+
+    if (s) {
+        s->stats.user_switches++;
+        count(CS_C_USER_SWITCHES);
+    }
+    return 0;
+}
+
+SEC("uprobe")
+int user_switch_btf(struct pt_regs *ctx)
+{
+    return on_user_switch(true);
+}
+
+SEC("uprobe")
+int user_switch_raw(struct pt_regs *ctx)
+{
+    return on_user_switch(false);
 }
 
 /* ---- tp_btf programs ------------------------------------------------------------------ */

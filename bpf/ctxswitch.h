@@ -52,6 +52,7 @@ enum cs_counter {
     CS_C_EXITS,            /* traced tasks that died (their final switch) */
     CS_C_COST_UNMATCHED,   /* sched_switch with no sched_exit_tp in the next task
                               (first run of a new task returns through ret_from_fork) */
+    CS_C_USER_SWITCHES,    /* calls of the user-level switch function (--user-switch uprobe) */
     /* what did not fit, printed as `dropped` */
     CS_C_DROP_STORAGE,     /* task state could not be created (out of memory, map full) */
     CS_C_DROP_EXITED,      /* exited thread's record did not fit in `exited` */
@@ -77,6 +78,7 @@ struct cs_thread_stats {
     __u64 handoff_count;
     __u64 switch_in_cost_ns[CS_KINDS]; /* switch cost of the switches into this thread */
     __u64 switch_in_count[CS_KINDS];
+    __u64 user_switches; /* calls of the --user-switch function (a uprobe) */
 };
 
 /* Everything the kernel side keeps per traced task (task-local storage). */
@@ -91,11 +93,18 @@ struct cs_task_state {
     struct cs_thread_stats stats;
 };
 
-/* sched_switch -> sched_exit_tp in flight on one CPU */
+/*
+ * Per CPU: the switch in flight (sched_switch -> sched_exit_tp), and the cost of the last
+ * one, which is added to the switched-in task's counters at its next switch-out (where
+ * its state is at hand anyway, sparing sched_exit_tp a task-state lookup).
+ */
 struct cs_pending_switch {
-    __u64 ts;
+    __u64 ts;        /* sched_switch time; 0 when nothing is in flight */
     __u32 next_tid;
     __u32 kind;
+    __u64 cost;      /* the last measured switch cost, 0 once handed over */
+    __u32 cost_tid;  /* the task it was measured for */
+    __u32 cost_kind;
 };
 
 #endif

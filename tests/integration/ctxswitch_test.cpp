@@ -284,3 +284,24 @@ TEST(CtxswitchTrace, JsonToAFileIsWholeAndTextStillPrinted) {
     EXPECT_NE(bad.status, 0);
     EXPECT_NE(bad.err.find("cannot write /nonexistent-dir/out.json"), std::string::npos) << bad.err;
 }
+
+TEST(CtxswitchTrace, UserSwitchesCountedThroughAUprobe) {
+    REQUIRE_ROOT();
+    const int n = 5000;
+    json j = trace_json({bin("pingpong"), "--model", "coroutine", "--ipc", "asm", "-n", std::to_string(n)},
+                        {"--user-switch", "coro_switch"});
+    ASSERT_TRUE(j.contains("user_switches")) << j.dump().substr(0, 500);
+    uint64_t calls = j["user_switches"]["count"].get<uint64_t>();
+    // two switches a round trip, plus the coroutine's start and end
+    EXPECT_GE(calls, 2u * n);
+    EXPECT_LE(calls, 2u * n + 16);
+    EXPECT_GT(j["user_switches"]["uprobe_cost_ns"].get<double>(), 0.0);
+    // and the kernel saw (almost) no switches for it
+    EXPECT_LT(j["totals"]["switches"].get<uint64_t>(), uint64_t(n) / 10);
+    auto bad = run({bin("ctxswitch-trace"), "--user-switch", "no_such_function_xyz", "--", bin("pingpong"), "--model",
+                    "coroutine", "--ipc", "asm", "-n", "10"},
+                   plain());
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.err.find("--user-switch: no function no_such_function_xyz"), std::string::npos) << bad.err;
+    EXPECT_TRUE(harness::our_programs_loaded().empty());
+}

@@ -115,7 +115,7 @@ std::vector<std::string> programs_loaded(const std::vector<std::string>& wanted)
 std::vector<std::string> our_programs_loaded() {
     return programs_loaded({"switch_btf", "switch_raw", "schedule_exit_b", "schedule_exit_r", "waking_btf",
                             "waking_raw", "fork_btf", "fork_raw", "migrate_btf", "migrate_raw", "wakeup_new_btf",
-                            "wakeup_new_raw", "exit_btf", "exit_raw"});
+                            "wakeup_new_raw", "exit_btf", "exit_raw", "user_switch_btf", "user_switch_raw"});
 }
 
 static std::vector<std::string> programs_now(const std::vector<std::string>& wanted) {

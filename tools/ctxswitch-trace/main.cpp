@@ -17,6 +17,7 @@
 #include "report.h"
 #include "trace_session.h"
 #include "tracer.h"
+#include "uprobe.h"
 
 namespace {
 
@@ -32,6 +33,11 @@ int trace_main(int argc, char** argv) {
                  "ctxswitch-trace"};
     tk::TraceOptions opts;
     tk::add_trace_options(app, opts);
+    std::string user_switch;
+    app.add_option("--user-switch", user_switch,
+                   "count calls of this user-level switch function (a uprobe: about a microsecond per "
+                   "call), e.g. coro_switch, swapcontext, /path/lib.so:name")
+        ->type_name("FUNCTION");
     app.parse(argc, argv);
     opts.command = app.remaining();
     if (!opts.command.empty() && opts.command[0] == "--") {
@@ -51,6 +57,16 @@ int trace_main(int argc, char** argv) {
 
     tk::TraceSession session("ctxswitch-trace", opts);
     ctxswitch::Tracer tracer(opts);
+    std::string user_switch_function;
+    double uprobe_cost = 0;
+    if (!user_switch.empty()) {
+        std::string exe = opts.launching() ? tk::resolve_command(opts.command[0])
+                                           : "/proc/" + std::to_string(opts.pid ? opts.pid : opts.tid) + "/exe";
+        auto f = ctxswitch::resolve_user_function(user_switch, exe);
+        uprobe_cost = tracer.measure_uprobe_cost(ctxswitch::uprobe_is_emulated(f.binary, f.function));
+        tracer.count_user_switches(f.binary, f.function);
+        user_switch_function = f.binary + ":" + f.function;
+    }
     std::string target;
     if (opts.launching()) {
         auto& w = session.launch();
@@ -73,6 +89,8 @@ int trace_main(int argc, char** argv) {
         snap.target = target;
         snap.command = opts.command;
         snap.duration_s = session.elapsed_seconds();
+        snap.user_switch_function = user_switch_function;
+        snap.uprobe_cost_ns = uprobe_cost;
     };
     auto end = session.wait([&] {
         auto snap = tracer.snapshot();

@@ -81,6 +81,12 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
                    nv + ni, nv, ni, traced, diff);
     }
 
+    if (!s.user_switch_function.empty())
+        out << fmt("user-level switches: %" PRIu64 " calls of %s by traced tasks; each uprobe hit costs about %s "
+                   "here (measured now), far more than the switch itself\n",
+                   s.counter(CS_C_USER_SWITCHES), s.user_switch_function.c_str(),
+                   format_ns(s.uprobe_cost_ns).c_str());
+
     out << "\nper process:\n"
         << fmt("  %8s %-16s %7s %10s %11s %6s %10s %10s %10s %10s\n", "PID", "COMM", "THREADS", "VOLUNTARY",
                "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU", "WAIT avg", "HANDOFF avg");
@@ -162,6 +168,7 @@ static nlohmann::json stats_json(const cs_thread_stats& t) {
         {"wait_count", t.wait_count},
         {"handoff_ns_total", t.handoff_ns},
         {"handoff_count", t.handoff_count},
+        {"user_switches", t.user_switches},
     };
     nlohmann::json cost = nlohmann::json::object();
     for (int k = 0; k < CS_KINDS; k++)
@@ -228,6 +235,10 @@ nlohmann::json json_report(const Snapshot& s) {
         if (!p.attached) pj2["error"] = p.error;
         probes.push_back(pj2);
     }
+    if (!s.user_switch_function.empty())
+        j["user_switches"] = {{"function", s.user_switch_function},
+                              {"count", s.counter(CS_C_USER_SWITCHES)},
+                              {"uprobe_cost_ns", s.uprobe_cost_ns}};
     if (s.workload_status) {
         auto& w = j["workload"];
         w["status"] = s.workload_status->describe();

@@ -21,6 +21,7 @@ static void add_stats(cs_thread_stats& to, const cs_thread_stats& s) {
     to.wait_count += s.wait_count;
     to.handoff_ns += s.handoff_ns;
     to.handoff_count += s.handoff_count;
+    to.user_switches += s.user_switches;
     for (int k = 0; k < CS_KINDS; k++) {
         to.switch_in_cost_ns[k] += s.switch_in_cost_ns[k];
         to.switch_in_count[k] += s.switch_in_count[k];

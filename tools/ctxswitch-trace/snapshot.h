@@ -44,6 +44,9 @@ struct Snapshot {
     std::vector<tk::ProbeStatus> probes;
     std::vector<tk::ProgramStats> program_stats;  // -v
     std::vector<std::string> warnings;
+    // --user-switch: the probed function, and the measured cost of one uprobe hit
+    std::string user_switch_function;  // "BINARY:FUNCTION", "" when not asked for
+    double uprobe_cost_ns = 0;
     std::optional<tk::ExitStatus> workload_status;
     std::optional<struct rusage> workload_rusage;  // wait4() of the launched command
 

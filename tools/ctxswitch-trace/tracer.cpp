@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -15,6 +16,7 @@
 #include "errors.h"
 #include "kernel_features.h"
 #include "proc.h"
+#include "uprobe.h"
 
 namespace ctxswitch {
 
@@ -106,6 +108,8 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
             bpf_program__set_autoload(p.raw, !btf && have);
             if (!have) missing.push_back(p.tracepoint);
         }
+        bpf_program__set_autoload(s->progs.user_switch_btf, btf);
+        bpf_program__set_autoload(s->progs.user_switch_raw, !btf);
         s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
         s->rodata->measure_switch_cost = exit_tp;
         // only one of the two task-state maps is used
@@ -188,6 +192,46 @@ size_t Tracer::trace_thread(pid_t tid) {
     size_t n = mark(tid, *pid, false);
     if (!n) throw UserError("cannot trace thread " + std::to_string(tid) + ": it is gone or already traced");
     return n;
+}
+
+void Tracer::count_user_switches(const std::string& binary, const std::string& function) {
+    auto* s = impl_->skel->get();
+    LIBBPF_OPTS(bpf_uprobe_opts, uopts, .func_name = function.c_str());
+    auto* prog = impl_->btf ? s->progs.user_switch_btf : s->progs.user_switch_raw;
+    const auto& st = impl_->skel->adopt(bpf_program__attach_uprobe_opts(prog, -1, binary.c_str(), 0, &uopts),
+                                        "uprobe " + binary + ":" + function);
+    if (!st.attached)
+        throw UserError("cannot attach a uprobe to " + function + " in " + binary + ": " + st.error);
+}
+
+double Tracer::measure_uprobe_cost(bool emulated) {
+    auto* s = impl_->skel->get();
+    auto* prog = impl_->btf ? s->progs.user_switch_btf : s->progs.user_switch_raw;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return 0;
+    self[n] = 0;
+    const int calls = emulated ? 20000 : 2000;
+    auto time_calls = [&] {
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < calls; i++)
+            emulated ? ctxswitch_uprobe_calibration_emulated() : ctxswitch_uprobe_calibration_stepped();
+        return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    };
+    std::vector<double> per_hit;
+    for (int round = 0; round < 3; round++) {
+        LIBBPF_OPTS(bpf_uprobe_opts, uopts,
+                    .func_name = emulated ? "ctxswitch_uprobe_calibration_emulated"
+                                          : "ctxswitch_uprobe_calibration_stepped");
+        struct bpf_link* link = bpf_program__attach_uprobe_opts(prog, getpid(), self, 0, &uopts);
+        if (!link) return 0;
+        double with = time_calls();
+        bpf_link__destroy(link);
+        double without = time_calls();
+        per_hit.push_back((with - without) / calls);
+    }
+    std::sort(per_hit.begin(), per_hit.end());
+    return std::max(0.0, per_hit[1]);
 }
 
 size_t Tracer::live_count() {

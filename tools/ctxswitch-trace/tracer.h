@@ -31,6 +31,15 @@ public:
     size_t trace_process(pid_t pid);
     size_t trace_thread(pid_t tid);
 
+    // Counts calls of a user-level switch function by traced tasks (a uprobe in every
+    // process mapping the binary; only traced tasks count). Throws tk::UserError when the
+    // uprobe cannot be attached.
+    void count_user_switches(const std::string& binary, const std::string& function);
+    // The cost of one uprobe hit on this machine: the same kind of probe (an emulated or a
+    // single-stepped first instruction) on a function of this tool, called in a loop with
+    // and without it. Nanoseconds per hit.
+    double measure_uprobe_cost(bool emulated);
+
     // Waits (up to timeout_ms) until every traced task that ended has been retired by
     // its final context switch, so the counters of a workload that just exited are whole.
     void settle(int timeout_ms);

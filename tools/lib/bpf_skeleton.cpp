@@ -39,9 +39,12 @@ std::string take_libbpf_messages() {
 }
 
 const ProbeStatus& LinkSet::attach(struct bpf_program* prog, const std::string& name) {
+    return adopt(bpf_program__attach(prog), name);
+}
+
+const ProbeStatus& LinkSet::adopt(struct bpf_link* link, const std::string& name) {
     ProbeStatus st;
     st.name = name;
-    struct bpf_link* link = bpf_program__attach(prog);
     if (!link) {
         st.error = errno_text("attach failed");
         take_libbpf_messages();

@@ -41,6 +41,9 @@ class LinkSet {
 public:
     // Attaches one program; the status is recorded and returned.
     const ProbeStatus& attach(struct bpf_program* prog, const std::string& name);
+    // Takes ownership of a link made some other way (a uprobe with options, say); a null
+    // link records the failure with errno.
+    const ProbeStatus& adopt(struct bpf_link* link, const std::string& name);
     void detach_all() { links_.clear(); }
     const std::vector<ProbeStatus>& probes() const { return probes_; }
     bool all_attached() const;
@@ -98,6 +101,9 @@ public:
 
     const ProbeStatus& attach(struct bpf_program* prog, const std::string& name) {
         return links_.attach(prog, name);
+    }
+    const ProbeStatus& adopt(struct bpf_link* link, const std::string& name) {
+        return links_.adopt(link, name);
     }
     void detach_all() { links_.detach_all(); }
     const std::vector<ProbeStatus>& probes() const { return links_.probes(); }
