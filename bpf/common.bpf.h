@@ -45,7 +45,7 @@ static __always_inline void hist_add(void *map, __u32 id, __u64 v)
 static __always_inline bool in_task_context(void)
 {
     struct task_struct *cur = bpf_get_current_task_btf();
-    __u64 base = (__u64)BPF_CORE_READ(cur, stack);
+    __u64 base = (__u64)cur->stack;
     __u64 top = base + TK_THREAD_SIZE;
     volatile __u64 marker = 0;
     __u64 here = (__u64)&marker;

@@ -155,6 +155,10 @@ std::unique_ptr<Workload> Workload::spawn_paused(const LaunchOptions& opts) {
                 setenv("LOGNAME", c.user.c_str(), 1);
             }
         }
+        if (!opts.stdout_to.empty()) {
+            int out = open(opts.stdout_to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (out < 0 || dup2(out, 1) < 0) e = errno;
+        }
         char byte;
         ssize_t n;
         do n = read(go[0], &byte, 1);

@@ -31,6 +31,7 @@ struct ExitStatus {
 struct LaunchOptions {
     std::vector<std::string> argv;
     bool run_as_root = false;  // under sudo, keep root instead of SUDO_UID
+    std::string stdout_to;     // a file for the workload's stdout ("/dev/null"); "" inherits ours
 };
 
 // Who the workload runs as.

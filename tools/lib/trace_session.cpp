@@ -83,8 +83,8 @@ TraceSession::~TraceSession() {
     sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
 }
 
-Workload& TraceSession::launch() {
-    workload_ = Workload::spawn_paused({opts_.command, opts_.run_as_root});
+Workload& TraceSession::launch(const std::string& stdout_to) {
+    workload_ = Workload::spawn_paused({opts_.command, opts_.run_as_root, stdout_to});
     return *workload_;
 }
 

@@ -54,7 +54,8 @@ public:
 
     // Launch mode: fork the command paused (after the probes are attached, so that the
     // fork itself is seen), then resume() lets it exec.
-    Workload& launch();
+    // stdout_to: where the workload's stdout goes ("" = ours).
+    Workload& launch(const std::string& stdout_to = "");
     void resume();
     Workload* workload() { return workload_.get(); }
 
