@@ -9,7 +9,7 @@
 using tk::Workload;
 
 TEST(Launcher, ExitCodeIsPassedOn) {
-    auto w = Workload::spawn_paused({{"sh", "-c", "exit 5"}, false});
+    auto w = Workload::spawn_paused({{"sh", "-c", "exit 5"}, false, ""});
     w->resume();
     auto st = w->reap();
     EXPECT_TRUE(st.exited);
@@ -18,7 +18,7 @@ TEST(Launcher, ExitCodeIsPassedOn) {
 }
 
 TEST(Launcher, DeathBySignalIs128PlusN) {
-    auto w = Workload::spawn_paused({{"sh", "-c", "kill -TERM $$"}, false});
+    auto w = Workload::spawn_paused({{"sh", "-c", "kill -TERM $$"}, false, ""});
     w->resume();
     auto st = w->reap();
     EXPECT_FALSE(st.exited);
@@ -28,7 +28,7 @@ TEST(Launcher, DeathBySignalIs128PlusN) {
 }
 
 TEST(Launcher, ItDoesNotRunBeforeResume) {
-    auto w = Workload::spawn_paused({{"sh", "-c", "exit 0"}, false});
+    auto w = Workload::spawn_paused({{"sh", "-c", "exit 0"}, false, ""});
     usleep(50000);
     EXPECT_FALSE(w->exited());  // still waiting for the go byte
     w->resume();
@@ -37,7 +37,7 @@ TEST(Launcher, ItDoesNotRunBeforeResume) {
 
 TEST(Launcher, MissingCommandIs127) {
     try {
-        Workload::spawn_paused({{"no-such-command-for-sure"}, false});
+        Workload::spawn_paused({{"no-such-command-for-sure"}, false, ""});
         FAIL();
     } catch (const tk::UserError& e) {
         EXPECT_EQ(e.exit_code(), 127);
@@ -67,7 +67,7 @@ TEST(Launcher, NotExecutableIs126) {
 }
 
 TEST(Launcher, TerminateEndsALongRunningChild) {
-    auto w = Workload::spawn_paused({{"sleep", "60"}, false});
+    auto w = Workload::spawn_paused({{"sleep", "60"}, false, ""});
     w->resume();
     auto st = w->terminate(2000);
     EXPECT_EQ(st.signo, SIGTERM);
@@ -76,7 +76,7 @@ TEST(Launcher, TerminateEndsALongRunningChild) {
 TEST(Launcher, DestructorKillsAndReapsAPausedChild) {
     pid_t pid;
     {
-        auto w = Workload::spawn_paused({{"sleep", "60"}, false});
+        auto w = Workload::spawn_paused({{"sleep", "60"}, false, ""});
         pid = w->pid();
     }
     // reaped: no zombie left with that pid for us

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "compare.h"
 #include "errors.h"
 #include "kernel_features.h"
 #include "output.h"
@@ -29,7 +30,8 @@ std::string join(const std::vector<std::string>& words) {
 
 int trace_main(int argc, char** argv) {
     CLI::App app{"Context switches of a workload: counts, in-kernel switch cost, wakeup-to-run,\n"
-                 "handoff (thread vs process), off-CPU and on-CPU time. See docs/ctxswitch-trace.md.",
+                 "handoff (thread vs process), off-CPU and on-CPU time. See docs/ctxswitch-trace.md.\n"
+                 "'ctxswitch-trace compare --help': the process/thread/coroutine comparison.",
                  "ctxswitch-trace"};
     tk::TraceOptions opts;
     tk::add_trace_options(app, opts);
@@ -129,5 +131,8 @@ int trace_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return tk::run_tool("ctxswitch-trace", [&] { return trace_main(argc, argv); });
+    return tk::run_tool("ctxswitch-trace", [&] {
+        if (argc > 1 && std::string(argv[1]) == "compare") return ctxswitch::compare_main(argc - 1, argv + 1);
+        return trace_main(argc, argv);
+    });
 }
