@@ -305,3 +305,12 @@ TEST(CtxswitchTrace, UserSwitchesCountedThroughAUprobe) {
     EXPECT_NE(bad.err.find("--user-switch: no function no_such_function_xyz"), std::string::npos) << bad.err;
     EXPECT_TRUE(harness::our_programs_loaded().empty());
 }
+
+TEST(CtxswitchTrace, HelpPrintsUsageAndExitsZero) {
+    auto r = run({bin("ctxswitch-trace"), "--help"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.out.find("-p,--pid"), std::string::npos) << r.out;
+    auto c = run({bin("ctxswitch-trace"), "compare", "--help"});
+    EXPECT_EQ(c.status, 0);
+    EXPECT_NE(c.out.find("--quick"), std::string::npos) << c.out;
+}

@@ -40,7 +40,7 @@ int trace_main(int argc, char** argv) {
                    "count calls of this user-level switch function (a uprobe: about a microsecond per "
                    "call), e.g. coro_switch, swapcontext, /path/lib.so:name")
         ->type_name("FUNCTION");
-    app.parse(argc, argv);
+    if (!tk::parse_command_line(app, argc, argv)) return 0;
     opts.command = app.remaining();
     if (!opts.command.empty() && opts.command[0] == "--") {
         opts.command.erase(opts.command.begin());

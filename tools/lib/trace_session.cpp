@@ -51,6 +51,17 @@ void validate_trace_options(const TraceOptions& o) {
     if (o.tid && !tgid_of(o.tid)) throw UserError(describe_missing_task(o.tid, true));
 }
 
+bool parse_command_line(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+        return true;
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() != 0) throw;
+        app.exit(e);  // --help, --help-all
+        return false;
+    }
+}
+
 int run_tool(const std::string& tool, const std::function<int()>& body) {
     try {
         return body();

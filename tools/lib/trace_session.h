@@ -39,6 +39,10 @@ void add_trace_options(CLI::App& app, TraceOptions& opts);
 // Exactly one target, sane numbers; throws UserError with what to do.
 void validate_trace_options(const TraceOptions& opts);
 
+// Parses the command line; --help prints the help and returns false (exit 0 then). Any
+// other parse error is thrown for run_tool to report.
+bool parse_command_line(CLI::App& app, int argc, char** argv);
+
 // Runs a tool's main: a UserError or a CLI11 parse error becomes one line
 // "TOOL: message" on stderr and a non-zero exit status.
 int run_tool(const std::string& tool, const std::function<int()>& body);
