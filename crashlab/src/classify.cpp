@@ -1,0 +1,613 @@
+// The classification rules: from the facts analyze() gathered (signal, si_code, fault
+// address against the mappings, the faulting instruction, the frames, glibc's abort
+// message, the current exception, the lock wait-for graph) to one class and a summary a
+// person can act on. Every rule that fires leaves the facts it used in `evidence`.
+#include <signal.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <initializer_list>
+#include <string_view>
+
+#include "analysis.h"
+#include "signals.h"
+
+namespace crashlab {
+
+namespace {
+
+constexpr uint64_t kNullPageLimit = 64 * 1024;   // the largest usual vm.mmap_min_addr
+constexpr uint64_t kStackSlack = 64 * 1024;      // fault this close to sp: a stack access
+
+// "config_limit(Config const*)" -> "config_limit"; keeps namespaces and templates.
+std::string bare_name(const std::string& f) {
+    std::string s = f;
+    static const std::string anon = "(anonymous namespace)::";
+    for (size_t p; (p = s.find(anon)) != std::string::npos;)
+        s.erase(p, anon.size());
+    int depth = 0;
+    for (size_t i = 0; i < s.size(); i++) {
+        char c = s[i];
+        if (c == '<')
+            depth++;
+        else if (c == '>')
+            depth--;
+        else if (c == '(' && depth == 0 && i > 0 && s.compare(0, 8, "operator") != 0)
+            return s.substr(0, i);
+    }
+    return s;
+}
+
+std::string short_file(const std::string& file) { return base_name(file); }
+
+// "config_limit() at victim.cpp:46", "release_token() in crashlab-victim+0x12a0"
+std::string where(const FrameReport& f) {
+    std::string s = f.function.empty() ? "an unknown function" : bare_name(f.function) + "()";
+    if (!f.file.empty() && f.line)
+        s += " at " + short_file(f.file) + ":" + std::to_string(f.line);
+    else if (!f.module.empty())
+        s += " in " + base_name(f.module) + "+" + hex(f.module_offset);
+    else
+        s += " at " + hex(f.pc);
+    return s;
+}
+
+bool name_is(const FrameReport& f, std::initializer_list<std::string_view> names) {
+    std::string b = bare_name(f.function);
+    for (std::string_view n : names)
+        if (b == n)
+            return true;
+    return false;
+}
+
+const FrameReport* find_frame(const ThreadReport& t,
+                              std::initializer_list<std::string_view> names) {
+    for (const FrameReport& f : t.frames)
+        if (name_is(f, names))
+            return &f;
+    return nullptr;
+}
+
+// The first frame in the program's own code: the place to look, below abort() and
+// malloc's checks. Frames whose pc is in no module (a call to 0x0) are skipped too.
+size_t first_user_frame(const ThreadReport& t, size_t from = 0) {
+    for (size_t i = from; i < t.frames.size(); i++) {
+        const FrameReport& f = t.frames[i];
+        if (!f.module.empty() && !f.runtime)
+            return i;
+    }
+    for (size_t i = from; i < t.frames.size(); i++)
+        if (!t.frames[i].module.empty())
+            return i;
+    return from < t.frames.size() ? from : 0;
+}
+
+size_t thread_index(const Analysis& a, int tid) {
+    for (size_t i = 0; i < a.threads.size(); i++)
+        if (a.threads[i].tid == tid)
+            return i;
+    return 0;
+}
+
+void set_culprit(Analysis& a, size_t thread, size_t frame) {
+    if (thread < a.threads.size() && frame < a.threads[thread].frames.size())
+        a.culprit = Culprit{thread, frame};
+}
+
+std::string culprit_where(const Analysis& a) {
+    const FrameReport* f = a.culprit_frame();
+    return f ? where(*f) : std::string("an unknown place");
+}
+
+// The longest run of one function among consecutive machine frames: deep recursion.
+struct Recursion {
+    size_t count = 0;
+    size_t first = 0;  // index into frames of the run's first frame
+};
+Recursion longest_run(const ThreadReport& t) {
+    Recursion best, cur;
+    std::string cur_name;
+    for (size_t i = 0; i < t.frames.size(); i++) {
+        const FrameReport& f = t.frames[i];
+        if (f.inlined)
+            continue;
+        std::string name = f.function.empty() ? hex(f.pc) : f.function;
+        if (cur.count && name == cur_name) {
+            cur.count++;
+        } else {
+            cur = Recursion{1, i};
+            cur_name = name;
+        }
+        if (cur.count > best.count)
+            best = cur;
+    }
+    return best;
+}
+
+std::string access_word(const Instruction* insn) {
+    if (!insn)
+        return "access";
+    const Operand* m = insn->memory();
+    if (m && m->write)
+        return "write";
+    if (m && m->read)
+        return "read";
+    if (insn->pushes)
+        return "write";
+    return "access";
+}
+
+// "(field at offset 8)" when the instruction dereferenced a NULL base register.
+std::string field_note(const Instruction* insn) {
+    if (!insn)
+        return {};
+    const Operand* m = insn->memory();
+    if (!m || m->base.empty() || !m->base_value || *m->base_value != 0 || !m->index.empty())
+        return {};
+    if (m->disp <= 0)
+        return " (no offset: the pointer itself is NULL)";
+    return " (field at offset " + std::to_string(m->disp) + ")";
+}
+
+std::string operand_evidence(const Instruction& insn) {
+    std::string s = "faulting instruction " + insn.text();
+    for (const Operand& op : insn.operands) {
+        if (op.kind == Operand::Kind::Mem) {
+            if (!op.base.empty() && op.base != "rip" && op.base_value)
+                s += "; " + op.base + " = " + hex(*op.base_value);
+            if (!op.index.empty() && op.index_value)
+                s += "; " + op.index + " = " + hex(*op.index_value);
+            if (op.address)
+                s += "; address " + hex(*op.address);
+        } else if (op.kind == Operand::Kind::Reg && op.value && op.read && op.reg != "rip") {
+            s += "; " + op.reg + " = " + hex(*op.value);
+        }
+    }
+    return s;
+}
+
+void fault_evidence(Analysis& a) {
+    a.evidence.push_back(a.signal_name + " " + a.code_name + " (" + a.code_description +
+                         ") at " + (a.fault ? hex(a.fault->address) : std::string("?")) +
+                         (a.fault && a.fault->recomputed
+                              ? " (the kernel reported 0; address computed from the "
+                                "instruction)"
+                              : ""));
+    if (a.fault && !a.fault->description.empty())
+        a.evidence.push_back("fault address: " + a.fault->description);
+    if (a.instruction)
+        a.evidence.push_back(operand_evidence(*a.instruction));
+}
+
+void classify_segv(Analysis& a, const ThreadReport& t) {
+    const FaultInfo& f = *a.fault;
+    const Instruction* insn = a.instruction ? &*a.instruction : nullptr;
+    uint64_t pc = t.regs.rip, sp = t.regs.rsp;
+    fault_evidence(a);
+
+    // Executing at the fault address: a jump or call to a bad place.
+    if (f.address == pc) {
+        size_t caller = first_user_frame(t, 1);
+        set_culprit(a, 0, caller);
+        bool heuristic = t.frames.size() > 1 && t.frames[1].trust == Trust::ReturnAddressAtSp;
+        if (heuristic)
+            a.evidence.push_back("the word at rsp (" + hex(t.frames[1].pc) +
+                                 ") is a return address right after a call: the caller "
+                                 "frame is recovered from it");
+        if (f.region == "null-page") {
+            a.cls = "null-call";
+            a.summary = "call through a NULL function pointer (jumped to " + hex(f.address) +
+                        ") from " + culprit_where(a);
+        } else if (f.region == "mapped" || f.region == "guard-page") {
+            a.cls = "exec-nonexec";
+            std::string what = f.symbol ? f.symbol->name + " in " + (f.section.empty() ? "" : f.section + " of ") +
+                                              base_name(f.symbol->module)
+                                        : f.mapping.empty() ? "anonymous memory" : f.mapping;
+            a.summary = "executing non-executable memory at " + hex(f.address) + " (" + what +
+                        ", " + f.perms + ") called from " + culprit_where(a);
+            a.evidence.push_back("the mapping at " + hex(f.address) + " has permissions " +
+                                 f.perms + ": no execute permission");
+        } else {
+            a.cls = "wild-pointer";
+            a.summary = "jumped to unmapped address " + hex(f.address) +
+                        " (a wild function pointer or a smashed return address) from " +
+                        culprit_where(a);
+        }
+        return;
+    }
+
+    size_t user = first_user_frame(t, 0);
+    set_culprit(a, 0, user);
+
+    // Stack overflow: the access is right at the stack pointer and hits the guard page
+    // or the gap below the stack.
+    bool near_sp = (f.address <= sp ? sp - f.address : f.address - sp) <= kStackSlack;
+    if (f.region == "stack-guard" ||
+        (near_sp && (f.region == "unmapped" || f.region == "guard-page"))) {
+        a.cls = "stack-overflow";
+        Recursion r = longest_run(t);
+        if (r.count >= 16) {
+            set_culprit(a, 0, r.first);
+            a.summary = "stack overflow: " + culprit_where(a) + " repeated " +
+                        with_commas(r.count) + " times";
+            a.evidence.push_back(bare_name(t.frames[r.first].function) + "() appears " +
+                                 with_commas(r.count) + " times in a row on the stack of thread " +
+                                 std::to_string(t.tid));
+        } else {
+            a.summary = "stack overflow in " + culprit_where(a) + ": sp " + hex(sp) +
+                        " ran into " + (f.region == "unmapped" ? "the gap" : "the guard") +
+                        " below the stack";
+        }
+        a.evidence.push_back("fault address " + hex(f.address) + " is " +
+                             std::to_string(f.address <= sp ? sp - f.address : f.address - sp) +
+                             " bytes " + (f.address <= sp ? "below" : "above") +
+                             " the stack pointer " + hex(sp) + ", at the end of the stack");
+        return;
+    }
+
+    std::string access = access_word(insn);
+    if (f.region == "null-page") {
+        a.cls = access == "write" ? "null-write" : "null-read";
+        a.summary = "NULL pointer " + access + " at " + hex(f.address) + field_note(insn) +
+                    " in " + culprit_where(a);
+        return;
+    }
+    if (f.region == "non-canonical") {
+        a.cls = "wild-pointer";
+        a.summary = "wild pointer: " + access + " through non-canonical address " +
+                    hex(f.address) + " in " + culprit_where(a);
+        a.evidence.push_back("bits 47-63 of " + hex(f.address) +
+                             " differ: no pointer on x86-64 looks like this (garbage or "
+                             "freed memory reused as a pointer)");
+        return;
+    }
+    if (f.region == "mapped" && access == "write" && f.perms.find('w') == std::string::npos) {
+        a.cls = "write-readonly";
+        std::string what = f.symbol ? f.symbol->name : f.section.empty() ? f.mapping : f.section;
+        a.summary = "write to read-only memory at " + hex(f.address) + " (" + what +
+                    (f.section.empty() || what == f.section ? "" : " in " + f.section) +
+                    (f.mapping.empty() ? "" : " of " + base_name(f.mapping)) + ", " + f.perms +
+                    ") in " + culprit_where(a);
+        return;
+    }
+    if (f.region == "unmapped") {
+        // glibc serves blocks above the mmap threshold (128 KiB) from their own mapping,
+        // with the pointer 16 bytes into the first page; free() unmaps them at once. A
+        // pointer of that shape into a hole is a freed large block used again.
+        const Operand* m = insn ? insn->memory() : nullptr;
+        if (m && m->base_value && (*m->base_value & 0xfff) == 0x10 &&
+            *m->base_value > kNullPageLimit) {
+            a.cls = "use-after-free";
+            a.summary = "use after free (likely): " + access + " of " + hex(f.address) +
+                        " through " + hex(*m->base_value) + ", a large heap block that is no "
+                        "longer mapped, in " + culprit_where(a);
+            a.evidence.push_back("pointer " + hex(*m->base_value) +
+                                 " = page start + 16: how glibc places a block it mmap()ed "
+                                 "for a large malloc(); its pages are unmapped now, as free() "
+                                 "does with such blocks");
+            return;
+        }
+        a.cls = "wild-pointer";
+        a.summary = "wild pointer: " + access + " of unmapped address " + hex(f.address) +
+                    " in " + culprit_where(a);
+        return;
+    }
+    a.cls = "wild-pointer";
+    a.summary = "invalid " + access + " of " + hex(f.address) + " (" + f.description + ") in " +
+                culprit_where(a);
+}
+
+void classify_fault(Analysis& a, const ThreadReport& t) {
+    const Instruction* insn = a.instruction ? &*a.instruction : nullptr;
+    switch (a.signo) {
+    case SIGSEGV:
+        if (!a.fault) {
+            fault_evidence(a);
+            set_culprit(a, 0, first_user_frame(t));
+            a.cls = "wild-pointer";
+            a.summary = "general protection fault (" + a.code_name + ") in " + culprit_where(a) +
+                        "; the address could not be recomputed";
+            return;
+        }
+        classify_segv(a, t);
+        return;
+    case SIGBUS: {
+        fault_evidence(a);
+        set_culprit(a, 0, first_user_frame(t));
+        a.cls = "bus-error";
+        if (a.fault && a.fault->region == "past-end-of-file")
+            a.summary = "bus error: " + access_word(insn) + " past the end of mapped file " +
+                        a.fault->mapping + " (" + a.fault->description + ") in " + culprit_where(a);
+        else if (a.code == BUS_ADRALN)
+            a.summary = "bus error: misaligned access at " + hex(a.fault ? a.fault->address : 0) +
+                        " in " + culprit_where(a);
+        else
+            a.summary = "bus error (" + a.code_name + ") at " +
+                        hex(a.fault ? a.fault->address : 0) +
+                        (a.fault && !a.fault->mapping.empty() ? " in " + a.fault->mapping : "") +
+                        " in " + culprit_where(a);
+        return;
+    }
+    case SIGFPE: {
+        fault_evidence(a);
+        set_culprit(a, 0, first_user_frame(t));
+        if (insn && insn->is_divide && !insn->operands.empty()) {
+            const Operand& divisor = insn->operands.back();
+            std::optional<uint64_t> v = divisor.value;
+            unsigned bytes = divisor.size ? divisor.size : 8;
+            uint64_t mask = bytes >= 8 ? ~uint64_t(0) : (uint64_t(1) << (bytes * 8)) - 1;
+            if (v && (*v & mask) == 0) {
+                a.cls = "div-zero";
+                a.summary = "integer division by zero in " + culprit_where(a) + ": " +
+                            insn->text() + " with " + divisor.text + " = 0";
+                return;
+            }
+            if (v && insn->is_signed_divide && (*v & mask) == mask) {
+                a.cls = "div-overflow";
+                std::string lo = bytes == 4 ? "eax" : bytes == 2 ? "ax" : "rax";
+                std::string min = bytes == 4 ? "INT_MIN" : bytes == 8 ? "LONG_MIN" : "the minimum";
+                a.summary = "integer overflow in division: " + min + " / -1 in " +
+                            culprit_where(a) + " (" + insn->text() + " with " + divisor.text +
+                            " = -1)";
+                if (auto dividend = register_value(lo, t.regs))
+                    a.evidence.push_back("dividend " + lo + " = " + hex(*dividend) +
+                                         ": the quotient does not fit");
+                return;
+            }
+        }
+        if (a.code == FPE_INTOVF) {
+            a.cls = "div-overflow";
+            a.summary = "integer overflow trap in " + culprit_where(a);
+            return;
+        }
+        a.cls = "unknown";
+        a.summary = "arithmetic exception (" + a.code_name + ") in " + culprit_where(a);
+        return;
+    }
+    case SIGILL:
+        fault_evidence(a);
+        set_culprit(a, 0, first_user_frame(t));
+        if (insn && insn->is_trap) {
+            a.cls = "trap";
+            a.summary = "trap instruction (" + insn->mnemonic + ": __builtin_trap() or a "
+                        "compiler-inserted trap) reached in " + culprit_where(a);
+            return;
+        }
+        a.cls = "unknown";
+        a.summary = "illegal instruction (" + a.code_name + ") in " + culprit_where(a);
+        return;
+    default:
+        fault_evidence(a);
+        set_culprit(a, 0, first_user_frame(t));
+        a.cls = "unknown";
+        a.summary = a.signal_name + " (" + a.code_name + ") in " + culprit_where(a);
+    }
+}
+
+bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+
+void classify_abort(Analysis& a, const ThreadReport& t) {
+    set_culprit(a, 0, first_user_frame(t));
+    const std::string& msg = a.abort_message;
+    if (!msg.empty())
+        a.evidence.push_back("glibc's abort message (__abort_msg): '" + msg + "'");
+    if (const FrameReport* f = find_frame(t, {"abort", "__GI_abort"}))
+        a.evidence.push_back("abort() on the stack (frame #" + std::to_string(f->machine_index) + ")");
+
+    if (find_frame(t, {"__stack_chk_fail", "__fortify_fail"}) || contains(msg, "stack smashing")) {
+        a.cls = "stack-smash";
+        a.summary = "stack smashing detected: the stack protector's canary of " +
+                    culprit_where(a) + " was overwritten (a local buffer overflowed)";
+        a.evidence.push_back("__stack_chk_fail() called when " +
+                             (a.culprit_frame() ? bare_name(a.culprit_frame()->function) : "?") +
+                             "() returned");
+        return;
+    }
+    bool malloc_check = find_frame(t, {"malloc_printerr"}) != nullptr;
+    static const std::string_view malloc_words[] = {"malloc", "free(", "free():", "realloc",
+                                                    "corrupted", "munmap_chunk", "tcache",
+                                                    "double free", "memalign"};
+    for (std::string_view w : malloc_words)
+        if (contains(msg, w))
+            malloc_check = true;
+    if (malloc_check) {
+        std::string quoted = msg.empty() ? "a heap check" : "'" + msg + "'";
+        if (contains(msg, "double free")) {
+            a.cls = "double-free";
+            a.summary = "double free: glibc reported " + quoted + " in " + culprit_where(a);
+        } else if (contains(msg, "invalid pointer") || contains(msg, "invalid size") ||
+                   contains(msg, "free(): invalid") || contains(msg, "munmap_chunk")) {
+            a.cls = "invalid-free";
+            a.summary = "invalid free: glibc reported " + quoted + " in " + culprit_where(a) +
+                        " (the pointer is not one malloc() returned)";
+        } else {
+            a.cls = "heap-corruption";
+            a.summary = "heap corruption: glibc reported " + quoted + " in " + culprit_where(a) +
+                        " (an earlier write overran a heap block)";
+        }
+        return;
+    }
+    if (contains(msg, "Assertion") || find_frame(t, {"__assert_fail", "__assert_fail_base",
+                                                     "__GI___assert_fail"})) {
+        a.cls = "assert";
+        std::string expr;
+        size_t open = msg.find('`'), close = msg.rfind('\'');
+        if (open != std::string::npos && close != std::string::npos && close > open)
+            expr = msg.substr(open + 1, close - open - 1);
+        a.summary = "assertion failed: " + (expr.empty() ? std::string("(message not found)") : expr) +
+                    " in " + culprit_where(a);
+        return;
+    }
+    if (find_frame(t, {"__cxa_pure_virtual"})) {
+        a.cls = "pure-virtual";
+        a.summary = "pure virtual method called in " + culprit_where(a) +
+                    " (the object was under construction or destruction)";
+        a.evidence.push_back("__cxa_pure_virtual() on the stack: a call through a vtable slot "
+                             "of an abstract class");
+        return;
+    }
+    bool terminate = find_frame(t, {"std::terminate", "__cxxabiv1::__terminate",
+                                    "__gnu_cxx::__verbose_terminate_handler"}) != nullptr;
+    const FrameReport* thrower = find_frame(t, {"__cxa_throw", "__cxa_rethrow"});
+    bool from_unwinder = find_frame(t, {"__cxa_call_terminate", "__gxx_personality_v0"}) != nullptr;
+    std::string ex;
+    if (a.exception) {
+        ex = a.exception->type;
+        if (!a.exception->message.empty())
+            ex += " ('" + a.exception->message + "')";
+        a.evidence.push_back("exception being handled: " + a.exception->type +
+                             (a.exception->message.empty() ? "" : ", what() = '" +
+                                                                      a.exception->message + "'"));
+    }
+    if (thrower) {
+        // The thrower: the first program frame outside the runtime, below __cxa_throw.
+        size_t after = size_t(thrower - t.frames.data());
+        set_culprit(a, 0, first_user_frame(t, after));
+    }
+    if (thrower && from_unwinder) {
+        a.cls = "terminate";
+        a.summary = "exception " + (ex.empty() ? std::string("(type unknown)") : ex) +
+                    " thrown in " + culprit_where(a) +
+                    " escaped a noexcept function: the unwinder called std::terminate()";
+        a.evidence.push_back("__cxa_call_terminate / the personality routine on the stack: "
+                             "terminate was called during unwinding, not for a missing "
+                             "handler");
+        return;
+    }
+    if (thrower) {
+        a.cls = "uncaught-exception";
+        a.summary = "uncaught exception " + (ex.empty() ? std::string("(type unknown)") : ex) +
+                    " thrown in " + culprit_where(a);
+        a.evidence.push_back("__cxa_throw() found no handler and called std::terminate()");
+        return;
+    }
+    if (terminate) {
+        a.cls = "terminate";
+        a.summary = "std::terminate() called in " + culprit_where(a) +
+                    (ex.empty() ? std::string() : " while handling " + ex);
+        return;
+    }
+    a.cls = "abort";
+    a.summary = "abort() called in " + culprit_where(a);
+}
+
+std::string thread_state_words(const ThreadReport& t) {
+    return t.syscall < 0 ? std::string("running") : t.state;
+}
+
+void classify_sent(Analysis& a) {
+    // Deadlock: threads blocked on mutexes whose owners wait in turn.
+    if (!a.deadlock_cycle.empty()) {
+        a.cls = "deadlock";
+        std::string s = "deadlock:";
+        for (size_t k = 0; k < a.deadlock_cycle.size(); k++) {
+            const LockWait& w = a.lock_waits[a.deadlock_cycle[k]];
+            const LockWait& held =
+                a.lock_waits[a.deadlock_cycle[(k + a.deadlock_cycle.size() - 1) %
+                                              a.deadlock_cycle.size()]];
+            s += std::string(k ? ";" : "") + " thread " + std::to_string(w.tid) + " holds " +
+                 held.name + " and waits for " + w.name;
+            a.evidence.push_back("thread " + std::to_string(w.tid) + " is blocked in futex() on " +
+                                 w.name + " (" + hex(w.mutex) + "), whose __owner is thread " +
+                                 std::to_string(w.owner));
+        }
+        a.summary = s;
+        size_t ti = thread_index(a, a.lock_waits[a.deadlock_cycle.front()].tid);
+        set_culprit(a, ti, first_user_frame(a.threads[ti]));
+        if (a.culprit_frame())
+            a.summary += " (" + culprit_where(a) + ")";
+        return;
+    }
+    if (a.signo == SIGABRT || a.timeout_fired) {
+        a.cls = "hang";
+        std::vector<size_t> running;
+        for (size_t i = 0; i < a.threads.size(); i++)
+            if (a.threads[i].syscall < 0 && !a.threads[i].frames.empty())
+                running.push_back(i);
+        std::string how = a.timeout_fired ? "crashlab run --timeout sent " + a.signal_name
+                                          : a.signal_name + " from pid " + std::to_string(a.sender_pid);
+        if (!running.empty()) {
+            size_t ti = running.front();
+            set_culprit(a, ti, first_user_frame(a.threads[ti]));
+            a.summary = "hang: thread " + std::to_string(a.threads[ti].tid) +
+                        " was busy (running, not in a system call) in " + culprit_where(a) +
+                        " when " + how;
+            for (size_t i : running)
+                a.evidence.push_back("thread " + std::to_string(a.threads[i].tid) +
+                                     " was running user code (no system call in progress)");
+        } else {
+            set_culprit(a, 0, first_user_frame(a.threads[0]));
+            a.summary = "hang: all " + std::to_string(a.threads.size()) +
+                        " threads were blocked (no lock cycle found); thread " +
+                        std::to_string(a.threads[0].tid) + " " + a.threads[0].state + " in " +
+                        culprit_where(a);
+            for (const ThreadReport& th : a.threads)
+                a.evidence.push_back("thread " + std::to_string(th.tid) + ": " +
+                                     thread_state_words(th));
+        }
+        if (!a.lock_waits.empty() && a.deadlock_cycle.empty())
+            a.evidence.push_back(std::to_string(a.lock_waits.size()) +
+                                 " thread(s) wait on mutexes, but the owners form no cycle");
+        return;
+    }
+    a.cls = "external-signal";
+    set_culprit(a, 0, first_user_frame(a.threads[0]));
+    a.summary = a.signal_name + " sent by pid " + std::to_string(a.sender_pid) + " (uid " +
+                std::to_string(a.sender_uid) + ") with " +
+                (a.code == SI_TKILL ? "tgkill()" : a.code == SI_QUEUE ? "sigqueue()" : "kill()") +
+                ": not a fault; thread " + std::to_string(a.threads[0].tid) + " was " +
+                thread_state_words(a.threads[0]) + " in " + culprit_where(a);
+}
+
+}  // namespace
+
+const FrameReport* Analysis::culprit_frame() const {
+    if (!culprit || culprit->thread >= threads.size() ||
+        culprit->frame >= threads[culprit->thread].frames.size())
+        return nullptr;
+    return &threads[culprit->thread].frames[culprit->frame];
+}
+
+void classify(Analysis& a) {
+    a.cls = "unknown";
+    a.summary.clear();
+    a.evidence.clear();
+    a.culprit.reset();
+    if (a.threads.empty()) {
+        a.summary = a.signo ? a.signal_name + " (" + a.code_name + "); no thread registers "
+                                                                   "in the core to say where"
+                            : "no signal information and no threads in the core";
+        return;
+    }
+    const ThreadReport& t = a.threads.front();
+    if (a.signo == 0) {
+        set_culprit(a, 0, first_user_frame(t));
+        a.summary = "the core has no signal information; thread " + std::to_string(t.tid) +
+                    " was in " + culprit_where(a);
+        return;
+    }
+    if (a.sent) {
+        std::string sender = a.sent_by_self ? "the process itself (pid " + std::to_string(a.sender_pid) + ")"
+                                            : "pid " + std::to_string(a.sender_pid) + " (uid " +
+                                                  std::to_string(a.sender_uid) + ")";
+        a.evidence.push_back(a.signal_name + " " + a.code_name + ": sent by " + sender +
+                             (a.sent_by_self ? "" : ", not raised by a fault"));
+        if (a.timeout_fired)
+            a.evidence.push_back("crashlab run sent it after the --timeout of " +
+                                 std::to_string(a.timeout_seconds).substr(0, 5) + " s");
+    }
+    if (is_fault_signal(a.signo) && !a.sent) {
+        classify_fault(a, t);
+    } else if (a.signo == SIGABRT && (a.sent_by_self || !a.sent) && !a.timeout_fired) {
+        classify_abort(a, t);
+    } else if (a.sent && !a.sent_by_self) {
+        classify_sent(a);
+    } else {
+        set_culprit(a, 0, first_user_frame(t));
+        a.summary = a.signal_name + " (" + a.code_name + ") raised by the process in " +
+                    culprit_where(a);
+    }
+}
+
+}  // namespace crashlab

@@ -1,0 +1,221 @@
+// crashlab: trigger crashes, capture the core, and explain the crash from the core alone.
+//
+//   crashlab list
+//   crashlab run [--timeout S] [--dir DIR] -- COMMAND [ARGS...]
+//   crashlab analyze CORE [--exe PATH] [--debug-dir DIR] [--json [FILE|-]]
+//   crashlab gdb CORE [--exe PATH] [--debug-dir DIR] [-- GDB-ARGS...]
+//
+// Exit status: analyze 0 (complete report), 2 (partial: the core is damaged or the
+// executable missing), 1 (not a core, no such file ...); run: the command's own status,
+// or 128 + the signal that killed it.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis.h"
+#include "core_file.h"
+#include "errors.h"
+#include "kinds.h"
+#include "report.h"
+#include "runner.h"
+
+namespace {
+
+constexpr int kExitPartial = 2;
+
+int cmd_list(bool json) {
+    if (json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const crashlab::KindInfo& k : crashlab::all_kinds())
+            out.push_back({{"name", k.name},
+                           {"signal", k.signal},
+                           {"description", k.description},
+                           {"needs_timeout", k.needs_timeout},
+                           {"triggered_by_victim", k.triggered}});
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "crash kinds (crashlab-victim-{O0,O2,stripped} KIND [--thread]):\n";
+    for (const crashlab::KindInfo& k : crashlab::all_kinds()) {
+        std::string name(k.name);
+        std::string sig(k.signal);
+        printf("  %-19s %-20s %.*s%s\n", name.c_str(), sig.c_str(), int(k.description.size()),
+               k.description.data(),
+               k.needs_timeout ? " (run with --timeout)" : !k.triggered ? "" : "");
+    }
+    return 0;
+}
+
+int cmd_analyze(const std::string& core, const crashlab::AnalyzeOptions& opts,
+                const std::optional<std::string>& json, bool registers, bool modules) {
+    crashlab::Analysis a = crashlab::analyze(core, opts);
+    if (json) {
+        std::string dump = crashlab::render_json_text(a);
+        if (json->empty() || *json == "-") {
+            std::cout << dump;
+        } else {
+            crashlab::write_private_file(*json, dump, -1, -1);
+        }
+    } else {
+        crashlab::TextOptions t;
+        t.registers = registers;
+        t.modules = modules;
+        std::cout << crashlab::render_text(a, t);
+    }
+    std::cout.flush();
+    if (a.partial) {
+        // The one line that says what is wrong and what to do; the details are in the report.
+        std::cerr << "crashlab: " << core << ": "
+                  << (a.warnings.empty() ? std::string("incomplete core") : a.warnings.front())
+                  << "; the report is partial\n";
+        return kExitPartial;
+    }
+    return 0;
+}
+
+// Where the executable of CORE is: --exe, the crash directory's metadata, or the core.
+std::string executable_for(const std::string& core_path, const std::string& exe) {
+    if (!exe.empty())
+        return exe;
+    std::string dir = core_path.find('/') == std::string::npos
+                          ? "."
+                          : core_path.substr(0, core_path.rfind('/'));
+    std::ifstream meta(dir + "/metadata.json");
+    if (meta) {
+        try {
+            nlohmann::json m = nlohmann::json::parse(meta);
+            if (m.contains("executable") && m["executable"].is_string())
+                return m["executable"];
+        } catch (const nlohmann::json::exception&) {
+        }
+    }
+    crashlab::CoreFile core(core_path);
+    if (auto entry = core.auxv_value(9 /* AT_ENTRY */))
+        if (const crashlab::FileMapping* f = core.file_at(*entry)) {
+            std::string p = f->path;
+            const std::string deleted = " (deleted)";
+            if (p.size() > deleted.size() && p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
+                p.resize(p.size() - deleted.size());
+            return p;
+        }
+    throw tk::UserError(core_path + ": cannot tell which executable made this core: pass --exe PATH");
+}
+
+int cmd_gdb(const std::string& core, const std::string& exe_opt,
+            const std::vector<std::string>& debug_dirs, const std::vector<std::string>& extra,
+            bool print_only) {
+    crashlab::CoreFile check(core);  // a clear error for a missing or non-core file
+    (void)check;
+    std::string exe = executable_for(core, exe_opt);
+    if (access(exe.c_str(), R_OK) != 0)
+        throw tk::UserError("executable " + exe + " not found: pass --exe PATH");
+    std::string debug = "/usr/lib/debug";
+    for (const std::string& d : debug_dirs)
+        debug += ":" + d;
+    std::vector<std::string> args = {"gdb", "-q", "-nx",
+                                     "-iex", "set debuginfod enabled off",
+                                     "-iex", "set debug-file-directory " + debug,
+                                     "-iex", "set auto-load safe-path /",
+                                     exe, core};
+    for (const std::string& e : extra)
+        args.push_back(e);
+    if (print_only) {
+        for (size_t i = 0; i < args.size(); i++) {
+            const std::string& a = args[i];
+            bool quote = a.find_first_of(" \t'\"$") != std::string::npos;
+            std::cout << (i ? " " : "") << (quote ? "'" + a + "'" : a);
+        }
+        std::cout << "\n";
+        return 0;
+    }
+    std::vector<char*> argv;
+    for (std::string& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp("gdb", argv.data());
+    throw tk::UserError(tk::errno_text("cannot run gdb") + ": install gdb (apt-get install gdb)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"crashlab: trigger crashes, capture the core, explain the crash from the core alone"};
+    app.require_subcommand(1);
+
+    bool list_json = false;
+    auto* list = app.add_subcommand("list", "the crash kinds the victims trigger");
+    list->add_flag("--json", list_json, "as JSON");
+
+    crashlab::RunOptions run;
+    std::optional<std::string> run_json;
+    auto* run_cmd = app.add_subcommand("run", "run a command with core capture; analyse if it crashes");
+    run_cmd->add_option("--timeout", run.timeout,
+                        "seconds; then send SIGABRT, so a hang leaves a core")
+        ->check(CLI::NonNegativeNumber);
+    run_cmd->add_option("--dir", run.crash_root, "crash directory root (default ./crashlab-crashes)");
+    run_cmd->add_flag("--as-root", run.as_root, "under sudo, run the command as root, not as SUDO_UID");
+    run_cmd->add_option("--json", run_json, "JSON report to FILE, or - for stdout")->expected(0, 1);
+    run_cmd->add_flag("-q,--quiet", run.quiet, "no report on stdout (files still written)");
+    run_cmd->add_option("--exe", run.analyze.executable, "executable, if not the one in the core");
+    run_cmd->add_option("--debug-dir", run.analyze.debug_dirs, "extra directory of debug files");
+    run_cmd->add_option("--max-frames", run.analyze.max_frames, "stop unwinding after N frames");
+    run_cmd->add_option("command", run.command, "COMMAND [ARGS...] (after --)")->required();
+
+    std::string core;
+    crashlab::AnalyzeOptions aopt;
+    std::optional<std::string> json;
+    bool no_registers = false, no_modules = false;
+    auto* an = app.add_subcommand("analyze", "explain a core file");
+    an->add_option("core", core, "the core file")->required();
+    an->add_option("--exe", aopt.executable, "the executable, if not where the core says");
+    an->add_option("--debug-dir", aopt.debug_dirs,
+                   "directory with separate debug files (DIR/.build-id/xx/rest.debug or by name)");
+    an->add_option("--json", json, "JSON to FILE, or - (default) for stdout")->expected(0, 1);
+    an->add_option("--max-frames", aopt.max_frames, "stop unwinding a thread after N frames");
+    an->add_flag("--no-registers", no_registers, "leave the registers out of the text");
+    an->add_flag("--no-modules", no_modules, "leave the module list out of the text");
+
+    std::string gdb_core, gdb_exe;
+    std::vector<std::string> gdb_debug, gdb_extra;
+    bool gdb_print = false;
+    auto* gdb = app.add_subcommand("gdb", "open the core in gdb with the right executable and paths");
+    gdb->add_option("core", gdb_core, "the core file")->required();
+    gdb->add_option("--exe", gdb_exe, "the executable, if not where the core says");
+    gdb->add_option("--debug-dir", gdb_debug, "extra directory of debug files");
+    gdb->add_flag("--print", gdb_print, "print the gdb command instead of running it");
+    gdb->add_option("gdb-args", gdb_extra, "extra gdb arguments (after --), e.g. -batch -ex bt");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    try {
+        if (*list)
+            return cmd_list(list_json);
+        if (*run_cmd) {
+            if (run_json)
+                run.json = run_json->empty() ? "-" : *run_json;
+            return crashlab::run_command(run);
+        }
+        if (*an)
+            return cmd_analyze(core, aopt, json, !no_registers, !no_modules);
+        if (*gdb)
+            return cmd_gdb(gdb_core, gdb_exe, gdb_debug, gdb_extra, gdb_print);
+    } catch (const tk::UserError& e) {
+        std::cerr << "crashlab: " << e.what() << "\n";
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        // Not expected: a bug, but still one line and a failure status, not an abort.
+        std::cerr << "crashlab: internal error: " << e.what() << "\n";
+        return 70;
+    }
+    return 0;
+}

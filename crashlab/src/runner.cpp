@@ -1,0 +1,466 @@
+#include "runner.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "errors.h"
+#include "report.h"
+#include "signals.h"
+
+namespace crashlab {
+
+namespace {
+
+// Every mapping in the core: anonymous and file-backed, private and shared, ELF headers,
+// private huge pages (bits 0-5). The default (0x33) leaves out file-backed private pages,
+// so code would have to come from files that may change or vanish before the postmortem.
+constexpr const char* kCoredumpFilter = "0x3f";
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.pop_back();
+    return s;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return s;
+}
+
+// The command's program as an absolute path: the child runs in the crash directory, so a
+// relative name would no longer resolve there.
+std::string resolve_program(const std::string& name) {
+    auto absolute = [](const std::string& p) -> std::string {
+        char* real = realpath(p.c_str(), nullptr);
+        if (!real)
+            return {};
+        std::string r(real);
+        free(real);
+        return r;
+    };
+    if (name.find('/') != std::string::npos) {
+        std::string r = absolute(name);
+        if (r.empty() || access(r.c_str(), X_OK) != 0)
+            throw tk::UserError("cannot run " + name + ": " +
+                                (r.empty() ? std::string(strerror(errno)) : "not executable") +
+                                ": check the path");
+        return r;
+    }
+    const char* path = getenv("PATH");
+    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    size_t start = 0;
+    while (start <= dirs.size()) {
+        size_t end = dirs.find(':', start);
+        if (end == std::string::npos)
+            end = dirs.size();
+        std::string dir = dirs.substr(start, end - start);
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+        struct stat st;
+        if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            access(candidate.c_str(), X_OK) == 0)
+            return absolute(candidate);
+        start = end + 1;
+    }
+    throw tk::UserError("cannot run " + name + ": not found in PATH; give its path");
+}
+
+std::string timestamp(time_t t, const char* fmt) {
+    char buf[64];
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(buf, sizeof buf, fmt, &tm);
+    return buf;
+}
+
+void make_private_dir(const std::string& path, int uid, int gid) {
+    if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+        throw tk::UserError(tk::errno_text("cannot create crash directory " + path) +
+                            ": choose another with --dir");
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw tk::UserError(path + " is not a directory: choose another with --dir");
+    // Owner-only, and owned by whoever the command runs as, so its core can be written.
+    if (uid >= 0 && (st.st_uid != uid_t(uid) || st.st_gid != gid_t(gid)) &&
+        chown(path.c_str(), uid_t(uid), gid_t(gid)) != 0)
+        throw tk::UserError(tk::errno_text("cannot hand " + path + " to uid " + std::to_string(uid)));
+    chmod(path.c_str(), 0700);
+}
+
+struct Credentials {
+    int uid = -1, gid = -1;  // -1: keep ours
+};
+
+// Under sudo, the command runs as the user who typed sudo, unless --as-root.
+Credentials target_credentials(bool as_root) {
+    Credentials c;
+    if (geteuid() != 0 || as_root)
+        return c;
+    const char* su = getenv("SUDO_UID");
+    const char* sg = getenv("SUDO_GID");
+    if (su && sg && atoi(su) > 0) {
+        c.uid = atoi(su);
+        c.gid = atoi(sg);
+    }
+    return c;
+}
+
+// In the child, before exec: nothing here may allocate or throw; errors go to ERR_FD.
+[[noreturn]] void exec_child(const std::string& dir, const std::string& program,
+                             const std::vector<std::string>& command, const Credentials& creds,
+                             int err_fd) {
+    auto fail = [&](int stage) {
+        int msg[2] = {stage, errno};
+        ssize_t n = write(err_fd, msg, sizeof msg);
+        (void)n;
+        _exit(127);
+    };
+    std::vector<char*> argv;
+    for (const std::string& a : command)
+        argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    if (chdir(dir.c_str()) != 0)
+        fail(1);
+    struct rlimit rl;
+    getrlimit(RLIMIT_CORE, &rl);
+    rl.rlim_cur = rl.rlim_max;  // as large as allowed: unlimited unless the admin capped it
+    if (geteuid() == 0)
+        rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+    if (setrlimit(RLIMIT_CORE, &rl) != 0)
+        fail(2);
+    int f = open("/proc/self/coredump_filter", O_WRONLY | O_CLOEXEC);
+    if (f >= 0) {
+        ssize_t n = write(f, kCoredumpFilter, strlen(kCoredumpFilter));
+        (void)n;
+        close(f);
+    }
+    if (creds.uid >= 0) {
+        if (setgroups(0, nullptr) != 0 || setgid(gid_t(creds.gid)) != 0 ||
+            setuid(uid_t(creds.uid)) != 0)
+            fail(3);
+    }
+    execv(program.c_str(), argv.data());
+    fail(4);
+    _exit(127);
+}
+
+pid_t wait_with_timeout(pid_t pid, double timeout, int& status, bool& timed_out) {
+    timed_out = false;
+    int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
+    if (timeout > 0 && pidfd >= 0) {
+        auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(int64_t(timeout * 1000));
+        while (true) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            deadline - std::chrono::steady_clock::now())
+                            .count();
+            if (left <= 0) {
+                timed_out = true;
+                kill(pid, SIGABRT);
+                break;
+            }
+            pollfd p{pidfd, POLLIN, 0};
+            int r = poll(&p, 1, int(left));
+            if (r > 0)
+                break;
+            if (r < 0 && errno != EINTR)
+                break;
+        }
+        if (timed_out) {
+            // Writing a large core takes a while; give it time before insisting.
+            pollfd p{pidfd, POLLIN, 0};
+            if (poll(&p, 1, 60000) == 0)
+                kill(pid, SIGKILL);
+        }
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    while (true) {
+        pid_t r = waitpid(pid, &status, 0);
+        if (r >= 0 || errno != EINTR)
+            return r;
+    }
+}
+
+std::string find_core(const std::string& expanded) {
+    if (expanded.find('*') == std::string::npos) {
+        struct stat st;
+        return stat(expanded.c_str(), &st) == 0 ? expanded : std::string();
+    }
+    glob_t g{};
+    std::string found;
+    if (glob(expanded.c_str(), 0, nullptr, &g) == 0 && g.gl_pathc > 0)
+        found = g.gl_pathv[g.gl_pathc - 1];
+    globfree(&g);
+    return found;
+}
+
+}  // namespace
+
+CorePattern read_core_pattern() {
+    CorePattern p;
+    p.raw = trim(read_file("/proc/sys/kernel/core_pattern"));
+    p.uses_pid = trim(read_file("/proc/sys/kernel/core_uses_pid")) == "1";
+    if (!p.raw.empty() && p.raw[0] == '|') {
+        p.piped = true;
+        std::string prog = p.raw.substr(1, p.raw.find(' ') == std::string::npos
+                                               ? std::string::npos
+                                               : p.raw.find(' ') - 1);
+        std::string base = prog.substr(prog.rfind('/') == std::string::npos ? 0 : prog.rfind('/') + 1);
+        p.handler = base.find("systemd-coredump") != std::string::npos ? "systemd-coredump"
+                    : base.find("apport") != std::string::npos         ? "apport"
+                                                                        : prog;
+    }
+    return p;
+}
+
+std::string expand_core_pattern(const CorePattern& pattern, const std::string& cwd, int pid,
+                                int uid, int gid, int signo, const std::string& comm,
+                                const std::string& exe_path) {
+    std::string out;
+    bool has_pid = false;
+    const std::string& r = pattern.raw.empty() ? std::string("core") : pattern.raw;
+    for (size_t i = 0; i < r.size(); i++) {
+        if (r[i] != '%' || i + 1 == r.size()) {
+            out += r[i];
+            continue;
+        }
+        char c = r[++i];
+        switch (c) {
+        case '%': out += '%'; break;
+        case 'p': case 'P': case 'i': case 'I': out += std::to_string(pid); has_pid = true; break;
+        case 'u': out += std::to_string(uid); break;
+        case 'g': out += std::to_string(gid); break;
+        case 's': out += std::to_string(signo); break;
+        case 'e': out += comm; break;
+        case 'E': {
+            std::string e = exe_path;
+            for (char& ch : e)
+                if (ch == '/')
+                    ch = '!';
+            out += e;
+            break;
+        }
+        case 'h': {
+            char host[256] = {};
+            gethostname(host, sizeof host - 1);
+            out += host;
+            break;
+        }
+        default: out += '*'; break;  // %t (time), %c, %d, %f ...: match anything
+        }
+    }
+    if (pattern.uses_pid && !has_pid)
+        out += "." + std::to_string(pid);
+    if (out.empty() || out[0] != '/')
+        out = cwd + "/" + out;
+    return out;
+}
+
+std::string piped_core_advice(const CorePattern& pattern, int pid) {
+    if (pattern.handler == "systemd-coredump")
+        return "the core went to systemd-coredump (core_pattern " + pattern.raw +
+               "): get it with `coredumpctl dump " + std::to_string(pid) + " --output=core." +
+               std::to_string(pid) + "`, then `crashlab analyze core." + std::to_string(pid) +
+               "`; or let crashlab catch cores with `sudo sysctl kernel.core_pattern=core`";
+    if (pattern.handler == "apport")
+        return "the core went to apport (core_pattern " + pattern.raw +
+               "): look in /var/lib/apport/coredump/ or /var/crash/ for pid " +
+               std::to_string(pid) +
+               "; or let crashlab catch cores with `sudo sysctl kernel.core_pattern=core`";
+    return "core_pattern pipes cores to " + pattern.handler + " (" + pattern.raw +
+           "): the core is wherever that program puts it; to let crashlab catch cores, "
+           "`sudo sysctl kernel.core_pattern=core`";
+}
+
+void write_private_file(const std::string& path, const std::string& content, int uid, int gid) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        throw tk::UserError(tk::errno_text("cannot write " + path));
+    size_t done = 0;
+    while (done < content.size()) {
+        ssize_t n = write(fd, content.data() + done, content.size() - done);
+        if (n <= 0) {
+            close(fd);
+            throw tk::UserError(tk::errno_text("cannot write " + path));
+        }
+        done += size_t(n);
+    }
+    fchmod(fd, 0600);
+    if (uid >= 0 && fchown(fd, uid_t(uid), gid_t(gid)) != 0) {
+        int err = errno;
+        close(fd);
+        throw tk::UserError(tk::errno_text("cannot hand " + path + " to uid " + std::to_string(uid), err));
+    }
+    close(fd);
+}
+
+int run_command(const RunOptions& options) {
+    if (options.command.empty())
+        throw tk::UserError("nothing to run: crashlab run [options] -- COMMAND [ARGS...]");
+    std::string program = resolve_program(options.command.front());
+    Credentials creds = target_credentials(options.as_root);
+    CorePattern pattern = read_core_pattern();
+    if (pattern.piped)
+        std::cerr << "crashlab: note: core_pattern pipes cores to " << pattern.handler
+                  << "; crashlab cannot read them directly\n";
+
+    char cwd_buf[4096];
+    std::string cwd = getcwd(cwd_buf, sizeof cwd_buf) ? cwd_buf : ".";
+    std::string root = options.crash_root.empty() ? "crashlab-crashes" : options.crash_root;
+    if (root[0] != '/')
+        root = cwd + "/" + root;
+    make_private_dir(root, creds.uid, creds.gid);
+    time_t started = time(nullptr);
+    std::string base = program.substr(program.rfind('/') + 1);
+    std::string dir;
+    for (int n = 0;; n++) {
+        dir = root + "/" + base + "-" + timestamp(started, "%Y%m%d-%H%M%S") +
+              (n ? "-" + std::to_string(n) : "");
+        if (mkdir(dir.c_str(), 0700) == 0)
+            break;
+        if (errno != EEXIST)
+            throw tk::UserError(tk::errno_text("cannot create " + dir) + ": choose another --dir");
+    }
+    make_private_dir(dir, creds.uid, creds.gid);
+
+    int err_pipe[2];
+    if (pipe2(err_pipe, O_CLOEXEC) != 0)
+        throw tk::UserError(tk::errno_text("pipe"));
+    // Like system(): the terminal's Ctrl-C goes to the command; we wait for its outcome.
+    struct sigaction ignore {}, old_int {}, old_quit {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &ignore, &old_int);
+    sigaction(SIGQUIT, &ignore, &old_quit);
+    pid_t pid = fork();
+    if (pid < 0)
+        throw tk::UserError(tk::errno_text("fork"));
+    if (pid == 0) {
+        close(err_pipe[0]);
+        exec_child(dir, program, options.command, creds, err_pipe[1]);
+    }
+    close(err_pipe[1]);
+    int child_error[2] = {0, 0};
+    ssize_t got = read(err_pipe[0], child_error, sizeof child_error);
+    close(err_pipe[0]);
+    int status = 0;
+    bool timed_out = false;
+    wait_with_timeout(pid, options.timeout, status, timed_out);
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGQUIT, &old_quit, nullptr);
+    if (got == sizeof child_error) {
+        static const char* stages[] = {"", "cannot enter the crash directory",
+                                       "cannot raise RLIMIT_CORE", "cannot switch to the invoking user",
+                                       "cannot execute"};
+        int stage = child_error[0] >= 1 && child_error[0] <= 4 ? child_error[0] : 4;
+        throw tk::UserError(std::string(stages[stage]) + " (" +
+                            program + "): " + strerror(child_error[1]));
+    }
+
+    if (WIFEXITED(status)) {
+        std::cerr << "crashlab: " << base << " exited with status " << WEXITSTATUS(status)
+                  << " (no crash)\n";
+        rmdir(dir.c_str());  // nothing to keep
+        return WEXITSTATUS(status);
+    }
+    int signo = WTERMSIG(status);
+    std::string sig = signal_name(signo);
+    std::cerr << "crashlab: " << base << " (pid " << pid << ") killed by " << sig
+              << (timed_out ? " sent after the --timeout" : "") << "\n";
+    if (pattern.piped) {
+        std::cerr << "crashlab: " << piped_core_advice(pattern, pid) << "\n";
+        return 128 + signo;
+    }
+    std::string comm = base.substr(0, 15);
+    std::string expanded = expand_core_pattern(pattern, dir, pid,
+                                               creds.uid >= 0 ? creds.uid : int(getuid()),
+                                               creds.gid >= 0 ? creds.gid : int(getgid()),
+                                               signo, comm, program);
+    std::string core = WCOREDUMP(status) ? find_core(expanded) : std::string();
+    if (core.empty()) {
+        if (!WCOREDUMP(status))
+            std::cerr << "crashlab: the kernel wrote no core for pid " << pid << " (" << sig
+                      << (signo == SIGKILL ? " never dumps core" : "")
+                      << "): core_pattern is '" << pattern.raw
+                      << "'; check that its directory exists and is writable by uid "
+                      << (creds.uid >= 0 ? creds.uid : int(getuid()))
+                      << ", that the program is not setuid, and that it does not lower its own "
+                         "RLIMIT_CORE\n";
+        else
+            std::cerr << "crashlab: the kernel dumped a core but it is not at " << expanded
+                      << " (core_pattern '" << pattern.raw
+                      << "'): look there, or set `sudo sysctl kernel.core_pattern=core`\n";
+        return 128 + signo;
+    }
+    chmod(core.c_str(), 0600);
+
+    AnalyzeOptions ao = options.analyze;
+    ao.timeout_fired = timed_out;
+    ao.timeout_seconds = options.timeout;
+    Analysis a = analyze(core, ao);
+    std::string report = render_json_text(a);
+    std::string text = render_text(a);
+
+    nlohmann::json meta = {
+        {"command", options.command},
+        {"executable", program},
+        {"cwd", cwd},
+        {"crash_dir", dir},
+        {"core", core},
+        {"pid", pid},
+        {"uid", creds.uid >= 0 ? creds.uid : int(getuid())},
+        {"gid", creds.gid >= 0 ? creds.gid : int(getgid())},
+        {"signal", signo},
+        {"signal_name", sig},
+        {"started", timestamp(started, "%Y-%m-%dT%H:%M:%S%z")},
+        {"ended", timestamp(time(nullptr), "%Y-%m-%dT%H:%M:%S%z")},
+        {"timeout", options.timeout},
+        {"timeout_fired", timed_out},
+        {"class", a.cls},
+        {"signature", a.signature},
+        {"signature_hash", a.signature_hash},
+    };
+    nlohmann::json ids = nlohmann::json::object();
+    for (const tk::ModuleInfo& m : a.modules)
+        if (!m.build_id.empty())
+            ids[m.name] = m.build_id;
+    meta["build_ids"] = ids;
+    write_private_file(dir + "/metadata.json", meta.dump(2) + "\n", creds.uid, creds.gid);
+    write_private_file(dir + "/report.txt", text, creds.uid, creds.gid);
+    write_private_file(dir + "/report.json", report, creds.uid, creds.gid);
+
+    if (!options.quiet) {
+        if (options.json == "-")
+            std::cout << report;
+        else
+            std::cout << text;
+    }
+    if (!options.json.empty() && options.json != "-")
+        write_private_file(options.json, report, creds.uid, creds.gid);
+    std::cerr << "crashlab: core and report in " << dir << "\n";
+    if (a.partial && !a.warnings.empty())
+        std::cerr << "crashlab: " << a.warnings.front() << "; the report is partial\n";
+    return 128 + signo;
+}
+
+}  // namespace crashlab
