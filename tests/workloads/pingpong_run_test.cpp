@@ -173,14 +173,8 @@ TEST(Pingpong, BadOptionsGiveOneLineAndFail) {
         {"--model", "thread", "--ipc", "futex", "--frobnicate"},
         {"--model", "thread", "--ipc", "futex", "-n", "10", "--json", "/nonexistent/dir/x.json"},
     };
-    for (const auto& args : cases) {
-        auto run = run_tool("pingpong", args);
-        EXPECT_NE(run.exit_code, 0) << run.command;
-        auto err = wltest::lines(run.err);
-        ASSERT_EQ(err.size(), 1u) << run.command << "\nstderr: " << run.err;
-        EXPECT_EQ(err[0].rfind("pingpong: ", 0), 0u) << err[0];
-        EXPECT_EQ(run.out, "") << run.command;
-    }
+    for (const auto& args : cases)
+        wltest::expect_one_line_error("pingpong", args);
 }
 
 }  // namespace

@@ -83,6 +83,15 @@ nlohmann::json run_json(const std::string& tool, std::vector<std::string> args) 
     }
 }
 
+void expect_one_line_error(const std::string& tool, const std::vector<std::string>& args) {
+    Run run = run_tool(tool, args);
+    EXPECT_NE(run.exit_code, 0) << run.command;
+    auto err = lines(run.err);
+    ASSERT_EQ(err.size(), 1u) << run.command << "\nstderr: " << run.err;
+    EXPECT_EQ(err[0].rfind(tool + ": ", 0), 0u) << err[0];
+    EXPECT_EQ(run.out, "") << run.command;
+}
+
 std::vector<std::string> lines(const std::string& text) {
     std::vector<std::string> out;
     size_t start = 0;

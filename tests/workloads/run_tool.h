@@ -21,6 +21,10 @@ Run run_tool(const std::string& tool, const std::vector<std::string>& args);
 // empty object) when the exit status is not 0 or stdout is not one JSON object.
 nlohmann::json run_json(const std::string& tool, std::vector<std::string> args);
 
+// Bad input: a non-zero exit, exactly one line on stderr starting "tool: ", nothing on
+// stdout. Adds a test failure otherwise.
+void expect_one_line_error(const std::string& tool, const std::vector<std::string>& args);
+
 // The lines of a text, without empty trailing ones.
 std::vector<std::string> lines(const std::string& text);
 

@@ -23,6 +23,14 @@ int guarded_main(const char* name, const std::function<int()>& body);
 // handles --help by printing it and exiting 0.
 void parse_options(CLI::App& app, int argc, char** argv);
 
+// For unsigned options: CLI11 would otherwise wrap "-5" around to a huge count.
+inline const CLI::Validator kNonNegative(
+    [](std::string& value) {
+        return !value.empty() && value[0] == '-' ? "must not be negative (got " + value + ")"
+                                                 : std::string();
+    },
+    "NUMBER >= 0", "non-negative");
+
 // "a,b,c" for error messages that list the valid choices.
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
 

@@ -264,23 +264,32 @@ int run(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--model", model_text, "thread, or process (the lock is process-shared)")
         ->capture_default_str();
-    app.add_option("-w,--workers", cfg.workers, "threads or processes")->capture_default_str();
+    app.add_option("-w,--workers", cfg.workers, "threads or processes")
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
     app.add_option("-n,--ops", ops,
                    "operations per worker; condvar: items per producer (default 20000; with -d "
-                   "only: unlimited)");
+                   "only: unlimited)")
+        ->check(wl::kNonNegative);
     app.add_option("-d,--duration", duration_s, "stop after SECONDS (with -n: whichever first)")
         ->check(CLI::PositiveNumber);
     app.add_option("--cs-ns", cfg.cs_ns, "critical section, busy, lock held")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
     app.add_option("--think-ns", cfg.think_ns, "think time between operations, busy, lock free")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
     app.add_option("--read-pct", cfg.read_pct, "rwlock: percentage of read operations")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
     app.add_option("--permits", cfg.permits, "semaphore: holders allowed at once")
-        ->capture_default_str();
-    app.add_option("--queue", cfg.queue, "condvar: queue capacity")->capture_default_str();
-    app.add_option("--producers", cfg.producers,
-                   "condvar: how many workers produce (default half)");
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
+    app.add_option("--queue", cfg.queue, "condvar: queue capacity")
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
+    app.add_option("--producers", cfg.producers, "condvar: how many workers produce (default half)")
+        ->check(wl::kNonNegative);
     app.add_flag("--break-lock", cfg.break_lock,
                  "mutex, spin: do not take the lock at all, to see the checks fail (testing)");
     app.add_option("--cpu", cpu_text, "pin worker i to LIST[i mod len] (default: unpinned)");
@@ -294,6 +303,8 @@ int run(int argc, char** argv) {
     cfg.processes = model_text == "process";
     if (cfg.workers < 1 || cfg.workers > 1024)
         throw tk::UserError("-w " + std::to_string(cfg.workers) + ": use 1 to 1024 workers", 2);
+    if (cfg.cs_ns > 1000000000 || cfg.think_ns > 1000000000)
+        throw tk::UserError("--cs-ns and --think-ns must be at most 1 s (1000000000)", 2);
     if (cfg.read_pct > 100)
         throw tk::UserError("--read-pct must be 0 to 100", 2);
     if (cfg.permits < 1)

@@ -212,16 +212,20 @@ int run(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("-w,--workers", o.worker_counts, "worker counts to run, e.g. 1,2,4,8")
         ->delimiter(',')
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
     app.add_option("-n,--ops", ops,
-                   "operations per worker (default: cpu 1000, io 200; with -d only: unlimited)");
+                   "operations per worker (default: cpu 1000, io 200; with -d only: unlimited)")
+        ->check(wl::kNonNegative);
     app.add_option("-d,--duration", o.duration_s,
                    "seconds per worker count (with -n: whichever first)")
         ->check(CLI::PositiveNumber);
     app.add_option("--work-bytes", work_bytes, "cpu: bytes hashed per operation")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
     app.add_option("--wait-us", o.work.wait_us, "io: timer per operation, microseconds")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
     app.add_option("--cpu", cpu_text,
                    "pin worker i to LIST[i mod len]; coroutines: the thread to LIST[0]");
     app.add_option("--json", json_dest, "write the JSON report to FILE, or to stdout with -");

@@ -51,7 +51,8 @@ int run(int argc, char** argv) {
     app.add_option("--model", model_text, "process, thread or coroutine");
     app.add_option("--ipc", opt.ipc, "the mechanism; see --list for what each model offers");
     app.add_option("-n,--iterations", iterations,
-                   "round trips (default 20000; coroutines 1000000; with -d only: unlimited)");
+                   "round trips (default 20000; coroutines 1000000; with -d only: unlimited)")
+        ->check(wl::kNonNegative);
     app.add_option("-d,--duration", opt.duration_s, "stop after SECONDS (with -n: whichever first)")
         ->check(CLI::PositiveNumber);
     app.add_option("--cpu", cpu_text,

@@ -171,12 +171,16 @@ int run(int argc, char** argv) {
     app.add_option("--mode", mode_text,
                    "thread-pool, thread-per-task, process-pool, fork-per-task, or all")
         ->capture_default_str();
-    app.add_option("-w,--workers", o.workers, "pool size = tasks in flight")->capture_default_str();
-    app.add_option("-n,--tasks", tasks, "tasks per mode (default 2000; with -d only: unlimited)");
+    app.add_option("-w,--workers", o.workers, "pool size = tasks in flight")
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
+    app.add_option("-n,--tasks", tasks, "tasks per mode (default 2000; with -d only: unlimited)")
+        ->check(wl::kNonNegative);
     app.add_option("-d,--duration", o.duration_s, "seconds per mode (with -n: whichever first)")
         ->check(CLI::PositiveNumber);
     app.add_option("--task-bytes", o.task_bytes, "bytes each task hashes (0: an empty task)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(wl::kNonNegative);
     app.add_option("--cpu", cpu_text, "pin worker (slot) i to LIST[i mod len] (default: unpinned)");
     app.add_option("--json", json_dest, "write the JSON report to FILE, or to stdout with -");
     wl::parse_options(app, argc, argv);
