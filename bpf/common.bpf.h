@@ -42,9 +42,8 @@ static __always_inline void hist_add(void *map, __u32 id, __u64 v)
  */
 #define TK_THREAD_SIZE (16 * 1024) /* x86-64 without KASAN; a larger stack errs towards "interrupt" */
 
-static __always_inline bool in_task_context(void)
+static __always_inline bool in_task_context_of(struct task_struct *cur /* current */)
 {
-    struct task_struct *cur = bpf_get_current_task_btf();
     __u64 base = (__u64)cur->stack;
     __u64 top = base + TK_THREAD_SIZE;
     volatile __u64 marker = 0;
@@ -57,6 +56,11 @@ static __always_inline bool in_task_context(void)
         return false;
     barrier_var(here);
     return here < top;
+}
+
+static __always_inline bool in_task_context(void)
+{
+    return in_task_context_of(bpf_get_current_task_btf());
 }
 
 #endif

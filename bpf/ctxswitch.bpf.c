@@ -88,8 +88,8 @@ struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct cs_pending_switch);
-} pending SEC(".maps");
+    __type(value, struct cs_cpu_state);
+} cpu_state SEC(".maps");
 
 __u32 exit_seq = 0;
 
@@ -170,38 +170,44 @@ static __always_inline void retire(bool btf, struct task_struct *t, __u32 tid,
 static __always_inline int on_switch(bool btf, bool preempt, struct task_struct *prev,
                                      struct task_struct *next, unsigned int prev_state)
 {
+    __u32 zero = 0;
+    struct cs_cpu_state *c = bpf_map_lookup_elem(&cpu_state, &zero);
     __u32 prev_tid = TASK_READ(btf, prev, pid);
     __u32 next_tid = TASK_READ(btf, next, pid);
-    struct cs_task_state *ps = state_of(btf, prev, prev_tid);
-    struct cs_task_state *ns = state_of(btf, next, next_tid);
-    struct cs_pending_switch *p = NULL;
+    struct cs_task_state *ps = NULL, *ns;
     __u64 now, delta;
-    __u32 kind, zero = 0;
-    int traced = ps != NULL;
+    __u32 kind;
+    int traced;
+
+    if (!c)
+        return 0;
+    /* prev is who we saw switched in here last: no lookup when it is not traced */
+    if (c->cur_tid != prev_tid || c->cur_traced)
+        ps = state_of(btf, prev, prev_tid);
+    ns = state_of(btf, next, next_tid);
+    c->cur_tid = next_tid;
+    c->cur_traced = ns != NULL;
 
     /* keeps clang from testing (ps | ns), a pointer OR the verifier refuses */
+    traced = ps != NULL;
     barrier_var(traced);
-    if (!traced && !ns)
+    if (!traced && !ns) {
+        c->ts = 0; /* an untraced switch: whatever was in flight is over */
         return 0;
+    }
     now = bpf_ktime_get_ns();
     kind = switch_kind(btf, prev, next);
 
-    if (measure_switch_cost) {
-        p = bpf_map_lookup_elem(&pending, &zero);
-        if (!p)
-            return 0;
-    }
-
     if (ps) {
-        if (p && p->cost && p->cost_tid == prev_tid) {
+        if (c->cost && c->cost_tid == prev_tid) {
             /* the cost of the switch that brought prev onto this CPU */
-            __u32 k = p->cost_kind;
+            __u32 k = c->cost_kind;
 
             if (k < CS_KINDS) {
-                ps->stats.switch_in_cost_ns[k] += p->cost;
+                ps->stats.switch_in_cost_ns[k] += c->cost;
                 ps->stats.switch_in_count[k]++;
             }
-            p->cost = 0;
+            c->cost = 0;
         }
         if (ps->on_ts) {
             delta = now - ps->on_ts;
@@ -251,60 +257,64 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
         }
     }
 
-    if (p) {
-        if (p->ts)
+    if (measure_switch_cost) {
+        if (c->ts)
             count(CS_C_COST_UNMATCHED); /* the previous one never saw its exit */
-        p->ts = now;
-        p->next_tid = next_tid;
-        p->kind = kind;
+        c->ts = now;
+        c->next_tid = next_tid;
+        c->kind = kind;
     }
     return 0;
 }
 
 /* End of __schedule(), in the task just switched in. */
-static __always_inline int on_schedule_exit(bool btf, bool is_switch)
+static __always_inline int on_schedule_exit(bool is_switch)
 {
     __u32 zero = 0, kind, tid;
-    struct cs_pending_switch *p = bpf_map_lookup_elem(&pending, &zero);
+    struct cs_cpu_state *c = bpf_map_lookup_elem(&cpu_state, &zero);
     __u64 delta;
 
-    if (!p || !p->ts || !is_switch)
+    if (!c || !c->ts || !is_switch)
         return 0;
     tid = (__u32)bpf_get_current_pid_tgid();
-    if (p->next_tid != tid) {
+    if (c->next_tid != tid) {
         count(CS_C_COST_UNMATCHED);
-        p->ts = 0;
+        c->ts = 0;
         return 0;
     }
-    delta = bpf_ktime_get_ns() - p->ts;
-    kind = p->kind;
-    p->ts = 0;
+    delta = bpf_ktime_get_ns() - c->ts;
+    kind = c->kind;
+    c->ts = 0;
     if (kind >= CS_KINDS)
         return 0;
     hist_add(&hists, CS_H_SWITCH_COST + kind, delta);
-    p->cost = delta;
-    p->cost_tid = tid;
-    p->cost_kind = kind;
+    c->cost = delta;
+    c->cost_tid = tid;
+    c->cost_kind = kind;
     return 0;
 }
 
 static __always_inline int on_waking(bool btf, struct task_struct *p)
 {
-    __u32 tid = TASK_READ(btf, p, pid);
-    struct cs_task_state *s = state_of(btf, p, tid), *w;
-    __u64 cur = bpf_get_current_pid_tgid();
+    __u32 tid = TASK_READ(btf, p, pid), zero = 0;
+    struct cs_task_state *s = state_of(btf, p, tid);
+    struct cs_cpu_state *c;
+    struct task_struct *cur;
 
     if (!s)
         return 0;
     count(CS_C_WAKEUPS);
     s->runnable_ts = bpf_ktime_get_ns();
     s->waker_tid = 0;
-    if ((__u32)cur != tid) {
-        w = current_state(btf);
-        if (w && in_task_context()) {
-            s->waker_tid = (__u32)cur;
-            s->waker_pid = cur >> 32;
-        }
+    /* a traced waker: the task running on this CPU, if it is traced, not the wakee itself,
+     * and this is not an interrupt that merely borrowed its context */
+    c = bpf_map_lookup_elem(&cpu_state, &zero);
+    if (!c || !c->cur_traced || c->cur_tid == tid)
+        return 0;
+    cur = bpf_get_current_task_btf();
+    if (cur->pid == c->cur_tid && in_task_context_of(cur)) {
+        s->waker_tid = c->cur_tid;
+        s->waker_pid = cur->tgid;
     }
     return 0;
 }
@@ -405,7 +415,7 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
 SEC("tp_btf/sched_exit_tp")
 int BPF_PROG(schedule_exit_btf, bool is_switch)
 {
-    return on_schedule_exit(true, is_switch);
+    return on_schedule_exit(is_switch);
 }
 
 SEC("tp_btf/sched_waking")
@@ -450,7 +460,7 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
 SEC("raw_tp/sched_exit_tp")
 int BPF_PROG(schedule_exit_raw, bool is_switch)
 {
-    return on_schedule_exit(false, is_switch);
+    return on_schedule_exit(is_switch);
 }
 
 SEC("raw_tp/sched_waking")

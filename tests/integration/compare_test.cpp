@@ -45,8 +45,11 @@ TEST(CtxswitchCompare, QuickMatrixHasEveryRowAndTheKernelAgrees) {
     }
     EXPECT_EQ(models, (std::set<std::string>{"process", "thread", "coroutine"}));
     // the thread futex ping-pong: about 2 kernel switches per round trip
-    for (auto& row : j["rows"])
-        if (row["model"] == "thread" && row["ipc"] == "futex") EXPECT_NEAR(row["kernel_switches_per_rt"].get<double>(), 2.0, 0.1);
+    for (auto& row : j["rows"]) {
+        if (row["model"] == "thread" && row["ipc"] == "futex") {
+            EXPECT_NEAR(row["kernel_switches_per_rt"].get<double>(), 2.0, 0.1);
+        }
+    }
     EXPECT_GE(j["conclusions"].size(), 3u);
     auto chart = harness::read_file(svg);
     EXPECT_EQ(chart.rfind("<svg", 0), 0u);
