@@ -112,6 +112,24 @@ int Child::wait() {
     return 128 + WTERMSIG(status);
 }
 
+std::optional<int> Child::wait_for(int ms) {
+    if (pid_ <= 0)
+        return std::nullopt;
+    for (int waited = 0;; waited++) {
+        int status = 0;
+        pid_t got = waitpid(pid_, &status, WNOHANG);
+        if (got == pid_) {
+            pid_ = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        if (got < 0 && errno != EINTR)
+            return std::nullopt;
+        if (waited >= ms)
+            return std::nullopt;
+        usleep(1000);
+    }
+}
+
 void send_result(int result_fd, const nlohmann::json& j) {
     std::string text = j.dump();
     const char* p = text.data();

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,8 @@ class Child {
     nlohmann::json read_result();
     // Waits for the child; returns its exit status, or 128 + signal number if killed.
     int wait();
+    // Like wait(), but gives up after `ms` milliseconds (the child stays running).
+    std::optional<int> wait_for(int ms);
     bool running() const { return pid_ > 0; }
 
   private:

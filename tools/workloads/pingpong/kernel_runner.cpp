@@ -180,7 +180,17 @@ Result run_process(const KernelIpc& ipc, const Options& opt) {
     links.ping_to_pong->keep_sender_side();
     links.pong_to_ping->keep_receiver_side();
     links.ping_to_pong->set_receiver(child.pid());
-    ping_loop(*links.ping_to_pong, *links.pong_to_ping, make_limits(opt, start), r.rtt, ping);
+    try {
+        ping_loop(*links.ping_to_pong, *links.pong_to_ping, make_limits(opt, start), r.rtt, ping);
+    } catch (const tk::UserError& e) {
+        // Say how the partner ended, the first thing anyone debugging this wants to know.
+        // If it is still alive (the failure was ours), the Child destructor kills it.
+        auto status = child.wait_for(200);
+        if (!status)
+            throw;
+        throw tk::UserError(std::string(e.what()) + " (the pong process " +
+                            wl::describe_status(*status) + ")");
+    }
     int status = child.wait();
     if (status != 0)
         throw tk::UserError("the pong process " + wl::describe_status(status) +

@@ -22,7 +22,7 @@ void on_interrupted(const char* what) {
     if (g_partner_exited)
         throw tk::UserError(std::string(what) +
                             " interrupted: the partner process exited before the end of the "
-                            "ping-pong: see its message above");
+                            "ping-pong");
 }
 
 void syscall_failed(const std::string& what) {
