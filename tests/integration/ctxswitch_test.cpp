@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "harness.h"
@@ -313,4 +314,36 @@ TEST(CtxswitchTrace, HelpPrintsUsageAndExitsZero) {
     auto c = run({bin("ctxswitch-trace"), "compare", "--help"});
     EXPECT_EQ(c.status, 0);
     EXPECT_NE(c.out.find("--quick"), std::string::npos) << c.out;
+}
+
+TEST(CtxswitchTrace, OneThreadOnly) {
+    REQUIRE_ROOT();
+    pid_t workload = 0;
+    std::thread bg([&] {
+        run({bin("pingpong"), "--model", "thread", "--ipc", "pipe", "-d", "3"},
+            RunOptions{{}, 60, [&](pid_t p) { workload = p; }});
+    });
+    while (!workload) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // once it runs its round trips (after measuring its baseline), take its partner thread
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    std::vector<int> tids;
+    auto ls = run({"ls", "/proc/" + std::to_string(workload) + "/task"});
+    std::istringstream in(ls.out);
+    int tid;
+    while (in >> tid)
+        if (tid != workload) tids.push_back(tid);
+    ASSERT_FALSE(tids.empty()) << ls.out;
+    int target = tids.back();
+    auto r = run({bin("ctxswitch-trace"), "-t", std::to_string(target), "-d", "1", "--json", "-"}, plain());
+    bg.join();
+    EXPECT_EQ(r.status, 0) << r.err;
+    json j = parse_json(r.out);
+    ASSERT_EQ(j["threads"].size(), 1u) << r.out.substr(0, 1000);
+    EXPECT_EQ(j["threads"][0]["tid"].get<int>(), target);
+    EXPECT_GT(j["threads"][0]["voluntary"].get<uint64_t>(), 100u);
+    // its partner is not traced, so nobody traced woke it
+    EXPECT_EQ(hist_count(j, "handoff_same_process"), 0u);
+    auto gone = run({bin("ctxswitch-trace"), "-t", "2147480000", "-d", "1"}, plain());
+    EXPECT_EQ(gone.status, 1);
+    EXPECT_EQ(gone.err, "ctxswitch-trace: no such thread: 2147480000 (check it with ps -eLf)\n");
 }

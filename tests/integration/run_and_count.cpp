@@ -1,6 +1,7 @@
 // Runs a command, waits for it, and writes what getrusage(RUSAGE_CHILDREN) says about
-// its context switches, and our own pid, to FILE: "NVCSW NIVCSW PID". The independent
-// count the traced numbers are checked against.
+// it to FILE: "NVCSW NIVCSW PID UTIME_US STIME_US" (context switches, our own pid, CPU
+// time). The independent count the traced numbers are checked against, and the CPU time
+// the benchmarks compare (steadier than wall time on a shared machine).
 //   run-and-count FILE CMD ARGS...
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -24,7 +25,9 @@ int main(int argc, char** argv) {
     getrusage(RUSAGE_CHILDREN, &ru);
     FILE* f = fopen(argv[1], "w");
     if (!f) return 1;
-    fprintf(f, "%ld %ld %d\n", ru.ru_nvcsw, ru.ru_nivcsw, int(getpid()));
+    fprintf(f, "%ld %ld %d %ld %ld\n", ru.ru_nvcsw, ru.ru_nivcsw, int(getpid()),
+            long(ru.ru_utime.tv_sec) * 1000000 + long(ru.ru_utime.tv_usec),
+            long(ru.ru_stime.tv_sec) * 1000000 + long(ru.ru_stime.tv_usec));
     fclose(f);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
