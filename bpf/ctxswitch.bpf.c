@@ -192,7 +192,11 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
     traced = ps != NULL;
     barrier_var(traced);
     if (!traced && !ns) {
-        c->ts = 0; /* an untraced switch: whatever was in flight is over */
+        if (c->ts) {
+            /* an untraced switch: whatever was in flight ended without its exit */
+            count(CS_C_COST_UNMATCHED);
+            c->ts = 0;
+        }
         return 0;
     }
     now = bpf_ktime_get_ns();
@@ -276,12 +280,11 @@ static __always_inline int on_schedule_exit(bool is_switch)
 
     if (!c || !c->ts || !is_switch)
         return 0;
-    tid = (__u32)bpf_get_current_pid_tgid();
-    if (c->next_tid != tid) {
-        count(CS_C_COST_UNMATCHED);
-        c->ts = 0;
-        return 0;
-    }
+    /* Every sched_switch on this CPU either records itself here (traced) or clears this
+     * (untraced), and the only switch whose __schedule() does not end here is into a new
+     * task (ret_from_fork), which the next sched_switch counts as unmatched. So a switch in
+     * flight is this very __schedule()'s, and current is its next task. */
+    tid = c->next_tid;
     delta = bpf_ktime_get_ns() - c->ts;
     kind = c->kind;
     c->ts = 0;
