@@ -347,3 +347,14 @@ TEST(CtxswitchTrace, OneThreadOnly) {
     EXPECT_EQ(gone.status, 1);
     EXPECT_EQ(gone.err, "ctxswitch-trace: no such thread: 2147480000 (check it with ps -eLf)\n");
 }
+
+TEST(CtxswitchTrace, IntervalReportsWhileTheWorkloadRuns) {
+    REQUIRE_ROOT();
+    auto r = run({bin("ctxswitch-trace"), "-i", "0.3", "--", "sleep", "1.2"}, plain());
+    EXPECT_EQ(r.status, 0) << r.err;
+    size_t reports = 0;
+    for (size_t at = r.out.find("totals:"); at != std::string::npos; at = r.out.find("totals:", at + 1)) reports++;
+    // about four interval reports (late ones are caught up), then the final one
+    EXPECT_GE(reports, 2u) << r.out;
+    EXPECT_LE(reports, 6u) << r.out;
+}
