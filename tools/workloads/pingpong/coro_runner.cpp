@@ -2,9 +2,10 @@
 //
 // A round trip is two user-level switches (into the coroutine, back to the caller); the
 // kernel sees none of them. One round trip takes a few nanoseconds, less than reading the
-// clock, so round trips are timed in batches of kBatch and each batch's mean is recorded
-// kBatch times: the histogram has one entry per round trip, and its percentiles are those
-// of batch means.
+// clock, so round trips are timed in batches of kBatch. Each batch's mean is recorded kBatch
+// times in the round-trip histogram (one entry per round trip, whole nanoseconds), and each
+// full batch's total in a second histogram: the reported percentiles are those of the
+// totals divided by kBatch, which keeps a fraction of a nanosecond that whole-ns means lose.
 //
 // The baseline does the same token handling through an ordinary (opaque) function call
 // instead of a switch, so (round trip - baseline) / 2 is what one switch adds.
@@ -53,10 +54,15 @@ __attribute__((noipa)) void echo_call(Mailbox& box) {
     take_token(box);
 }
 
+struct Timing {
+    tk::Histogram per_round_trip;  // batch means, one entry per round trip
+    tk::Histogram batches;         // totals of full batches
+};
+
 // Runs round trips in timed batches until the limits are reached, then sends kStop.
 // one_round_trip(token) must leave the echoed token in box.reply.
 template <class RoundTrip>
-void drive(Mailbox& box, const Limits& limits, tk::Histogram& h, uint64_t& sent, uint64_t& echoed,
+void drive(Mailbox& box, const Limits& limits, Timing& t, uint64_t& sent, uint64_t& echoed,
            uint64_t& mismatches, RoundTrip one_round_trip) {
     uint64_t now = wl::now_ns();
     uint64_t token = 1;
@@ -75,13 +81,15 @@ void drive(Mailbox& box, const Limits& limits, tk::Histogram& h, uint64_t& sent,
         }
         now = wl::now_ns();
         sent += n;
-        h.record((now - start + n / 2) / n, n);
+        t.per_round_trip.record((now - start + n / 2) / n, n);
+        if (n == kBatch)
+            t.batches.record(now - start);
     }
 }
 
-tk::Histogram measure_baseline(uint64_t count) {
+Timing measure_baseline(uint64_t count) {
     Mailbox box;
-    tk::Histogram h;
+    Timing h;
     Limits limits;
     limits.iterations = count;
     uint64_t sent = 0, echoed = 0, mismatches = 0;
@@ -93,7 +101,7 @@ tk::Histogram measure_baseline(uint64_t count) {
 
 // --- asm: the hand-written switch ------------------------------------------------------------
 
-void run_asm(Mailbox& box, const Limits& limits, tk::Histogram& h, uint64_t& sent, uint64_t& echoed,
+void run_asm(Mailbox& box, const Limits& limits, Timing& h, uint64_t& sent, uint64_t& echoed,
              uint64_t& mismatches) {
     wl::StackfulCoroutine* self = nullptr;
     wl::StackfulCoroutine co([&] {
@@ -133,8 +141,8 @@ void ucontext_body(unsigned high, unsigned low) {
     box.switches++;  // returning continues at uc_link, the caller
 }
 
-void run_ucontext(Mailbox& box, const Limits& limits, tk::Histogram& h, uint64_t& sent,
-                  uint64_t& echoed, uint64_t& mismatches) {
+void run_ucontext(Mailbox& box, const Limits& limits, Timing& h, uint64_t& sent, uint64_t& echoed,
+                  uint64_t& mismatches) {
     constexpr size_t kStack = 64 * 1024;
     void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -194,8 +202,8 @@ EchoTask echo_coroutine(Mailbox& box) {
     box.switches++;  // the final suspend returns to the caller
 }
 
-void run_cxx20(Mailbox& box, const Limits& limits, tk::Histogram& h, uint64_t& sent,
-               uint64_t& echoed, uint64_t& mismatches) {
+void run_cxx20(Mailbox& box, const Limits& limits, Timing& h, uint64_t& sent, uint64_t& echoed,
+               uint64_t& mismatches) {
     EchoTask task = echo_coroutine(box);
     auto resume = [&] {
         box.switches++;
@@ -229,19 +237,25 @@ Result run_coroutine(const CoroutineIpc& ipc, const Options& opt) {
     r.requested = opt.iterations;
     r.duration_s = opt.duration_s;
     opt.cpus.pin(0);
-    r.baseline = measure_baseline(baseline_count(opt, 1000000));
+    Timing baseline = measure_baseline(baseline_count(opt, 1000000));
+    r.baseline = baseline.per_round_trip;
+    r.baseline_batches = baseline.batches;
+    r.batch = kBatch;
 
     Mailbox box;
     uint64_t start = wl::now_ns();
     Limits limits = make_limits(opt, start);
     uint64_t echoed = 0, mismatches = 0;
+    Timing rtt;
     if (ipc.name == "asm")
-        run_asm(box, limits, r.rtt, r.sent, echoed, mismatches);
+        run_asm(box, limits, rtt, r.sent, echoed, mismatches);
     else if (ipc.name == "ucontext")
-        run_ucontext(box, limits, r.rtt, r.sent, echoed, mismatches);
+        run_ucontext(box, limits, rtt, r.sent, echoed, mismatches);
     else
-        run_cxx20(box, limits, r.rtt, r.sent, echoed, mismatches);
+        run_cxx20(box, limits, rtt, r.sent, echoed, mismatches);
     r.elapsed_s = double(wl::now_ns() - start) / 1e9;
+    r.rtt = rtt.per_round_trip;
+    r.rtt_batches = rtt.batches;
     r.iterations = r.rtt.count();
     r.echoed = echoed;
     r.pong_received = box.received;

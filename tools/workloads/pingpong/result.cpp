@@ -3,6 +3,18 @@
 #include <cstdio>
 
 namespace pp {
+namespace {
+
+// tk::format_ns, with two decimals below 100 ns where coroutine figures live.
+std::string fine_ns(double ns) {
+    if (ns >= 100 || ns <= -100)
+        return tk::format_ns(ns);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.2f ns", ns);
+    return buf;
+}
+
+}  // namespace
 
 bool Result::verified() const {
     bool count_ok = requested == 0 || iterations == requested;
@@ -11,7 +23,7 @@ bool Result::verified() const {
 }
 
 double Result::switch_cost_ns() const {
-    return (double(rtt.percentile(50)) - baseline_ns()) / 2.0;
+    return (rtt_ns(50) - baseline_ns()) / 2.0;
 }
 
 double Result::kernel_switches_per_rt() const {
@@ -34,10 +46,15 @@ nlohmann::json Result::to_json() const {
     j["cpus"] = cpus;
     j["timing"] = timing;
     j["rtt"] = rtt.to_json();
-    j["rtt_p50_ns"] = rtt.percentile(50);
-    j["rtt_p99_ns"] = rtt.percentile(99);
+    j["rtt_p50_ns"] = rtt_ns(50);
+    j["rtt_p99_ns"] = rtt_ns(99);
     j["baseline"] = baseline.to_json();
-    j["baseline_ns"] = baseline.percentile(50);
+    j["baseline_ns"] = baseline_ns();
+    j["batch"] = batch;
+    if (batch > 1) {
+        j["rtt_batches"] = rtt_batches.to_json();
+        j["baseline_batches"] = baseline_batches.to_json();
+    }
     j["switch_cost_ns"] = switch_cost_ns();
     j["voluntary_switches"] = switches.voluntary;
     j["involuntary_switches"] = switches.involuntary;
@@ -66,9 +83,8 @@ std::string Result::to_text() const {
     snprintf(line, sizeof line,
              "\nbaseline, the same IPC calls with nobody blocking: p50 %s\n"
              "switch cost estimate: (round trip p50 %s - baseline %s) / 2 = %s\n",
-             tk::format_ns(baseline_ns()).c_str(),
-             tk::format_ns(double(rtt.percentile(50))).c_str(),
-             tk::format_ns(baseline_ns()).c_str(), tk::format_ns(switch_cost_ns()).c_str());
+             fine_ns(baseline_ns()).c_str(), fine_ns(rtt_ns(50)).c_str(),
+             fine_ns(baseline_ns()).c_str(), fine_ns(switch_cost_ns()).c_str());
     out += line;
     snprintf(line, sizeof line,
              "context switches (getrusage, whole workload): %llu voluntary, %llu involuntary "

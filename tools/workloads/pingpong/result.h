@@ -38,8 +38,12 @@ struct Result {
     uint64_t requested = 0;
     double duration_s = 0;
 
-    tk::Histogram rtt;           // round-trip times
-    tk::Histogram baseline;      // the same IPC calls per round trip, nobody blocking
+    tk::Histogram rtt;       // round-trip times
+    tk::Histogram baseline;  // the same IPC calls per round trip, nobody blocking
+    // Coroutines: round trips are timed in batches of `batch`; these hold the totals of full
+    // batches, and the reported percentiles are theirs divided by `batch` (see coro_runner).
+    uint64_t batch = 1;
+    tk::Histogram rtt_batches, baseline_batches;
     uint64_t iterations = 0;     // round trips completed
     uint64_t sent = 0;           // tokens the ping side sent
     uint64_t echoed = 0;         // tokens that came back unchanged
@@ -50,7 +54,9 @@ struct Result {
     double elapsed_s = 0;
 
     bool verified() const;
-    double baseline_ns() const { return double(baseline.percentile(50)); }
+    // Round-trip and baseline percentiles as reported (per round trip, ns).
+    double rtt_ns(double p) const { return per_rt(rtt, rtt_batches, p); }
+    double baseline_ns() const { return per_rt(baseline, baseline_batches, 50); }
     // (round trip p50 - baseline p50) / 2: a round trip has two handoffs.
     double switch_cost_ns() const;
     double kernel_switches_per_rt() const;
@@ -58,6 +64,13 @@ struct Result {
 
     nlohmann::json to_json() const;
     std::string to_text() const;
+
+  private:
+    double per_rt(const tk::Histogram& each, const tk::Histogram& batches, double p) const {
+        if (batch > 1 && batches.count() > 0)
+            return double(batches.percentile(p)) / double(batch);
+        return double(each.percentile(p));
+    }
 };
 
 }  // namespace pp
