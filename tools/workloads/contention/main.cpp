@@ -11,7 +11,7 @@
 #include "common/child.h"
 #include "common/cli.h"
 #include "common/cpus.h"
-#include "common/output.h"
+#include "common/json_output.h"
 #include "common/rusage.h"
 #include "common/shm.h"
 #include "common/work.h"
@@ -114,6 +114,7 @@ double per_op(uint64_t n, uint64_t ops) {
 nlohmann::json Report::to_json() const {
     nlohmann::json j;
     j["workload"] = "contention";
+    j["schema_version"] = wl::kSchemaVersion;
     j["mode"] = ct::mode_name(cfg.mode);
     j["model"] = cfg.processes ? "process" : "thread";
     j["workers"] = cfg.workers;

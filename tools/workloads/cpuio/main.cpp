@@ -11,7 +11,7 @@
 #include "common/child.h"
 #include "common/cli.h"
 #include "common/cpus.h"
-#include "common/output.h"
+#include "common/json_output.h"
 #include "common/rusage.h"
 #include "common/shm.h"
 #include "common/work.h"
@@ -132,6 +132,7 @@ std::string what_text(const Options& o) {
 nlohmann::json to_json(const Options& o, const std::vector<Step>& steps) {
     nlohmann::json j;
     j["workload"] = "cpuio";
+    j["schema_version"] = wl::kSchemaVersion;
     j["model"] = o.model;
     j["kind"] = o.kind == Kind::cpu ? "cpu" : "io";
     j["work_bytes"] = o.kind == Kind::cpu ? nlohmann::json(o.work.buffer->size()) : nullptr;

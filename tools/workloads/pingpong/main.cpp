@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "common/cli.h"
-#include "common/output.h"
+#include "common/json_output.h"
 #include "errors.h"
 #include "pingpong/runners.h"
 

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "common/json_output.h"
+
 namespace pp {
 namespace {
 
@@ -36,6 +38,8 @@ double Result::user_switches_per_rt() const {
 
 nlohmann::json Result::to_json() const {
     nlohmann::json j;
+    j["workload"] = "pingpong";
+    j["schema_version"] = wl::kSchemaVersion;
     j["model"] = model_name(model);
     j["ipc"] = ipc;
     j["ipc_description"] = ipc_description;

@@ -9,7 +9,7 @@
 
 #include "common/cli.h"
 #include "common/cpus.h"
-#include "common/output.h"
+#include "common/json_output.h"
 #include "common/rusage.h"
 #include "common/work.h"
 #include "errors.h"
@@ -101,6 +101,7 @@ Run run_mode(const Options& o, Mode mode, const pools::TaskWork& work, uint64_t 
 nlohmann::json to_json(const Options& o, const std::vector<Run>& runs) {
     nlohmann::json j;
     j["workload"] = "pools";
+    j["schema_version"] = wl::kSchemaVersion;
     j["workers"] = o.workers;
     j["tasks"] = o.tasks ? nlohmann::json(o.tasks) : nullptr;
     j["duration_s"] = o.duration_s > 0 ? nlohmann::json(o.duration_s) : nullptr;

@@ -1,7 +1,8 @@
 // --json FILE|-: where the machine-readable report goes.
 //
 // "-" means stdout, and then the text report is not printed, so stdout carries exactly one
-// JSON object. With a FILE the text report still goes to stdout.
+// JSON object. With a FILE the text report still goes to stdout. Every workload's object
+// carries "schema_version" (kSchemaVersion), raised when a key changes meaning or goes.
 #pragma once
 
 #include <string>
@@ -9,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 namespace wl {
+
+inline constexpr int kSchemaVersion = 1;
 
 // True when the text report should be printed (no --json, or --json FILE).
 inline bool wants_text(const std::string& json_dest) {

@@ -1,13 +1,12 @@
-#include "common/output.h"
+#include "common/json_output.h"
 
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 
 #include "errors.h"
+#include "output.h"
 
 namespace wl {
 
@@ -25,17 +24,9 @@ void check_json_dest(const std::string& dest) {
 void write_json(const nlohmann::json& j, const std::string& dest) {
     if (dest.empty())
         return;
-    if (dest == "-") {
-        std::cout << j.dump(2) << std::endl;
-        return;
-    }
-    std::ofstream out(dest);
-    if (out)
-        out << j.dump(2) << "\n";
-    out.flush();
-    if (!out)
-        throw tk::UserError(tk::errno_text("cannot write --json " + dest) +
-                            ": check the path and permissions");
+    // The toolkit's writer: stdout for "-", otherwise a temporary file renamed into place
+    // (whole or not at all), given to the user who ran sudo.
+    tk::write_output(dest, j.dump(2) + "\n");
 }
 
 }  // namespace wl
