@@ -1,0 +1,319 @@
+#include "tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "bpf_skeleton.h"
+#include "epoll.skel.h"
+#include "errors.h"
+#include "kernel_features.h"
+#include "proc.h"
+
+namespace epolltrace {
+
+using tk::UserError;
+
+namespace {
+
+// A syscall is traced by a pair of programs; both attach or neither.
+struct SyscallProbe {
+    std::string name;  // "epoll_wait"
+    struct bpf_program* enter;
+    struct bpf_program* exit;
+};
+
+std::vector<SyscallProbe> syscall_probes(epoll_bpf* s) {
+    return {
+        {"epoll_wait", s->progs.ep_enter_ewait, s->progs.ep_exit_ewait},
+        {"epoll_pwait", s->progs.ep_enter_pwait, s->progs.ep_exit_pwait},
+        {"epoll_pwait2", s->progs.ep_enter_pwait2, s->progs.ep_exit_pwait2},
+        {"epoll_ctl", s->progs.ep_enter_ctl, s->progs.ep_exit_ctl},
+        {"poll", s->progs.ep_enter_poll, s->progs.ep_exit_poll},
+        {"ppoll", s->progs.ep_enter_ppoll, s->progs.ep_exit_ppoll},
+        {"select", s->progs.ep_enter_select, s->progs.ep_exit_select},
+        {"pselect6", s->progs.ep_enter_psel6, s->progs.ep_exit_psel6},
+    };
+}
+
+// An optional scheduler probe and what is lost without it.
+struct SchedProbe {
+    std::string tracepoint;  // as KernelFeatures names it
+    struct bpf_program* prog;
+    bool typed;              // needs the BTF-typed form (tp_btf)
+    const char* without;     // what is not measured without it
+};
+
+std::vector<SchedProbe> sched_probes(epoll_bpf* s) {
+    return {
+        {"sched_switch", s->progs.ep_switch, true, "blocked time and on-CPU time in the call are not measured"},
+        {"sched_waking", s->progs.ep_waking, true,
+         "ready-to-return latency, wakers, spurious wakeups and herds are not measured"},
+        {"sched_process_fork", s->progs.ep_fork, true, "processes forked by the target are not traced"},
+        {"sched/sched_process_exit", s->progs.ep_exit_task, false,
+         "threads that end lose their per-thread row"},
+    };
+}
+
+int possible_cpus() {
+    int n = libbpf_num_possible_cpus();
+    if (n <= 0) throw UserError("cannot read the number of possible CPUs");
+    return n;
+}
+
+// Iterates the keys of a BPF hash map.
+template <typename K, typename F>
+void for_each_key(int fd, F&& f) {
+    K key{}, next{};
+    for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err; err = bpf_map_get_next_key(fd, &key, &next)) {
+        key = next;
+        f(key);
+    }
+}
+
+}  // namespace
+
+using Skel = tk::Skeleton<epoll_bpf>;
+
+struct Tracer::Impl {
+    std::unique_ptr<Skel> skel;
+    int ncpu = possible_cpus();
+    std::unique_ptr<tk::BpfStatsGuard> stats;
+};
+
+const std::vector<std::string>& Tracer::tracepoints() {
+    static const std::vector<std::string> list = {
+        "syscalls/sys_enter_epoll_wait", "syscalls/sys_enter_epoll_pwait", "syscalls/sys_enter_epoll_pwait2",
+        "syscalls/sys_enter_epoll_ctl",  "syscalls/sys_enter_poll",        "syscalls/sys_enter_ppoll",
+        "syscalls/sys_enter_select",     "syscalls/sys_enter_pselect6",    "sched_switch",
+        "sched_waking",                  "sched_process_fork",             "sched/sched_process_exit"};
+    return list;
+}
+
+Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
+    const auto& f = tk::KernelFeatures::get();
+    f.require_tracing("epoll-trace");
+    tk::ensure_tracefs();
+    tk::capture_libbpf_messages(opts.verbose > 1);
+    if (opts.verbose) impl_->stats = std::make_unique<tk::BpfStatsGuard>();
+
+    impl_->skel = std::make_unique<Skel>(tk::skeleton_ops(epoll_bpf__open, epoll_bpf__load, epoll_bpf__destroy));
+    auto* s = impl_->skel->get();
+
+    std::vector<std::string> traced;
+    for (auto& p : syscall_probes(s)) {
+        bool have = true;
+        for (const char* dir : {"enter", "exit"}) {
+            std::string tp = "syscalls/sys_" + std::string(dir) + "_" + p.name;
+            have = have && !opts.lacks(tp) && f.tracepoint(tp).tracefs;
+        }
+        bpf_program__set_autoload(p.enter, have);
+        bpf_program__set_autoload(p.exit, have);
+        if (have)
+            traced.push_back(p.name);
+        else
+            coverage_.syscalls_missing.push_back(p.name);
+    }
+    if (traced.empty() || traced == std::vector<std::string>{"epoll_ctl"})
+        throw UserError(
+            "the kernel has no syscall tracepoints for epoll_wait, poll or select: nothing to trace "
+            "(a kernel with CONFIG_FTRACE_SYSCALLS is needed)");
+    for (auto& name : coverage_.syscalls_missing)
+        warnings_.push_back("the kernel has no tracepoints for " + name + ": its calls are not counted");
+
+    for (auto& p : sched_probes(s)) {
+        const auto& support = f.tracepoint(p.tracepoint);
+        bool have = !opts.lacks(p.tracepoint) && (p.typed ? support.typed : support.tracefs);
+        if (p.tracepoint == "sched_process_fork" && opts.tid) have = false;  // -t follows nothing
+        bpf_program__set_autoload(p.prog, have);
+        if (p.tracepoint == "sched_switch") coverage_.switches = have;
+        if (p.tracepoint == "sched_waking") coverage_.wakeups = have;
+        if (p.tracepoint == "sched_process_fork") coverage_.forks = have;
+        if (!have && !(p.tracepoint == "sched_process_fork" && opts.tid))
+            warnings_.push_back("the kernel has no usable " + p.tracepoint + " tracepoint" +
+                                (p.typed ? " (BTF-typed)" : "") + ": " + p.without);
+    }
+
+    s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
+    s->rodata->target_tid = uint32_t(opts.tid);
+    tk::Status st = impl_->skel->try_load();
+    if (!st) throw UserError(st.message());
+
+    for (auto& p : syscall_probes(s)) {
+        if (!bpf_program__autoload(p.enter)) continue;
+        impl_->skel->attach(p.enter, "syscalls:sys_enter_" + p.name);
+        impl_->skel->attach(p.exit, "syscalls:sys_exit_" + p.name);
+    }
+    for (auto& p : sched_probes(s)) {
+        if (!bpf_program__autoload(p.prog)) continue;
+        const auto& ps = impl_->skel->attach(p.prog, p.tracepoint + (p.typed ? " (tp_btf)" : ""));
+        if (!ps.attached) {
+            warnings_.push_back(p.tracepoint + " did not attach: " + p.without);
+            if (p.tracepoint == "sched_switch") coverage_.switches = false;
+            if (p.tracepoint == "sched_waking") coverage_.wakeups = false;
+            if (p.tracepoint == "sched_process_fork") coverage_.forks = false;
+        }
+    }
+    bool any_wait = false;
+    for (auto& ps : impl_->skel->probes())
+        any_wait |= ps.attached && ps.name.find("sys_exit_") != std::string::npos &&
+                    ps.name.find("epoll_ctl") == std::string::npos;
+    if (!any_wait) throw UserError("no syscall tracepoint could be attached: see -v for libbpf's messages");
+}
+
+Tracer::~Tracer() = default;
+
+void Tracer::trace_process(pid_t pid) {
+    uint32_t key = uint32_t(pid), one = 1;
+    if (bpf_map_update_elem(bpf_map__fd(impl_->skel->get()->maps.targets), &key, &one, BPF_ANY))
+        throw UserError(tk::errno_text("cannot mark process " + std::to_string(pid) + " as traced"));
+}
+
+namespace {
+
+std::string comm_for(uint32_t pid, const std::vector<ThreadRow>& threads) {
+    std::string c = tk::comm_of(pid_t(pid));
+    if (!c.empty()) return c;
+    for (auto& t : threads)
+        if (t.stats.pid == pid && (c.empty() || t.stats.tid == pid)) c = t.comm;
+    return c;
+}
+
+}  // namespace
+
+Snapshot Tracer::snapshot() {
+    auto* s = impl_->skel->get();
+    const size_t ncpu = size_t(impl_->ncpu);
+    Snapshot snap;
+    snap.probe_mode = std::string(coverage_.switches || coverage_.wakeups ? "tp_btf + " : "") + "syscall tracepoints";
+    snap.coverage = coverage_;
+    snap.probes = impl_->skel->probes();
+    snap.warnings = warnings_;
+
+    {  // global counters
+        struct Totals {
+            uint64_t c[EP_COUNTERS];
+        };
+        std::vector<Totals> per_cpu(ncpu);
+        uint32_t zero = 0;
+        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.totals), &zero, per_cpu.data()) == 0)
+            for (auto& t : per_cpu)
+                for (size_t i = 0; i < EP_COUNTERS; i++) snap.counters[i] += t.c[i];
+    }
+
+    // threads: live ones from their task storage, then the exited records
+    std::map<uint32_t, ThreadRow> live;
+    for_each_key<uint32_t>(bpf_map__fd(s->maps.live), [&](uint32_t tid) {
+        uint32_t pid = 0;
+        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.live), &tid, &pid)) return;
+        int pfd = tk::pidfd_open(pid_t(tid), tid != pid);
+        if (pfd < 0) return;
+        ep_task_state st{};
+        int err = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state), &pfd, &st);
+        close(pfd);
+        if (err) return;
+        ThreadRow row;
+        row.stats = st.stats;
+        row.comm = tk::comm_of(pid_t(tid));
+        if (row.comm.empty()) row.comm.assign(st.stats.comm, strnlen(st.stats.comm, sizeof st.stats.comm));
+        row.alive = true;
+        live[tid] = row;
+    });
+    for_each_key<uint32_t>(bpf_map__fd(s->maps.exited), [&](uint32_t key) {
+        ep_thread_stats st{};
+        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.exited), &key, &st)) return;
+        ThreadRow row;
+        row.stats = st;
+        row.comm.assign(st.comm, strnlen(st.comm, sizeof st.comm));
+        live.erase(st.tid);  // it ended after we read it live: this is its final record
+        snap.threads.push_back(row);
+    });
+    for (auto& [tid, row] : live) snap.threads.push_back(row);
+
+    // loops and their counters and histograms, added up over the CPUs
+    std::map<std::pair<uint32_t, int32_t>, Loop> loops;
+    {
+        std::vector<ep_loop> per_cpu(ncpu);
+        int fd = bpf_map__fd(s->maps.loops);
+        for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
+            if (bpf_map_lookup_elem(fd, &k, per_cpu.data())) return;
+            Loop& l = loops[{k.pid, k.key}];
+            l.pid = k.pid;
+            l.key = k.key;
+            for (auto& v : per_cpu) {
+                l.c.add(v);
+                for (size_t h = 0; h < EP_HISTS; h++) l.hists[h].merge(v.h[h]);
+            }
+        });
+    }
+    auto loop_of = [&](uint32_t pid, int32_t key) -> Loop& {
+        Loop& l = loops[{pid, key}];
+        l.pid = pid;
+        l.key = key;
+        return l;
+    };
+    {
+        std::vector<struct hist> per_cpu(ncpu);
+        int fd = bpf_map__fd(s->maps.size_hists);
+        for_each_key<ep_size_key>(fd, [&](const ep_size_key& k) {
+            if (bpf_map_lookup_elem(fd, &k, per_cpu.data())) return;
+            CostRow row;
+            row.bucket = k.bucket;
+            for (auto& h : per_cpu) row.cpu.merge(h);
+            loop_of(k.pid, k.key).cost.push_back(row);
+        });
+    }
+    {
+        int fd = bpf_map__fd(s->maps.interest_size);
+        for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
+            int64_t n = 0;
+            if (bpf_map_lookup_elem(fd, &k, &n) == 0) loop_of(k.pid, k.key).interest_size = n;
+        });
+    }
+    {
+        int fd = bpf_map__fd(s->maps.fds);
+        for_each_key<ep_fd_key>(fd, [&](const ep_fd_key& k) {
+            FdRow row;
+            row.fd = k.fd;
+            if (bpf_map_lookup_elem(fd, &k, &row.info) == 0) loop_of(k.pid, k.key).fds.push_back(row);
+        });
+    }
+    {
+        int fd = bpf_map__fd(s->maps.wakers);
+        for_each_key<ep_waker_key>(fd, [&](const ep_waker_key& k) {
+            ep_waker_info info{};
+            if (bpf_map_lookup_elem(fd, &k, &info)) return;
+            WakerRow row;
+            row.tid = k.tid;
+            row.pid = info.pid;
+            row.interrupt = k.interrupt;
+            row.comm.assign(info.comm, strnlen(info.comm, sizeof info.comm));
+            row.count = info.count;
+            loop_of(k.pid, k.key).wakers.push_back(row);
+        });
+    }
+
+    for (auto& [key, l] : loops) {
+        l.comm = comm_for(l.pid, snap.threads);
+        std::sort(l.fds.begin(), l.fds.end(), [](const FdRow& a, const FdRow& b) {
+            return a.info.ready != b.info.ready ? a.info.ready > b.info.ready : a.fd < b.fd;
+        });
+        std::sort(l.wakers.begin(), l.wakers.end(),
+                  [](const WakerRow& a, const WakerRow& b) { return a.count > b.count; });
+        std::sort(l.cost.begin(), l.cost.end(), [](const CostRow& a, const CostRow& b) { return a.bucket < b.bucket; });
+        snap.loops.push_back(std::move(l));
+    }
+    std::stable_sort(snap.loops.begin(), snap.loops.end(),
+                     [](const Loop& a, const Loop& b) { return int(a.family()) < int(b.family()); });
+    if (impl_->stats) snap.program_stats = impl_->skel->program_stats();
+    return snap;
+}
+
+void Tracer::detach() { impl_->skel->detach_all(); }
+
+}  // namespace epolltrace
