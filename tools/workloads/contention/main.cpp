@@ -52,10 +52,13 @@ void Report::check() {
         violations += w.violations;
         wait.merge(w.wait);
         op.merge(w.op);
-        if (w.role == "producer")
-            produced += w.items, produced_sum += w.items ? w.item_sum : 0;
-        if (w.role == "consumer")
-            consumed += w.items, consumed_sum += w.item_sum;
+        if (w.role == "producer") {
+            produced += w.items;
+            produced_sum += w.item_sum;
+        } else if (w.role == "consumer") {
+            consumed += w.items;
+            consumed_sum += w.item_sum;
+        }
     }
     counter = g_guarded.counter;
     a = g_guarded.a;
