@@ -11,7 +11,8 @@ std::vector<uint8_t> AddressSpace::read(uint64_t addr, size_t len) const {
     size_t got = core_.read(addr, out.data(), len);
     if (got < len) {
         std::vector<uint8_t> rest = symbolizer_.read_module_bytes(addr + got, len - got);
-        memcpy(out.data() + got, rest.data(), rest.size());
+        if (!rest.empty())
+            memcpy(out.data() + got, rest.data(), rest.size());
         got += rest.size();
     }
     out.resize(got);

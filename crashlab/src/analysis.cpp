@@ -42,7 +42,8 @@ std::string syscall_name(long nr) {
         {16, "ioctl"},         {23, "select"},        {24, "sched_yield"},
         {34, "pause"},         {35, "nanosleep"},     {42, "connect"},
         {43, "accept"},        {44, "sendto"},        {45, "recvfrom"},
-        {46, "sendmsg"},       {47, "recvmsg"},       {61, "wait4"},
+        {46, "sendmsg"},       {47, "recvmsg"},       {61, "wait4"},         {62, "kill"},
+        {200, "tkill"},        {234, "tgkill"},
         {72, "fcntl"},         {128, "rt_sigtimedwait"}, {130, "rt_sigsuspend"},
         {202, "futex"},        {230, "clock_nanosleep"}, {232, "epoll_wait"},
         {247, "waitid"},       {257, "openat"},       {270, "pselect6"},
@@ -459,6 +460,9 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
 
     classify(a);
     compute_signature(a);
+    if (a.truncated || a.notes_damaged)
+        a.summary += a.truncated ? " (partial: the core is truncated)"
+                                 : " (partial: the core's notes are damaged)";
 
     // Advice for the modules the crashing thread runs through.
     if (const ThreadReport* t = a.crashing_thread()) {

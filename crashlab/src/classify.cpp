@@ -12,6 +12,7 @@
 
 #include "analysis.h"
 #include "signals.h"
+#include "symbolizer.h"
 
 namespace crashlab {
 
@@ -21,23 +22,7 @@ constexpr uint64_t kNullPageLimit = 64 * 1024;   // the largest usual vm.mmap_mi
 constexpr uint64_t kStackSlack = 64 * 1024;      // fault this close to sp: a stack access
 
 // "config_limit(Config const*)" -> "config_limit"; keeps namespaces and templates.
-std::string bare_name(const std::string& f) {
-    std::string s = f;
-    static const std::string anon = "(anonymous namespace)::";
-    for (size_t p; (p = s.find(anon)) != std::string::npos;)
-        s.erase(p, anon.size());
-    int depth = 0;
-    for (size_t i = 0; i < s.size(); i++) {
-        char c = s[i];
-        if (c == '<')
-            depth++;
-        else if (c == '>')
-            depth--;
-        else if (c == '(' && depth == 0 && i > 0 && s.compare(0, 8, "operator") != 0)
-            return s.substr(0, i);
-    }
-    return s;
-}
+std::string bare_name(const std::string& f) { return tk::strip_parameters(f); }
 
 std::string short_file(const std::string& file) { return base_name(file); }
 

@@ -165,7 +165,10 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--exe", run.analyze.executable, "executable, if not the one in the core");
     run_cmd->add_option("--debug-dir", run.analyze.debug_dirs, "extra directory of debug files");
     run_cmd->add_option("--max-frames", run.analyze.max_frames, "stop unwinding after N frames");
-    run_cmd->add_option("command", run.command, "COMMAND [ARGS...] (after --)")->required();
+    // COMMAND [ARGS...]: everything from the first argument that is not one of ours (or
+    // after --) belongs to the command, its own options included.
+    run_cmd->prefix_command();
+    run_cmd->footer("COMMAND [ARGS...] follows the options, after -- if it starts with a dash");
 
     std::string core;
     crashlab::AnalyzeOptions aopt;
@@ -189,12 +192,31 @@ int main(int argc, char** argv) {
     gdb->add_option("--exe", gdb_exe, "the executable, if not where the core says");
     gdb->add_option("--debug-dir", gdb_debug, "extra directory of debug files");
     gdb->add_flag("--print", gdb_print, "print the gdb command instead of running it");
-    gdb->add_option("gdb-args", gdb_extra, "extra gdb arguments (after --), e.g. -batch -ex bt");
+    gdb->allow_extras();
+    gdb->footer("extra gdb arguments follow the core (after --), e.g. -- -batch -ex bt");
 
+    // CLI11 does not hand what follows "--" to a subcommand that takes it all: split it
+    // off here. It is the command of `run` and the gdb arguments of `gdb`.
+    std::vector<std::string> after_dashes;
+    for (int i = 1; i < argc; i++)
+        if (std::string_view(argv[i]) == "--") {
+            for (int k = i + 1; k < argc; k++)
+                after_dashes.emplace_back(argv[k]);
+            argc = i;
+            break;
+        }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
+    }
+    if (*run_cmd) {
+        run.command = run_cmd->remaining();
+        run.command.insert(run.command.end(), after_dashes.begin(), after_dashes.end());
+    }
+    if (*gdb) {
+        gdb_extra = gdb->remaining();
+        gdb_extra.insert(gdb_extra.end(), after_dashes.begin(), after_dashes.end());
     }
 
     try {

@@ -74,7 +74,7 @@ NOINLINE void dispatch_event(int ev) {
 // About 96 bytes of frame at -O0: the default 8 MiB stack holds some 87,000 of them.
 NOINLINE unsigned recurse(unsigned depth) {  // @crash-alt stack-overflow
     volatile char pad[56];
-    pad[0] = char(depth);
+    pad[0] = char(depth);  // @crash-alt stack-overflow
     return recurse(depth + 1) + pad[0];  // @crash stack-overflow
 }
 

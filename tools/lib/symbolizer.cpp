@@ -116,32 +116,6 @@ bool has_linkage_name(Dwarf_Die* die) {
            dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr);
 }
 
-// "ns::Cls::f(int) const" -> "f"; "(anonymous namespace)::crash(...)" -> "crash".
-std::string unqualified(const std::string& name) {
-    std::string s = name;
-    static const std::string anon = "(anonymous namespace)::";
-    for (size_t p; (p = s.find(anon)) != std::string::npos;)
-        s.erase(p, anon.size());
-    int depth = 0;
-    size_t last_colon = std::string::npos, end = s.size();
-    for (size_t i = 0; i < s.size(); i++) {
-        char c = s[i];
-        if (c == '<' || c == '(') {
-            if (c == '(' && depth == 0 && s.compare(0, 8, "operator") != 0) {
-                end = i;
-                break;
-            }
-            depth++;
-        } else if (c == '>' || c == ')') {
-            depth--;
-        } else if (c == ':' && depth == 0 && i + 1 < s.size() && s[i + 1] == ':') {
-            last_colon = i + 1;
-        }
-    }
-    size_t start = last_colon == std::string::npos ? 0 : last_colon + 1;
-    return s.substr(start, end > start ? end - start : 0);
-}
-
 // The call site of an inlined instance: DW_AT_call_file (an index into the CU's file table)
 // and DW_AT_call_line.
 void call_site(Dwarf_Die* inlined, Dwarf_Die* cudie, std::string& file, int& line,
@@ -324,6 +298,82 @@ std::string demangle(std::string_view name) {
     std::string result(out);
     free(out);
     return result;
+}
+
+namespace {
+
+// Index just past the balanced group that opens at NAME[I] ("(", "<", "{" or "[").
+size_t skip_group(std::string_view name, size_t i) {
+    int depth = 0;
+    for (; i < name.size(); i++) {
+        char c = name[i];
+        if (c == '(' || c == '<' || c == '{' || c == '[') {
+            depth++;
+        } else if (c == ')' || c == '>' || c == '}' || c == ']') {
+            if (--depth == 0)
+                return i + 1;
+        }
+    }
+    return name.size();
+}
+
+// Splits a demangled name at its own parameter list; COMPONENT gets the start of the
+// last "::" component.
+std::string split_name(std::string_view in, size_t* component) {
+    std::string s(in);
+    static const std::string anon = "(anonymous namespace)::";
+    for (size_t p; (p = s.find(anon)) != std::string::npos;)
+        s.erase(p, anon.size());
+    size_t start = 0, i = 0;
+    while (i < s.size()) {
+        char c = s[i];
+        if (i == start && s.compare(i, 8, "operator") == 0) {
+            // operator(), operator<<, operator new ...: the symbol is part of the name.
+            i += 8;
+            if (s.compare(i, 2, "()") == 0)
+                i += 2;
+            while (i < s.size() && s[i] != '(')
+                i++;
+            continue;
+        }
+        if (c == '<' || c == '{' || c == '[') {
+            i = skip_group(s, i);
+        } else if (c == '(') {
+            size_t end = skip_group(s, i);
+            if (s.compare(end, 2, "::") != 0) {
+                s.resize(i);
+                break;
+            }
+            i = end;  // an enclosing function's parameters: "f(int)::{lambda()#1}"
+        } else if (c == ':' && i + 1 < s.size() && s[i + 1] == ':') {
+            i += 2;
+            start = i;
+        } else {
+            i++;
+        }
+    }
+    if (component)
+        *component = std::min(start, s.size());
+    return s;
+}
+
+}  // namespace
+
+std::string strip_parameters(std::string_view name) { return split_name(name, nullptr); }
+
+std::string function_base_name(std::string_view name) {
+    size_t start = 0;
+    std::string s = split_name(name, &start);
+    std::string last = s.substr(start);
+    // Drop template arguments (but not an operator's own '<').
+    if (last.rfind("operator", 0) != 0) {
+        size_t lt = last.find('<');
+        if (lt != std::string::npos)
+            last.resize(lt);
+    }
+    while (!last.empty() && last.back() == ' ')
+        last.pop_back();
+    return last;
 }
 
 const std::string& Symbol::function() const {
@@ -602,7 +652,7 @@ struct Symbolizer::Impl {
                     // namespaces and parameter types.
                     if (f.function.empty() ||
                         (!has_linkage_name(&scopes[i]) && !s.symbol.empty() &&
-                         unqualified(s.symbol) == unqualified(f.function)))
+                         function_base_name(s.symbol) == function_base_name(f.function)))
                         f.function = s.symbol;
                     s.frames.push_back(std::move(f));
                     break;

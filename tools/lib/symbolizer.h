@@ -159,4 +159,12 @@ private:
 // "_ZN3foo3barEv" -> "foo::bar()"; names that are not mangled come back unchanged.
 std::string demangle(std::string_view name);
 
+// "(anonymous namespace)::Cls::run(int) const" -> "Cls::run": the name without its
+// parameter list (parameter lists of enclosing functions, as in a lambda's
+// "f(int)::{lambda()#1}::operator()()", are kept) and without anonymous namespaces.
+std::string strip_parameters(std::string_view name);
+// The last component of strip_parameters() without template arguments: "run",
+// "operator()", "~Job". What two tools that print names differently still agree on.
+std::string function_base_name(std::string_view name);
+
 }  // namespace tk

@@ -1,0 +1,225 @@
+// crashlab run / list / gdb / analyze as a user meets them: the crash directory and its
+// permissions and metadata, exit statuses, running as the sudo user, the text view of a
+// deep recursion, stripped binaries without their debug file, and the gdb launcher.
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+using namespace crashlab_test;
+
+namespace {
+
+mode_t mode_of(const std::string& path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
+}
+
+uid_t owner_of(const std::string& path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 ? st.st_uid : uid_t(-1);
+}
+
+TEST(Run, CrashDirectoryIsPrivateAndDescribed) {
+    std::string dir = fresh_dir("run-private");
+    Result r = run({CRASHLAB_BIN, "run", "--dir", dir + "/crashes", "--", VICTIM_O0, "abort"});
+    ASSERT_TRUE(r.exited);
+    EXPECT_EQ(r.code, 128 + 6) << r.err;
+    EXPECT_NE(r.out.find("class       abort"), std::string::npos) << r.out;
+    std::vector<std::string> runs = glob(dir + "/crashes/*");
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(mode_of(dir + "/crashes"), 0700u);
+    EXPECT_EQ(mode_of(runs[0]), 0700u);
+    for (const char* f : {"core", "metadata.json", "report.txt", "report.json"})
+        EXPECT_EQ(mode_of(runs[0] + "/" + f), 0600u) << f;
+    nlohmann::json m = load_json(runs[0] + "/metadata.json");
+    EXPECT_EQ(m["command"][0], VICTIM_O0);
+    EXPECT_EQ(m["command"][1], "abort");
+    EXPECT_EQ(m["executable"], VICTIM_O0);
+    EXPECT_EQ(m["signal_name"], "SIGABRT");
+    EXPECT_EQ(m["class"], "abort");
+    EXPECT_FALSE(m["timeout_fired"].get<bool>());
+    EXPECT_TRUE(m["build_ids"].contains(VICTIM_O0)) << m["build_ids"].dump();
+    EXPECT_EQ(m["uid"].get<int>(), int(geteuid()));
+    nlohmann::json rep = load_json(runs[0] + "/report.json");
+    EXPECT_EQ(rep["class"], "abort");
+    remove_tree(dir);
+}
+
+TEST(Run, NoCrashPassesTheExitStatusThrough) {
+    std::string dir = fresh_dir("run-nocrash");
+    Result r = run({CRASHLAB_BIN, "run", "--dir", dir, "--", "/bin/sh", "-c", "exit 3"});
+    ASSERT_TRUE(r.exited);
+    EXPECT_EQ(r.code, 3);
+    EXPECT_NE(r.err.find("no crash"), std::string::npos) << r.err;
+    EXPECT_TRUE(glob(dir + "/*").empty()) << "nothing to keep";
+    remove_tree(dir);
+}
+
+TEST(Run, CommandNotFoundIsOneLine) {
+    std::string dir = fresh_dir("run-notfound");
+    Result r = run({CRASHLAB_BIN, "run", "--dir", dir, "--", "no-such-program-anywhere"});
+    ASSERT_TRUE(r.exited);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("not found in PATH"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+    remove_tree(dir);
+}
+
+TEST(Run, TimeoutTurnsAHangIntoACore) {
+    std::string dir = fresh_dir("run-timeout");
+    Result r = run({CRASHLAB_BIN, "run", "-q", "--timeout", "0.5", "--dir", dir, "--", VICTIM_O2,
+                    "hang"});
+    ASSERT_TRUE(r.exited);
+    EXPECT_EQ(r.code, 128 + 6) << r.err;
+    std::vector<std::string> meta = glob(dir + "/*/metadata.json");
+    ASSERT_EQ(meta.size(), 1u);
+    nlohmann::json m = load_json(meta[0]);
+    EXPECT_TRUE(m["timeout_fired"].get<bool>());
+    EXPECT_EQ(m["class"], "hang");
+    remove_tree(dir);
+}
+
+// Under sudo the victim runs as the invoking user: its core, its directory and the reports
+// belong to that user, not to root.
+TEST(Run, UnderSudoTheCommandRunsAsTheInvokingUser) {
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root (it pretends to be sudo)";
+    struct passwd* nobody = getpwnam("nobody");
+    ASSERT_NE(nobody, nullptr);
+    std::string uid = std::to_string(nobody->pw_uid), gid = std::to_string(nobody->pw_gid);
+    std::string dir = fresh_dir("run-sudo");
+    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", dir + "/crashes", "--", VICTIM_O0,
+                    "null-write"},
+                   {"SUDO_UID=" + uid, "SUDO_GID=" + gid});
+    ASSERT_TRUE(r.exited);
+    ASSERT_EQ(r.code, 128 + 11) << r.err;
+    std::vector<std::string> runs = glob(dir + "/crashes/*");
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(owner_of(runs[0]), nobody->pw_uid);
+    for (const char* f : {"core", "metadata.json", "report.json", "report.txt"}) {
+        EXPECT_EQ(owner_of(runs[0] + "/" + f), nobody->pw_uid) << f;
+        EXPECT_EQ(mode_of(runs[0] + "/" + f), 0600u) << f;
+    }
+    nlohmann::json m = load_json(runs[0] + "/metadata.json");
+    EXPECT_EQ(m["uid"].get<uid_t>(), nobody->pw_uid);
+    nlohmann::json rep = load_json(runs[0] + "/report.json");
+    EXPECT_EQ(rep["process"]["uid"].get<uid_t>(), nobody->pw_uid) << "the core says who crashed";
+    EXPECT_EQ(rep["class"], "null-write");
+
+    // --as-root keeps root.
+    std::string dir2 = fresh_dir("run-sudo-root");
+    Result r2 = run({CRASHLAB_BIN, "run", "-q", "--as-root", "--dir", dir2, "--", VICTIM_O0,
+                     "null-write"},
+                    {"SUDO_UID=" + uid, "SUDO_GID=" + gid});
+    ASSERT_EQ(r2.code, 128 + 11) << r2.err;
+    std::vector<std::string> meta = glob(dir2 + "/*/metadata.json");
+    ASSERT_EQ(meta.size(), 1u);
+    EXPECT_EQ(load_json(meta[0])["uid"].get<int>(), 0);
+    remove_tree(dir);
+    remove_tree(dir2);
+}
+
+TEST(List, EveryKind) {
+    Result r = run({CRASHLAB_BIN, "list", "--json"});
+    ASSERT_EQ(r.code, 0);
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.size(), 25u);
+    Result text = run({CRASHLAB_BIN, "list"});
+    for (const char* k : {"null-read", "deadlock", "external-signal", "wild-pointer"})
+        EXPECT_NE(text.out.find(k), std::string::npos) << k;
+}
+
+class OneCore : public testing::Test {
+protected:
+    // A fresh core of KIND from BINARY; returns its path.
+    std::string crash(const std::string& name, const std::string& binary, const std::string& kind) {
+        dir_ = fresh_dir(name);
+        Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", dir_, "--", binary, kind});
+        std::vector<std::string> cores = glob(dir_ + "/*/core");
+        EXPECT_EQ(cores.size(), 1u) << r.err;
+        return cores.empty() ? std::string() : cores[0];
+    }
+    void TearDown() override {
+        if (!HasFailure() && !dir_.empty())
+            remove_tree(dir_);
+    }
+    std::string dir_;
+};
+
+// 87,000 frames in the JSON, a handful of lines in the text.
+TEST_F(OneCore, TextViewCollapsesRecursion) {
+    std::string core = crash("text-recursion", VICTIM_O0, "stack-overflow");
+    Result r = run({CRASHLAB_BIN, "analyze", "--no-modules", core});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("more times (frames #1-#"), std::string::npos) << r.out.substr(0, 3000);
+    EXPECT_LT(std::count(r.out.begin(), r.out.end(), '\n'), 80);
+    Result limited = run({CRASHLAB_BIN, "analyze", "--json", "-", "--max-frames", "50", core});
+    ASSERT_EQ(limited.code, 0) << limited.err;
+    nlohmann::json j = nlohmann::json::parse(limited.out);
+    EXPECT_EQ(j["threads"][0]["frames"].size(), 50u);
+    EXPECT_NE(j["threads"][0]["stop_reason"].get<std::string>().find("--max-frames"),
+              std::string::npos);
+    EXPECT_EQ(j["class"], "stack-overflow");
+}
+
+// Without the separate debug file: names only where the binary has symbols, and a note
+// that says how to get the rest. Not a partial report: the core is fine.
+TEST_F(OneCore, StrippedWithoutDebugFileSaysWhatIsMissing) {
+    std::string core = crash("stripped-nodebug", VICTIM_STRIPPED, "null-read");
+    Result r = run({CRASHLAB_BIN, "analyze", "--json", "-", core});
+    ASSERT_EQ(r.code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["class"], "null-read") << j["summary"];
+    bool note = false;
+    for (const auto& n : j["notes"])
+        note |= n.get<std::string>().find("no debug information for crashlab-victim-stripped") !=
+                    std::string::npos &&
+                n.get<std::string>().find(".build-id/") != std::string::npos;
+    EXPECT_TRUE(note) << j["notes"].dump();
+    EXPECT_TRUE(j["threads"][0]["frames"][0]["file"].is_null());
+}
+
+// .symtab but no DWARF (strip --strip-debug): function names, no lines.
+TEST_F(OneCore, SymtabNamesWithoutDwarf) {
+    std::string work = fresh_dir("symtab-only-bin");
+    std::string bin = work + "/victim-symtab";
+    Result s = run({"objcopy", "--strip-debug", VICTIM_O2, bin});
+    ASSERT_EQ(s.code, 0) << s.err;
+    std::string core = crash("symtab-only", bin, "div-zero");
+    Result r = run({CRASHLAB_BIN, "analyze", "--json", "-", core});
+    ASSERT_EQ(r.code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["class"], "div-zero");
+    EXPECT_EQ(unqualified(j["culprit"]["function"]), "average");
+    EXPECT_TRUE(j["culprit"]["line"].is_null());
+    bool symtab_note = false;
+    for (const auto& n : j["notes"])
+        symtab_note |= n.get<std::string>().find("names come from .symtab") != std::string::npos;
+    EXPECT_TRUE(symtab_note) << j["notes"].dump();
+    remove_tree(work);
+}
+
+TEST_F(OneCore, GdbOpensTheRightSession) {
+    std::string core = crash("gdb-launch", VICTIM_O0, "div-zero");
+    Result print = run({CRASHLAB_BIN, "gdb", "--print", core});
+    ASSERT_EQ(print.code, 0) << print.err;
+    EXPECT_NE(print.out.find(VICTIM_O0), std::string::npos) << print.out;
+    EXPECT_NE(print.out.find(core), std::string::npos) << print.out;
+    // The real thing, in batch mode: the executable comes from the crash directory's
+    // metadata, and gdb's backtrace names the faulting function.
+    Result bt = run({CRASHLAB_BIN, "gdb", core, "--", "-batch", "-ex", "bt"});
+    ASSERT_TRUE(bt.exited);
+    EXPECT_EQ(bt.code, 0) << bt.err;
+    EXPECT_NE(bt.out.find("average"), std::string::npos) << bt.out;
+    Result missing = run({CRASHLAB_BIN, "gdb", dir_ + "/no-core"});
+    EXPECT_EQ(missing.code, 1);
+}
+
+}  // namespace
