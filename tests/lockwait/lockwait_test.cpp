@@ -1,0 +1,511 @@
+// lockwait-trace end to end: the real tool, the real BPF programs, the workload lab's
+// contention workloads. Every count is checked against `perf stat -e
+// syscalls:sys_enter_futex` (split by op with tracepoint filters) run on the same
+// workload in the same run: the tool traces perf, perf counts its child.
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "harness.h"
+
+using harness::bin;
+using harness::parse_json;
+using harness::run;
+using harness::RunOptions;
+using nlohmann::json;
+
+namespace {
+
+// The tool with a clean environment for the workload: no SUDO_UID, so it runs as root.
+RunOptions plain() {
+    RunOptions o;
+    o.env["SUDO_UID"] = std::nullopt;
+    o.env["SUDO_GID"] = std::nullopt;
+    return o;
+}
+
+std::vector<std::string> lockwait_programs() {
+    return {"futex_enter",       "futex_exit",          "futex_wait_enter", "futex_wake_enter",
+            "futex_waitv_enter", "futex_requeue_enter", "exec_raw",         "klock_begin",
+            "klock_end",         "ulock_enter",         "ulock_return",     "uunlock_enter",
+            "ucond_enter",       "ucond_return"};
+}
+
+// A perf tracepoint filter matching the futex(2) commands `cmds`, with or without
+// FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256).
+std::string op_filter(const std::vector<int>& cmds) {
+    std::string f;
+    for (int c : cmds)
+        for (int flags : {0, 128, 256, 384})
+            f += (f.empty() ? "" : " || ") + ("op == " + std::to_string(c | flags));
+    return f;
+}
+
+const std::vector<int> kWaitCmds = {0, 9, 6, 13,
+                                    11};  // WAIT, WAIT_BITSET, LOCK_PI, LOCK_PI2, WAIT_REQUEUE_PI
+const std::vector<int> kWakeCmds = {
+    1, 10, 5, 7, 3, 4, 12};  // WAKE, WAKE_BITSET, WAKE_OP, UNLOCK_PI, (CMP_)REQUEUE(_PI)
+
+struct Traced {
+    json j;                      // the tool's report
+    json workload;               // the workload's own JSON report
+    std::vector<uint64_t> perf;  // perf's counts: every futex call, then one per filter
+    harness::Result result;
+};
+
+// lockwait-trace [extra] -- perf stat -e sys_enter_futex [-e ... --filter F]... -- contention ARGS
+Traced trace_contention(const std::vector<std::string>& args,
+                        const std::vector<std::string>& filters,
+                        const std::vector<std::string>& extra = {}) {
+    Traced out;
+    std::string report = harness::temp_path("lockwait.json");
+    std::string perf_out = harness::temp_path("perf.txt");
+    std::string workload_json = harness::temp_path("contention.json");
+    std::vector<std::string> argv = {bin("lockwait-trace"), "--json", report};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    for (const char* p : {"--", "perf", "stat", "-x,", "-o"})
+        argv.push_back(p);
+    argv.push_back(perf_out);
+    argv.push_back("-e");
+    argv.push_back("syscalls:sys_enter_futex");
+    for (const auto& f : filters) {
+        argv.insert(argv.end(), {"-e", "syscalls:sys_enter_futex", "--filter", f});
+    }
+    argv.insert(argv.end(), {"--", bin("contention"), "--json", workload_json});
+    argv.insert(argv.end(), args.begin(), args.end());
+    out.result = run(argv, plain());
+    EXPECT_EQ(out.result.status, 0) << out.result.err;
+    out.j = parse_json(harness::read_file(report));
+    out.workload = parse_json(harness::read_file(workload_json));
+    std::istringstream lines(harness::read_file(perf_out));
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        out.perf.push_back(std::stoull(line.substr(0, line.find(','))));
+    }
+    EXPECT_EQ(out.perf.size(), 1 + filters.size()) << harness::read_file(perf_out);
+    for (auto& f : {report, perf_out, workload_json})
+        unlink(f.c_str());
+    return out;
+}
+
+// The futex calls of the processes named `comm`, added up (by op name, or the totals).
+uint64_t calls_of(const json& j, const std::string& comm, const std::string& key) {
+    uint64_t n = 0;
+    for (const auto& p : j["processes"])
+        if (p["comm"] == comm)
+            n += key.rfind("FUTEX_", 0) == 0 ? p["calls_by_op"].value(key, uint64_t(0))
+                                             : p[key].get<uint64_t>();
+    return n;
+}
+
+const json* find_lock(const json& j, const std::string& name, int pid = 0) {
+    for (const auto& l : j["locks"])
+        if (l["name"] == name && (!pid || l["pid"] == pid))
+            return &l;
+    return nullptr;
+}
+
+std::set<int> pids_named(const json& j, const std::string& comm) {
+    std::set<int> out;
+    for (const auto& p : j["processes"])
+        if (p["comm"] == comm)
+            out.insert(p["pid"].get<int>());
+    return out;
+}
+
+void expect_counts_match_perf(const Traced& r) {
+    ASSERT_EQ(r.perf.size(), 3u);
+    EXPECT_EQ(calls_of(r.j, "contention", "futex_calls"), r.perf[0]) << "every futex call";
+    EXPECT_EQ(calls_of(r.j, "contention", "wait_calls"), r.perf[1]) << "wait calls";
+    EXPECT_EQ(calls_of(r.j, "contention", "wake_calls"), r.perf[2]) << "wake calls";
+    // the totals are the per-process rows added up (perf and the tool are traced too)
+    uint64_t all = 0;
+    for (const auto& p : r.j["processes"])
+        all += p["futex_calls"].get<uint64_t>();
+    EXPECT_EQ(all, r.j["totals"]["futex_calls"].get<uint64_t>());
+    EXPECT_EQ(r.j["totals"]["futex_calls"].get<uint64_t>(),
+              r.j["totals"]["wait_calls"].get<uint64_t>() +
+                  r.j["totals"]["wake_calls"].get<uint64_t>() +
+                  r.j["totals"]["other_calls"].get<uint64_t>());
+}
+
+void expect_histogram_shape(const json& h) {
+    for (const char* k : {"count", "p50_ns", "p99_ns", "max_ns", "buckets"})
+        EXPECT_TRUE(h.contains(k)) << k;
+}
+
+// One CPU and a long critical section: the holder is preempted inside it often, so the
+// others block on the lock for sure.
+const std::vector<std::string> kContended = {"--cpu", "0",          "--cs-ns",
+                                             "20000", "--think-ns", "1000"};
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+}  // namespace
+
+TEST(LockwaitTrace, ThreadsOnOneMutexCountsMatchPerfAndTheLockIsNamed) {
+    REQUIRE_ROOT();
+    Traced r = trace_contention(with({"--mode", "mutex", "-w", "4", "-n", "2000"}, kContended),
+                                {op_filter(kWaitCmds), op_filter(kWakeCmds)});
+    expect_counts_match_perf(r);
+    ASSERT_EQ(r.workload["verified"], true);
+    auto pids = pids_named(r.j, "contention");
+    ASSERT_EQ(pids.size(), 1u);
+    const json* l = find_lock(r.j, "g_contended_mutex", *pids.begin());
+    ASSERT_TRUE(l) << r.j["locks"].dump(1).substr(0, 3000);
+    // the very address the workload reports for its global mutex
+    EXPECT_EQ((*l)["address"], r.workload["lock"]["address"]);
+    EXPECT_EQ((*l)["name_kind"], "symbol");
+    EXPECT_FALSE((*l)["shared"].get<bool>());
+    EXPECT_GT((*l)["waits"].get<uint64_t>(), 0u);
+    EXPECT_GT((*l)["blocked"].get<uint64_t>(), 0u);
+    EXPECT_LE((*l)["blocked"].get<uint64_t>(), (*l)["waits"].get<uint64_t>());
+    EXPECT_GT((*l)["blocked_ns_total"].get<uint64_t>(), 0u);
+    EXPECT_GT((*l)["wakes"].get<uint64_t>(), 0u);
+    EXPECT_EQ((*l)["histograms"]["blocked"]["count"], (*l)["blocked"]);
+    EXPECT_EQ((*l)["histograms"]["wait_call"]["count"], (*l)["waits"]);
+    for (const char* h : {"blocked", "wait_call", "handoff"})
+        expect_histogram_shape((*l)["histograms"][h]);
+    // blocked time is the time off the CPU inside the call: never more than the call
+    EXPECT_LE((*l)["blocked_ns_total"].get<uint64_t>(), (*l)["wait_ns_total"].get<uint64_t>());
+    // every blocked wait was woken by one of the workers (all on one CPU: no interrupt wakes it)
+    uint64_t woken_by = 0;
+    for (const auto& w : (*l)["wakers"]) {
+        woken_by += w["count"].get<uint64_t>();
+        EXPECT_EQ(w["waker_pid"], *pids.begin());
+        EXPECT_NE(w["waker_tid"], w["waiter_tid"]);
+    }
+    EXPECT_EQ(woken_by, (*l)["handoffs"].get<uint64_t>());
+    EXPECT_GT(woken_by, 0u);
+    EXPECT_EQ(r.j["totals"]["blocked_waits"].get<uint64_t>(),
+              r.j["histograms"]["blocked"]["count"].get<uint64_t>());
+    EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
+}
+
+TEST(LockwaitTrace, ProcessesOnAProcessSharedMutex) {
+    REQUIRE_ROOT();
+    Traced r = trace_contention(
+        with({"--mode", "mutex", "--model", "process", "-w", "3", "-n", "1500"}, kContended),
+        {op_filter(kWaitCmds), op_filter(kWakeCmds)});
+    expect_counts_match_perf(r);
+    auto pids = pids_named(r.j, "contention");
+    EXPECT_EQ(pids.size(), 4u);  // the parent and three workers
+    int named = 0;
+    uint64_t waits = 0;
+    for (const auto& l : r.j["locks"]) {
+        if (l["name"] != "g_contended_mutex")
+            continue;
+        named++;
+        waits += l["waits"].get<uint64_t>();
+        EXPECT_TRUE(l["shared"].get<bool>())
+            << "a process-shared mutex uses futex calls without FUTEX_PRIVATE_FLAG";
+        EXPECT_EQ(l["address"], r.workload["lock"]["address"]);
+    }
+    EXPECT_GE(named, 2) << "the workers' processes each see the shared mutex at the same address";
+    EXPECT_GT(waits, 0u);
+}
+
+TEST(LockwaitTrace, ConditionVariableWaitsAreWaitBitset) {
+    REQUIRE_ROOT();
+    Traced r = trace_contention({"--mode", "condvar", "-w", "4", "-n", "3000", "--cpu", "0"},
+                                {op_filter({9}), op_filter({1, 10})});
+    ASSERT_EQ(r.perf.size(), 3u);
+    EXPECT_EQ(calls_of(r.j, "contention", "futex_calls"), r.perf[0]);
+    EXPECT_EQ(calls_of(r.j, "contention", "FUTEX_WAIT_BITSET"), r.perf[1]);
+    EXPECT_EQ(calls_of(r.j, "contention", "FUTEX_WAKE") +
+                  calls_of(r.j, "contention", "FUTEX_WAKE_BITSET"),
+              r.perf[2]);
+    EXPECT_GT(r.perf[1], 0u) << "a producer/consumer queue on one CPU makes its consumers wait";
+    // the waits are on the condition variables' words, named after them: WAIT_BITSET on
+    // their sequence words (glibc also waits with plain FUTEX_WAIT on a group's refcount)
+    uint64_t bitset_waits = 0;
+    for (const auto& l : r.j["locks"]) {
+        std::string name = l["name"];
+        bool cond = name.rfind("g_contended_not_empty", 0) == 0 ||
+                    name.rfind("g_contended_not_full", 0) == 0;
+        bool bitset = false;
+        for (const auto& op : l["ops"])
+            bitset |= op == "FUTEX_WAIT_BITSET";
+        if (bitset) {
+            EXPECT_TRUE(cond) << "only the condition variables wait with WAIT_BITSET here: "
+                              << l.dump();
+            bitset_waits += l["waits"].get<uint64_t>();
+        }
+    }
+    // (the main thread's joins wait with WAIT_BITSET too, on the threads' stacks)
+    EXPECT_GT(bitset_waits, 0u);
+}
+
+TEST(LockwaitTrace, SemaphoreWaitsAreOnTheSemaphore) {
+    REQUIRE_ROOT();
+    Traced r = trace_contention(
+        with({"--mode", "semaphore", "--permits", "1", "-w", "4", "-n", "1500"}, kContended),
+        {op_filter(kWaitCmds), op_filter(kWakeCmds)});
+    expect_counts_match_perf(r);
+    const json* l = find_lock(r.j, "g_contended_sem");
+    ASSERT_TRUE(l) << r.j["locks"].dump(1).substr(0, 3000);
+    EXPECT_GT((*l)["waits"].get<uint64_t>(), 0u);
+    EXPECT_GT((*l)["wakes"].get<uint64_t>(), 0u);
+}
+
+TEST(LockwaitTrace, TwoThreadHandoffNamesTheWaker) {
+    REQUIRE_ROOT();
+    const int rounds = 40;
+    std::string report = harness::temp_path("handoff.json");
+    auto r = run({bin("lockwait-trace"), "--json", report, "--", bin("lockwait-handoff"),
+                  std::to_string(rounds)},
+                 plain());
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex("waker_tid=(\\d+) waiter_tid=(\\d+)")))
+        << r.out;
+    int waker = std::stoi(m[1]), waiter = std::stoi(m[2]);
+    json j = parse_json(harness::read_file(report));
+    unlink(report.c_str());
+    const json* l = find_lock(j, "g_handoff_word");
+    ASSERT_TRUE(l) << j["locks"].dump(1).substr(0, 3000);
+    EXPECT_EQ((*l)["waits"], rounds);
+    EXPECT_EQ((*l)["blocked"], rounds) << "the waker waits until the waiter sleeps";
+    EXPECT_EQ((*l)["wakes"], rounds);
+    EXPECT_EQ((*l)["woken"], rounds);
+    ASSERT_EQ((*l)["wakers"].size(), 1u) << (*l)["wakers"].dump();
+    const json& pair = (*l)["wakers"][0];
+    EXPECT_EQ(pair["waker_tid"], waker);
+    EXPECT_EQ(pair["waiter_tid"], waiter);
+    EXPECT_EQ(pair["count"], rounds);
+    EXPECT_EQ(pair["by_futex_wake"], rounds);
+    EXPECT_EQ((*l)["histograms"]["handoff"]["count"], rounds);
+    ASSERT_EQ((*l)["waiters"].size(), 1u);
+    EXPECT_EQ((*l)["waiters"][0]["tid"], waiter);
+    // the text report says it in words too
+    EXPECT_NE(r.out.find("by tid " + std::to_string(waker)), std::string::npos) << r.out;
+}
+
+TEST(LockwaitTrace, StacksOfBlockedWaitsAndFoldedOutput) {
+    REQUIRE_ROOT();
+    std::string folded = harness::temp_path("waits.folded");
+    Traced r = trace_contention(with({"--mode", "mutex", "-w", "4", "-n", "1500"}, kContended),
+                                {op_filter(kWaitCmds), op_filter(kWakeCmds)}, {"--folded", folded});
+    expect_counts_match_perf(r);
+    ASSERT_TRUE(r.j.contains("stacks"));
+    bool libc_wait = false, in_workload = false;
+    uint64_t stack_ns = 0;
+    for (const auto& s : r.j["stacks"]) {
+        if (!s.contains("waiter_stack"))
+            continue;
+        stack_ns += s["blocked_ns_total"].get<uint64_t>();
+        if (s["lock"] != "g_contended_mutex")
+            continue;
+        for (const auto& f : s["waiter_stack"]) {
+            libc_wait |=
+                f["function"].get<std::string>().find("lll_lock_wait") != std::string::npos;
+            in_workload |= f["module"] == "contention" && f.contains("file");
+        }
+    }
+    EXPECT_TRUE(libc_wait) << "the waiter sleeps in glibc's __lll_lock_wait";
+    EXPECT_TRUE(in_workload) << "and was called from the workload (symbolized with file:line)";
+    const auto& sum = r.j["stack_summary"];
+    EXPECT_GT(sum["user_stacks"].get<uint64_t>(), 0u);
+    if (sum["short_stacks"].get<uint64_t>()) {
+        EXPECT_NE(sum["note"].get<std::string>().find("frame pointers"), std::string::npos);
+    }
+    // folded: "frames;...;[lock NAME] NANOSECONDS", weights adding up to the stacks' blocked time
+    std::ifstream f(folded);
+    std::string line;
+    uint64_t folded_ns = 0;
+    int lines = 0;
+    bool mutex_line = false;
+    std::regex shape("^[^ ;][^\\n]*;\\[lock [^\\]]+\\] ([0-9]+)$");
+    while (std::getline(f, line)) {
+        std::smatch m;
+        ASSERT_TRUE(std::regex_match(line, m, shape)) << line;
+        folded_ns += std::stoull(m[1]);
+        mutex_line |= line.find("[lock g_contended_mutex]") != std::string::npos;
+        lines++;
+    }
+    unlink(folded.c_str());
+    EXPECT_GT(lines, 0);
+    EXPECT_TRUE(mutex_line);
+    EXPECT_EQ(folded_ns, stack_ns);
+    EXPECT_LE(folded_ns, r.j["totals"]["blocked_ns_total"].get<uint64_t>());
+}
+
+TEST(LockwaitTrace, UprobesCountEveryAcquisitionAndTheirCost) {
+    REQUIRE_ROOT();
+    // launched directly: the uprobes are attached before it runs its first instruction
+    std::string report = harness::temp_path("uprobes.json"),
+                workload_json = harness::temp_path("contention.json");
+    auto r = run({bin("lockwait-trace"), "--uprobes", "--json", report, "--", bin("contention"),
+                  "--json", workload_json, "--mode", "mutex", "-w", "4", "-n", "1000"},
+                 plain());
+    ASSERT_EQ(r.status, 0) << r.err;
+    json j = parse_json(harness::read_file(report)),
+         workload = parse_json(harness::read_file(workload_json));
+    unlink(report.c_str());
+    unlink(workload_json.c_str());
+    ASSERT_TRUE(j.contains("uprobes"));
+    const auto& u = j["uprobes"];
+    const json* mutex = nullptr;
+    for (const auto& l : u["locks"])
+        if (l["name"] == "g_contended_mutex" && l["kind"] == "mutex")
+            mutex = &l;
+    ASSERT_TRUE(mutex) << u.dump(1).substr(0, 3000) << j["warnings"];
+    // the workload counts its own acquisitions: every one went through pthread_mutex_lock
+    uint64_t acquisitions = workload["lock_acquisitions"].get<uint64_t>();
+    EXPECT_EQ(acquisitions, 4000u);
+    EXPECT_EQ((*mutex)["acquires"].get<uint64_t>(), acquisitions);
+    EXPECT_EQ((*mutex)["holds"].get<uint64_t>(), acquisitions);
+    EXPECT_GE(u["hits"].get<uint64_t>(), 3 * acquisitions);  // lock entry, lock return, unlock
+    EXPECT_GT(u["cost_per_hit_ns"].get<double>(), 0.0) << u["cost_how"];
+    expect_histogram_shape((*mutex)["histograms"]["hold"]);
+    EXPECT_NE(r.out.find("per hit"), std::string::npos) << "the cost is printed beside the results";
+    EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
+}
+
+TEST(LockwaitTrace, KernelLockContentionWithKernelStacks) {
+    REQUIRE_ROOT();
+    std::string report = harness::temp_path("klock.json");
+    auto r =
+        run({bin("lockwait-trace"), "--json", report, "--", bin("lockwait-mmap-storm"), "4", "300"},
+            plain());
+    ASSERT_EQ(r.status, 0) << r.err;
+    json j = parse_json(harness::read_file(report));
+    unlink(report.c_str());
+    ASSERT_TRUE(j.contains("kernel_locks"));
+    ASSERT_GT(j["totals"]["kernel_lock_waits"].get<uint64_t>(), 0u)
+        << "4 threads mapping and unmapping on 2 CPUs "
+           "contend for their mmap_lock";
+    ASSERT_FALSE(j["kernel_locks"].empty());
+    uint64_t counted = 0;
+    for (const auto& k : j["kernel_locks"]) {
+        counted += k["count"].get<uint64_t>();
+        EXPECT_FALSE(k["type"].get<std::string>().empty());
+        ASSERT_FALSE(k["stack"].empty()) << k.dump();
+        // symbolized through /proc/kallsyms: "function+0xoffset"
+        EXPECT_NE(k["stack"][0]["function"].get<std::string>().find("+0x"), std::string::npos)
+            << k.dump();
+        EXPECT_NE(k["where"].get<std::string>().find("+0x"), std::string::npos) << k.dump();
+    }
+    EXPECT_EQ(counted, j["totals"]["kernel_lock_waits"].get<uint64_t>());
+    EXPECT_EQ(j["histograms"]["kernel_lock"]["count"], j["totals"]["kernel_lock_waits"]);
+}
+
+TEST(LockwaitTrace, RawTracepointTwinsGiveTheSameCounts) {
+    REQUIRE_ROOT();
+    Traced r = trace_contention(with({"--mode", "mutex", "-w", "3", "-n", "1000"}, kContended),
+                                {op_filter(kWaitCmds), op_filter(kWakeCmds)}, {"--raw-tp"});
+    EXPECT_EQ(r.j["probe_mode"], "raw_tp");
+    expect_counts_match_perf(r);
+    const json* l = find_lock(r.j, "g_contended_mutex");
+    ASSERT_TRUE(l);
+    EXPECT_GT((*l)["blocked"].get<uint64_t>(), 0u);
+    EXPECT_FALSE((*l)["wakers"].empty());
+}
+
+TEST(LockwaitTrace, AttachToARunningProcess) {
+    REQUIRE_ROOT();
+    pid_t workload = 0;
+    std::thread bg([&] {
+        run(with({bin("contention"), "--mode", "mutex", "-w", "3", "-d", "3"}, kContended),
+            RunOptions{{}, 60, [&](pid_t p) { workload = p; }});
+    });
+    while (!workload)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it start its threads
+    auto r = run({bin("lockwait-trace"), "-p", std::to_string(workload), "-d", "1", "--stacks",
+                  "--json", "-"},
+                 plain());
+    bg.join();
+    ASSERT_EQ(r.status, 0) << r.err;
+    json j = parse_json(r.out);
+    std::set<int> pids;
+    for (const auto& p : j["processes"])
+        pids.insert(p["pid"].get<int>());
+    EXPECT_EQ(pids, std::set<int>{workload});
+    const json* l = find_lock(j, "g_contended_mutex", workload);
+    ASSERT_TRUE(l) << j["locks"].dump(1).substr(0, 2000);
+    EXPECT_GT((*l)["blocked"].get<uint64_t>(), 0u);
+    EXPECT_FALSE(j["stacks"].empty());
+    EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
+}
+
+TEST(LockwaitTrace, ExitStatusOfTheWorkloadIsPassedOn) {
+    REQUIRE_ROOT();
+    EXPECT_EQ(run({bin("lockwait-trace"), "--", "sh", "-c", "exit 7"}, plain()).status, 7);
+}
+
+TEST(LockwaitTrace, MissingCommandIsOneClearLineAndExit127) {
+    REQUIRE_ROOT();
+    auto r = run({bin("lockwait-trace"), "--", "/nonexistent/workload"}, plain());
+    EXPECT_EQ(r.status, 127);
+    EXPECT_EQ(r.err, "lockwait-trace: no such file: /nonexistent/workload: check the path\n");
+    EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
+}
+
+TEST(LockwaitTrace, PidThatDoesNotExist) {
+    REQUIRE_ROOT();
+    auto r = run({bin("lockwait-trace"), "-p", "2147480000", "-d", "1"}, plain());
+    EXPECT_NE(r.status, 0);
+    EXPECT_EQ(r.err, "lockwait-trace: no such process: 2147480000 (check it with ps)\n");
+    EXPECT_TRUE(r.out.empty());
+}
+
+TEST(LockwaitTrace, KernelWithoutFutexTracepointsIsAClearError) {
+    REQUIRE_ROOT();
+    auto r = run({bin("lockwait-trace"), "--without", "syscalls/sys_enter_futex", "--", "true"},
+                 plain());
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("lockwait-trace: the kernel has no syscalls:sys_enter_futex"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
+}
+
+TEST(LockwaitTrace, KernelWithoutLockTracepointsStillTracesFutexes) {
+    REQUIRE_ROOT();
+    auto r = run({bin("lockwait-trace"), "--without", "contention_begin", "--json", "-", "--",
+                  bin("lockwait-handoff"), "5"},
+                 plain());
+    ASSERT_EQ(r.status, 0) << r.err;
+    json j = parse_json(r.out.substr(r.out.find("\n{") + 1));
+    EXPECT_FALSE(j.contains("kernel_locks"));
+    bool said = false;
+    for (const auto& w : j["warnings"])
+        said |= w.get<std::string>().find("contention_begin") != std::string::npos;
+    EXPECT_TRUE(said) << j["warnings"];
+    EXPECT_TRUE(find_lock(j, "g_handoff_word"));
+}
+
+TEST(LockwaitTrace, NotRootIsAClearError) {
+    REQUIRE_ROOT();
+    auto r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                  bin("lockwait-trace"), "--", "true"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.err, "lockwait-trace: needs root or CAP_BPF and CAP_PERFMON: run with sudo\n");
+}
+
+TEST(LockwaitTrace, BadOptionsAreOneClearLine) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"--bogus", "--", "true"},
+                                          {"--top", "0", "--", "true"},
+                                          {"--folded", "/nonexistent-dir/w.folded", "--", "true"},
+                                          {"-p", "1", "--", "true"},
+                                          {}}) {
+        std::vector<std::string> argv = {bin("lockwait-trace")};
+        argv.insert(argv.end(), args.begin(), args.end());
+        auto r = run(argv, plain());
+        EXPECT_EQ(r.status, 2) << r.err;
+        EXPECT_EQ(r.err.rfind("lockwait-trace: ", 0), 0u) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+}

@@ -1,0 +1,283 @@
+// lockwait-trace's pure logic: futex op decoding, lock naming, kernel symbols, stack
+// classification, the report writers and the ELF lookup of the uprobes. No BPF here.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "elf_symbols.h"
+#include "kernel_symbols.h"
+#include "lockwait.h"
+#include "naming.h"
+#include "report.h"
+#include "resolve.h"
+
+using namespace lockwait;
+
+namespace {
+
+tk::Mapping mapping(uint64_t start, uint64_t end, const char* perms, const char* path,
+                    uint64_t offset = 0) {
+    tk::Mapping m;
+    m.start = start;
+    m.end = end;
+    m.perms = perms;
+    m.path = path;
+    m.offset = offset;
+    return m;
+}
+
+Frame frame(const char* fn, const char* module = "", bool inlined = false) {
+    Frame f;
+    f.function = fn;
+    f.module = module;
+    f.inlined = inlined;
+    f.address = 0x1000;
+    return f;
+}
+
+}  // namespace
+
+TEST(LockwaitOps, FutexCommandsAreDecodedWithoutTheirFlags) {
+    EXPECT_EQ(lw_futex_op(0), unsigned(LW_FUTEX_WAIT));
+    EXPECT_EQ(lw_futex_op(128), unsigned(LW_FUTEX_WAIT));         // FUTEX_WAIT_PRIVATE
+    EXPECT_EQ(lw_futex_op(129), unsigned(LW_FUTEX_WAKE));         // FUTEX_WAKE_PRIVATE
+    EXPECT_EQ(lw_futex_op(393), unsigned(LW_FUTEX_WAIT_BITSET));  // | PRIVATE | CLOCK_REALTIME
+    EXPECT_EQ(lw_futex_op(265), unsigned(LW_FUTEX_WAIT_BITSET));  // shared, CLOCK_REALTIME
+    EXPECT_EQ(lw_futex_op(13 | 128), unsigned(LW_FUTEX_LOCK_PI2));
+    EXPECT_EQ(lw_futex_op(14), unsigned(LW_OP_INVALID));
+    EXPECT_EQ(lw_futex_op(-1), unsigned(LW_OP_INVALID));
+}
+
+TEST(LockwaitOps, EveryOperationHasAClassAndAName) {
+    for (unsigned op : {LW_FUTEX_WAIT, LW_FUTEX_WAIT_BITSET, LW_FUTEX_LOCK_PI, LW_FUTEX_LOCK_PI2,
+                        LW_FUTEX_WAIT_REQUEUE_PI, LW_SYS_FUTEX_WAIT, LW_SYS_FUTEX_WAITV})
+        EXPECT_EQ(lw_op_class(op), LW_CLASS_WAIT) << op_name(op);
+    for (unsigned op : {LW_FUTEX_WAKE, LW_FUTEX_WAKE_BITSET, LW_FUTEX_WAKE_OP, LW_FUTEX_UNLOCK_PI,
+                        LW_FUTEX_REQUEUE, LW_FUTEX_CMP_REQUEUE, LW_FUTEX_CMP_REQUEUE_PI,
+                        LW_SYS_FUTEX_WAKE, LW_SYS_FUTEX_REQUEUE})
+        EXPECT_EQ(lw_op_class(op), LW_CLASS_WAKE) << op_name(op);
+    for (unsigned op : {LW_FUTEX_FD, LW_FUTEX_TRYLOCK_PI, LW_OP_INVALID})
+        EXPECT_EQ(lw_op_class(op), LW_CLASS_OTHER) << op_name(op);
+    EXPECT_STREQ(op_name(LW_FUTEX_WAIT_BITSET), "FUTEX_WAIT_BITSET");
+    EXPECT_STREQ(op_name(LW_SYS_FUTEX_WAITV), "futex_waitv");
+    EXPECT_STREQ(op_name(99), "invalid");
+}
+
+TEST(LockwaitNaming, AGlobalIsNamedBySymbolWithOffsetAndForeignModule) {
+    NamingContext ctx;
+    ctx.executable = "/usr/bin/app";
+    ctx.data_symbol = [](uint64_t a) -> std::optional<tk::DataSymbol> {
+        tk::DataSymbol d;
+        if (a == 0x1000)
+            d = {"g_queue_lock", 0, 40, "/usr/bin/app", ".bss"};
+        else if (a == 0x2008)
+            d = {"Foo::instance_mutex", 8, 40, "/usr/lib/libfoo.so.1", ".data"};
+        else
+            return std::nullopt;
+        return d;
+    };
+    EXPECT_EQ(name_address(0x1000, ctx).name, "g_queue_lock");
+    EXPECT_EQ(name_address(0x1000, ctx).kind, "symbol");
+    EXPECT_EQ(name_address(0x2008, ctx).name, "Foo::instance_mutex+8 (libfoo.so.1)");
+}
+
+TEST(LockwaitNaming, WithoutASymbolTheMappingAndOffsetNameIt) {
+    std::vector<tk::Mapping> maps = {
+        mapping(0x555555554000, 0x555555556000, "r--p", "/usr/bin/app"),
+        mapping(0x555555570000, 0x555555591000, "rw-p", "[heap]"),
+        mapping(0x7f0000000000, 0x7f0000800000, "rw-p", ""),  // a thread's stack
+        mapping(0x7f1000000000, 0x7f1000001000, "rw-s", "/dev/shm/queue", 0x2000),
+        mapping(0x7f2000000000, 0x7f2000001000, "rw-s", "/dev/zero"),  // MAP_SHARED|MAP_ANONYMOUS
+        mapping(0x7f3000000000, 0x7f3000010000, "rw-p", ""),           // just anonymous
+        mapping(0x7ffc00000000, 0x7ffc00021000, "rw-p", "[stack]"),
+    };
+    NamingContext ctx;
+    ctx.maps = &maps;
+    ctx.main_tid = 100;
+    ctx.thread_sps = {{100, 0x7ffc00020000}, {101, 0x7f00007ff000}};
+    EXPECT_EQ(name_address(0x5555555702a0, ctx).name, "[heap]+0x2a0");
+    EXPECT_EQ(name_address(0x7f00007ff990, ctx).name, "stack of thread 101+0x7ff990");
+    EXPECT_EQ(name_address(0x7f1000000010, ctx).name, "/dev/shm/queue+0x2010");
+    EXPECT_EQ(name_address(0x7f2000000004, ctx).name, "shared anonymous memory+0x4");
+    EXPECT_EQ(name_address(0x7f3000000100, ctx).name,
+              "anonymous mapping 0x7f3000000000-0x7f3000010000 +0x100");
+    EXPECT_EQ(name_address(0x7ffc00000040, ctx).name, "[stack]+0x40 (main thread)");
+    EXPECT_EQ(name_address(0x10, ctx).name, "unmapped 0x10");
+    EXPECT_EQ(name_address(0x5555555702a0, ctx).kind, "mapping");
+}
+
+TEST(LockwaitNaming, AStaticOfAStrippedLibraryIsNamedByModuleAndSection) {
+    NamingContext ctx;
+    ctx.data_symbol = [](uint64_t) { return std::optional<tk::DataSymbol>(); };
+    ctx.module_of = [](uint64_t a) -> std::optional<std::pair<std::string, uint64_t>> {
+        return std::make_pair(std::string("/usr/lib/x86_64-linux-gnu/libc.so.6"),
+                              a - 0x7f0000000000);
+    };
+    ctx.section = [](uint64_t) { return std::string(".bss"); };
+    EXPECT_EQ(name_address(0x7f00001d2b20, ctx).name, "libc.so.6 .bss+0x1d2b20 (no symbol)");
+}
+
+TEST(LockwaitNaming, UnknownMappingsSaySo) {
+    NamingContext ctx;
+    auto n = name_address(0x1234, ctx);
+    EXPECT_EQ(n.kind, "unknown");
+    EXPECT_NE(n.name.find("not captured"), std::string::npos);
+}
+
+TEST(LockwaitKernelSymbols, FunctionsAreFoundAndDataIgnored) {
+    std::istringstream text(
+        "ffffffff81000000 T _stext\n"
+        "ffffffff81100000 T mutex_lock\n"
+        "ffffffff81100100 t __mutex_lock_slowpath\n"
+        "ffffffff81200000 D some_data\n"
+        "ffffffffc0000000 t helper\t[mymod]\n");
+    auto k = KernelSymbols::parse(text);
+    ASSERT_TRUE(k.loaded());
+    EXPECT_EQ(k.describe(0xffffffff81100010), "mutex_lock+0x10");
+    EXPECT_EQ(k.describe(0xffffffff81100100), "__mutex_lock_slowpath+0x0");
+    EXPECT_EQ(k.function(0xffffffff81100180), "__mutex_lock_slowpath");
+    EXPECT_EQ(k.describe(0xffffffffc0000004), "helper+0x4 [mymod]");
+    EXPECT_EQ(k.describe(0x1000), "0x1000");
+    std::istringstream hidden("0000000000000000 T mutex_lock\n");  // not root: addresses hidden
+    EXPECT_FALSE(KernelSymbols::parse(hidden).loaded());
+}
+
+TEST(LockwaitKernelLocks, TypeAndSiteOfAContention) {
+    EXPECT_EQ(kernel_lock_type(LW_LCB_F_SPIN), "spinlock");
+    EXPECT_EQ(kernel_lock_type(LW_LCB_F_MUTEX), "mutex");
+    EXPECT_EQ(kernel_lock_type(LW_LCB_F_MUTEX | LW_LCB_F_SPIN), "mutex (spinning)");
+    EXPECT_EQ(kernel_lock_type(LW_LCB_F_WRITE), "rwsem (write)");
+    EXPECT_EQ(kernel_lock_type(LW_LCB_F_SPIN | LW_LCB_F_READ), "rwlock (read)");
+    std::vector<Frame> frames = {
+        frame("__pv_queued_spin_lock_slowpath+0x10e"), frame("_raw_spin_lock+0x3b"),
+        frame("raw_spin_rq_lock_nested+0x11"), frame("__schedule+0xad"), frame("schedule+0x23")};
+    EXPECT_EQ(kernel_lock_site(frames), "__schedule+0xad");
+    std::vector<Frame> rwsem = {frame("rwsem_down_write_slowpath+0x2a1"),
+                                frame("down_write_killable+0x60"), frame("vm_mmap_pgoff+0x9c")};
+    EXPECT_EQ(kernel_lock_site(rwsem), "vm_mmap_pgoff+0x9c");
+}
+
+TEST(LockwaitStacks, AStackIsWholeWhenItReachesAnEntryPoint) {
+    EXPECT_TRUE(reaches_entry_point(
+        {frame("__lll_lock_wait"), frame("worker(int)"), frame("start_thread")}));
+    EXPECT_TRUE(reaches_entry_point({frame("main"), frame("__libc_start_call_main")}));
+    EXPECT_FALSE(reaches_entry_point({frame("__lll_lock_wait"), frame("operator()", "app", true)}));
+    EXPECT_FALSE(reaches_entry_point({}));
+}
+
+namespace {
+
+Report sample_report() {
+    Report r;
+    r.target = "./app (pid 100)";
+    r.probe_mode = "tp_btf";
+    r.counters[LW_C_FUTEX_CALLS] = 30;
+    r.counters[LW_C_WAIT_CALLS] = 10;
+    r.counters[LW_C_WAKE_CALLS] = 20;
+    r.counters[LW_C_BLOCKED_WAITS] = 8;
+    r.calls[LW_FUTEX_WAIT] = 10;
+    r.calls[LW_FUTEX_WAKE] = 20;
+    Lock l;
+    l.pid = 100;
+    l.address = 0x55550000;
+    l.name = "g_queue_lock";
+    l.ops_seen = (1u << LW_FUTEX_WAIT) | (1u << LW_FUTEX_WAKE);
+    l.waits = 10;
+    l.blocked = 8;
+    l.blocked_ns = 8000;
+    l.wakes = 20;
+    l.woken = 8;
+    for (int i = 0; i < 8; i++)
+        l.h_blocked.record(1000);
+    l.waiters.push_back({101, "worker", 10, 8, 8000});
+    l.wakers.push_back({101, 102, 100, "worker", "worker", 8, 4000, 8});
+    r.locks.push_back(l);
+    ThreadRow t;
+    t.stats.tid = 101;
+    t.stats.pid = 100;
+    t.stats.calls[LW_FUTEX_WAIT] = 10;
+    t.stats.waits = 10;
+    t.stats.blocked = 8;
+    t.stats.blocked_ns = 8000;
+    t.comm = "worker";
+    r.threads.push_back(t);
+    ThreadRow t2 = t;
+    t2.stats = {};
+    t2.stats.tid = 102;
+    t2.stats.pid = 100;
+    t2.stats.calls[LW_FUTEX_WAKE] = 20;
+    t2.stats.wakes = 20;
+    r.threads.push_back(t2);
+    r.stacks_enabled = true;
+    StackEntry e;
+    e.pid = 100;
+    e.comm = "app";
+    e.lock_name = "g_queue_lock";
+    e.count = 5;
+    e.blocked_ns = 5000;
+    e.has_waiter = true;
+    e.waiter.frames = {frame("__lll_lock_wait"), frame("Queue::push(int) const"),
+                       frame("ns::operator()"), frame("start_thread")};
+    r.stacks.push_back(e);
+    e.blocked_ns = 3000;  // the same stack again (another waker): added up
+    r.stacks.push_back(e);
+    return r;
+}
+
+}  // namespace
+
+TEST(LockwaitReport, JsonCarriesTheContract) {
+    auto j = json_report(sample_report());
+    for (const char* k : {"futex_calls", "wait_calls", "wake_calls", "blocked_waits"})
+        EXPECT_TRUE(j["totals"].contains(k)) << k;
+    EXPECT_EQ(j["totals"]["futex_calls"], 30);
+    ASSERT_EQ(j["locks"].size(), 1u);
+    const auto& l = j["locks"][0];
+    for (const char* k :
+         {"pid", "address", "name", "waits", "blocked", "blocked_ns_total", "wakes", "histograms"})
+        EXPECT_TRUE(l.contains(k)) << k;
+    EXPECT_EQ(l["address"], "0x55550000");
+    EXPECT_EQ(l["name"], "g_queue_lock");
+    for (const char* h : {"blocked", "wait_call", "handoff"})
+        for (const char* k : {"count", "p50_ns", "p99_ns", "max_ns", "buckets"})
+            EXPECT_TRUE(l["histograms"][h].contains(k)) << h << "." << k;
+    EXPECT_EQ(l["histograms"]["blocked"]["count"], 8);
+    EXPECT_EQ(l["wakers"][0]["waker_tid"], 102);
+    EXPECT_EQ(l["ops"], nlohmann::json({"FUTEX_WAIT", "FUTEX_WAKE"}));
+    ASSERT_EQ(j["processes"].size(), 1u);
+    EXPECT_EQ(j["processes"][0]["futex_calls"], 30);
+    EXPECT_EQ(j["processes"][0]["threads"], 2);
+    EXPECT_EQ(j["calls_by_op"]["FUTEX_WAKE"], 20);
+}
+
+TEST(LockwaitReport, TextNamesTheLockAndTheWaker) {
+    auto text = text_report(sample_report(), ReportOptions{});
+    EXPECT_NE(text.find("g_queue_lock"), std::string::npos) << text;
+    EXPECT_NE(text.find("by operation: FUTEX_WAIT 10, FUTEX_WAKE 20"), std::string::npos) << text;
+    EXPECT_NE(text.find("by tid 102"), std::string::npos) << text;
+    EXPECT_NE(text.find("Queue::push(int) const"), std::string::npos) << text;
+}
+
+TEST(LockwaitReport, FoldedStacksAreOuterFirstWeightedAndMerged) {
+    auto folded = folded_stacks(sample_report());
+    EXPECT_EQ(
+        folded,
+        "app;start_thread;ns::operator();Queue::push;__lll_lock_wait;[lock g_queue_lock] 8000\n");
+}
+
+TEST(LockwaitElf, DefaultVersionOfAVersionedFunction) {
+    std::string libc = libc_of(getpid());
+    if (libc.empty())
+        GTEST_SKIP() << "this test binary has no libc.so.6 mapped";
+    std::string error;
+    auto lock = function_file_offset(libc, "pthread_mutex_lock", error);
+    ASSERT_TRUE(lock) << error;
+    // pthread_cond_wait has an old (hidden) and a default definition: one answer, not an error
+    auto wait = function_file_offset(libc, "pthread_cond_wait", error);
+    ASSERT_TRUE(wait) << error;
+    EXPECT_NE(*lock, *wait);
+    EXPECT_FALSE(function_file_offset(libc, "no_such_function_xyz", error));
+    EXPECT_NE(error.find("no function no_such_function_xyz"), std::string::npos);
+    EXPECT_FALSE(function_file_offset("/etc/hostname", "x", error));
+    EXPECT_NE(error.find("not an ELF file"), std::string::npos) << error;
+}

@@ -1,0 +1,90 @@
+#include "naming.h"
+
+#include <cstdio>
+
+namespace lockwait {
+
+std::string hex(uint64_t v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
+    return buf;
+}
+
+std::string base_name(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+namespace {
+
+bool starts_with(const std::string& s, const char* prefix) {
+    return s.rfind(prefix, 0) == 0;
+}
+
+// Shared memory as /proc/PID/maps shows it: a tmpfs file, a memfd, System V, or a shared
+// anonymous mapping (backed by /dev/zero).
+bool is_shared_memory(const tk::Mapping& m) {
+    return starts_with(m.path, "/dev/shm/") || starts_with(m.path, "/memfd:") ||
+           starts_with(m.path, "/SYSV") || m.path == "/dev/zero" ||
+           (m.perms.size() > 3 && m.perms[3] == 's' && m.path.empty());
+}
+
+const tk::Mapping* mapping_at(const std::vector<tk::Mapping>& maps, uint64_t a) {
+    for (const auto& m : maps)
+        if (a >= m.start && a < m.end)
+            return &m;
+    return nullptr;
+}
+
+}  // namespace
+
+LockName name_address(uint64_t address, const NamingContext& ctx) {
+    if (ctx.data_symbol) {
+        if (auto ds = ctx.data_symbol(address)) {
+            std::string name = ds->name;
+            if (ds->offset)
+                name += "+" + std::to_string(ds->offset);
+            if (!ds->module.empty() && ds->module != ctx.executable)
+                name += " (" + base_name(ds->module) + ")";
+            return {name, "symbol"};
+        }
+    }
+    if (ctx.module_of) {
+        // inside a loaded object, but no symbol covers it: a static of a stripped library
+        if (auto mod = ctx.module_of(address)) {
+            std::string sec = ctx.section ? ctx.section(address) : "";
+            return {base_name(mod->first) + (sec.empty() ? "" : " " + sec) + "+" +
+                        hex(mod->second) + " (no symbol)",
+                    "mapping"};
+        }
+    }
+    if (!ctx.maps)
+        return {"unknown: " + hex(address) + " (the process's mappings were not captured)",
+                "unknown"};
+    const tk::Mapping* m = mapping_at(*ctx.maps, address);
+    if (!m)
+        return {"unmapped " + hex(address), "unknown"};
+    uint64_t off = address - m->start;
+
+    if (m->path == "[heap]")
+        return {"[heap]+" + hex(off), "mapping"};
+    if (m->path == "[stack]")
+        return {"[stack]+" + hex(off) + " (main thread)", "mapping"};
+    for (auto& [tid, sp] : ctx.thread_sps)
+        if (sp >= m->start && sp < m->end && tid != ctx.main_tid)
+            return {"stack of thread " + std::to_string(tid) + "+" + hex(off), "mapping"};
+    if (is_shared_memory(*m)) {
+        std::string what =
+            m->path.empty() || m->path == "/dev/zero" ? "shared anonymous memory" : m->path;
+        return {what + "+" + hex(off + m->offset) +
+                    (m->deleted && !m->path.empty() && m->path != "/dev/zero" ? " (deleted)" : ""),
+                "mapping"};
+    }
+    if (!m->path.empty() && m->path[0] == '/')
+        return {m->path + "+" + hex(off + m->offset), "mapping"};
+    if (!m->path.empty())
+        return {m->path + "+" + hex(off), "mapping"};
+    return {"anonymous mapping " + hex(m->start) + "-" + hex(m->end) + " +" + hex(off), "mapping"};
+}
+
+}  // namespace lockwait

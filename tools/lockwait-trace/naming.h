@@ -1,0 +1,45 @@
+// Naming a futex word: the global or static variable it lies in (g_queue_lock,
+// Foo::instance_mutex+8), else the mapping it lies in (the heap, a thread's stack, a
+// shared-memory file) with the offset into it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "symbolizer.h"
+
+namespace lockwait {
+
+struct LockName {
+    std::string name;  // "g_contended_mutex", "g_contended_rwlock+8", "[heap]+0x2a0"
+    std::string kind;  // "symbol", "mapping", "unknown"
+};
+
+struct NamingContext {
+    const std::vector<tk::Mapping>* maps = nullptr;  // of the word's process; null if unknown
+    // the data symbol containing an address (Symbolizer::data_symbol), if any
+    std::function<std::optional<tk::DataSymbol>(uint64_t)> data_symbol;
+    // the section an address lies in (".bss", ".data"), "" when unknown
+    std::function<std::string(uint64_t)> section;
+    // the loaded object whose address range holds an address (its .bss reaches past
+    // the file-backed mappings): path and offset from its load base
+    std::function<std::optional<std::pair<std::string, uint64_t>>(uint64_t)> module_of;
+    std::string executable;  // path of the main program: its symbols need no module suffix
+    // user stack pointers of the process's threads (tid -> sp), for words on a stack
+    std::map<uint32_t, uint64_t> thread_sps;
+    uint32_t main_tid = 0;  // the process's own pid: its stack is [stack]
+};
+
+LockName name_address(uint64_t address, const NamingContext& ctx);
+
+// "libc.so.6" from "/usr/lib/x86_64-linux-gnu/libc.so.6"
+std::string base_name(const std::string& path);
+std::string hex(uint64_t v);
+
+}  // namespace lockwait

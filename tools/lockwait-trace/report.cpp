@@ -1,0 +1,696 @@
+#include "report.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "naming.h"
+
+namespace lockwait {
+
+using tk::format_ns;
+
+namespace {
+
+std::string fmt(const char* f, auto... args) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, f, args...);
+    return buf;
+}
+
+std::string mean_ns(uint64_t total, uint64_t n) {
+    return n ? format_ns(double(total) / double(n)) : "-";
+}
+std::string pct(const tk::Histogram& h, double p) {
+    return h.empty() ? "-" : format_ns(double(h.percentile(p)));
+}
+
+std::string ops_list(uint32_t ops_seen, const char* sep) {
+    std::string out;
+    for (unsigned op = 0; op < LW_OPS; op++)
+        if (ops_seen & (1U << op))
+            out += (out.empty() ? "" : sep) + std::string(op_name(op));
+    return out;
+}
+
+// "FUTEX_WAIT_BITSET" -> "WAIT_BITSET" for narrow columns
+std::string short_ops(uint32_t ops_seen) {
+    std::string out;
+    for (unsigned op = 0; op < LW_OPS; op++) {
+        if (!(ops_seen & (1U << op)))
+            continue;
+        std::string n = op_name(op);
+        if (n.rfind("FUTEX_", 0) == 0)
+            n = n.substr(6);
+        out += (out.empty() ? "" : ",") + n;
+    }
+    return out;
+}
+
+std::string frame_text(const Frame& f) {
+    std::string out = f.function.empty() ? hex(f.address) : f.function;
+    if (f.inlined)
+        out = "(inlined) " + out;
+    if (!f.file.empty())
+        out += " " + base_name(f.file) + ":" + std::to_string(f.line);
+    if (!f.module.empty() && f.module != "[kernel]")
+        out += " [" + f.module + "]";
+    return out;
+}
+
+void render_stack(std::ostringstream& out, const Stack& s, const char* indent, size_t max_frames) {
+    size_t n = std::min(s.frames.size(), max_frames);
+    for (size_t i = 0; i < n; i++)
+        out << indent << frame_text(s.frames[i]) << "\n";
+    if (n < s.frames.size())
+        out << indent << "... " << s.frames.size() - n << " more frames\n";
+    if (s.truncated)
+        out << indent << "(stack cut short: no frame pointer beyond this point)\n";
+}
+
+nlohmann::json frames_json(const std::vector<Frame>& frames) {
+    auto a = nlohmann::json::array();
+    for (const auto& f : frames) {
+        nlohmann::json j = {
+            {"address", hex(f.address)}, {"function", f.function}, {"module", f.module}};
+        if (!f.file.empty())
+            j["file"] = f.file, j["line"] = f.line;
+        if (f.inlined)
+            j["inlined"] = true;
+        a.push_back(j);
+    }
+    return a;
+}
+
+nlohmann::json thread_json(const lw_thread_stats& t) {
+    uint64_t calls = 0;
+    nlohmann::json by_op = nlohmann::json::object();
+    uint64_t other = 0;
+    for (unsigned op = 0; op < LW_OPS; op++) {
+        calls += t.calls[op];
+        if (t.calls[op])
+            by_op[op_name(op)] = t.calls[op];
+        if (lw_op_class(op) == LW_CLASS_OTHER)
+            other += t.calls[op];
+    }
+    return {
+        {"futex_calls", calls},
+        {"wait_calls", t.waits},
+        {"wake_calls", t.wakes},
+        {"other_calls", other},
+        {"blocked_waits", t.blocked},
+        {"blocked_ns_total", t.blocked_ns},
+        {"wait_ns_total", t.wait_ns},
+        {"woken", t.woken},
+        {"kernel_lock_waits", t.klock_waits},
+        {"kernel_lock_ns_total", t.klock_ns},
+        {"calls_by_op", by_op},
+    };
+}
+
+// Strips the parameter list of a demangled name ("f(int) const" -> "f"), for flame graphs.
+std::string bare_function(std::string name) {
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, " const") == 0)
+        name.resize(name.size() - 6);
+    if (name.empty() || name.back() != ')')
+        return name;
+    auto ends_with = [](const std::string& s, const char* tail) {
+        size_t n = strlen(tail);
+        return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
+    };
+    if (ends_with(name, "operator()"))
+        return name;  // the name, not a parameter list
+    int depth = 0;
+    for (size_t i = name.size(); i-- > 0;) {
+        if (name[i] == ')')
+            depth++;
+        if (name[i] == '(' && --depth == 0) {
+            std::string bare = name.substr(0, i);
+            return bare.empty() || ends_with(bare, "operator") ? name : bare;
+        }
+    }
+    return name;
+}
+
+std::string folded_frame(const Frame& f) {
+    std::string s = f.function.empty() ? hex(f.address) : bare_function(f.function);
+    std::replace(s.begin(), s.end(), ';', ':');
+    return s;
+}
+
+}  // namespace
+
+const char* op_name(unsigned op) {
+    static const char* names[LW_OPS] = {"FUTEX_WAIT",
+                                        "FUTEX_WAKE",
+                                        "FUTEX_FD",
+                                        "FUTEX_REQUEUE",
+                                        "FUTEX_CMP_REQUEUE",
+                                        "FUTEX_WAKE_OP",
+                                        "FUTEX_LOCK_PI",
+                                        "FUTEX_UNLOCK_PI",
+                                        "FUTEX_TRYLOCK_PI",
+                                        "FUTEX_WAIT_BITSET",
+                                        "FUTEX_WAKE_BITSET",
+                                        "FUTEX_WAIT_REQUEUE_PI",
+                                        "FUTEX_CMP_REQUEUE_PI",
+                                        "FUTEX_LOCK_PI2",
+                                        "futex_wait",
+                                        "futex_wake",
+                                        "futex_waitv",
+                                        "futex_requeue",
+                                        "invalid"};
+    return op < LW_OPS ? names[op] : "invalid";
+}
+
+const char* outcome_name(unsigned outcome) {
+    static const char* names[LW_OUTCOMES] = {"woken", "eagain", "timedout", "interrupted", "error"};
+    return outcome < LW_OUTCOMES ? names[outcome] : "?";
+}
+
+std::string kernel_lock_type(uint32_t flags) {
+    std::string type;
+    if (flags & LW_LCB_F_MUTEX)
+        type = flags & LW_LCB_F_SPIN ? "mutex (spinning)" : "mutex";
+    else if (flags & LW_LCB_F_RT)
+        type = "rt-mutex";
+    else if (flags & LW_LCB_F_PERCPU)
+        type = "percpu-rwsem";
+    else if (flags & LW_LCB_F_SPIN)
+        type = flags & (LW_LCB_F_READ | LW_LCB_F_WRITE) ? "rwlock" : "spinlock";
+    else if (flags & (LW_LCB_F_READ | LW_LCB_F_WRITE))
+        type = "rwsem";
+    else
+        type = "lock";
+    if (flags & LW_LCB_F_READ)
+        type += " (read)";
+    if (flags & LW_LCB_F_WRITE)
+        type += " (write)";
+    return type;
+}
+
+std::vector<ProcessRow> Report::processes() const {
+    std::map<uint32_t, ProcessRow> by_pid;
+    for (const auto& t : threads) {
+        auto& p = by_pid[t.stats.pid];
+        p.pid = t.stats.pid;
+        if (p.comm.empty() || t.stats.tid == t.stats.pid)
+            p.comm = t.comm;
+        p.threads++;
+        for (int i = 0; i < LW_OPS; i++)
+            p.sum.calls[i] += t.stats.calls[i];
+        p.sum.waits += t.stats.waits;
+        p.sum.blocked += t.stats.blocked;
+        p.sum.blocked_ns += t.stats.blocked_ns;
+        p.sum.wait_ns += t.stats.wait_ns;
+        p.sum.wakes += t.stats.wakes;
+        p.sum.woken += t.stats.woken;
+        p.sum.klock_waits += t.stats.klock_waits;
+        p.sum.klock_ns += t.stats.klock_ns;
+    }
+    std::vector<ProcessRow> out;
+    for (auto& [pid, p] : by_pid)
+        out.push_back(p);
+    return out;
+}
+
+uint64_t Report::blocked_ns_total() const {
+    uint64_t total = 0;
+    for (const auto& t : threads)
+        total += t.stats.blocked_ns;
+    return total;
+}
+
+std::string text_report(const Report& r, const ReportOptions& opts) {
+    std::ostringstream out;
+    const size_t top = opts.verbose ? SIZE_MAX : opts.top;
+    out << "lockwait-trace: " << r.target << ", " << fmt("%.2f s", r.duration_s) << ", probes "
+        << r.probe_mode;
+    if (!r.end_reason.empty())
+        out << "; " << r.end_reason;
+    if (r.workload_status)
+        out << " (" << r.workload_status->describe() << ")";
+    out << "\n";
+
+    auto procs = r.processes();
+    const auto& handoff = r.hists[LW_H_HANDOFF];
+    out << fmt("futex: %" PRIu64 " calls by %zu thread%s in %zu process%s: %" PRIu64
+               " waits (%" PRIu64 " blocked, %s blocked in total), %" PRIu64 " wakes, %" PRIu64
+               " other\n",
+               r.counter(LW_C_FUTEX_CALLS), r.threads.size(), r.threads.size() == 1 ? "" : "s",
+               procs.size(), procs.size() == 1 ? "" : "es", r.counter(LW_C_WAIT_CALLS),
+               r.counter(LW_C_BLOCKED_WAITS), format_ns(double(r.blocked_ns_total())).c_str(),
+               r.counter(LW_C_WAKE_CALLS), r.counter(LW_C_OTHER_CALLS));
+    std::string by_op;
+    for (unsigned op = 0; op < LW_OPS; op++)
+        if (r.calls[op])
+            by_op += fmt("%s%s %" PRIu64, by_op.empty() ? "" : ", ", op_name(op), r.calls[op]);
+    if (!by_op.empty())
+        out << "  by operation: " << by_op << "\n";
+    out << fmt("  blocked waits woken by a task: %" PRIu64
+               " (handoff p50 %s, p99 %s); by an interrupt (timeout, "
+               "device): %" PRIu64 "\n",
+               r.counter(LW_C_WOKEN_BY_TASK), pct(handoff, 50).c_str(), pct(handoff, 99).c_str(),
+               r.counter(LW_C_WOKEN_BY_IRQ));
+
+    // locks
+    size_t shown = std::min(r.locks.size(), top);
+    out << "\nlocks by blocked time"
+        << (shown < r.locks.size() ? fmt(" (top %zu of %zu, -v for all)", shown, r.locks.size())
+                                   : "")
+        << ":\n";
+    out << fmt("  %7s  %-14s  %-28s %8s %8s %10s %10s %10s %8s %8s  %s\n", "PID", "ADDRESS", "LOCK",
+               "WAITS", "BLOCKED", "BLOCKED-T", "AVG", "P99", "WAKES", "WOKEN", "OPS");
+    for (size_t i = 0; i < shown; i++) {
+        const Lock& l = r.locks[i];
+        std::string name = l.name.size() > 28 ? l.name.substr(0, 27) + "~" : l.name;
+        out << fmt("  %7u  %-14s  %-28s %8" PRIu64 " %8" PRIu64 " %10s %10s %10s %8" PRIu64
+                   " %8" PRIu64 "  %s\n",
+                   l.pid, hex(l.address).c_str(), name.c_str(), l.waits, l.blocked,
+                   format_ns(double(l.blocked_ns)).c_str(),
+                   mean_ns(l.blocked_ns, l.blocked).c_str(), pct(l.h_blocked, 99).c_str(), l.wakes,
+                   l.woken, short_ops(l.ops_seen).c_str());
+    }
+
+    // the busiest locks in detail
+    size_t detailed = std::min(r.locks.size(), opts.verbose ? top : size_t(3));
+    for (size_t i = 0; i < detailed; i++) {
+        const Lock& l = r.locks[i];
+        if (!l.waits && !l.wakes)
+            continue;
+        out << "\n"
+            << l.name << " (pid " << l.pid << ", " << hex(l.address) << ", "
+            << (l.flags & LW_LF_SHARED ? "process-shared" : "private")
+            << (l.flags & LW_LF_PI ? ", PI" : "") << "; " << ops_list(l.ops_seen, " ") << ")\n";
+        if (l.waits) {
+            out << fmt("  %" PRIu64 " waits, %" PRIu64 " blocked for %s (avg %s); returned:",
+                       l.waits, l.blocked, format_ns(double(l.blocked_ns)).c_str(),
+                       mean_ns(l.blocked_ns, l.blocked).c_str());
+            for (unsigned o = 0; o < LW_OUTCOMES; o++)
+                out << " " << outcome_name(o) << " " << l.outcome[o];
+            out << fmt("; time in the call avg %s\n", mean_ns(l.wait_ns, l.waits).c_str());
+        }
+        if (l.wakes)
+            out << fmt("  %" PRIu64 " wakes woke %" PRIu64 " waiters", l.wakes, l.woken)
+                << (l.requeued ? fmt(" and requeued %" PRIu64, l.requeued) : "")
+                << fmt(" (time in the call avg %s)\n", mean_ns(l.wake_ns, l.wakes).c_str());
+        size_t nw = std::min(l.waiters.size(), opts.verbose ? SIZE_MAX : size_t(5));
+        for (size_t k = 0; k < nw; k++) {
+            const auto& w = l.waiters[k];
+            out << fmt("  waiter tid %-7u %-16s %8" PRIu64 " waits %8" PRIu64 " blocked %10s\n",
+                       w.tid, w.comm.c_str(), w.waits, w.blocked,
+                       format_ns(double(w.blocked_ns)).c_str());
+        }
+        if (nw < l.waiters.size())
+            out << fmt("  ... %zu more waiters\n", l.waiters.size() - nw);
+        size_t nk = std::min(l.wakers.size(), opts.verbose ? SIZE_MAX : size_t(5));
+        for (size_t k = 0; k < nk; k++) {
+            const auto& p = l.wakers[k];
+            out << fmt("  woken: tid %-7u %-16s by tid %-7u %-16s %8" PRIu64
+                       " times, handoff avg %s%s\n",
+                       p.waiter_tid, p.waiter_comm.c_str(), p.waker_tid, p.waker_comm.c_str(),
+                       p.count, mean_ns(p.handoff_ns, p.count).c_str(),
+                       p.waker_pid != l.pid ? fmt(" (waker in pid %u)", p.waker_pid).c_str() : "");
+        }
+        if (nk < l.wakers.size())
+            out << fmt("  ... %zu more waker/waiter pairs\n", l.wakers.size() - nk);
+        if (l.blocked && opts.verbose)
+            out << l.h_blocked.render("  blocked time, " + l.name);
+    }
+
+    out << "\n"
+        << r.hists[LW_H_BLOCKED].render("blocked time (off-CPU inside a futex wait), all locks")
+        << "\n";
+    out << r.hists[LW_H_HANDOFF].render("handoff latency (waker's sched_waking -> waiter running)")
+        << "\n";
+    out << "time in the wait calls (enter -> exit): " << r.hists[LW_H_WAIT].summary() << "\n";
+
+    // threads
+    auto threads = r.threads;
+    std::sort(threads.begin(), threads.end(), [](const ThreadRow& a, const ThreadRow& b) {
+        return a.stats.blocked_ns != b.stats.blocked_ns ? a.stats.blocked_ns > b.stats.blocked_ns
+                                                        : a.stats.tid < b.stats.tid;
+    });
+    size_t nt = opts.verbose ? threads.size() : std::min<size_t>(threads.size(), 20);
+    out << "\nper thread:\n"
+        << fmt("  %8s %8s %-16s %9s %9s %9s %9s %10s %9s\n", "TID", "PID", "COMM", "CALLS", "WAITS",
+               "BLOCKED", "WAKES", "BLOCKED-T", "KLOCKS");
+    for (size_t i = 0; i < nt; i++) {
+        const auto& t = threads[i].stats;
+        uint64_t calls = 0;
+        for (int op = 0; op < LW_OPS; op++)
+            calls += t.calls[op];
+        out << fmt("  %8u %8u %-16s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+                   " %10s %9" PRIu64 "\n",
+                   t.tid, t.pid, threads[i].comm.c_str(), calls, t.waits, t.blocked, t.wakes,
+                   format_ns(double(t.blocked_ns)).c_str(), t.klock_waits);
+    }
+    if (nt < threads.size())
+        out << fmt("  ... %zu more threads (-v or --json for all)\n", threads.size() - nt);
+
+    if (r.stacks_enabled) {
+        size_t ns = std::min(r.stacks.size(), opts.verbose ? SIZE_MAX : opts.top);
+        out << "\nstacks of blocked waits by blocked time (" << ns << " of " << r.stacks.size()
+            << "):\n";
+        for (size_t i = 0; i < ns; i++) {
+            const auto& e = r.stacks[i];
+            out << fmt("  #%zu %s (pid %u): %" PRIu64 " blocked waits, %s blocked\n", i + 1,
+                       e.lock_name.c_str(), e.pid, e.count,
+                       format_ns(double(e.blocked_ns)).c_str());
+            if (e.has_waiter) {
+                out << "    waiter:\n";
+                render_stack(out, e.waiter, "      ", opts.verbose ? 64 : 12);
+            } else {
+                out << "    waiter: no stack (not captured)\n";
+            }
+            if (e.has_waker) {
+                out << fmt("    waker (pid %u):\n", e.waker_pid);
+                render_stack(out, e.waker, "      ", opts.verbose ? 64 : 12);
+            } else {
+                out << "    waker: none (woken by an interrupt, or its stack was not captured)\n";
+            }
+        }
+        if (!r.short_stack_note.empty())
+            out << "  note: " << r.short_stack_note << "\n";
+        if (r.stacks.empty())
+            out << "  none: no wait blocked\n";
+    }
+
+    if (r.kernel_locks_enabled) {
+        uint64_t total = 0;
+        for (const auto& k : r.kernel_locks)
+            total += k.total_ns;
+        size_t nk = std::min(r.kernel_locks.size(), top);
+        out << fmt("\nkernel lock contention of the traced tasks: %" PRIu64 " waits, %s in total",
+                   r.counter(LW_C_KLOCK_WAITS), format_ns(double(total)).c_str());
+        if (r.kernel_locks.empty()) {
+            out << "\n";
+        } else {
+            out << fmt(" (top %zu of %zu sites)\n", nk, r.kernel_locks.size())
+                << fmt("  %-18s %-36s %8s %10s %10s %10s  %s\n", "TYPE", "WHERE", "COUNT", "TOTAL",
+                       "AVG", "MAX", "LOCK");
+            for (size_t i = 0; i < nk; i++) {
+                const auto& k = r.kernel_locks[i];
+                out << fmt("  %-18s %-36s %8" PRIu64 " %10s %10s %10s  %s\n", k.type.c_str(),
+                           k.where.c_str(), k.count, format_ns(double(k.total_ns)).c_str(),
+                           mean_ns(k.total_ns, k.count).c_str(),
+                           format_ns(double(k.max_ns)).c_str(), hex(k.address).c_str());
+                if (opts.verbose || i == 0) {
+                    Stack s;
+                    s.frames = k.stack;
+                    render_stack(out, s, "      ", opts.verbose ? 64 : 8);
+                }
+            }
+        }
+    }
+
+    if (r.uprobes_enabled) {
+        uint64_t hits = r.counter(LW_C_ULOCK_HITS);
+        out << "\npthread calls (uprobes on libc.so.6 in " << r.uprobe_processes
+            << " processes): " << hits << " hits";
+        if (r.uprobe_ns_per_hit > 0)
+            out << fmt(", %s per hit => about %s added to the workload\n  (uprobe cost %s)\n",
+                       format_ns(r.uprobe_ns_per_hit).c_str(),
+                       format_ns(r.uprobe_ns_per_hit * double(hits)).c_str(),
+                       r.uprobe_cost_how.c_str());
+        else
+            out << "; uprobe cost " << r.uprobe_cost_how << "\n";
+        size_t nu = std::min(r.user_locks.size(), top);
+        out << fmt("  %7s  %-28s %-14s %9s %10s %10s %9s %10s %10s %10s %8s\n", "PID", "OBJECT",
+                   "KIND", "ACQUIRES", "ACQ avg", "ACQ p99", "HOLDS", "HOLD avg", "HOLD p99",
+                   "HOLD max", "TRYBUSY");
+        for (size_t i = 0; i < nu; i++) {
+            const auto& u = r.user_locks[i];
+            std::string name = u.name.size() > 28 ? u.name.substr(0, 27) + "~" : u.name;
+            out << fmt("  %7u  %-28s %-14s %9" PRIu64 " %10s %10s %9" PRIu64
+                       " %10s %10s %10s %8" PRIu64 "\n",
+                       u.pid, name.c_str(), u.kind.c_str(), u.acquires,
+                       mean_ns(u.acquire_ns, u.acquires).c_str(), pct(u.h_acquire, 99).c_str(),
+                       u.holds, mean_ns(u.hold_ns, u.holds).c_str(), pct(u.h_hold, 99).c_str(),
+                       u.holds ? format_ns(double(u.max_hold_ns)).c_str() : "-", u.try_busy);
+        }
+        if (nu < r.user_locks.size())
+            out << fmt("  ... %zu more\n", r.user_locks.size() - nu);
+        out << "  (cond: ACQUIRES are waits, ACQ the time in pthread_cond_wait)\n";
+    }
+
+    uint64_t dropped = 0;
+    for (int c = LW_C_DROP_STORAGE; c < LW_COUNTERS; c++)
+        dropped += r.counters[size_t(c)];
+    out << fmt("\ndropped: %" PRIu64, dropped);
+    if (dropped)
+        out << fmt(" (task state %" PRIu64 ", lock rows %" PRIu64 ", waker pairs %" PRIu64
+                   ", stacks %" PRIu64 ", stack rows %" PRIu64 ", kernel locks %" PRIu64
+                   ", pthread objects %" PRIu64 ", exited threads %" PRIu64 ", live index %" PRIu64
+                   ", events %" PRIu64 ")",
+                   r.counter(LW_C_DROP_STORAGE), r.counter(LW_C_DROP_LOCK_ROWS),
+                   r.counter(LW_C_DROP_WAKE_PAIRS), r.counter(LW_C_DROP_STACKS),
+                   r.counter(LW_C_DROP_STACK_ROWS), r.counter(LW_C_DROP_KLOCK),
+                   r.counter(LW_C_DROP_ULOCK), r.counter(LW_C_DROP_EXITED),
+                   r.counter(LW_C_DROP_LIVE), r.counter(LW_C_DROP_EVENTS));
+    out << "\n";
+    for (auto& p : r.probes)
+        if (!p.attached)
+            out << "not attached: " << p.name << ": " << p.error << "\n";
+    for (auto& w : r.warnings)
+        out << "warning: " << w << "\n";
+    if (opts.verbose && !r.program_stats.empty()) {
+        out << "\nBPF run time (kernel statistics):\n";
+        uint64_t total = 0;
+        for (auto& ps : r.program_stats) {
+            total += ps.run_time_ns;
+            out << fmt("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(),
+                       ps.run_count, format_ns(double(ps.run_time_ns)).c_str(),
+                       mean_ns(ps.run_time_ns, ps.run_count).c_str());
+        }
+        out << fmt("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
+    }
+    return out.str();
+}
+
+nlohmann::json json_report(const Report& r) {
+    nlohmann::json j;
+    j["tool"] = "lockwait-trace";
+    j["schema_version"] = 1;
+    j["target"] = r.target;
+    j["command"] = r.command;
+    j["probe_mode"] = r.probe_mode;
+    j["duration_s"] = r.duration_s;
+    j["end_reason"] = r.end_reason;
+    auto procs = r.processes();
+    j["totals"] = {
+        {"futex_calls", r.counter(LW_C_FUTEX_CALLS)},
+        {"wait_calls", r.counter(LW_C_WAIT_CALLS)},
+        {"wake_calls", r.counter(LW_C_WAKE_CALLS)},
+        {"other_calls", r.counter(LW_C_OTHER_CALLS)},
+        {"blocked_waits", r.counter(LW_C_BLOCKED_WAITS)},
+        {"blocked_ns_total", r.blocked_ns_total()},
+        {"woken_by_task", r.counter(LW_C_WOKEN_BY_TASK)},
+        {"woken_by_interrupt", r.counter(LW_C_WOKEN_BY_IRQ)},
+        {"locks", r.locks.size()},
+        {"threads", r.threads.size()},
+        {"processes", procs.size()},
+        {"forks", r.counter(LW_C_FORKS)},
+        {"exits", r.counter(LW_C_EXITS)},
+        {"kernel_lock_waits", r.counter(LW_C_KLOCK_WAITS)},
+    };
+    nlohmann::json by_op = nlohmann::json::object();
+    for (unsigned op = 0; op < LW_OPS; op++)
+        by_op[op_name(op)] = r.calls[op];
+    j["calls_by_op"] = by_op;
+    j["histograms"] = {
+        {"blocked", r.hists[LW_H_BLOCKED].to_json()},
+        {"wait_call", r.hists[LW_H_WAIT].to_json()},
+        {"handoff", r.hists[LW_H_HANDOFF].to_json()},
+    };
+    if (r.kernel_locks_enabled)
+        j["histograms"]["kernel_lock"] = r.hists[LW_H_KLOCK].to_json();
+    if (r.uprobes_enabled) {
+        j["histograms"]["pthread_acquire"] = r.hists[LW_H_UACQUIRE].to_json();
+        j["histograms"]["pthread_hold"] = r.hists[LW_H_UHOLD].to_json();
+    }
+
+    auto& locks = j["locks"] = nlohmann::json::array();
+    for (const auto& l : r.locks) {
+        nlohmann::json lj = {
+            {"pid", l.pid},
+            {"address", hex(l.address)},
+            {"name", l.name},
+            {"name_kind", l.name_kind},
+            {"shared", bool(l.flags & LW_LF_SHARED)},
+            {"pi", bool(l.flags & LW_LF_PI)},
+            {"ops", nlohmann::json::array()},
+            {"waits", l.waits},
+            {"blocked", l.blocked},
+            {"blocked_ns_total", l.blocked_ns},
+            {"wait_ns_total", l.wait_ns},
+            {"handoffs", l.handoffs},
+            {"handoff_ns_total", l.handoff_ns},
+            {"wakes", l.wakes},
+            {"woken", l.woken},
+            {"requeued", l.requeued},
+            {"wake_ns_total", l.wake_ns},
+            {"other_calls", l.other_calls},
+        };
+        for (unsigned op = 0; op < LW_OPS; op++)
+            if (l.ops_seen & (1U << op))
+                lj["ops"].push_back(op_name(op));
+        nlohmann::json outcomes = nlohmann::json::object();
+        for (unsigned o = 0; o < LW_OUTCOMES; o++)
+            outcomes[outcome_name(o)] = l.outcome[o];
+        lj["outcomes"] = outcomes;
+        lj["histograms"] = {{"blocked", l.h_blocked.to_json()},
+                            {"wait_call", l.h_wait.to_json()},
+                            {"handoff", l.h_handoff.to_json()}};
+        auto& waiters = lj["waiters"] = nlohmann::json::array();
+        for (const auto& w : l.waiters)
+            waiters.push_back({{"tid", w.tid},
+                               {"comm", w.comm},
+                               {"waits", w.waits},
+                               {"blocked", w.blocked},
+                               {"blocked_ns_total", w.blocked_ns}});
+        auto& wakers = lj["wakers"] = nlohmann::json::array();
+        for (const auto& p : l.wakers)
+            wakers.push_back({{"waiter_tid", p.waiter_tid},
+                              {"waiter_comm", p.waiter_comm},
+                              {"waker_tid", p.waker_tid},
+                              {"waker_pid", p.waker_pid},
+                              {"waker_comm", p.waker_comm},
+                              {"count", p.count},
+                              {"handoff_ns_total", p.handoff_ns},
+                              {"by_futex_wake", p.by_futex_wake}});
+        locks.push_back(std::move(lj));
+    }
+
+    auto& pj = j["processes"] = nlohmann::json::array();
+    for (const auto& p : procs) {
+        auto row = thread_json(p.sum);
+        row["pid"] = p.pid;
+        row["comm"] = p.comm;
+        row["threads"] = p.threads;
+        pj.push_back(row);
+    }
+    auto& tj = j["threads"] = nlohmann::json::array();
+    for (const auto& t : r.threads) {
+        auto row = thread_json(t.stats);
+        row["tid"] = t.stats.tid;
+        row["pid"] = t.stats.pid;
+        row["comm"] = t.comm;
+        row["alive"] = t.alive;
+        tj.push_back(row);
+    }
+
+    if (r.stacks_enabled) {
+        auto& sj = j["stacks"] = nlohmann::json::array();
+        for (const auto& e : r.stacks) {
+            nlohmann::json row = {{"pid", e.pid},        {"address", hex(e.address)},
+                                  {"lock", e.lock_name}, {"comm", e.comm},
+                                  {"count", e.count},    {"blocked_ns_total", e.blocked_ns}};
+            if (e.has_waiter)
+                row["waiter_stack"] = frames_json(e.waiter.frames),
+                row["waiter_truncated"] = e.waiter.truncated;
+            if (e.has_waker) {
+                row["waker_pid"] = e.waker_pid;
+                row["waker_stack"] = frames_json(e.waker.frames);
+                row["waker_truncated"] = e.waker.truncated;
+            }
+            sj.push_back(row);
+        }
+        j["stack_summary"] = {{"user_stacks", r.user_stacks},
+                              {"short_stacks", r.short_user_stacks},
+                              {"note", r.short_stack_note},
+                              {"captured", r.counter(LW_C_STACKS)}};
+    }
+    if (r.kernel_locks_enabled) {
+        auto& kj = j["kernel_locks"] = nlohmann::json::array();
+        for (const auto& k : r.kernel_locks)
+            kj.push_back({{"address", hex(k.address)},
+                          {"type", k.type},
+                          {"flags", k.flags},
+                          {"where", k.where},
+                          {"pid", k.pid},
+                          {"count", k.count},
+                          {"total_ns", k.total_ns},
+                          {"max_ns", k.max_ns},
+                          {"stack", frames_json(k.stack)}});
+    }
+    if (r.uprobes_enabled) {
+        auto& u = j["uprobes"];
+        u["hits"] = r.counter(LW_C_ULOCK_HITS);
+        u["cost_per_hit_ns"] = r.uprobe_ns_per_hit;
+        u["cost_how"] = r.uprobe_cost_how;
+        u["estimated_overhead_ns"] = r.uprobe_ns_per_hit * double(r.counter(LW_C_ULOCK_HITS));
+        u["processes"] = r.uprobe_processes;
+        auto& ul = u["locks"] = nlohmann::json::array();
+        for (const auto& x : r.user_locks)
+            ul.push_back({{"pid", x.pid},
+                          {"address", hex(x.address)},
+                          {"name", x.name},
+                          {"kind", x.kind},
+                          {"acquires", x.acquires},
+                          {"acquire_ns_total", x.acquire_ns},
+                          {"try_busy", x.try_busy},
+                          {"holds", x.holds},
+                          {"hold_ns_total", x.hold_ns},
+                          {"max_hold_ns", x.max_hold_ns},
+                          {"histograms",
+                           {{"acquire", x.h_acquire.to_json()}, {"hold", x.h_hold.to_json()}}}});
+    }
+
+    j["dropped"] = {
+        {"task_state", r.counter(LW_C_DROP_STORAGE)},
+        {"lock_rows", r.counter(LW_C_DROP_LOCK_ROWS)},
+        {"waker_pairs", r.counter(LW_C_DROP_WAKE_PAIRS)},
+        {"stacks", r.counter(LW_C_DROP_STACKS)},
+        {"stack_rows", r.counter(LW_C_DROP_STACK_ROWS)},
+        {"kernel_locks", r.counter(LW_C_DROP_KLOCK)},
+        {"pthread_objects", r.counter(LW_C_DROP_ULOCK)},
+        {"exited_threads", r.counter(LW_C_DROP_EXITED)},
+        {"live_index", r.counter(LW_C_DROP_LIVE)},
+        {"events", r.counter(LW_C_DROP_EVENTS)},
+    };
+    j["mappings_captured"] = r.maps_captured;
+    auto& probes = j["probes"] = nlohmann::json::array();
+    for (const auto& p : r.probes) {
+        nlohmann::json x = {{"name", p.name}, {"attached", p.attached}};
+        if (!p.attached)
+            x["error"] = p.error;
+        probes.push_back(x);
+    }
+    if (r.workload_status) {
+        j["workload"] = {{"status", r.workload_status->describe()},
+                         {"exit_code", r.workload_status->shell_code()}};
+    }
+    if (!r.program_stats.empty()) {
+        auto& ps = j["bpf_run_time"] = nlohmann::json::array();
+        for (const auto& p : r.program_stats)
+            ps.push_back(
+                {{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
+    }
+    j["warnings"] = r.warnings;
+    return j;
+}
+
+std::string folded_stacks(const Report& r) {
+    std::map<std::string, uint64_t> lines;  // identical stacks are added up
+    for (const auto& e : r.stacks) {
+        if (!e.has_waiter || !e.blocked_ns)
+            continue;
+        std::string line = e.comm.empty() ? "pid " + std::to_string(e.pid) : e.comm;
+        for (auto it = e.waiter.frames.rbegin(); it != e.waiter.frames.rend(); ++it)
+            line += ";" + folded_frame(*it);
+        std::string lock = "[lock " + e.lock_name + "]";
+        std::replace(lock.begin(), lock.end(), ';', ':');
+        line += ";" + lock;
+        lines[line] += e.blocked_ns;
+    }
+    std::string out;
+    for (const auto& [stack, ns] : lines)
+        out += stack + " " + std::to_string(ns) + "\n";
+    return out;
+}
+
+}  // namespace lockwait

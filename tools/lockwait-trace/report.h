@@ -1,0 +1,158 @@
+// lockwait-trace's report: the resolved view of a snapshot (locks named, stacks
+// symbolized) and its writers: text for people, JSON for machines (docs/lockwait-trace.md),
+// folded stacks for flame graphs. Works on plain data, so it is tested without BPF.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bpf_skeleton.h"
+#include "histogram.h"
+#include "launcher.h"
+#include "lockwait.h"
+#include "snapshot.h"
+
+namespace lockwait {
+
+struct Frame {
+    uint64_t address = 0;
+    std::string function;  // "" when unknown
+    std::string file;      // "" without line information
+    int line = 0;
+    std::string module;  // base name: "libc.so.6", "[kernel]"
+    bool inlined = false;
+};
+
+struct Stack {
+    std::vector<Frame> frames;  // innermost first
+    bool truncated = false;     // the frame-pointer walk stopped before a thread's entry
+};
+
+struct Waiter {
+    uint32_t tid = 0;
+    std::string comm;
+    uint64_t waits = 0, blocked = 0, blocked_ns = 0;
+};
+
+struct WakerPair {
+    uint32_t waiter_tid = 0, waker_tid = 0, waker_pid = 0;
+    std::string waiter_comm, waker_comm;
+    uint64_t count = 0, handoff_ns = 0, by_futex_wake = 0;
+};
+
+struct Lock {
+    uint32_t pid = 0;
+    uint64_t address = 0;
+    std::string name, name_kind;  // LockName
+    uint32_t flags = 0;           // LW_LF_*
+    uint32_t ops_seen = 0;        // bit per LW_* operation
+    uint64_t waits = 0, blocked = 0, blocked_ns = 0, wait_ns = 0;
+    std::array<uint64_t, LW_OUTCOMES> outcome{};
+    uint64_t handoffs = 0, handoff_ns = 0;
+    uint64_t wakes = 0, woken = 0, requeued = 0, wake_ns = 0, other_calls = 0;
+    tk::Histogram h_blocked, h_wait, h_handoff;
+    std::vector<Waiter> waiters;    // by blocked time
+    std::vector<WakerPair> wakers;  // by count
+};
+
+struct StackEntry {
+    uint32_t pid = 0;
+    uint64_t address = 0;
+    std::string lock_name;
+    std::string comm;  // of the waiting process
+    uint64_t count = 0, blocked_ns = 0;
+    Stack waiter;
+    bool has_waiter = false;  // the waiter's stack was captured
+    uint32_t waker_pid = 0;
+    Stack waker;
+    bool has_waker = false;
+};
+
+struct KernelLock {
+    uint64_t address = 0;
+    uint32_t flags = 0;
+    std::string type;   // "mutex", "spinlock", "rwsem (read)" ...
+    std::string where;  // the first function outside the locking code
+    uint32_t pid = 0;
+    uint64_t count = 0, total_ns = 0, max_ns = 0;
+    std::vector<Frame> stack;
+};
+
+struct UserLock {
+    uint32_t pid = 0;
+    uint64_t address = 0;
+    std::string name;
+    std::string kind;  // "mutex", "rwlock (read)", "rwlock (write)", "cond"
+    uint64_t acquires = 0, acquire_ns = 0, try_busy = 0, holds = 0, hold_ns = 0, max_hold_ns = 0;
+    tk::Histogram h_acquire, h_hold;
+};
+
+struct ProcessRow {
+    uint32_t pid = 0;
+    std::string comm;
+    uint32_t threads = 0;
+    lw_thread_stats sum{};  // counters of its threads added up
+};
+
+struct Report {
+    std::string target;
+    std::vector<std::string> command;
+    std::string probe_mode;
+    double duration_s = 0;
+    std::string end_reason;
+    std::optional<tk::ExitStatus> workload_status;
+
+    std::array<uint64_t, LW_COUNTERS> counters{};
+    std::array<uint64_t, LW_OPS> calls{};
+    std::array<tk::Histogram, LW_HISTS> hists;
+    std::vector<Lock> locks;  // by blocked time, then waits
+    std::vector<ThreadRow> threads;
+
+    bool stacks_enabled = false;
+    std::vector<StackEntry> stacks;  // by blocked time
+    size_t user_stacks = 0, short_user_stacks = 0;
+    std::string short_stack_note;  // where the short stacks stop, and why
+
+    bool kernel_locks_enabled = false;
+    std::vector<KernelLock> kernel_locks;  // by total time
+
+    bool uprobes_enabled = false;
+    double uprobe_ns_per_hit = 0;
+    std::string uprobe_cost_how;
+    size_t uprobe_processes = 0;
+    std::vector<UserLock> user_locks;  // by acquire time
+
+    std::vector<tk::ProbeStatus> probes;
+    std::vector<tk::ProgramStats> program_stats;
+    std::vector<std::string> warnings;
+    size_t maps_captured = 0;
+
+    uint64_t counter(lw_counter c) const { return counters[c]; }
+    std::vector<ProcessRow> processes() const;
+    uint64_t blocked_ns_total() const;
+};
+
+struct ReportOptions {
+    int verbose = 0;
+    size_t top = 10;  // locks, stacks, kernel locks shown (all with -v)
+};
+
+// "FUTEX_WAIT", "FUTEX_WAIT_BITSET", "futex_waitv" ...
+const char* op_name(unsigned op);
+const char* outcome_name(unsigned outcome);
+// "mutex", "spinlock (read)" ... from contention_begin flags
+std::string kernel_lock_type(uint32_t flags);
+
+std::string text_report(const Report& r, const ReportOptions& opts);
+nlohmann::json json_report(const Report& r);
+// Folded stacks weighted by blocked time in nanoseconds: "comm;outer;...;inner;[lock NAME] NS"
+std::string folded_stacks(const Report& r);
+
+}  // namespace lockwait

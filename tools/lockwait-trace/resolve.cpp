@@ -1,0 +1,417 @@
+#include "resolve.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "naming.h"
+#include "proc.h"
+
+namespace lockwait {
+
+namespace {
+
+using LockId = std::pair<uint32_t, uint64_t>;  // (pid, address)
+
+std::string layout_signature(const std::vector<tk::Mapping>& maps) {
+    std::string sig;
+    for (const auto& m : maps)
+        if (!m.path.empty() && m.path[0] == '/')
+            sig += m.path + "@" + std::to_string(m.start - m.offset) + ";";
+    return sig;
+}
+
+bool starts_with(const std::string& s, const char* p) {
+    return s.rfind(p, 0) == 0;
+}
+
+std::vector<Frame> user_frames(tk::Symbolizer* sym, const std::vector<uint64_t>& ips) {
+    std::vector<Frame> out;
+    for (size_t i = 0; i < ips.size(); i++) {
+        Frame base;
+        base.address = ips[i];
+        if (!sym) {
+            out.push_back(base);
+            continue;
+        }
+        tk::Symbol s = sym->symbolize(ips[i], i > 0);
+        base.module = base_name(s.module);
+        if (s.frames.empty()) {
+            base.function = s.symbol;
+            out.push_back(base);
+            continue;
+        }
+        for (const auto& f : s.frames) {
+            Frame fr = base;
+            fr.function = f.function;
+            fr.file = f.file;
+            fr.line = f.line;
+            fr.inlined = f.inlined;
+            out.push_back(fr);
+        }
+    }
+    return out;
+}
+
+std::vector<Frame> kernel_frames(const KernelSymbols* ksyms, const std::vector<uint64_t>& ips) {
+    std::vector<Frame> out;
+    for (uint64_t ip : ips) {
+        Frame f;
+        f.address = ip;
+        f.module = "[kernel]";
+        if (ksyms)
+            f.function = ksyms->describe(ip);
+        out.push_back(f);
+    }
+    // the tracing machinery that ran the probe comes first: drop it
+    auto machinery = [&](const Frame& f) {
+        std::string fn = ksyms ? ksyms->function(f.address) : "";
+        return starts_with(fn, "bpf_") || starts_with(fn, "__bpf") ||
+               starts_with(fn, "__traceiter") || starts_with(fn, "trace_contention") ||
+               starts_with(fn, "perf_");
+    };
+    size_t skip = 0;
+    while (skip < out.size() && machinery(out[skip]))
+        skip++;
+    if (skip < out.size())
+        out.erase(out.begin(), out.begin() + long(skip));
+    return out;
+}
+
+const char* ulock_kind_name(uint32_t kind) {
+    switch (kind) {
+        case LW_U_MUTEX:
+            return "mutex";
+        case LW_U_RWLOCK_READ:
+            return "rwlock (read)";
+        case LW_U_RWLOCK_WRITE:
+            return "rwlock (write)";
+        case LW_U_COND:
+            return "cond";
+        default:
+            return "?";
+    }
+}
+
+}  // namespace
+
+tk::Symbolizer* SymbolizerCache::of(pid_t pid) {
+    auto it = by_pid_.find(pid);
+    if (it != by_pid_.end())
+        return it->second;
+    auto maps = maps_.maps_of(pid);
+    if (!maps && tk::process_exists(pid) && maps_.capture(pid))
+        maps = maps_.maps_of(pid);
+    if (!maps)
+        return by_pid_[pid] = nullptr;
+    std::string sig = layout_signature(*maps);
+    auto& slot = by_layout_[sig];
+    if (!slot) {
+        slot = std::make_unique<tk::Symbolizer>();
+        slot->add_mappings(*maps);
+    }
+    return by_pid_[pid] = slot.get();
+}
+
+std::string SymbolizerCache::executable_of(pid_t pid) {
+    auto maps = maps_.maps_of(pid);
+    if (!maps)
+        return "";
+    // the lowest file mapping is the program (PIE or not, libraries load above it)
+    for (const auto& m : *maps)
+        if (!m.path.empty() && m.path[0] == '/')
+            return m.path;
+    return "";
+}
+
+std::vector<std::string> SymbolizerCache::warnings() const {
+    std::vector<std::string> out;
+    for (auto& [sig, sym] : by_layout_)
+        for (auto& w : sym->warnings())
+            if (std::find(out.begin(), out.end(), w) == out.end())
+                out.push_back(w);
+    return out;
+}
+
+bool reaches_entry_point(const std::vector<Frame>& frames) {
+    static const std::set<std::string> entries = {"_start",
+                                                  "__libc_start_main",
+                                                  "__libc_start_call_main",
+                                                  "start_thread",
+                                                  "clone",
+                                                  "clone3",
+                                                  "__clone",
+                                                  "__clone3",
+                                                  "__GI___clone3",
+                                                  "__GI___clone",
+                                                  "thread_start"};
+    for (auto it = frames.rbegin(); it != frames.rend(); ++it) {
+        std::string fn = it->function.substr(0, it->function.find('('));
+        if (entries.count(fn))
+            return true;
+        if (!it->inlined)
+            break;  // only the outermost machine frame (and its inlines) counts
+    }
+    return false;
+}
+
+std::string kernel_lock_site(const std::vector<Frame>& frames) {
+    // the lock implementations (spinlocks, mutexes, rwsems, rt-mutexes and their slow paths)
+    static const char* locking[] = {"_raw_",
+                                    "__raw_",
+                                    "raw_spin_",
+                                    "do_raw_",
+                                    "queued_",
+                                    "__pv_queued",
+                                    "native_queued",
+                                    "mutex_lock",
+                                    "__mutex_lock",
+                                    "mutex_spin",
+                                    "mutex_optimistic",
+                                    "__mutex_",
+                                    "rwsem_",
+                                    "__rwsem",
+                                    "down_",
+                                    "__down",
+                                    "osq_",
+                                    "rt_mutex",
+                                    "__rt_mutex",
+                                    "rt_spin",
+                                    "percpu_down",
+                                    "__percpu_down",
+                                    "_raw_spin_rq",
+                                    "lock_acquire"};
+    for (const auto& f : frames) {
+        std::string fn = f.function.substr(0, f.function.find('+'));
+        bool inside = fn.empty() || fn[0] == '0';
+        for (const char* l : locking)
+            inside |= fn.rfind(l, 0) == 0;
+        if (!inside)
+            return f.function;
+    }
+    return frames.empty() ? "" : frames.back().function;
+}
+
+void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
+             const KernelSymbols* ksyms, const ResolveOptions& opts, Report& r) {
+    r.probe_mode = snap.probe_mode;
+    r.counters = snap.counters;
+    r.calls = snap.calls;
+    r.hists = snap.hists;
+    r.threads = snap.threads;
+    r.probes = snap.probes;
+    r.program_stats = snap.program_stats;
+    for (auto& w : snap.warnings)
+        r.warnings.push_back(w);
+    r.stacks_enabled = opts.stacks;
+    r.kernel_locks_enabled = opts.kernel_locks;
+    r.uprobes_enabled = opts.uprobes;
+    r.maps_captured = maps.captures();
+
+    std::map<uint32_t, std::string> comm_of_tid;
+    std::map<uint32_t, std::map<uint32_t, uint64_t>> sps;  // pid -> tid -> sp
+    for (const auto& t : snap.threads) {
+        comm_of_tid[t.stats.tid] = t.comm;
+        if (t.stats.user_sp)
+            sps[t.stats.pid][t.stats.tid] = t.stats.user_sp;
+    }
+
+    // name every word once
+    std::map<LockId, LockName> names;
+    auto name_of = [&](uint32_t pid, uint64_t address) -> const LockName& {
+        auto it = names.find({pid, address});
+        if (it != names.end())
+            return it->second;
+        auto m = maps.maps_of(pid_t(pid));
+        tk::Symbolizer* sym = symbols.of(pid_t(pid));
+        NamingContext ctx;
+        ctx.maps = m.get();
+        if (sym) {
+            ctx.data_symbol = [sym](uint64_t a) { return sym->data_symbol(a); };
+            ctx.section = [sym](uint64_t a) { return sym->section_name(a); };
+            ctx.module_of = [sym](uint64_t a) -> std::optional<std::pair<std::string, uint64_t>> {
+                auto mod = sym->module_at(a);
+                if (!mod)
+                    return std::nullopt;
+                return std::make_pair(mod->name, a - mod->base);
+            };
+        }
+        ctx.executable = symbols.executable_of(pid_t(pid));
+        ctx.thread_sps = sps[pid];
+        ctx.main_tid = pid;
+        return names.emplace(LockId{pid, address}, name_address(address, ctx)).first->second;
+    };
+
+    // locks: the rows of every thread added up
+    std::map<LockId, Lock> locks;
+    for (const auto& row : snap.locks) {
+        LockId id{row.key.pid, row.key.uaddr};
+        Lock& l = locks[id];
+        const auto& x = row.row;
+        l.pid = row.key.pid;
+        l.address = row.key.uaddr;
+        l.flags |= x.flags;
+        l.ops_seen |= x.ops_seen;
+        l.waits += x.waits;
+        l.blocked += x.blocked;
+        l.blocked_ns += x.blocked_ns;
+        l.wait_ns += x.wait_ns;
+        for (size_t i = 0; i < LW_OUTCOMES; i++)
+            l.outcome[i] += x.outcome[i];
+        l.handoffs += x.handoffs;
+        l.handoff_ns += x.handoff_ns;
+        l.wakes += x.wakes;
+        l.woken += x.woken;
+        l.requeued += x.requeued;
+        l.wake_ns += x.wake_ns;
+        l.other_calls += x.other_calls;
+        l.h_blocked.merge(x.h_blocked);
+        l.h_wait.merge(x.h_wait);
+        l.h_handoff.merge(x.h_handoff);
+        if (x.waits) {
+            Waiter w;
+            w.tid = row.key.tid;
+            w.comm = comm_of_tid[row.key.tid];
+            w.waits = x.waits;
+            w.blocked = x.blocked;
+            w.blocked_ns = x.blocked_ns;
+            l.waiters.push_back(w);
+        }
+    }
+    for (const auto& w : snap.wakers) {
+        auto it = locks.find({w.key.pid, w.key.uaddr});
+        if (it == locks.end())
+            continue;
+        WakerPair p;
+        p.waiter_tid = w.key.waiter_tid;
+        p.waker_tid = w.key.waker_tid;
+        p.waker_pid = w.key.waker_pid;
+        p.waiter_comm = comm_of_tid[w.key.waiter_tid];
+        p.waker_comm.assign(w.row.waker_comm, strnlen(w.row.waker_comm, sizeof w.row.waker_comm));
+        p.count = w.row.count;
+        p.handoff_ns = w.row.handoff_ns;
+        p.by_futex_wake = w.row.by_futex_wake;
+        it->second.wakers.push_back(p);
+    }
+    for (auto& [id, l] : locks) {
+        const LockName& n = name_of(id.first, id.second);
+        l.name = n.name;
+        l.name_kind = n.kind;
+        std::sort(l.waiters.begin(), l.waiters.end(), [](const Waiter& a, const Waiter& b) {
+            return a.blocked_ns != b.blocked_ns ? a.blocked_ns > b.blocked_ns : a.tid < b.tid;
+        });
+        std::sort(l.wakers.begin(), l.wakers.end(), [](const WakerPair& a, const WakerPair& b) {
+            return a.count != b.count ? a.count > b.count : a.waker_tid < b.waker_tid;
+        });
+        r.locks.push_back(std::move(l));
+    }
+    std::sort(r.locks.begin(), r.locks.end(), [](const Lock& a, const Lock& b) {
+        if (a.blocked_ns != b.blocked_ns)
+            return a.blocked_ns > b.blocked_ns;
+        if (a.waits + a.wakes != b.waits + b.wakes)
+            return a.waits + a.wakes > b.waits + b.wakes;
+        return std::make_pair(a.pid, a.address) < std::make_pair(b.pid, b.address);
+    });
+
+    // stacks of blocked waits
+    if (opts.stacks) {
+        std::vector<const StackRow*> rows;
+        for (const auto& s : snap.stack_rows)
+            rows.push_back(&s);
+        std::sort(rows.begin(), rows.end(), [](const StackRow* a, const StackRow* b) {
+            return a->row.blocked_ns > b->row.blocked_ns;
+        });
+        std::map<std::string, size_t>
+            short_ends;  // "function (module)" -> short stacks ending there
+        for (size_t i = 0; i < rows.size() && i < opts.max_stacks; i++) {
+            const auto& k = rows[i]->key;
+            StackEntry e;
+            e.pid = k.pid;
+            e.address = k.uaddr;
+            e.lock_name = name_of(k.pid, k.uaddr).name;
+            e.count = rows[i]->row.count;
+            e.blocked_ns = rows[i]->row.blocked_ns;
+            for (const auto& t : snap.threads)
+                if (t.stats.pid == k.pid && (e.comm.empty() || t.stats.tid == k.pid))
+                    e.comm = t.comm;
+            auto ws = snap.stacks.find(k.waiter_stack);
+            if (k.waiter_stack >= 0 && ws != snap.stacks.end()) {
+                e.has_waiter = true;
+                e.waiter.frames = user_frames(symbols.of(pid_t(k.pid)), ws->second);
+                e.waiter.truncated = !reaches_entry_point(e.waiter.frames);
+                r.user_stacks++;
+                if (e.waiter.truncated) {
+                    r.short_user_stacks++;
+                    const Frame& last = e.waiter.frames.back();
+                    short_ends[(last.function.empty() ? hex(last.address) : last.function) + " (" +
+                               (last.module.empty() ? "?" : last.module) + ")"]++;
+                }
+            }
+            auto wk = snap.stacks.find(k.waker_stack);
+            if (k.waker_stack >= 0 && wk != snap.stacks.end()) {
+                e.has_waker = true;
+                e.waker_pid = k.waker_pid;
+                e.waker.frames = user_frames(symbols.of(pid_t(k.waker_pid)), wk->second);
+                e.waker.truncated = !reaches_entry_point(e.waker.frames);
+            }
+            r.stacks.push_back(std::move(e));
+        }
+        if (r.short_user_stacks) {
+            auto most = std::max_element(short_ends.begin(), short_ends.end(),
+                                         [](auto& a, auto& b) { return a.second < b.second; });
+            r.short_stack_note =
+                std::to_string(r.short_user_stacks) + " of " + std::to_string(r.user_stacks) +
+                " waiter stacks stop before the thread's entry point (most end in " + most->first +
+                "): code built without frame pointers (Debian's libc.so.6 and libstdc++.so.6 "
+                "are) cuts the frame-pointer walk short, and the function that called into it "
+                "is often missing; build with -fno-omit-frame-pointer where you can";
+        }
+    }
+
+    if (opts.kernel_locks) {
+        for (const auto& k : snap.kernel_locks) {
+            KernelLock kl;
+            kl.address = k.key.lock;
+            kl.flags = k.key.flags;
+            kl.type = kernel_lock_type(k.key.flags);
+            kl.pid = k.key.pid;
+            kl.count = k.row.count;
+            kl.total_ns = k.row.total_ns;
+            kl.max_ns = k.row.max_ns;
+            auto st = snap.stacks.find(k.key.stack);
+            if (k.key.stack >= 0 && st != snap.stacks.end())
+                kl.stack = kernel_frames(ksyms, st->second);
+            kl.where = kernel_lock_site(kl.stack);
+            r.kernel_locks.push_back(std::move(kl));
+        }
+        std::sort(r.kernel_locks.begin(), r.kernel_locks.end(),
+                  [](const KernelLock& a, const KernelLock& b) { return a.total_ns > b.total_ns; });
+    }
+
+    if (opts.uprobes) {
+        for (const auto& u : snap.user_locks) {
+            UserLock ul;
+            ul.pid = u.key.pid;
+            ul.address = u.key.addr;
+            ul.kind = ulock_kind_name(u.key.kind);
+            ul.name = name_of(u.key.pid, u.key.addr).name;
+            ul.acquires = u.acquires;
+            ul.acquire_ns = u.acquire_ns;
+            ul.try_busy = u.try_busy;
+            ul.holds = u.holds;
+            ul.hold_ns = u.hold_ns;
+            ul.max_hold_ns = u.max_hold_ns;
+            ul.h_acquire = u.h_acquire;
+            ul.h_hold = u.h_hold;
+            r.user_locks.push_back(std::move(ul));
+        }
+        std::sort(r.user_locks.begin(), r.user_locks.end(),
+                  [](const UserLock& a, const UserLock& b) {
+                      return a.acquire_ns + a.hold_ns > b.acquire_ns + b.hold_ns;
+                  });
+    }
+    for (auto& w : symbols.warnings())
+        r.warnings.push_back("symbolizer: " + w);
+}
+
+}  // namespace lockwait

@@ -1,0 +1,53 @@
+// From a raw snapshot to a report: per-(word, thread) rows added up per lock, locks named
+// from the captured mappings, user stacks symbolized by the shared symbolizer and kernel
+// stacks through /proc/kallsyms.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel_symbols.h"
+#include "process_maps.h"
+#include "report.h"
+#include "snapshot.h"
+#include "symbolizer.h"
+
+namespace lockwait {
+
+// One symbolizer per distinct address-space layout (forked children share their
+// parent's), built from the captured mappings.
+class SymbolizerCache {
+  public:
+    explicit SymbolizerCache(ProcessMaps& maps) : maps_(maps) {}
+    // null when the process's mappings were never captured (and it is gone)
+    tk::Symbolizer* of(pid_t pid);
+    std::string executable_of(pid_t pid);
+    std::vector<std::string> warnings() const;
+
+  private:
+    ProcessMaps& maps_;
+    std::map<std::string, std::unique_ptr<tk::Symbolizer>> by_layout_;
+    std::map<pid_t, tk::Symbolizer*> by_pid_;
+};
+
+struct ResolveOptions {
+    bool stacks = false;
+    bool kernel_locks = false;
+    bool uprobes = false;
+    size_t max_stacks = 200;  // stack entries symbolized (the rest only counted)
+};
+
+// Fills everything in `report` that comes from the snapshot.
+void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
+             const KernelSymbols* ksyms, const ResolveOptions& opts, Report& report);
+
+// Whether a symbolized user stack reached a thread's or the program's entry point (else
+// the frame-pointer walk was cut short, by code without frame pointers).
+bool reaches_entry_point(const std::vector<Frame>& frames);
+
+// The first frame outside the kernel's locking code and the tracing machinery.
+std::string kernel_lock_site(const std::vector<Frame>& frames);
+
+}  // namespace lockwait

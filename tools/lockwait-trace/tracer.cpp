@@ -1,0 +1,507 @@
+#include "tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "bpf_skeleton.h"
+#include "errors.h"
+#include "kernel_features.h"
+#include "lockwait.skel.h"
+#include "proc.h"
+#include "uprobes.h"
+
+namespace lockwait {
+
+using tk::UserError;
+
+namespace {
+
+enum class Need { Essential, Launching, Optional };
+
+// Programs attached together (a syscall's enter and exit), on one tracepoint each.
+struct ProbeGroup {
+    std::string tracepoint;  // the name checked for and given to --without
+    enum Kind { Classic, Twins, RawOnly } kind;
+    std::vector<std::pair<std::string, std::pair<bpf_program*, bpf_program*>>>
+        progs;  // tp -> (btf, raw)
+    Need need;
+    std::string lost;  // what is missing without it
+    bool wanted = true;
+};
+
+std::vector<ProbeGroup> probe_groups(lockwait_bpf* s, const Features& f) {
+    // one program serves the exit of every futex syscall
+    auto classic = [&](const char* name, bpf_program* enter) {
+        std::string sys = name;
+        return std::vector<std::pair<std::string, std::pair<bpf_program*, bpf_program*>>>{
+            {"syscalls/sys_enter_" + sys, {enter, enter}},
+            {"syscalls/sys_exit_" + sys, {s->progs.futex_exit, s->progs.futex_exit}}};
+    };
+    std::vector<ProbeGroup> g = {
+        {"syscalls/sys_enter_futex", ProbeGroup::Classic, classic("futex", s->progs.futex_enter),
+         Need::Essential, ""},
+        {"syscalls/sys_enter_futex_wait", ProbeGroup::Classic,
+         classic("futex_wait", s->progs.futex_wait_enter), Need::Optional,
+         "futex_wait(2) calls are not seen"},
+        {"syscalls/sys_enter_futex_wake", ProbeGroup::Classic,
+         classic("futex_wake", s->progs.futex_wake_enter), Need::Optional,
+         "futex_wake(2) calls are not seen"},
+        {"syscalls/sys_enter_futex_waitv", ProbeGroup::Classic,
+         classic("futex_waitv", s->progs.futex_waitv_enter), Need::Optional,
+         "futex_waitv(2) calls are not seen"},
+        {"syscalls/sys_enter_futex_requeue", ProbeGroup::Classic,
+         classic("futex_requeue", s->progs.futex_requeue_enter), Need::Optional,
+         "futex_requeue(2) calls are not seen"},
+        {"sched_switch",
+         ProbeGroup::Twins,
+         {{"sched_switch", {s->progs.switch_btf, s->progs.switch_raw}}},
+         Need::Essential,
+         ""},
+        {"sched_waking",
+         ProbeGroup::Twins,
+         {{"sched_waking", {s->progs.waking_btf, s->progs.waking_raw}}},
+         Need::Optional,
+         "wakers and handoff latency are not known"},
+        {"sched_process_fork",
+         ProbeGroup::Twins,
+         {{"sched_process_fork", {s->progs.fork_btf, s->progs.fork_raw}}},
+         Need::Launching,
+         "threads and processes created after the start are not traced"},
+        {"sched_process_exec",
+         ProbeGroup::RawOnly,
+         {{"sched_process_exec", {s->progs.exec_raw, s->progs.exec_raw}}},
+         Need::Optional,
+         "mappings are read at the first futex call only"},
+        {"contention_begin",
+         ProbeGroup::RawOnly,
+         {{"contention_begin", {s->progs.klock_begin, s->progs.klock_begin}},
+          {"contention_end", {s->progs.klock_end, s->progs.klock_end}}},
+         Need::Optional,
+         "kernel lock contention is not traced"},
+    };
+    g.back().wanted = f.kernel_locks;
+    return g;
+}
+
+int possible_cpus() {
+    int n = libbpf_num_possible_cpus();
+    if (n <= 0)
+        throw UserError("cannot read the number of possible CPUs");
+    return n;
+}
+
+// Calls fn(key) for every key of a hash map.
+template <typename K>
+void for_each_key(int fd, const std::function<void(const K&)>& fn) {
+    K key{}, next{};
+    for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
+         err = bpf_map_get_next_key(fd, &key, &next)) {
+        key = next;
+        fn(key);
+    }
+}
+
+}  // namespace
+
+using Skel = tk::Skeleton<lockwait_bpf>;
+
+struct Tracer::Impl {
+    std::unique_ptr<Skel> skel;
+    bool btf = true;
+    int ncpu = possible_cpus();
+    std::unique_ptr<tk::BpfStatsGuard> stats;
+};
+
+const std::vector<std::string>& Tracer::tracepoints() {
+    static const std::vector<std::string> list = {"syscalls/sys_enter_futex",
+                                                  "syscalls/sys_exit_futex",
+                                                  "syscalls/sys_enter_futex_wait",
+                                                  "syscalls/sys_enter_futex_wake",
+                                                  "syscalls/sys_enter_futex_waitv",
+                                                  "syscalls/sys_enter_futex_requeue",
+                                                  "sched_switch",
+                                                  "sched_waking",
+                                                  "sched_process_fork",
+                                                  "sched_process_exec",
+                                                  "contention_begin",
+                                                  "contention_end"};
+    return list;
+}
+
+Tracer::Tracer(const tk::TraceOptions& opts, const Features& features)
+    : impl_(std::make_unique<Impl>()), features_(features) {
+    const auto& f = tk::KernelFeatures::get();
+    f.require_tracing("lockwait-trace");
+    tk::capture_libbpf_messages(opts.verbose > 1);
+    if (opts.verbose)
+        impl_->stats = std::make_unique<tk::BpfStatsGuard>();
+
+    // Is this tracepoint there (as the program kind needs it)?
+    auto present = [&](const std::string& tp, ProbeGroup::Kind kind, bool btf) {
+        if (opts.lacks(tp))
+            return false;
+        const auto& s = f.tracepoint(tp);
+        if (kind == ProbeGroup::Classic)
+            return s.tracefs;
+        if (kind == ProbeGroup::Twins && btf)
+            return s.typed;
+        return s.exists();
+    };
+    if (!present("syscalls/sys_enter_futex", ProbeGroup::Classic, false) ||
+        !present("syscalls/sys_exit_futex", ProbeGroup::Classic, false))
+        throw UserError(
+            "the kernel has no syscalls:sys_enter_futex/sys_exit_futex tracepoints: futex calls "
+            "cannot be traced "
+            "(CONFIG_FTRACE_SYSCALLS is needed, and tracefs mounted)");
+    if (!present("sched_switch", ProbeGroup::Twins, false))
+        throw UserError(
+            "the kernel has no sched_switch tracepoint: blocked time cannot be measured "
+            "(CONFIG_TRACEPOINTS is "
+            "needed)");
+    if (opts.launching() && !present("sched_process_fork", ProbeGroup::Twins, false))
+        throw UserError(
+            "the kernel has no sched_process_fork tracepoint: a launched command cannot be "
+            "followed; attach "
+            "with -p PID instead");
+
+    bool want_btf =
+        !opts.raw_tp && !opts.lacks("tp_btf") && present("sched_switch", ProbeGroup::Twins, true);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool btf = want_btf && attempt == 0;
+        impl_->skel = std::make_unique<Skel>(
+            tk::skeleton_ops(lockwait_bpf__open, lockwait_bpf__load, lockwait_bpf__destroy));
+        auto* s = impl_->skel->get();
+        std::vector<std::string> missing;
+        bool have_klocks = false;
+        std::map<bpf_program*, bool> load;  // a program shared by groups loads if any needs it
+        for (auto& g : probe_groups(s, features_)) {
+            bool have = g.wanted;
+            for (auto& [tp, p] : g.progs)
+                have = have && present(tp, g.kind, btf);
+            if (g.wanted && !have)
+                missing.push_back(g.tracepoint + (g.lost.empty() ? "" : ": " + g.lost));
+            if (g.tracepoint == "contention_begin")
+                have_klocks = have;
+            g.wanted = have;
+            for (auto& [tp, p] : g.progs) {
+                load[p.first] |= have && (btf || p.first == p.second);
+                if (p.first != p.second)
+                    load[p.second] |= have && !btf;
+            }
+            attachable_[g.tracepoint] = have;
+        }
+        for (auto& [prog, yes] : load)
+            bpf_program__set_autoload(prog, yes);
+        for (auto* p : {s->progs.ulock_enter, s->progs.ulock_return, s->progs.uunlock_enter,
+                        s->progs.ucond_enter, s->progs.ucond_return})
+            bpf_program__set_autoload(p, features_.uprobes);
+        if (features_.uprobes && features_.uprobe_multi)
+            use_uprobe_multi(s);
+        features_.kernel_locks = have_klocks;
+
+        s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
+        s->rodata->btf_mode = btf;
+        s->rodata->capture_stacks = features_.stacks;
+        s->rodata->capture_kstacks = features_.kernel_locks && features_.kernel_stacks;
+        // size the maps a mode does not use down to nothing
+        if (btf)
+            bpf_map__set_max_entries(s->maps.task_state_hash, 1);
+        if (!features_.stacks)
+            bpf_map__set_max_entries(s->maps.stack_waits, 1);
+        if (!features_.stacks && !(features_.kernel_locks && features_.kernel_stacks))
+            bpf_map__set_max_entries(s->maps.stacks, 1);
+        if (!features_.kernel_locks)
+            bpf_map__set_max_entries(s->maps.klocks, 1);
+        if (!features_.uprobes) {
+            bpf_map__set_max_entries(s->maps.ulocks, 1);
+            bpf_map__set_max_entries(s->maps.held, 1);
+        }
+        tk::Status st = impl_->skel->try_load();
+        if (!st) {
+            if (btf) {
+                warnings_.push_back("tp_btf programs did not load; using the raw_tp twins");
+                if (opts.verbose)
+                    warnings_.push_back(st.message());
+                continue;
+            }
+            throw UserError(st.message());
+        }
+        impl_->btf = btf;
+        mode_ = btf ? "tp_btf" : "raw_tp";
+        for (auto& m : missing)
+            warnings_.push_back("not traced: " + m);
+        for (auto& g : probe_groups(s, features_)) {
+            if (!attachable_[g.tracepoint])
+                continue;
+            for (auto& [tp, p] : g.progs) {
+                auto* prog = btf ? p.first : p.second;
+                std::string how = g.kind == ProbeGroup::Classic   ? "tracepoint"
+                                  : g.kind == ProbeGroup::RawOnly ? "raw_tp"
+                                                                  : mode_;
+                std::string name = tp + " (" + how + ")";
+                const tk::ProbeStatus* ps;
+                if (g.kind == ProbeGroup::Classic) {  // by name: futex_exit serves several
+                    auto slash = tp.find('/');
+                    ps = &impl_->skel->adopt(
+                        bpf_program__attach_tracepoint(prog, tp.substr(0, slash).c_str(),
+                                                       tp.substr(slash + 1).c_str()),
+                        name);
+                } else {
+                    ps = &impl_->skel->attach(prog, name);
+                }
+                if (!ps->attached &&
+                    (g.need == Need::Essential || (g.need == Need::Launching && opts.launching())))
+                    throw UserError("cannot attach to " + tp + ": " + ps->error);
+            }
+        }
+        return;
+    }
+}
+
+Tracer::~Tracer() = default;
+
+lockwait_bpf* Tracer::skeleton() {
+    return impl_->skel->get();
+}
+int Tracer::events_fd() {
+    return bpf_map__fd(impl_->skel->get()->maps.events);
+}
+
+size_t Tracer::mark(pid_t tid, pid_t pid, bool follow) {
+    auto* s = impl_->skel->get();
+    lw_task_state st{};
+    st.follow = follow;
+    st.stats.tid = uint32_t(tid);
+    st.stats.pid = uint32_t(pid);
+    int err;
+    if (impl_->btf) {
+        int fd = tk::pidfd_open(tid, tid != pid);
+        if (fd < 0)
+            return 0;  // gone meanwhile
+        err = bpf_map_update_elem(bpf_map__fd(s->maps.task_state), &fd, &st, BPF_NOEXIST);
+        close(fd);
+    } else {
+        uint32_t key = uint32_t(tid);
+        err = bpf_map_update_elem(bpf_map__fd(s->maps.task_state_hash), &key, &st, BPF_NOEXIST);
+    }
+    if (err)
+        return 0;  // already traced (its creator's clone got it first) or gone
+    uint32_t k = uint32_t(tid), v = uint32_t(pid);
+    bpf_map_update_elem(bpf_map__fd(s->maps.live), &k, &v, BPF_ANY);
+    return 1;
+}
+
+size_t Tracer::trace_process(pid_t pid) {
+    // Threads created while we walk the list are caught by the fork probe once their
+    // creator is marked; repeat until a pass finds nothing new.
+    std::set<pid_t> seen;
+    size_t marked = 0;
+    for (int pass = 0; pass < 100; pass++) {
+        bool fresh = false;
+        for (pid_t tid : tk::threads_of(pid)) {
+            if (!seen.insert(tid).second)
+                continue;
+            fresh = true;
+            marked += mark(tid, pid, true);
+        }
+        if (!fresh)
+            break;
+    }
+    if (seen.empty())
+        throw UserError(tk::describe_missing_task(pid, false));
+    return marked;
+}
+
+size_t Tracer::trace_thread(pid_t tid) {
+    auto pid = tk::tgid_of(tid);
+    if (!pid)
+        throw UserError(tk::describe_missing_task(tid, true));
+    size_t n = mark(tid, *pid, false);
+    if (!n)
+        throw UserError("cannot trace thread " + std::to_string(tid) +
+                        ": it is gone or already traced");
+    return n;
+}
+
+size_t Tracer::live_count() {
+    size_t n = 0;
+    for_each_key<uint32_t>(bpf_map__fd(impl_->skel->get()->maps.live),
+                           [&](const uint32_t&) { n++; });
+    return n;
+}
+
+void Tracer::settle(int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms && live_count() > 0; waited += 5)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+Snapshot Tracer::snapshot() {
+    auto* s = impl_->skel->get();
+    Snapshot snap;
+    snap.probe_mode = mode_;
+    snap.probes = impl_->skel->probes();
+    snap.warnings = warnings_;
+    const size_t ncpu = size_t(impl_->ncpu);
+
+    {  // counters
+        std::vector<lw_totals> per_cpu(ncpu);
+        uint32_t zero = 0;
+        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.totals), &zero, per_cpu.data()) == 0)
+            for (auto& t : per_cpu) {
+                for (int i = 0; i < LW_COUNTERS; i++)
+                    snap.counters[size_t(i)] += t.c[i];
+                for (int i = 0; i < LW_OPS; i++)
+                    snap.calls[size_t(i)] += t.calls[i];
+            }
+    }
+    {  // histograms
+        std::vector<struct hist> per_cpu(ncpu);
+        for (uint32_t id = 0; id < LW_HISTS; id++)
+            if (bpf_map_lookup_elem(bpf_map__fd(s->maps.hists), &id, per_cpu.data()) == 0)
+                for (auto& h : per_cpu)
+                    snap.hists[id].merge(h);
+    }
+    {
+        int fd = bpf_map__fd(s->maps.locks);
+        for_each_key<lw_lock_key>(fd, [&](const lw_lock_key& k) {
+            LockRow r;
+            r.key = k;
+            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0)
+                snap.locks.push_back(r);
+        });
+    }
+    {
+        int fd = bpf_map__fd(s->maps.wakers);
+        for_each_key<lw_wake_key>(fd, [&](const lw_wake_key& k) {
+            WakeRow r;
+            r.key = k;
+            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0)
+                snap.wakers.push_back(r);
+        });
+    }
+    std::set<int32_t> stack_ids;
+    if (features_.stacks) {
+        int fd = bpf_map__fd(s->maps.stack_waits);
+        for_each_key<lw_stack_key>(fd, [&](const lw_stack_key& k) {
+            StackRow r;
+            r.key = k;
+            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0) {
+                snap.stack_rows.push_back(r);
+                stack_ids.insert(k.waiter_stack);
+                stack_ids.insert(k.waker_stack);
+            }
+        });
+    }
+    if (features_.kernel_locks) {
+        int fd = bpf_map__fd(s->maps.klocks);
+        for_each_key<lw_klock_key>(fd, [&](const lw_klock_key& k) {
+            KernelLockRow r;
+            r.key = k;
+            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0) {
+                snap.kernel_locks.push_back(r);
+                stack_ids.insert(k.stack);
+            }
+        });
+    }
+    {
+        int fd = bpf_map__fd(s->maps.stacks);
+        std::vector<uint64_t> ips(LW_STACK_DEPTH);
+        for (int32_t id : stack_ids) {
+            if (id < 0)
+                continue;
+            std::fill(ips.begin(), ips.end(), 0);
+            uint32_t key = uint32_t(id);
+            if (bpf_map_lookup_elem(fd, &key, ips.data()) != 0)
+                continue;
+            auto& out = snap.stacks[id];
+            for (uint64_t ip : ips) {
+                if (!ip)
+                    break;
+                out.push_back(ip);
+            }
+        }
+    }
+    if (features_.uprobes) {
+        int fd = bpf_map__fd(s->maps.ulocks);
+        std::vector<lw_ulock_row> per_cpu(ncpu);
+        for_each_key<lw_ulock_key>(fd, [&](const lw_ulock_key& k) {
+            if (bpf_map_lookup_elem(fd, &k, per_cpu.data()) != 0)
+                return;
+            UserLockRow r;
+            r.key = k;
+            for (auto& c : per_cpu) {
+                r.acquires += c.acquires;
+                r.acquire_ns += c.acquire_ns;
+                r.try_busy += c.try_busy;
+                r.holds += c.holds;
+                r.hold_ns += c.hold_ns;
+                r.max_hold_ns = std::max<uint64_t>(r.max_hold_ns, c.max_hold_ns);
+                r.h_acquire.merge(c.h_acquire);
+                r.h_hold.merge(c.h_hold);
+            }
+            snap.user_locks.push_back(std::move(r));
+        });
+    }
+
+    // live threads first, then the exited ones: a thread that ends in between is taken
+    // from `exited`, its final record
+    std::map<uint32_t, ThreadRow> rows;
+    {
+        int fd = bpf_map__fd(s->maps.live);
+        for_each_key<uint32_t>(fd, [&](const uint32_t& tid) {
+            lw_task_state st{};
+            int found;
+            if (impl_->btf) {
+                uint32_t pid = 0;
+                bpf_map_lookup_elem(fd, &tid, &pid);
+                int pfd = tk::pidfd_open(pid_t(tid), tid != pid);
+                if (pfd < 0)
+                    return;
+                found = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state), &pfd, &st);
+                close(pfd);
+            } else {
+                found = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state_hash), &tid, &st);
+            }
+            if (found != 0)
+                return;
+            ThreadRow row;
+            row.stats = st.stats;
+            row.stats.tid = tid;
+            row.comm = tk::comm_of(pid_t(tid));
+            row.alive = true;
+            rows[tid] = row;
+        });
+    }
+    {
+        int fd = bpf_map__fd(s->maps.exited);
+        for_each_key<uint32_t>(fd, [&](const uint32_t& key) {
+            lw_thread_stats st{};
+            if (bpf_map_lookup_elem(fd, &key, &st) != 0)
+                return;
+            ThreadRow row;
+            row.stats = st;
+            row.comm.assign(st.comm, strnlen(st.comm, sizeof st.comm));
+            rows.erase(st.tid);  // it ended after we read it live: this is its final record
+            snap.threads.push_back(row);
+        });
+    }
+    for (auto& [tid, row] : rows)
+        snap.threads.push_back(row);
+    if (impl_->stats)
+        snap.program_stats = impl_->skel->program_stats();
+    return snap;
+}
+
+void Tracer::detach() {
+    impl_->skel->detach_all();
+}
+
+}  // namespace lockwait

@@ -1,0 +1,65 @@
+// lockwait-trace's kernel side from user space: chooses tp_btf or the raw_tp twins, loads
+// and attaches the probes, marks -p/-t targets, and reads everything back.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "snapshot.h"
+#include "trace_session.h"
+
+struct lockwait_bpf;
+
+namespace lockwait {
+
+struct Features {
+    bool stacks = false;        // --stacks: user stacks of blocked waits and their wakers
+    bool kernel_locks = true;   // lock:contention_begin/end of the traced tasks
+    bool kernel_stacks = true;  // ... with kernel stacks
+    bool uprobes = false;       // --uprobes (the programs are loaded; uprobes.h attaches them)
+    bool uprobe_multi = false;  // ... through uprobe_multi links
+};
+
+class Tracer {
+  public:
+    // The tracepoints this tool uses, for --features and --without.
+    static const std::vector<std::string>& tracepoints();
+
+    // Opens, configures, loads and attaches. In launch mode (opts.launching()) every new
+    // process this one forks is traced from its fork on. Throws tk::UserError when the
+    // kernel cannot give what is essential (the futex syscall tracepoints, sched_switch).
+    Tracer(const tk::TraceOptions& opts, const Features& features);
+    ~Tracer();
+
+    // -p: every thread of pid, following what they fork; -t: that one thread.
+    size_t trace_process(pid_t pid);
+    size_t trace_thread(pid_t tid);
+
+    // Waits (up to timeout_ms) until every traced task that ended has been retired.
+    void settle(int timeout_ms);
+
+    Snapshot snapshot();
+    void detach();
+
+    lockwait_bpf* skeleton();
+    int events_fd();  // the ring buffer of processes to read the mappings of
+    const std::string& mode() const { return mode_; }
+    const Features& features() const { return features_; }
+    std::vector<std::string>& warnings() { return warnings_; }
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::string mode_;
+    Features features_;
+    std::vector<std::string> warnings_;
+    std::map<std::string, bool> attachable_;  // probe group -> present and wanted
+    size_t mark(pid_t tid, pid_t pid, bool follow);
+    size_t live_count();
+};
+
+}  // namespace lockwait
