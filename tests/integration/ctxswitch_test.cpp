@@ -358,3 +358,25 @@ TEST(CtxswitchTrace, IntervalReportsWhileTheWorkloadRuns) {
     EXPECT_GE(reports, 2u) << r.out;
     EXPECT_LE(reports, 6u) << r.out;
 }
+
+TEST(CtxswitchTrace, CtrlCOnAnAttachedProcessReportsAndDetaches) {
+    REQUIRE_ROOT();
+    pid_t workload = 0;
+    std::thread bg([&] { run({"sleep", "4"}, RunOptions{{}, 60, [&](pid_t p) { workload = p; }}); });
+    while (!workload) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::thread killer;
+    auto opts = plain();
+    opts.on_start = [&](pid_t tool) {
+        killer = std::thread([tool] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+            kill(tool, SIGINT);
+        });
+    };
+    auto r = run({bin("ctxswitch-trace"), "-p", std::to_string(workload)}, opts);
+    killer.join();
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("; interrupted"), std::string::npos) << r.out;
+    EXPECT_TRUE(harness::our_programs_loaded().empty());
+    EXPECT_EQ(kill(workload, 0), 0) << "the traced process must survive the tool";
+    bg.join();
+}
