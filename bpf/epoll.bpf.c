@@ -764,6 +764,7 @@ static __always_inline int call_exit(__u8 sys, __u8 family, long ret)
     sk.bucket = c->fds ? hist_log2(c->fds) : 0;
     if (sk.bucket >= EP_SIZE_BUCKETS)
         sk.bucket = EP_SIZE_BUCKETS - 1;
+    sk.slept = c->slept;
     sh = lookup_or_init(&size_hists, &sk, &zero_hist);
     if (sh)
         hist_put(sh, x.cpu);

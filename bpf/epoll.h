@@ -126,12 +126,14 @@ struct ep_loop {
     struct hist h[EP_HISTS];
 };
 
-/* The cost of a call by how many fds it watched: bucket = floor(log2(fds)). */
+/* The cost of a call by how many fds it watched: bucket = floor(log2(fds)); calls that
+ * slept apart from calls that returned at once (a sleep adds the scheduler's own cost). */
 #define EP_SIZE_BUCKETS 24
 struct ep_size_key {
     __u32 pid;
     __s32 key;
     __u32 bucket;
+    __u32 slept;
 };
 
 /* One fd of a loop: what epoll_ctl said about it, how often it came back ready. */

@@ -70,12 +70,22 @@ std::string cost_table(const Loop& l) {
     if (l.cost.empty()) return "";
     std::string out = "  on-CPU time per call by fds watched" +
                       std::string(l.family() == Family::Epoll ? " (interest list size)" : "") + ":\n";
-    out += fmt("    %-13s %10s %10s %10s %12s\n", "FDS", "CALLS", "p50", "mean", "p50 per fd");
-    for (auto& r : l.cost) {
-        std::string range = r.bucket == 0 ? "0-1" : fmt("%" PRIu64 "-%" PRIu64, r.fds_low(), r.fds_high());
-        double mid = r.bucket == 0 ? 1.0 : double(r.fds_low());
-        out += fmt("    %-13s %10" PRIu64 " %10s %10s %12s\n", range.c_str(), r.cpu.count(), p50(r.cpu).c_str(),
-                   format_ns(r.cpu.mean()).c_str(), format_ns(double(r.cpu.percentile(50)) / mid).c_str());
+    out += fmt("    %-13s %10s %10s %10s   %10s %10s %10s\n", "FDS", "AT ONCE", "p50", "mean", "SLEPT", "p50",
+               "mean");
+    for (size_t i = 0; i < l.cost.size();) {
+        // the two rows of a bucket side by side: calls that returned at once, calls that slept
+        const CostRow* rows[2] = {nullptr, nullptr};
+        uint32_t bucket = l.cost[i].bucket;
+        for (; i < l.cost.size() && l.cost[i].bucket == bucket; i++) rows[l.cost[i].slept] = &l.cost[i];
+        const CostRow& any = rows[0] ? *rows[0] : *rows[1];
+        std::string range = bucket == 0 ? "0-1" : fmt("%" PRIu64 "-%" PRIu64, any.fds_low(), any.fds_high());
+        std::string cells;
+        for (auto* r : rows)
+            cells += r ? fmt("%10" PRIu64 " %10s %10s   ", r->cpu.count(), p50(r->cpu).c_str(),
+                             format_ns(r->cpu.mean()).c_str())
+                       : fmt("%10s %10s %10s   ", "0", "-", "-");
+        while (!cells.empty() && cells.back() == ' ') cells.pop_back();
+        out += fmt("    %-13s %s\n", range.c_str(), cells.c_str());
     }
     return out;
 }

@@ -90,6 +90,7 @@ json loop_json(const Snapshot& s, const Loop& l) {
         cj.erase("buckets");
         cj["fds_low"] = r.fds_low();
         cj["fds_high"] = r.fds_high();
+        cj["slept"] = r.slept;
         cost.push_back(cj);
     }
     j["histograms"] = histograms_json(s, &l);

@@ -44,9 +44,11 @@ struct WakerRow {
     std::string describe() const;  // "echo-client tid 12 (pid 10)", "interrupt on top of ..."
 };
 
-// On-CPU time per call for calls that watched fds in [2^bucket, 2^(bucket+1)).
+// On-CPU time per call for calls that watched fds in [2^bucket, 2^(bucket+1)), that slept
+// in the call or returned at once.
 struct CostRow {
     uint32_t bucket = 0;
+    bool slept = false;
     tk::Histogram cpu;
     uint64_t fds_low() const { return bucket == 0 ? 0 : 1ull << bucket; }
     uint64_t fds_high() const { return (1ull << (bucket + 1)) - 1; }  // inclusive

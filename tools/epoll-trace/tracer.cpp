@@ -264,6 +264,7 @@ Snapshot Tracer::snapshot() {
             if (bpf_map_lookup_elem(fd, &k, per_cpu.data())) return;
             CostRow row;
             row.bucket = k.bucket;
+            row.slept = k.slept;
             for (auto& h : per_cpu) row.cpu.merge(h);
             loop_of(k.pid, k.key).cost.push_back(row);
         });
@@ -305,7 +306,9 @@ Snapshot Tracer::snapshot() {
         });
         std::sort(l.wakers.begin(), l.wakers.end(),
                   [](const WakerRow& a, const WakerRow& b) { return a.count > b.count; });
-        std::sort(l.cost.begin(), l.cost.end(), [](const CostRow& a, const CostRow& b) { return a.bucket < b.bucket; });
+        std::sort(l.cost.begin(), l.cost.end(), [](const CostRow& a, const CostRow& b) {
+            return a.bucket != b.bucket ? a.bucket < b.bucket : a.slept < b.slept;
+        });
         snap.loops.push_back(std::move(l));
     }
     std::stable_sort(snap.loops.begin(), snap.loops.end(),
