@@ -183,7 +183,21 @@ bool is_system_header(const std::string& file) {
            file.rfind("/usr/local/include/", 0) == 0;
 }
 
-void expand_frames(ThreadReport& r, const ThreadStack& stack, tk::Symbolizer& sym) {
+// A module's name as the process saw it: the path the core's NT_FILE note records for
+// the address (libdwfl names libraries by soname), without " (deleted)".
+std::string mapped_path(const CoreFile& core, uint64_t address, const std::string& fallback) {
+    const FileMapping* f = core.file_at(address);
+    if (!f)
+        return fallback;
+    std::string p = f->path;
+    static const std::string kDeleted = " (deleted)";
+    if (p.size() > kDeleted.size() && p.compare(p.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
+        p.resize(p.size() - kDeleted.size());
+    return p;
+}
+
+void expand_frames(ThreadReport& r, const ThreadStack& stack, tk::Symbolizer& sym,
+                   const CoreFile& core) {
     r.machine_frames = stack.frames.size();
     r.complete = stack.complete;
     r.stop_reason = stack.stop_reason;
@@ -192,6 +206,8 @@ void expand_frames(ThreadReport& r, const ThreadStack& stack, tk::Symbolizer& sy
     for (size_t i = 0; i < stack.frames.size(); i++) {
         const MachineFrame& m = stack.frames[i];
         tk::Symbol s = sym.symbolize(m.pc, !m.activation);
+        if (!s.module.empty())
+            s.module = mapped_path(core, m.pc, s.module);
         auto rt = runtime_cache.find(s.module);
         if (rt == runtime_cache.end())
             rt = runtime_cache.emplace(s.module, is_runtime_module(s.module)).first;
@@ -391,7 +407,7 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
         r.state = r.syscall < 0 ? "running" : "blocked in " + syscall_name(r.syscall) + "()";
         if (attached) {
             ThreadStack stack = unwinder.unwind(i, options.max_frames);
-            expand_frames(r, stack, sym);
+            expand_frames(r, stack, sym, core);
         }
         a.threads.push_back(std::move(r));
     }
@@ -455,6 +471,8 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     }
 
     a.modules = sym.modules();
+    for (tk::ModuleInfo& m : a.modules)
+        m.name = mapped_path(core, m.low, m.name);
     for (const std::string& w : sym.warnings())
         a.warnings.push_back(w);
 

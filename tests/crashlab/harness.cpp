@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -79,12 +80,19 @@ Result run(const std::vector<std::string>& argv, const std::vector<std::string>&
     return r;
 }
 
+// CRASHLAB_TEST_WORK in the environment overrides the build-time default (to run the
+// suite as a user who cannot write into the build tree).
+std::string work_root() {
+    const char* env = getenv("CRASHLAB_TEST_WORK");
+    return env && *env ? env : CRASHLAB_TEST_WORK;
+}
+
 std::string fresh_dir(const std::string& name) {
-    std::string dir = std::string(CRASHLAB_TEST_WORK) + "/" + name;
+    std::string dir = work_root() + "/" + name;
     remove_tree(dir);
     std::filesystem::create_directories(dir);
     // Open to every user: the run-as-another-user test crashes a victim in here.
-    chmod(CRASHLAB_TEST_WORK, 0755);
+    chmod(work_root().c_str(), 0755);
     chmod(dir.c_str(), 0755);
     return dir;
 }
@@ -246,12 +254,46 @@ std::vector<BtFrame> parse_eu_stack(const std::string& out, int* first_tid) {
     return frames;
 }
 
+bool same_symbol(const std::string& module, const std::string& a, const std::string& b) {
+    if (a == b)
+        return true;
+    if (module.empty() || module[0] != '/')
+        return false;
+    // unqualified name -> addresses, from the dynamic and the full symbol table.
+    static std::map<std::string, std::multimap<std::string, std::string>> cache;
+    auto it = cache.find(module);
+    if (it == cache.end()) {
+        std::multimap<std::string, std::string> names;
+        for (const char* dyn : {"-D", ""}) {
+            std::vector<std::string> argv = {"nm", "--defined-only"};
+            if (*dyn)
+                argv.push_back(dyn);
+            argv.push_back(module);
+            std::istringstream in(run(argv).out);
+            std::string addr, type, name;
+            while (in >> addr >> type >> name) {
+                name = name.substr(0, name.find('@'));
+                names.emplace(unqualified(name), addr);
+            }
+        }
+        it = cache.emplace(module, std::move(names)).first;
+    }
+    auto ra = it->second.equal_range(a);
+    auto rb = it->second.equal_range(b);
+    for (auto x = ra.first; x != ra.second; ++x)
+        for (auto y = rb.first; y != rb.second; ++y)
+            if (x->second == y->second)
+                return true;
+    return false;
+}
+
 std::vector<BtFrame> json_frames(const nlohmann::json& thread) {
     std::vector<BtFrame> out;
     for (const auto& f : thread["frames"]) {
         BtFrame b;
         b.pc = std::stoull(f["pc"].get<std::string>(), nullptr, 16);
         b.function = f["function"].is_string() ? unqualified(f["function"].get<std::string>()) : "";
+        b.module = f["module"].is_string() ? f["module"].get<std::string>() : "";
         out.push_back(b);
     }
     return out;

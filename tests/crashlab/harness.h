@@ -38,7 +38,13 @@ std::string unqualified(const std::string& name);
 struct BtFrame {
     uint64_t pc = 0;
     std::string function;  // "" when the tool printed ??
+    std::string module;    // ours only: the module's path
 };
+
+// Whether names A and B (as unqualified() gives them) are aliases: ELF symbols at the same
+// address in MODULE (glibc exports free and __libc_free, clone3 and __clone3 ...). Read
+// with nm, independently of the symbolizer under test.
+bool same_symbol(const std::string& module, const std::string& a, const std::string& b);
 
 // gdb -batch ... -ex bt with `set print frame-info location-and-address`: the frames of
 // the current thread after the "@@BT" marker line.

@@ -118,7 +118,8 @@ void compare_with_gdb(const std::vector<BtFrame>& ours, const std::vector<BtFram
         ASSERT_EQ(gdb[g].pc, ours[o].pc)
             << context << ": frame " << o << " differs from gdb's #" << g << "\nours:"
             << describe(ours) << "\ngdb:" << describe(gdb);
-        if (!gdb[g].function.empty() && !ours[o].function.empty()) {
+        if (!gdb[g].function.empty() && !ours[o].function.empty() &&
+            !same_symbol(ours[o].module, gdb[g].function, ours[o].function)) {
             EXPECT_EQ(gdb[g].function, ours[o].function)
                 << context << ": frame " << o << "\nours:" << describe(ours) << "\ngdb:"
                 << describe(gdb);
@@ -163,7 +164,8 @@ void compare_with_eu_stack(const nlohmann::json& thread, const std::vector<BtFra
         ASSERT_EQ(ours[o].pc, eu[e].pc) << context << ": frame " << o << " vs eu-stack #" << e
                                         << "\nours:" << describe(ours) << "\neu-stack:"
                                         << describe(eu);
-        if (!eu[e].function.empty() && !ours[o].function.empty()) {
+        if (!eu[e].function.empty() && !ours[o].function.empty() &&
+            !same_symbol(ours[o].module, eu[e].function, ours[o].function)) {
             EXPECT_EQ(eu[e].function, ours[o].function)
                 << context << ": frame " << o << "\nours:" << describe(ours)
                 << "\neu-stack:" << describe(eu);
