@@ -10,6 +10,7 @@
 
 #include "common/cli.h"
 #include "common/json_output.h"
+#include "common/rusage.h"
 #include "echo/client.h"
 #include "echo/server.h"
 #include "echo/server_process.h"
@@ -66,12 +67,22 @@ int run(int argc, char** argv) {
     }
     if (timeout_ms >= 0)
         server_args.insert(server_args.end(), {"--timeout-ms", std::to_string(timeout_ms)});
+    wl::Usage before = wl::workload_usage();
     echo::ServerProcess server(model, server_args);
     o.port = server.port();
     echo::ClientResult client = echo::run_client(o);
     nlohmann::json server_report = server.finish(10.0 + double(o.max_idle()) / 100.0);
 
-    nlohmann::json j = {{"model", model}, {"client", client.to_json()}, {"server", server_report}};
+    // CPU time of both sides (the server is reaped by now, so RUSAGE_CHILDREN has it)
+    wl::Usage used = wl::workload_usage().since(before);
+    nlohmann::json j = {{"workload", "echo-bench"},
+                        {"schema_version", wl::kSchemaVersion},
+                        {"model", model},
+                        {"client", client.to_json()},
+                        {"server", server_report},
+                        {"cpu_s", used.cpu_s},
+                        {"cpu_us_per_request", client.requests() ? used.cpu_s * 1e6 / double(client.requests()) : 0.0},
+                        {"context_switches", used.switches.total()}};
     if (wl::wants_text(json_dest)) {
         std::cout << client.to_text();
         auto& s = server_report;

@@ -44,7 +44,10 @@ int run(int argc, char** argv) {
     echo::ClientResult r = echo::run_client(o);
     if (wl::wants_text(json_dest))
         std::cout << r.to_text() << std::flush;
-    wl::write_json(r.to_json(), json_dest);
+    nlohmann::json j = r.to_json();
+    j["workload"] = "echo-client";
+    j["schema_version"] = wl::kSchemaVersion;
+    wl::write_json(j, json_dest);
     if (r.failures()) {
         std::fprintf(stderr, "echo-client: %llu requests failed (connection lost or wrong echo)\n",
                      (unsigned long long)r.failures());

@@ -74,7 +74,10 @@ int run(int argc, char** argv) {
     r.port = port;
     if (!quiet && wl::wants_text(json_dest))
         std::cout << r.to_text() << std::flush;
-    wl::write_json(r.to_json(), json_dest);
+    nlohmann::json j = r.to_json();
+    j["workload"] = "echo-server";
+    j["schema_version"] = wl::kSchemaVersion;
+    wl::write_json(j, json_dest);
     return 0;
 }
 
