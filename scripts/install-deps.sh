@@ -7,7 +7,7 @@ set -eu
 
 BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
        libdw-dev libunwind-dev libcapstone-dev libcli11-dev nlohmann-json3-dev
-       libgtest-dev libgmock-dev libbenchmark-dev pkg-config"
+       libgtest-dev libgmock-dev libbenchmark-dev pkg-config libdeflate0"
 # the independent sources every number is cross-checked against
 TEST="gdb elfutils linux-perf procps util-linux python3 file"
 PEERS="libbpf-tools bpftrace stress-ng"

@@ -18,7 +18,6 @@ namespace crashlab {
 namespace {
 
 constexpr uint64_t kNullPageLimit = 64 * 1024;
-constexpr uint64_t kStackGap = 1024 * 1024 + 64 * 1024;  // the kernel's stack_guard_gap + slack
 
 std::string perms_text(uint32_t flags) {
     std::string p = "---";
@@ -73,14 +72,14 @@ FaultInfo describe_address(uint64_t addr, const CoreFile& core, tk::Symbolizer& 
         else if (s.vaddr > addr && !f.nearest_above)
             f.nearest_above = s.vaddr;
     }
-    auto stack_of = [&](uint64_t a) -> const ThreadReport* {
-        // A thread whose stack pointer is just above A (same or next mapping).
-        for (const ThreadReport& t : threads) {
-            uint64_t sp = t.regs.rsp;
-            if (sp >= a ? sp - a <= kStackGap : a - sp <= 64 * 1024)
-                return &t;
-        }
-        return nullptr;
+    // A stack overflow faults right at the stack pointer of the thread that overflowed (the
+    // one that took the signal), in the guard page or the gap below its stack. Other
+    // threads' stacks do not count: a freed block next to one is not an overflow.
+    auto near_crashing_sp = [&](uint64_t a) -> const ThreadReport* {
+        if (threads.empty())
+            return nullptr;
+        uint64_t sp = threads.front().regs.rsp;
+        return (sp > a ? sp - a : a - sp) <= 64 * 1024 ? &threads.front() : nullptr;
     };
     if (seg) {
         f.perms = perms_text(seg->flags);
@@ -124,7 +123,7 @@ FaultInfo describe_address(uint64_t addr, const CoreFile& core, tk::Symbolizer& 
             f.description += ", object " + f.symbol->name +
                              (f.symbol->offset ? "+" + std::to_string(f.symbol->offset) : "");
         if (seg->flags == 0) {
-            const ThreadReport* t = stack_of(addr);
+            const ThreadReport* t = near_crashing_sp(addr);
             f.region = t ? "stack-guard" : "guard-page";
             f.description = "in a PROT_NONE guard page" +
                             (t ? " below the stack of thread " + std::to_string(t->tid) : std::string());
@@ -139,19 +138,11 @@ FaultInfo describe_address(uint64_t addr, const CoreFile& core, tk::Symbolizer& 
                         " KiB are never mapped)";
         return f;
     }
-    // Just below a thread's stack: the stack pointer is next to the fault, or the fault is
-    // in the gap below the mapping that holds the stack pointer.
-    for (const ThreadReport& t : threads) {
-        uint64_t sp = t.regs.rsp;
-        const Segment* stack = core.segment_at(sp);
-        bool near_sp = (sp > addr ? sp - addr : addr - sp) <= 64 * 1024;
-        bool below_stack = stack && addr < stack->vaddr && stack->vaddr - addr <= kStackGap;
-        if (near_sp || below_stack) {
-            f.region = "stack-guard";
-            f.description = "below the stack of thread " + std::to_string(t.tid) + " (sp " +
-                            hex(sp) + "), in the gap the kernel keeps under a stack";
-            return f;
-        }
+    if (const ThreadReport* t = near_crashing_sp(addr)) {
+        f.region = "stack-guard";
+        f.description = "below the stack of thread " + std::to_string(t->tid) + " (sp " +
+                        hex(t->regs.rsp) + "), in the gap the kernel keeps under a stack";
+        return f;
     }
     f.region = "unmapped";
     f.description = "in no mapping";

@@ -1,5 +1,7 @@
 #include "symbolizer.h"
 
+#include "elf_inflate.h"
+
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -440,7 +442,7 @@ struct Symbolizer::Impl {
                 debuginfo_path_text += ":" + d;
         debuginfo_path = debuginfo_path_text.data();
         callbacks.find_elf = dwfl_build_id_find_elf;
-        callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+        callbacks.find_debuginfo = find_debuginfo;
         callbacks.debuginfo_path = &debuginfo_path;
         dwfl = dwfl_begin(&callbacks);
     }
@@ -541,38 +543,38 @@ struct Symbolizer::Impl {
         return info;
     }
 
-    // Where libdwfl would find the separate debug file of a module, checked by build-id:
-    // DIR/.build-id/xx/rest.debug, then the .gnu_debuglink name next to the file, in its
-    // .debug subdirectory and under each debug directory. Fills has_dwarf, debug_file and
-    // has_symtab (from the debug file) without reading any DWARF.
-    void probe_debug_file(Elf* elf, ModuleInfo& info) {
-        if (!elf)
-            return;
-        if (elf_has_section_named(elf, ".debug_info")) {
-            info.has_dwarf = true;
-            return;
-        }
+    // Where a module's separate debug file may be, in the order libdwfl's standard search
+    // tries them: DIR/.build-id/xx/rest.debug for /usr/lib/debug and each user directory,
+    // then the .gnu_debuglink name next to the file, in its .debug subdirectory, and under
+    // each debug directory (with and without the file's own directory).
+    std::vector<std::string> debug_candidates(const std::string& build_id, const std::string& file,
+                                              const char* debuglink) const {
         std::vector<std::string> dirs = {"/usr/lib/debug"};
         for (const std::string& d : options.debug_dirs)
             if (!d.empty())
                 dirs.push_back(d);
-        std::vector<std::string> candidates;
-        if (info.build_id.size() > 2)
+        std::vector<std::string> out;
+        if (build_id.size() > 2)
             for (const std::string& d : dirs)
-                candidates.push_back(d + "/.build-id/" + info.build_id.substr(0, 2) + "/" +
-                                     info.build_id.substr(2) + ".debug");
-        GElf_Word crc = 0;
-        if (const char* link = dwelf_elf_gnu_debuglink(elf, &crc)) {
-            std::string file = info.file.empty() ? info.name : info.file;
+                out.push_back(d + "/.build-id/" + build_id.substr(0, 2) + "/" +
+                              build_id.substr(2) + ".debug");
+        if (debuglink && *debuglink) {
             std::string dir = file.find('/') == std::string::npos ? "." : file.substr(0, file.rfind('/'));
-            candidates.push_back(dir + "/" + link);
-            candidates.push_back(dir + "/.debug/" + link);
+            out.push_back(dir + "/" + debuglink);
+            out.push_back(dir + "/.debug/" + debuglink);
             for (const std::string& d : dirs) {
-                candidates.push_back(d + dir + "/" + link);
-                candidates.push_back(d + "/" + link);
+                out.push_back(d + dir + "/" + debuglink);
+                out.push_back(d + "/" + debuglink);
             }
         }
-        for (const std::string& c : candidates) {
+        return out;
+    }
+
+    // The first candidate that is an ELF file with BUILD_ID (any, when the module has
+    // none). Returns its open descriptor (-1: none); PATH gets its name.
+    Fd open_debug_file(const std::string& build_id, const std::string& file, const char* debuglink,
+                       std::string& path, bool* has_dwarf = nullptr, bool* has_symtab = nullptr) const {
+        for (const std::string& c : debug_candidates(build_id, file, debuglink)) {
             Fd fd(open(c.c_str(), O_RDONLY | O_CLOEXEC));
             if (fd.get() < 0 || !is_elf_fd(fd.get()))
                 continue;
@@ -581,18 +583,76 @@ struct Symbolizer::Impl {
                 continue;
             const void* bits = nullptr;
             ssize_t len = dwelf_elf_gnu_build_id(debug, &bits);
-            bool match = info.build_id.empty() ||
-                         (len > 0 && hex_bytes(static_cast<const unsigned char*>(bits),
-                                               size_t(len)) == info.build_id);
-            if (match && elf_has_section_named(debug, ".debug_info")) {
-                info.has_dwarf = true;
-                info.debug_file = c;
-                info.has_symtab = elf_has_section_type(debug, SHT_SYMTAB);
+            bool match = build_id.empty() ||
+                         (len > 0 && hex_bytes(static_cast<const unsigned char*>(bits), size_t(len)) == build_id);
+            if (match) {
+                if (has_dwarf)
+                    *has_dwarf = elf_has_section_named(debug, ".debug_info");
+                if (has_symtab)
+                    *has_symtab = elf_has_section_type(debug, SHT_SYMTAB);
                 elf_end(debug);
-                return;
+                path = c;
+                return fd;
             }
             elf_end(debug);
         }
+        return Fd();
+    }
+
+    // For modules() without loading DWARF: fills has_dwarf, debug_file and has_symtab.
+    void probe_debug_file(Elf* elf, ModuleInfo& info) {
+        if (!elf)
+            return;
+        if (elf_has_section_named(elf, ".debug_info")) {
+            info.has_dwarf = true;
+            return;
+        }
+        GElf_Word crc = 0;
+        const char* link = dwelf_elf_gnu_debuglink(elf, &crc);
+        std::string path;
+        bool dwarf = false, symtab = false;
+        Fd fd = open_debug_file(info.build_id, info.file.empty() ? info.name : info.file, link,
+                                path, &dwarf, &symtab);
+        if (fd.get() >= 0 && dwarf) {
+            info.has_dwarf = true;
+            info.debug_file = path;
+            info.has_symtab = symtab;
+        }
+    }
+
+    // libdwfl's find_debuginfo callback. Finds the file like the standard one, checked by
+    // build-id, and hands libdw an inflated in-memory copy when its sections are
+    // compressed (elf_inflate.h): that is most of the time of a short backtrace.
+    static int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname,
+                              Dwarf_Addr base, const char* file_name, const char* debuglink,
+                              GElf_Word crc, char** debuginfo_file_name) {
+        auto* self = userdata ? static_cast<Impl*>(*userdata) : nullptr;
+        std::string id = self ? module_build_id(mod) : std::string();
+        if (self && !id.empty()) {
+            std::string path;
+            Fd fd = self->open_debug_file(id, file_name ? file_name : modname ? modname : "",
+                                          debuglink, path);
+            if (fd.get() >= 0) {
+                *debuginfo_file_name = strdup(path.c_str());
+                int copy = inflate_debug_file(fd.get());
+                return copy >= 0 ? copy : fd.release();
+            }
+        }
+        // No build-id, or nothing where we look: the standard search (CRC checks for
+        // debuglink-only files, debuginfod when allowed).
+        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
+                                            crc, debuginfo_file_name);
+    }
+
+    // Every module's userdata slot points back here, for find_debuginfo.
+    void tag_modules() {
+        dwfl_getmodules(
+            dwfl,
+            [](Dwfl_Module*, void** userdata, const char*, Dwarf_Addr, void* arg) -> int {
+                *userdata = arg;
+                return DWARF_CB_OK;
+            },
+            this, 0);
     }
 
     Symbol symbolize(uint64_t address, bool return_address) {
@@ -715,6 +775,7 @@ Status Symbolizer::add_process(pid_t pid) {
     });
     if (dwfl_report_end(impl_->dwfl, nullptr, nullptr) != 0)
         return Status::error("libdwfl: " + std::string(dwfl_errmsg(-1)));
+    impl_->tag_modules();
     impl_->cache[0].clear();
     impl_->cache[1].clear();
     return {};
@@ -746,6 +807,7 @@ Status Symbolizer::add_mappings(const std::vector<Mapping>& maps) {
     });
     if (dwfl_report_end(impl_->dwfl, nullptr, nullptr) != 0)
         return Status::error("libdwfl: " + std::string(dwfl_errmsg(-1)));
+    impl_->tag_modules();
     impl_->cache[0].clear();
     impl_->cache[1].clear();
     return {};
@@ -763,6 +825,7 @@ Status Symbolizer::add_core(Elf* core, const std::string& executable) {
                              std::string(dwfl_errmsg(-1)));
     if (end != 0)
         return Status::error("libdwfl: " + std::string(dwfl_errmsg(-1)));
+    impl_->tag_modules();
     impl_->cache[0].clear();
     impl_->cache[1].clear();
     return {};
