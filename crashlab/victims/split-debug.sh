@@ -14,7 +14,8 @@ fi
 dir="$root/.build-id/$(echo "$id" | cut -c1-2)"
 debug="$dir/$(echo "$id" | cut -c3-).debug"
 mkdir -p "$dir"
-objcopy --only-keep-debug "$bin" "$debug"
+# Compressed, as distributions ship them (and as the symbolizer must handle them).
+objcopy --only-keep-debug --compress-debug-sections=zlib "$bin" "$debug"
 chmod 0644 "$debug"
 objcopy --strip-all --add-gnu-debuglink="$debug" "$bin" "$bin.stripped"
 mv "$bin.stripped" "$bin"

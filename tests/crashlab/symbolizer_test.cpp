@@ -1,13 +1,19 @@
 // The shared symbolizer on this very test process: a function of ours by address, a global
 // mutex by address (the lock names of the tracers), the same answers from mappings
 // captured earlier (the process-is-gone path), and the failure modes.
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <map>
 #include <mutex>
 
 #include <gtest/gtest.h>
 
+#include "elf_inflate.h"
 #include "symbolizer.h"
 
 namespace {
@@ -152,6 +158,70 @@ TEST(Symbolizer, Demangle) {
     EXPECT_EQ(tk::demangle("_ZN3foo3barEv"), "foo::bar()");
     EXPECT_EQ(tk::demangle("main"), "main");
     EXPECT_EQ(tk::demangle("_Znot_valid"), "_Znot_valid");
+}
+
+}  // namespace
+
+namespace {
+
+// The inflated copy of a debug file with zlib-compressed sections has every section's
+// bytes as the uncompressed original, and no compressed section left.
+TEST(ElfInflate, InflatedCopyMatchesTheUncompressedOriginal) {
+    std::string dir = std::string(CRASHLAB_TEST_WORK) + "/inflate";
+    std::string compressed = dir + "/victim.zdebug";
+    ASSERT_EQ(system(("mkdir -p " + dir + " && objcopy --only-keep-debug --compress-debug-sections=zlib " +
+                      std::string(VICTIM_O2) + " " + compressed)
+                         .c_str()),
+              0);
+    int fd = open(compressed.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    std::string why;
+    int copy = tk::inflate_debug_file(fd, &why);
+    ASSERT_GE(copy, 0) << why;
+    close(fd);
+
+    // Section name -> contents, for both files, with libelf (independent of elf_inflate).
+    auto sections = [](int f, bool* any_compressed) {
+        std::map<std::string, std::string> out;
+        elf_version(EV_CURRENT);
+        Elf* e = elf_begin(f, ELF_C_READ, nullptr);
+        size_t shstrndx = 0;
+        elf_getshdrstrndx(e, &shstrndx);
+        for (Elf_Scn* s = elf_nextscn(e, nullptr); s; s = elf_nextscn(e, s)) {
+            GElf_Shdr sh;
+            gelf_getshdr(s, &sh);
+            std::string name = elf_strptr(e, shstrndx, sh.sh_name);
+            if (sh.sh_flags & SHF_COMPRESSED)
+                *any_compressed = true;
+            if (sh.sh_type == SHT_NOBITS || name.rfind(".debug_", 0) != 0)
+                continue;
+            Elf_Data* d = elf_rawdata(s, nullptr);
+            out[name] = d && d->d_size ? std::string(static_cast<char*>(d->d_buf), d->d_size) : "";
+        }
+        elf_end(e);
+        return out;
+    };
+    bool copy_compressed = false, orig_compressed = false;
+    auto got = sections(copy, &copy_compressed);
+    int orig = open(VICTIM_O2, O_RDONLY);
+    auto want = sections(orig, &orig_compressed);
+    close(orig);
+    close(copy);
+    EXPECT_FALSE(copy_compressed);
+    ASSERT_TRUE(want.count(".debug_info"));
+    for (const auto& [name, bytes] : want) {
+        if (name == ".debug_loclists" || name == ".debug_loc") {
+            EXPECT_FALSE(got.count(name)) << name << " is left out on purpose";
+            continue;
+        }
+        ASSERT_TRUE(got.count(name)) << name;
+        EXPECT_TRUE(got[name] == bytes) << name << " differs after inflating";
+    }
+    // A file without compressed sections is left alone.
+    int plain = open(VICTIM_O2, O_RDONLY);
+    EXPECT_EQ(tk::inflate_debug_file(plain, &why), -1);
+    EXPECT_EQ(why, "no compressed sections");
+    close(plain);
 }
 
 }  // namespace
