@@ -58,30 +58,34 @@ struct Traced {
     harness::Result result;
 };
 
-// lockwait-trace [extra] -- perf stat -e sys_enter_futex [-e ... --filter F]... -- contention ARGS
-Traced trace_contention(const std::vector<std::string>& args,
-                        const std::vector<std::string>& filters,
-                        const std::vector<std::string>& extra = {}) {
+// One perf event: a tracepoint, optionally filtered.
+struct PerfEvent {
+    std::string event;
+    std::string filter;
+};
+
+// lockwait-trace --json F [extra] -- perf stat -x, -o P -e EVENT [--filter F]... -- WORKLOAD
+Traced trace_with_perf(const std::vector<std::string>& workload,
+                       const std::vector<PerfEvent>& events,
+                       const std::vector<std::string>& extra = {}) {
     Traced out;
     std::string report = harness::temp_path("lockwait.json");
     std::string perf_out = harness::temp_path("perf.txt");
-    std::string workload_json = harness::temp_path("contention.json");
     std::vector<std::string> argv = {bin("lockwait-trace"), "--json", report};
     argv.insert(argv.end(), extra.begin(), extra.end());
     for (const char* p : {"--", "perf", "stat", "-x,", "-o"})
         argv.push_back(p);
     argv.push_back(perf_out);
-    argv.push_back("-e");
-    argv.push_back("syscalls:sys_enter_futex");
-    for (const auto& f : filters) {
-        argv.insert(argv.end(), {"-e", "syscalls:sys_enter_futex", "--filter", f});
+    for (const auto& e : events) {
+        argv.insert(argv.end(), {"-e", e.event});
+        if (!e.filter.empty())
+            argv.insert(argv.end(), {"--filter", e.filter});
     }
-    argv.insert(argv.end(), {"--", bin("contention"), "--json", workload_json});
-    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), workload.begin(), workload.end());
     out.result = run(argv, plain());
     EXPECT_EQ(out.result.status, 0) << out.result.err;
     out.j = parse_json(harness::read_file(report));
-    out.workload = parse_json(harness::read_file(workload_json));
     std::istringstream lines(harness::read_file(perf_out));
     std::string line;
     while (std::getline(lines, line)) {
@@ -89,9 +93,26 @@ Traced trace_contention(const std::vector<std::string>& args,
             continue;
         out.perf.push_back(std::stoull(line.substr(0, line.find(','))));
     }
-    EXPECT_EQ(out.perf.size(), 1 + filters.size()) << harness::read_file(perf_out);
-    for (auto& f : {report, perf_out, workload_json})
+    EXPECT_EQ(out.perf.size(), events.size()) << harness::read_file(perf_out);
+    out.perf.resize(events.size());
+    for (auto& f : {report, perf_out})
         unlink(f.c_str());
+    return out;
+}
+
+// ... on the contention workload: every futex call, then the calls matching each filter
+Traced trace_contention(const std::vector<std::string>& args,
+                        const std::vector<std::string>& filters,
+                        const std::vector<std::string>& extra = {}) {
+    std::string workload_json = harness::temp_path("contention.json");
+    std::vector<std::string> workload = {bin("contention"), "--json", workload_json};
+    workload.insert(workload.end(), args.begin(), args.end());
+    std::vector<PerfEvent> events = {{"syscalls:sys_enter_futex", ""}};
+    for (const auto& f : filters)
+        events.push_back({"syscalls:sys_enter_futex", f});
+    Traced out = trace_with_perf(workload, events, extra);
+    out.workload = parse_json(harness::read_file(workload_json));
+    unlink(workload_json.c_str());
     return out;
 }
 
@@ -227,8 +248,9 @@ TEST(LockwaitTrace, ConditionVariableWaitsAreWaitBitset) {
               r.perf[2]);
     EXPECT_GT(r.perf[1], 0u) << "a producer/consumer queue on one CPU makes its consumers wait";
     // the waits are on the condition variables' words, named after them: WAIT_BITSET on
-    // their sequence words (glibc also waits with plain FUTEX_WAIT on a group's refcount)
-    uint64_t bitset_waits = 0;
+    // their sequence words (glibc also waits with plain FUTEX_WAIT on a group's refcount,
+    // and the main thread's joins use WAIT_BITSET on the threads' stacks)
+    uint64_t cond_bitset_waits = 0;
     for (const auto& l : r.j["locks"]) {
         std::string name = l["name"];
         bool cond = name.rfind("g_contended_not_empty", 0) == 0 ||
@@ -236,14 +258,10 @@ TEST(LockwaitTrace, ConditionVariableWaitsAreWaitBitset) {
         bool bitset = false;
         for (const auto& op : l["ops"])
             bitset |= op == "FUTEX_WAIT_BITSET";
-        if (bitset) {
-            EXPECT_TRUE(cond) << "only the condition variables wait with WAIT_BITSET here: "
-                              << l.dump();
-            bitset_waits += l["waits"].get<uint64_t>();
-        }
+        if (cond && bitset)
+            cond_bitset_waits += l["waits"].get<uint64_t>();
     }
-    // (the main thread's joins wait with WAIT_BITSET too, on the threads' stacks)
-    EXPECT_GT(bitset_waits, 0u);
+    EXPECT_GT(cond_bitset_waits, 0u);
 }
 
 TEST(LockwaitTrace, SemaphoreWaitsAreOnTheSemaphore) {
@@ -289,6 +307,100 @@ TEST(LockwaitTrace, TwoThreadHandoffNamesTheWaker) {
     EXPECT_EQ((*l)["waiters"][0]["tid"], waiter);
     // the text report says it in words too
     EXPECT_NE(r.out.find("by tid " + std::to_string(waker)), std::string::npos) << r.out;
+}
+
+TEST(LockwaitTrace, EveryFutexOperationAndOutcomeIsDecoded) {
+    REQUIRE_ROOT();
+    const uint64_t n = 8;
+    bool futex2 = access("/sys/kernel/tracing/events/syscalls/sys_enter_futex_wait", F_OK) == 0;
+    std::vector<PerfEvent> events = {
+        {"syscalls:sys_enter_futex", ""},
+        {"syscalls:sys_enter_futex", op_filter({6, 13})},  // LOCK_PI, LOCK_PI2
+        {"syscalls:sys_enter_futex", op_filter({7})},      // UNLOCK_PI
+        {"syscalls:sys_enter_futex_waitv", ""}};
+    if (futex2)
+        for (const char* e : {"wait", "wake", "requeue"})
+            events.push_back({std::string("syscalls:sys_enter_futex_") + e, ""});
+    Traced r = trace_with_perf({bin("lockwait-futex-ops"), std::to_string(n)}, events);
+    ASSERT_EQ(r.perf.size(), events.size());
+    futex2 = futex2 && r.result.out.find("futex2=yes") != std::string::npos;
+    auto pids = pids_named(r.j, "lockwait-futex-");
+    ASSERT_EQ(pids.size(), 1u) << r.j["processes"].dump();
+    int pid = *pids.begin();
+    const json* proc = nullptr;
+    for (const auto& p : r.j["processes"])
+        if (p["pid"] == pid)
+            proc = &p;
+    ASSERT_TRUE(proc);
+    const json& by_op = (*proc)["calls_by_op"];
+    // the same counts as perf, op by op
+    EXPECT_EQ((*proc)["futex_calls"].get<uint64_t>(),
+              r.perf[0] + r.perf[3] + (futex2 ? r.perf[4] + r.perf[5] + r.perf[6] : 0));
+    EXPECT_EQ(
+        by_op.value("FUTEX_LOCK_PI", uint64_t(0)) + by_op.value("FUTEX_LOCK_PI2", uint64_t(0)),
+        r.perf[1]);
+    EXPECT_EQ(by_op.value("FUTEX_UNLOCK_PI", uint64_t(0)), r.perf[2]);
+    EXPECT_EQ(by_op.value("futex_waitv", uint64_t(0)), r.perf[3]);
+    if (futex2) {
+        EXPECT_EQ(by_op.value("futex_wait", uint64_t(0)), r.perf[4]);
+        EXPECT_EQ(by_op.value("futex_wake", uint64_t(0)), r.perf[5]);
+        EXPECT_EQ(by_op.value("futex_requeue", uint64_t(0)), r.perf[6]);
+    }
+    // and per word, what the workload did to it
+    auto word = [&](const char* name) -> const json& {
+        static const json none = json::object();
+        const json* l = find_lock(r.j, name, pid);
+        EXPECT_TRUE(l) << name << " not found";
+        return l ? *l : none;
+    };
+    auto ops_of = [](const json& l) {
+        std::set<std::string> ops;
+        for (const auto& o : l.value("ops", json::array()))
+            ops.insert(o.get<std::string>());
+        return ops;
+    };
+    auto outcome = [](const json& l, const char* o) { return l["outcomes"][o].get<uint64_t>(); };
+    const json& eagain = word("g_ops_eagain");
+    EXPECT_EQ(ops_of(eagain), std::set<std::string>{"FUTEX_WAIT"});
+    EXPECT_EQ(eagain["waits"], n);
+    EXPECT_EQ(outcome(eagain, "eagain"), n);
+    EXPECT_EQ(eagain["blocked"], 0);
+    const json& timeout = word("g_ops_timeout");
+    EXPECT_EQ(ops_of(timeout), std::set<std::string>{"FUTEX_WAIT_BITSET"});
+    EXPECT_EQ(outcome(timeout, "timedout"), n);
+    EXPECT_EQ(timeout["blocked"], n);
+    EXPECT_TRUE(timeout["wakers"].empty()) << "a timeout is an interrupt, not a waker";
+    const json& intr = word("g_ops_intr");
+    EXPECT_EQ(outcome(intr, "interrupted"), n);
+    // the signal goes out once the waiter is in state S; had it been preempted right then,
+    // before schedule(), that one wait ends without sleeping
+    EXPECT_GE(intr["blocked"].get<uint64_t>(), n - 1);
+    EXPECT_EQ(intr["handoffs"], intr["blocked"]) << "the signal's sender is the waker";
+    for (const char* w : {"g_ops_wake", "g_ops_wake_op", "g_ops_requeue"}) {
+        EXPECT_EQ(word(w)["wakes"], n) << w;
+        EXPECT_EQ(word(w)["woken"], 0) << w;
+    }
+    EXPECT_EQ(ops_of(word("g_ops_wake_op")), std::set<std::string>{"FUTEX_WAKE_OP"});
+    EXPECT_EQ(ops_of(word("g_ops_requeue")), std::set<std::string>{"FUTEX_CMP_REQUEUE"});
+    const json& pi = word("g_ops_pi");
+    EXPECT_TRUE(pi["pi"].get<bool>());
+    EXPECT_EQ(pi["waits"], n);
+    // (a LOCK_PI waiter may spin on the running owner instead of sleeping: blocked <= n)
+    EXPECT_LE(pi["blocked"].get<uint64_t>(), n);
+    EXPECT_EQ(outcome(pi, "woken"), n) << "LOCK_PI returns 0 once it owns the mutex";
+    EXPECT_GE(pi["wakes"].get<uint64_t>(), n);
+    EXPECT_EQ(pi["handoffs"], pi["blocked"]) << "the unlocking thread woke each one that slept";
+    const json& waitv = word("g_ops_waitv");
+    EXPECT_EQ(ops_of(waitv), std::set<std::string>{"futex_waitv"});
+    EXPECT_EQ(outcome(waitv, "eagain"), n);
+    if (futex2) {
+        const json& f2 = word("g_ops_futex2");
+        EXPECT_EQ(ops_of(f2), (std::set<std::string>{"futex_wait", "futex_wake"}));
+        EXPECT_EQ(f2["waits"], n);
+        EXPECT_EQ(outcome(f2, "eagain"), n);
+        EXPECT_EQ(f2["wakes"], n);
+        EXPECT_EQ(word("g_ops_rq_from")["wakes"], n);
+    }
 }
 
 TEST(LockwaitTrace, StacksOfBlockedWaitsAndFoldedOutput) {

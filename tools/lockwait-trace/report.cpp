@@ -51,6 +51,8 @@ std::string short_ops(uint32_t ops_seen) {
 }
 
 std::string frame_text(const Frame& f) {
+    if (f.function.empty() && !f.module.empty() && f.module != "[kernel]")
+        return hex(f.address) + " [" + f.module + "+" + hex(f.module_offset) + "]";
     std::string out = f.function.empty() ? hex(f.address) : f.function;
     if (f.inlined)
         out = "(inlined) " + out;
@@ -76,6 +78,8 @@ nlohmann::json frames_json(const std::vector<Frame>& frames) {
     for (const auto& f : frames) {
         nlohmann::json j = {
             {"address", hex(f.address)}, {"function", f.function}, {"module", f.module}};
+        if (!f.module.empty() && f.module != "[kernel]")
+            j["module_offset"] = hex(f.module_offset);
         if (!f.file.empty())
             j["file"] = f.file, j["line"] = f.line;
         if (f.inlined)
@@ -136,7 +140,9 @@ std::string bare_function(std::string name) {
 }
 
 std::string folded_frame(const Frame& f) {
-    std::string s = f.function.empty() ? hex(f.address) : bare_function(f.function);
+    std::string s = !f.function.empty() ? bare_function(f.function)
+                    : f.module.empty()  ? hex(f.address)
+                                        : f.module + "+" + hex(f.module_offset);
     std::replace(s.begin(), s.end(), ';', ':');
     return s;
 }
@@ -237,11 +243,12 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
 
     auto procs = r.processes();
     const auto& handoff = r.hists[LW_H_HANDOFF];
-    out << fmt("futex: %" PRIu64 " calls by %zu thread%s in %zu process%s: %" PRIu64
+    out << fmt("futex: %" PRIu64 " call%s by %zu thread%s in %zu process%s: %" PRIu64
                " waits (%" PRIu64 " blocked, %s blocked in total), %" PRIu64 " wakes, %" PRIu64
                " other\n",
-               r.counter(LW_C_FUTEX_CALLS), r.threads.size(), r.threads.size() == 1 ? "" : "s",
-               procs.size(), procs.size() == 1 ? "" : "es", r.counter(LW_C_WAIT_CALLS),
+               r.counter(LW_C_FUTEX_CALLS), r.counter(LW_C_FUTEX_CALLS) == 1 ? "" : "s",
+               r.threads.size(), r.threads.size() == 1 ? "" : "s", procs.size(),
+               procs.size() == 1 ? "" : "es", r.counter(LW_C_WAIT_CALLS),
                r.counter(LW_C_BLOCKED_WAITS), format_ns(double(r.blocked_ns_total())).c_str(),
                r.counter(LW_C_WAKE_CALLS), r.counter(LW_C_OTHER_CALLS));
     std::string by_op;

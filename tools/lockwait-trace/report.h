@@ -26,7 +26,8 @@ struct Frame {
     std::string function;  // "" when unknown
     std::string file;      // "" without line information
     int line = 0;
-    std::string module;  // base name: "libc.so.6", "[kernel]"
+    std::string module;          // base name: "libc.so.6", "[kernel]"
+    uint64_t module_offset = 0;  // address - the module's load base (stable across runs)
     bool inlined = false;
 };
 

@@ -36,6 +36,7 @@ std::vector<Frame> user_frames(tk::Symbolizer* sym, const std::vector<uint64_t>&
         }
         tk::Symbol s = sym->symbolize(ips[i], i > 0);
         base.module = base_name(s.module);
+        base.module_offset = s.module_offset;
         if (s.frames.empty()) {
             base.function = s.symbol;
             out.push_back(base);
