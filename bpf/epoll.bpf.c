@@ -114,14 +114,14 @@ struct {
     __type(value, struct ep_fd_info);
 } fds SEC(".maps");
 
-/* epoll_data -> the fd it was registered with */
+/* live epoll registrations by epoll_data: the fd, and its readiness since registered */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, EP_MAX_FDS);
     __type(key, struct ep_data_key);
-    __type(value, __s32);
-} data_to_fd SEC(".maps");
+    __type(value, struct ep_data_info);
+} by_data SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -431,8 +431,8 @@ static long epoll_event_cb(__u32 i, void *data)
 {
     struct fd_loop_ctx *lc = data;
     struct ep_data_key dk = {};
+    struct ep_data_info *d;
     __u32 off, mask;
-    __s32 *fd;
 
     if (i >= EP_EVENTS_READ || i >= lc->n)
         return 1;
@@ -444,12 +444,14 @@ static long epoll_event_cb(__u32 i, void *data)
     __builtin_memcpy(&dk.data, &lc->sc->buf[off + 4], 8);
     dk.pid = lc->pid;
     dk.epfd = lc->key;
-    fd = bpf_map_lookup_elem(&data_to_fd, &dk);
-    if (!fd) {
+    d = bpf_map_lookup_elem(&by_data, &dk);
+    if (!d) {
         lc->unmapped++;
         return 0;
     }
-    fd_ready(lc->pid, lc->key, *fd, mask);
+    __sync_fetch_and_add(&d->ready, 1);
+    if ((d->returned_mask & mask) != mask)
+        __sync_fetch_and_or(&d->returned_mask, mask);
     lc->found++;
     return 0;
 }
@@ -781,6 +783,26 @@ static __always_inline int call_exit(__u8 sys, __u8 family, long ret)
 
 /* ---- epoll_ctl: the interest list --------------------------------------------------------- */
 
+/* A registration ends: its readiness goes to its fd's record, the by_data entry goes. */
+static __always_inline void fold_registration(struct ep_data_key *dk)
+{
+    struct ep_data_info *d = bpf_map_lookup_elem(&by_data, dk);
+    struct ep_fd_key fk = {.pid = dk->pid, .key = dk->epfd};
+    struct ep_fd_info *info;
+
+    if (!d)
+        return;
+    if (d->ready) {
+        fk.fd = d->fd;
+        info = bpf_map_lookup_elem(&fds, &fk);
+        if (info) {
+            __sync_fetch_and_add(&info->ready, d->ready);
+            __sync_fetch_and_or(&info->returned_mask, d->returned_mask);
+        }
+    }
+    bpf_map_delete_elem(&by_data, dk);
+}
+
 static __always_inline void ctl_apply(struct ep_ctl *ctl, __u32 pid)
 {
     struct ep_loop_key lk = {.pid = pid, .key = ctl->epfd};
@@ -802,7 +824,7 @@ static __always_inline void ctl_apply(struct ep_ctl *ctl, __u32 pid)
     was_registered = info->flags & EP_FD_REGISTERED;
     if (was_registered && ctl->op != EPOLL_CTL_ADD) {
         dk.data = info->data;
-        bpf_map_delete_elem(&data_to_fd, &dk); /* its old data */
+        fold_registration(&dk); /* its old data */
     }
     if (ctl->op == EPOLL_CTL_DEL) {
         info->dels++;
@@ -816,7 +838,10 @@ static __always_inline void ctl_apply(struct ep_ctl *ctl, __u32 pid)
         info->interest = ctl->events;
         info->data = ctl->data;
         dk.data = ctl->data;
-        if (bpf_map_update_elem(&data_to_fd, &dk, &ctl->fd, BPF_ANY))
+        fold_registration(&dk); /* the same data left behind by an fd closed without DEL */
+        struct ep_data_info fresh = {.fd = ctl->fd};
+
+        if (bpf_map_update_elem(&by_data, &dk, &fresh, BPF_NOEXIST))
             count(EP_C_DROP_FDS);
     }
     /* the interest list size: ADD of a new fd +1, DEL of a registered one -1 */

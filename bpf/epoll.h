@@ -91,7 +91,7 @@ enum ep_counter {
     EP_C_DROP_STORAGE,        /* task state could not be created */
     EP_C_DROP_LOOPS,          /* `loops` full */
     EP_C_DROP_SIZE_HISTS,     /* `size_hists` full */
-    EP_C_DROP_FDS,            /* `fds` or `data_to_fd` full */
+    EP_C_DROP_FDS,            /* `fds` or `by_data` full */
     EP_C_DROP_WAKERS,         /* `wakers` full */
     EP_C_DROP_EXITED,         /* `exited` full */
     EP_C_DROP_LIVE,           /* `live` full */
@@ -154,10 +154,19 @@ struct ep_fd_info {
     __u32 flags;         /* EP_FD_REGISTERED */
 };
 
+/* One live epoll registration, found by its epoll_data: a returned event's data leads here
+ * in one lookup. Its readiness is folded into the fd's ep_fd_info when the registration
+ * ends (DEL, MOD to other data, or the same data registered again). */
 struct ep_data_key {
     __u32 pid;
     __s32 epfd;
     __u64 data;
+};
+
+struct ep_data_info {
+    __u64 ready;         /* times returned since it was registered */
+    __s32 fd;
+    __u32 returned_mask;
 };
 
 /* Who woke a waiter whose call then returned events. */

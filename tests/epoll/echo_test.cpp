@@ -55,7 +55,12 @@ TEST_P(EchoForms, ServesEveryRequestAndCountsItsWaits) {
     }
     EXPECT_EQ(calls + l["errors"].get<uint64_t>(), l["wait_calls"].get<uint64_t>());
     EXPECT_EQ(events, l["events"].get<uint64_t>());
-    EXPECT_GE(l["events"].get<uint64_t>(), 600u);  // at least one readiness per request
+    // level-triggered loops read once per readiness, so every request needs one; the
+    // coroutines read on until EAGAIN and may find the next request without waiting
+    if (model == "coro")
+        EXPECT_GT(l["events"].get<uint64_t>(), 0u);
+    else
+        EXPECT_GE(l["events"].get<uint64_t>(), 600u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EchoForms, ::testing::Values("thread", "fork", "epoll", "coro", "poll", "select"));

@@ -285,6 +285,23 @@ Snapshot Tracer::snapshot() {
         });
     }
     {
+        // epoll readiness since each live registration began, added to its fd's row
+        int fd = bpf_map__fd(s->maps.by_data);
+        for_each_key<ep_data_key>(fd, [&](const ep_data_key& k) {
+            ep_data_info d{};
+            if (bpf_map_lookup_elem(fd, &k, &d) || !d.ready) return;
+            Loop& l = loop_of(k.pid, k.epfd);
+            auto row = std::find_if(l.fds.begin(), l.fds.end(), [&](const FdRow& r) { return r.fd == d.fd; });
+            if (row == l.fds.end()) {
+                l.fds.push_back(FdRow{});
+                row = l.fds.end() - 1;
+                row->fd = d.fd;
+            }
+            row->info.ready += d.ready;
+            row->info.returned_mask |= d.returned_mask;
+        });
+    }
+    {
         int fd = bpf_map__fd(s->maps.wakers);
         for_each_key<ep_waker_key>(fd, [&](const ep_waker_key& k) {
             ep_waker_info info{};
