@@ -8,7 +8,7 @@ using namespace ctxswitch;
 static CompareRow row(const char* model, const char* ipc, uint64_t rtt, double cost, uint64_t handoff,
                       uint64_t kcost, double ksw, double usw) {
     CompareRow r;
-    r.model = model, r.ipc = ipc, r.iterations = 1000, r.rtt_p50_ns = rtt, r.rtt_p99_ns = rtt * 2;
+    r.model = model, r.ipc = ipc, r.iterations = 1000, r.rtt_p50_ns = double(rtt), r.rtt_p99_ns = double(rtt) * 2;
     r.switch_cost_ns = cost, r.handoff_count = handoff ? 1000 : 0, r.handoff_p50_ns = handoff;
     r.handoff_p99_ns = handoff * 2, r.kernel_switch_cost_p50_ns = kcost, r.kernel_switches_per_rt = ksw;
     r.user_switches_per_rt = usw, r.verified = true;

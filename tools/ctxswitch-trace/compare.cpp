@@ -122,8 +122,8 @@ CompareRow measure(const CompareOptions& o, const std::string& pingpong, const s
     row.model = model;
     row.ipc = ipc;
     row.iterations = w.at("iterations").get<uint64_t>();
-    row.rtt_p50_ns = w.at("rtt_p50_ns").get<uint64_t>();
-    row.rtt_p99_ns = w.at("rtt_p99_ns").get<uint64_t>();
+    row.rtt_p50_ns = w.at("rtt_p50_ns").get<double>();
+    row.rtt_p99_ns = w.at("rtt_p99_ns").get<double>();
     row.switch_cost_ns = w.at("switch_cost_ns").get<double>();
     row.workload_kernel_switches_per_rt = w.at("kernel_switches_per_rt").get<double>();
     row.verified = w.value("verified", false);

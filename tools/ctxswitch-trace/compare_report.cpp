@@ -111,7 +111,7 @@ std::string compare_table(const CompareResult& r) {
     out << fmt("%-10s %-10s %23s %12s %23s %12s %9s %9s\n", "", "", "(workload)", "(workload)", "(kernel)",
                "cost p50", "sw/rt", "sw/rt");
     for (auto& row : r.rows) {
-        std::string rtt = format_ns(double(row.rtt_p50_ns)) + " / " + format_ns(double(row.rtt_p99_ns));
+        std::string rtt = format_ns(row.rtt_p50_ns) + " / " + format_ns(row.rtt_p99_ns);
         std::string handoff = row.handoff_count
                                   ? format_ns(double(row.handoff_p50_ns)) + " / " + format_ns(double(row.handoff_p99_ns))
                                   : "-";
@@ -163,7 +163,7 @@ std::string compare_svg(const CompareResult& r) {
     const int plot_w = width - left - right;
     const int height = top + int(r.rows.size()) * row_h + 60;
     double lo = 1, hi = 10;
-    for (auto& row : r.rows) hi = std::max(hi, double(row.rtt_p99_ns) * 1.5);
+    for (auto& row : r.rows) hi = std::max(hi, row.rtt_p99_ns * 1.5);
     double decades_lo = 0, decades_hi = std::ceil(std::log10(hi));
     (void)lo;
     auto x = [&](double ns) {
@@ -192,19 +192,18 @@ std::string compare_svg(const CompareResult& r) {
     for (auto& row : r.rows) {
         int y = top + i++ * row_h;
         std::string c = color.count(row.model) ? color[row.model] : "#888";
-        double x50 = x(double(row.rtt_p50_ns)), x99 = x(double(row.rtt_p99_ns));
+        double x50 = x(row.rtt_p50_ns), x99 = x(row.rtt_p99_ns);
         s << "<text x=\"" << left - 8 << "\" y=\"" << y + 15 << "\" text-anchor=\"end\">" << row.model << " / "
           << row.ipc << "</text>\n";
         s << "<rect x=\"" << left << "\" y=\"" << y + 4 << "\" width=\"" << std::max(1.0, x50 - left)
           << "\" height=\"" << row_h - 8 << "\" fill=\"" << c << "\"><title>" << row.model << " over " << row.ipc
-          << ": p50 " << format_ns(double(row.rtt_p50_ns)) << ", p99 " << format_ns(double(row.rtt_p99_ns))
+          << ": p50 " << format_ns(row.rtt_p50_ns) << ", p99 " << format_ns(row.rtt_p99_ns)
           << "</title></rect>\n";
         s << "<line x1=\"" << x50 << "\" y1=\"" << y + row_h / 2 << "\" x2=\"" << x99 << "\" y2=\"" << y + row_h / 2
           << "\" stroke=\"#333\"/>\n";
         s << "<line x1=\"" << x99 << "\" y1=\"" << y + 7 << "\" x2=\"" << x99 << "\" y2=\"" << y + row_h - 7
           << "\" stroke=\"#333\"/>\n";
-        s << "<text x=\"" << x99 + 6 << "\" y=\"" << y + 15 << "\" fill=\"#333\">" << format_ns(double(row.rtt_p50_ns))
-          << "</text>\n";
+        s << "<text x=\"" << x99 + 6 << "\" y=\"" << y + 15 << "\" fill=\"#333\">" << format_ns(row.rtt_p50_ns) << "</text>\n";
     }
     s << "</svg>\n";
     return s.str();

@@ -58,7 +58,9 @@ uint64_t Histogram::percentile(double p) const {
 
 std::string format_ns(double ns) {
     char buf[32];
-    if (ns < 1e3)
+    if (ns < 10 && ns != double(int64_t(ns)))
+        snprintf(buf, sizeof buf, "%.1f ns", ns);  // coroutine switches: fractions matter
+    else if (ns < 1e3)
         snprintf(buf, sizeof buf, "%.0f ns", ns);
     else if (ns < 1e6)
         snprintf(buf, sizeof buf, "%.2f us", ns / 1e3);
