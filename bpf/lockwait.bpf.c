@@ -10,17 +10,20 @@
  *     forks or clones;
  *   - by user space for -p / -t targets (through a pidfd for task storage).
  *
- * A futex call is followed from sys_enter to sys_exit (classic syscall tracepoints, which
- * fire for this syscall only). While a wait call is in flight, sched_switch tells when the
+ * A futex call is followed from sys_enter to sys_exit (the raw syscall tracepoints, typed:
+ * they run for every syscall, so the first test is on the syscall number; the classic
+ * per-syscall events cost a perf record per call and a grace period each to detach, and
+ * a program on them that returns 0 hides the events from perf). While a wait call is in
+ * flight, sched_switch tells when the
  * caller goes to sleep inside it and when it runs again (its blocked time), and
  * sched_waking, run in the waker's context, tells who woke it and when (the handoff
  * latency ends when the waiter runs). Everything is folded into per-(word, thread) rows
  * at the caller's own sys_exit, so each row has a single writer.
  *
- * The scheduler programs exist twice: tp_btf (task-local storage) and a raw_tp twin
- * (state in a tid-keyed hash, task fields read with CO-RE). The syscall, exec and lock
- * contention programs only touch `current` and serve both modes (btf_mode says which
- * state map to use).
+ * The scheduler and syscall programs exist twice: tp_btf (task-local storage, typed
+ * arguments) and a raw_tp twin (state in a tid-keyed hash, fields read with CO-RE). The
+ * exec, lock contention and uprobe programs only touch `current` and serve both modes
+ * (btf_mode says which state map to use).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -46,6 +49,12 @@ const volatile __u32 launcher_tgid = 0;    /* adopt new processes of this one (l
 const volatile bool btf_mode = true;       /* task-local storage (else the tid hash) */
 const volatile bool capture_stacks = false; /* --stacks: user stacks of blocked waits */
 const volatile bool capture_kstacks = true; /* kernel stacks of kernel lock contention */
+/* this architecture's syscall numbers (x86-64 defaults) */
+const volatile long nr_futex = 202;
+const volatile long nr_futex_waitv = 449;
+const volatile long nr_futex_wake = 454;
+const volatile long nr_futex_wait = 455;
+const volatile long nr_futex_requeue = 456;
 
 struct {
     __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -352,12 +361,11 @@ static __always_inline __u32 outcome_of(long ret)
 
 /* ---- futex syscalls ------------------------------------------------------------------- */
 
-/*
- * What a classic tracepoint program returns decides whether perf sees the event: 0 would
- * hide every futex syscall from `perf stat -e syscalls:sys_enter_futex` and `perf trace`
- * running beside us. The syscall programs return this.
- */
-#define TP_PASS_ON 1
+static __always_inline bool is_futex_syscall(long id)
+{
+    return id == nr_futex || id == nr_futex_waitv || id == nr_futex_wake || id == nr_futex_wait ||
+           id == nr_futex_requeue;
+}
 
 static __always_inline int on_enter(__u32 op, __u64 uaddr, __u64 arg, __u32 flags, __u32 nr)
 {
@@ -367,7 +375,7 @@ static __always_inline int on_enter(__u32 op, __u64 uaddr, __u64 arg, __u32 flag
     int cls;
 
     if (!s)
-        return TP_PASS_ON;
+        return 0;
     if (op >= LW_OPS)
         op = LW_OP_INVALID;
     cls = lw_op_class(op);
@@ -382,15 +390,17 @@ static __always_inline int on_enter(__u32 op, __u64 uaddr, __u64 arg, __u32 flag
     s->stats.calls[op]++;
     if (!s->announced)
         announce(s);
-    s->stats.user_sp = user_stack_pointer();
 
     c = &s->call;
-    c->ts = bpf_ktime_get_ns();
+    c->active = 1;
     c->uaddr = uaddr;
     c->arg = arg;
     c->op = op;
     c->flags = flags;
     c->nr = nr;
+    /* only a wait is timed, and only a wait's sleeps are its blocked time (a clock read
+     * costs ~40 ns here) */
+    c->ts = cls == LW_CLASS_WAIT ? bpf_ktime_get_ns() : 0;
     c->off_ts = 0;
     c->blocked_ns = 0;
     c->wake_ts = 0;
@@ -400,7 +410,7 @@ static __always_inline int on_enter(__u32 op, __u64 uaddr, __u64 arg, __u32 flag
     c->waker_pid = 0;
     c->waker_in_wake = 0;
     c->waker_stack = -1;
-    return TP_PASS_ON;
+    return 0;
 }
 
 /* futex_waitv: the word of entry `i` of the user's array */
@@ -411,6 +421,54 @@ static __always_inline __u64 waitv_uaddr(__u64 array, __u32 i)
     if (bpf_probe_read_user(&w, sizeof(w), (void *)(array + (__u64)i * sizeof(w))))
         return 0;
     return w.uaddr;
+}
+
+/* The flags of the first futex_waitv entry, as LW_LF_*; and its word. */
+static __always_inline __u32 waitv_head(__u64 array, __u64 *uaddr)
+{
+    struct futex_waitv w = {};
+
+    if (bpf_probe_read_user(&w, sizeof(w), (void *)array))
+        return LW_LF_SHARED;
+    *uaddr = w.uaddr;
+    return (w.flags & LW_FUTEX2_PRIVATE) ? 0 : LW_LF_SHARED;
+}
+
+/* Syscall arguments: direct (BTF-checked) loads for tp_btf, CO-RE reads for raw_tp. */
+#define SYSCALL_ARG(btf, regs, n) \
+    ((btf) ? PT_REGS_PARM##n##_SYSCALL(regs) : PT_REGS_PARM##n##_CORE_SYSCALL(regs))
+
+static __always_inline int on_sys_enter(bool btf, struct pt_regs *regs, long id)
+{
+    __u64 a0, a1, a2, a3, uaddr = 0;
+    __u32 cmd, flags;
+
+    if (!is_futex_syscall(id))
+        return 0;
+    a0 = SYSCALL_ARG(btf, regs, 1);
+    a1 = SYSCALL_ARG(btf, regs, 2);
+    a2 = SYSCALL_ARG(btf, regs, 3);
+    a3 = SYSCALL_ARG(btf, regs, 4);
+    if (id == nr_futex) {
+        /* futex(uaddr, op, val, timeout, uaddr2, val3); val is nr_wake for the requeues */
+        cmd = lw_futex_op((int)a1);
+        flags = ((int)a1 & LW_FUTEX_PRIVATE_FLAG) ? 0 : LW_LF_SHARED;
+        if (cmd == LW_FUTEX_LOCK_PI || cmd == LW_FUTEX_LOCK_PI2 || cmd == LW_FUTEX_UNLOCK_PI ||
+            cmd == LW_FUTEX_TRYLOCK_PI || cmd == LW_FUTEX_WAIT_REQUEUE_PI || cmd == LW_FUTEX_CMP_REQUEUE_PI)
+            flags |= LW_LF_PI;
+        return on_enter(cmd, a0, a2, flags, 0);
+    }
+    if (id == nr_futex_wait) /* futex_wait(uaddr, val, mask, flags, timeout, clockid) */
+        return on_enter(LW_SYS_FUTEX_WAIT, a0, a1, (a3 & LW_FUTEX2_PRIVATE) ? 0 : LW_LF_SHARED, 0);
+    if (id == nr_futex_wake) /* futex_wake(uaddr, mask, nr, flags) */
+        return on_enter(LW_SYS_FUTEX_WAKE, a0, a2, (a3 & LW_FUTEX2_PRIVATE) ? 0 : LW_LF_SHARED, 0);
+    if (id == nr_futex_waitv) { /* futex_waitv(waiters, nr_futexes, flags, timeout, clockid) */
+        flags = waitv_head(a0, &uaddr);
+        return on_enter(LW_SYS_FUTEX_WAITV, uaddr, a0, flags, (__u32)a1);
+    }
+    /* futex_requeue(waiters[2], flags, nr_wake, nr_requeue): from waiters[0] to waiters[1] */
+    flags = waitv_head(a0, &uaddr);
+    return on_enter(LW_SYS_FUTEX_REQUEUE, uaddr, a2, flags, 0);
 }
 
 static __always_inline void record_wait(void *ctx, struct lw_task_state *s, struct lw_lock_row *row,
@@ -523,10 +581,11 @@ static __always_inline int on_exit(void *ctx, long ret)
     __u64 id, dur;
     int cls;
 
-    if (!s || !s->call.ts)
-        return TP_PASS_ON;
+    if (!s || !s->call.active)
+        return 0;
     c = &s->call;
-    dur = bpf_ktime_get_ns() - c->ts;
+    cls = lw_op_class(c->op);
+    dur = cls == LW_CLASS_WAIT ? bpf_ktime_get_ns() - c->ts : 0;
     id = bpf_get_current_pid_tgid();
     key.pid = id >> 32;
     key.tid = (__u32)id;
@@ -537,7 +596,6 @@ static __always_inline int on_exit(void *ctx, long ret)
 
         key.uaddr = waitv_uaddr(c->arg, i & 127);
     }
-    cls = lw_op_class(c->op);
 
     row = bpf_map_lookup_elem(&locks, &key);
     if (!row) {
@@ -545,10 +603,12 @@ static __always_inline int on_exit(void *ctx, long ret)
          * thread stack, a shared-memory segment mapped since the last look) */
         row = row_of(&locks, &key, LW_C_DROP_LOCK_ROWS);
         emit(LW_EV_WORD, 0, key.uaddr);
+        /* where the caller's stack is: names words that lie on a thread's stack */
+        s->stats.user_sp = user_stack_pointer();
+        if (row)
+            row->user_sp = s->stats.user_sp;
     }
     if (row) {
-        if (!row->ops_seen)
-            row->user_sp = s->stats.user_sp;
         row->flags |= c->flags;
         row->ops_seen |= 1U << (c->op & 31);
     }
@@ -572,82 +632,53 @@ static __always_inline int on_exit(void *ctx, long ret)
             row->wakes++;
             row->woken += woken;
             row->requeued += requeued;
-            row->wake_ns += dur;
         }
     } else if (row) {
         row->other_calls++;
     }
+    c->active = 0;
     c->ts = 0;
     c->off_ts = 0;
-    return TP_PASS_ON;
+    return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_futex")
-int futex_enter(struct trace_event_raw_sys_enter *ctx)
-{
-    int op = (int)ctx->args[1];
-    __u32 cmd = lw_futex_op(op);
-    __u32 flags = (op & LW_FUTEX_PRIVATE_FLAG) ? 0 : LW_LF_SHARED;
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(btf, regs) ((btf) ? (long)(regs)->orig_ax : (long)BPF_CORE_READ(regs, orig_ax))
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(btf, regs) ((btf) ? (long)(regs)->syscallno : (long)BPF_CORE_READ(regs, syscallno))
+#else
+#error "lockwait.bpf.c: add this architecture's syscall number register"
+#endif
 
-    if (cmd == LW_FUTEX_LOCK_PI || cmd == LW_FUTEX_LOCK_PI2 || cmd == LW_FUTEX_UNLOCK_PI ||
-        cmd == LW_FUTEX_TRYLOCK_PI || cmd == LW_FUTEX_WAIT_REQUEUE_PI || cmd == LW_FUTEX_CMP_REQUEUE_PI)
-        flags |= LW_LF_PI;
-    /* arg: val, which for the requeue commands is nr_wake */
-    return on_enter(cmd, ctx->args[0], ctx->args[2], flags, 0);
+static __always_inline int on_sys_exit(bool btf, void *ctx, struct pt_regs *regs, long ret)
+{
+    if (!is_futex_syscall(SYSCALL_NR(btf, regs)))
+        return 0;
+    return on_exit(ctx, ret);
 }
 
-/* sys_exit of every futex syscall: user space attaches this one program to each (a
- * program of this size takes the verifier a while; once is enough) */
-SEC("tracepoint/syscalls/sys_exit_futex")
-int futex_exit(struct trace_event_raw_sys_exit *ctx)
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
 {
-    return on_exit(ctx, ctx->ret);
+    return on_sys_enter(true, regs, id);
 }
 
-/* futex_wait(uaddr, val, mask, flags, timeout, clockid) */
-SEC("tracepoint/syscalls/sys_enter_futex_wait")
-int futex_wait_enter(struct trace_event_raw_sys_enter *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 {
-    __u32 flags = (ctx->args[3] & LW_FUTEX2_PRIVATE) ? 0 : LW_LF_SHARED;
-
-    return on_enter(LW_SYS_FUTEX_WAIT, ctx->args[0], ctx->args[1], flags, 0);
+    return on_sys_exit(true, ctx, regs, ret);
 }
 
-/* futex_wake(uaddr, mask, nr, flags) */
-SEC("tracepoint/syscalls/sys_enter_futex_wake")
-int futex_wake_enter(struct trace_event_raw_sys_enter *ctx)
+SEC("raw_tp/sys_enter")
+int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long id)
 {
-    __u32 flags = (ctx->args[3] & LW_FUTEX2_PRIVATE) ? 0 : LW_LF_SHARED;
-
-    return on_enter(LW_SYS_FUTEX_WAKE, ctx->args[0], ctx->args[2], flags, 0);
+    return on_sys_enter(false, regs, id);
 }
 
-/* futex_waitv(waiters, nr_futexes, flags, timeout, clockid): keyed by the word that woke
- * it, read from the array at exit */
-SEC("tracepoint/syscalls/sys_enter_futex_waitv")
-int futex_waitv_enter(struct trace_event_raw_sys_enter *ctx)
+SEC("raw_tp/sys_exit")
+int BPF_PROG(sys_exit_raw, struct pt_regs *regs, long ret)
 {
-    __u64 array = ctx->args[0];
-    struct futex_waitv first = {};
-    __u32 flags = LW_LF_SHARED;
-
-    if (bpf_probe_read_user(&first, sizeof(first), (void *)array) == 0 &&
-        (first.flags & LW_FUTEX2_PRIVATE))
-        flags = 0;
-    return on_enter(LW_SYS_FUTEX_WAITV, first.uaddr, array, flags, (__u32)ctx->args[1]);
-}
-
-/* futex_requeue(waiters[2], flags, nr_wake, nr_requeue): from waiters[0] to waiters[1] */
-SEC("tracepoint/syscalls/sys_enter_futex_requeue")
-int futex_requeue_enter(struct trace_event_raw_sys_enter *ctx)
-{
-    struct futex_waitv from = {};
-    __u32 flags = LW_LF_SHARED;
-
-    if (bpf_probe_read_user(&from, sizeof(from), (void *)ctx->args[0]) == 0 &&
-        (from.flags & LW_FUTEX2_PRIVATE))
-        flags = 0;
-    return on_enter(LW_SYS_FUTEX_REQUEUE, from.uaddr, ctx->args[2], flags, 0);
+    return on_sys_exit(false, ctx, regs, ret);
 }
 
 /* ---- scheduler ----------------------------------------------------------------------- */
@@ -748,7 +779,7 @@ static __always_inline int on_waking(bool btf, void *ctx, struct task_struct *p)
     c->waker_pid = cur >> 32;
     bpf_get_current_comm(c->waker_comm, sizeof(c->waker_comm));
     w = state_of(btf, bpf_get_current_task_btf(), (__u32)cur);
-    if (w && w->call.ts && lw_op_class(w->call.op) == LW_CLASS_WAKE)
+    if (w && w->call.active && lw_op_class(w->call.op) == LW_CLASS_WAKE)
         c->waker_in_wake = 1;
     if (capture_stacks) {
         long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);

@@ -126,7 +126,6 @@ struct lw_lock_row {
     __u64 wakes;           /* wake calls on this word */
     __u64 woken;           /* waiters those calls woke */
     __u64 requeued;        /* waiters they moved to another word (REQUEUE, CMP_REQUEUE) */
-    __u64 wake_ns;         /* time in the wake calls */
     __u64 other_calls;     /* TRYLOCK_PI, FD, unknown commands */
     __u64 user_sp;         /* the caller's stack pointer at its first call on the word */
     __u32 flags;           /* LW_LF_* */
@@ -234,12 +233,12 @@ struct lw_thread_stats {
     __u64 woken;
     __u64 klock_waits;    /* kernel lock contentions */
     __u64 klock_ns;
-    __u64 user_sp;        /* stack pointer at its latest futex call (names stack words) */
+    __u64 user_sp;        /* stack pointer at its latest first call on a word (names stack words) */
 };
 
 /* A futex call in flight, and what happened to the caller inside it. */
 struct lw_call {
-    __u64 ts;          /* entered at; 0 when not in a futex call */
+    __u64 ts;          /* a wait call entered at; 0 when not in a wait call */
     __u64 uaddr;
     __u64 arg;         /* val (nr_wake for requeues), or the futex_waitv array */
     __u64 off_ts;      /* went to sleep inside the call at; 0 while on a CPU */
@@ -254,6 +253,8 @@ struct lw_call {
     __u32 waker_in_wake;
     __s32 waker_stack;
     __u32 nr;          /* futex_waitv: entries */
+    __u32 active;      /* in a futex call (of any kind) */
+    __u32 _pad;
     char waker_comm[LW_COMM_LEN];
 };
 

@@ -30,10 +30,9 @@ RunOptions plain() {
 }
 
 std::vector<std::string> lockwait_programs() {
-    return {"futex_enter",       "futex_exit",          "futex_wait_enter", "futex_wake_enter",
-            "futex_waitv_enter", "futex_requeue_enter", "exec_raw",         "klock_begin",
-            "klock_end",         "ulock_enter",         "ulock_return",     "uunlock_enter",
-            "ucond_enter",       "ucond_return"};
+    return {"sys_enter_btf", "sys_exit_btf",  "sys_enter_raw", "sys_exit_raw",
+            "exec_raw",      "klock_begin",   "klock_end",     "ulock_enter",
+            "ulock_return",  "uunlock_enter", "ucond_enter",   "ucond_return"};
 }
 
 // A perf tracepoint filter matching the futex(2) commands `cmds`, with or without
@@ -574,10 +573,9 @@ TEST(LockwaitTrace, PidThatDoesNotExist) {
 
 TEST(LockwaitTrace, KernelWithoutFutexTracepointsIsAClearError) {
     REQUIRE_ROOT();
-    auto r = run({bin("lockwait-trace"), "--without", "syscalls/sys_enter_futex", "--", "true"},
-                 plain());
+    auto r = run({bin("lockwait-trace"), "--without", "sys_enter", "--", "true"}, plain());
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.err.find("lockwait-trace: the kernel has no syscalls:sys_enter_futex"),
+    EXPECT_NE(r.err.find("lockwait-trace: the kernel has no sys_enter/sys_exit tracepoints"),
               std::string::npos)
         << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 namespace lockwait {
 
@@ -13,24 +12,32 @@ KernelSymbols KernelSymbols::load() {
 }
 
 KernelSymbols KernelSymbols::parse(std::istream& in) {
+    // ~120k lines: split by hand, istringstream per line takes half a second
     KernelSymbols k;
     std::string line;
     bool any_address = false;
     while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string addr, type, name, module;
-        if (!(fields >> addr >> type >> name))
+        // "ffffffff81000000 T _stext" or "... t helper\t[module]"
+        size_t sp1 = line.find(' ');
+        if (sp1 == std::string::npos || sp1 + 3 >= line.size() || line[sp1 + 2] != ' ')
             continue;
+        char t = line[sp1 + 1];
         // functions only: text (t/T) and weak (w/W) symbols
-        char t = type.empty() ? 0 : type[0];
         if (t != 't' && t != 'T' && t != 'w' && t != 'W')
             continue;
-        fields >> module;
-        if (module.size() > 2 && module.front() == '[')
-            module = module.substr(1, module.size() - 2);
-        uint64_t a = std::strtoull(addr.c_str(), nullptr, 16);
+        size_t name_start = sp1 + 3;
+        size_t name_end = line.find_first_of(" \t", name_start);
+        std::string name = line.substr(
+            name_start, name_end == std::string::npos ? std::string::npos : name_end - name_start);
+        std::string module;
+        if (name_end != std::string::npos) {
+            size_t open = line.find('[', name_end), close = line.rfind(']');
+            if (open != std::string::npos && close != std::string::npos && close > open)
+                module = line.substr(open + 1, close - open - 1);
+        }
+        uint64_t a = std::strtoull(line.c_str(), nullptr, 16);
         any_address |= a != 0;
-        k.syms_.push_back({a, name, module});
+        k.syms_.push_back({a, std::move(name), std::move(module)});
     }
     if (!any_address) {
         k.syms_.clear();

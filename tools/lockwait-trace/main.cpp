@@ -179,8 +179,8 @@ int trace_main(int argc, char** argv) {
         res.uprobes = tool.features.uprobes;
         if (!tool.folded.empty())
             res.max_stacks = 100000;
-        if (res.kernel_locks && !ksyms)
-            ksyms = lockwait::KernelSymbols::load();
+        if (res.kernel_locks && !snap.kernel_locks.empty() && !ksyms)
+            ksyms = lockwait::KernelSymbols::load();  // only when there is a stack to name
         lockwait::resolve(snap, maps, symbols, ksyms ? &*ksyms : nullptr, res, r);
         if (uprobes) {
             r.uprobe_processes = uprobes->processes();

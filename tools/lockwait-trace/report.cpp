@@ -302,8 +302,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
         }
         if (l.wakes)
             out << fmt("  %" PRIu64 " wakes woke %" PRIu64 " waiters", l.wakes, l.woken)
-                << (l.requeued ? fmt(" and requeued %" PRIu64, l.requeued) : "")
-                << fmt(" (time in the call avg %s)\n", mean_ns(l.wake_ns, l.wakes).c_str());
+                << (l.requeued ? fmt(" and requeued %" PRIu64, l.requeued) : "") << "\n";
         size_t nw = std::min(l.waiters.size(), opts.verbose ? SIZE_MAX : size_t(5));
         for (size_t k = 0; k < nw; k++) {
             const auto& w = l.waiters[k];
@@ -539,7 +538,6 @@ nlohmann::json json_report(const Report& r) {
             {"wakes", l.wakes},
             {"woken", l.woken},
             {"requeued", l.requeued},
-            {"wake_ns_total", l.wake_ns},
             {"other_calls", l.other_calls},
         };
         for (unsigned op = 0; op < LW_OPS; op++)

@@ -57,7 +57,7 @@ struct Lock {
     uint64_t waits = 0, blocked = 0, blocked_ns = 0, wait_ns = 0;
     std::array<uint64_t, LW_OUTCOMES> outcome{};
     uint64_t handoffs = 0, handoff_ns = 0;
-    uint64_t wakes = 0, woken = 0, requeued = 0, wake_ns = 0, other_calls = 0;
+    uint64_t wakes = 0, woken = 0, requeued = 0, other_calls = 0;
     tk::Histogram h_blocked, h_wait, h_handoff;
     std::vector<Waiter> waiters;    // by blocked time
     std::vector<WakerPair> wakers;  // by count

@@ -264,7 +264,6 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
         l.wakes += x.wakes;
         l.woken += x.woken;
         l.requeued += x.requeued;
-        l.wake_ns += x.wake_ns;
         l.other_calls += x.other_calls;
         l.h_blocked.merge(x.h_blocked);
         l.h_wait.merge(x.h_wait);

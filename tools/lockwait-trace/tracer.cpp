@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -28,8 +29,8 @@ enum class Need { Essential, Launching, Optional };
 
 // Programs attached together (a syscall's enter and exit), on one tracepoint each.
 struct ProbeGroup {
-    std::string tracepoint;  // the name checked for and given to --without
-    enum Kind { Classic, Twins, RawOnly } kind;
+    std::string tracepoint;             // the name checked for and given to --without
+    enum Kind { Twins, RawOnly } kind;  // tp_btf with a raw_tp twin, or raw_tp only
     std::vector<std::pair<std::string, std::pair<bpf_program*, bpf_program*>>>
         progs;  // tp -> (btf, raw)
     Need need;
@@ -38,28 +39,13 @@ struct ProbeGroup {
 };
 
 std::vector<ProbeGroup> probe_groups(lockwait_bpf* s, const Features& f) {
-    // one program serves the exit of every futex syscall
-    auto classic = [&](const char* name, bpf_program* enter) {
-        std::string sys = name;
-        return std::vector<std::pair<std::string, std::pair<bpf_program*, bpf_program*>>>{
-            {"syscalls/sys_enter_" + sys, {enter, enter}},
-            {"syscalls/sys_exit_" + sys, {s->progs.futex_exit, s->progs.futex_exit}}};
-    };
     std::vector<ProbeGroup> g = {
-        {"syscalls/sys_enter_futex", ProbeGroup::Classic, classic("futex", s->progs.futex_enter),
-         Need::Essential, ""},
-        {"syscalls/sys_enter_futex_wait", ProbeGroup::Classic,
-         classic("futex_wait", s->progs.futex_wait_enter), Need::Optional,
-         "futex_wait(2) calls are not seen"},
-        {"syscalls/sys_enter_futex_wake", ProbeGroup::Classic,
-         classic("futex_wake", s->progs.futex_wake_enter), Need::Optional,
-         "futex_wake(2) calls are not seen"},
-        {"syscalls/sys_enter_futex_waitv", ProbeGroup::Classic,
-         classic("futex_waitv", s->progs.futex_waitv_enter), Need::Optional,
-         "futex_waitv(2) calls are not seen"},
-        {"syscalls/sys_enter_futex_requeue", ProbeGroup::Classic,
-         classic("futex_requeue", s->progs.futex_requeue_enter), Need::Optional,
-         "futex_requeue(2) calls are not seen"},
+        {"sys_enter",
+         ProbeGroup::Twins,
+         {{"sys_enter", {s->progs.sys_enter_btf, s->progs.sys_enter_raw}},
+          {"sys_exit", {s->progs.sys_exit_btf, s->progs.sys_exit_raw}}},
+         Need::Essential,
+         ""},
         {"sched_switch",
          ProbeGroup::Twins,
          {{"sched_switch", {s->progs.switch_btf, s->progs.switch_raw}}},
@@ -91,6 +77,11 @@ std::vector<ProbeGroup> probe_groups(lockwait_bpf* s, const Features& f) {
     return g;
 }
 
+// The futex2 syscalls have one number on every architecture (the generic table; the C
+// library's headers here predate them).
+constexpr long kSysFutexWaitv = 449, kSysFutexWake = 454, kSysFutexWait = 455,
+               kSysFutexRequeue = 456;
+
 int possible_cpus() {
     int n = libbpf_num_possible_cpus();
     if (n <= 0)
@@ -121,18 +112,9 @@ struct Tracer::Impl {
 };
 
 const std::vector<std::string>& Tracer::tracepoints() {
-    static const std::vector<std::string> list = {"syscalls/sys_enter_futex",
-                                                  "syscalls/sys_exit_futex",
-                                                  "syscalls/sys_enter_futex_wait",
-                                                  "syscalls/sys_enter_futex_wake",
-                                                  "syscalls/sys_enter_futex_waitv",
-                                                  "syscalls/sys_enter_futex_requeue",
-                                                  "sched_switch",
-                                                  "sched_waking",
-                                                  "sched_process_fork",
-                                                  "sched_process_exec",
-                                                  "contention_begin",
-                                                  "contention_end"};
+    static const std::vector<std::string> list = {
+        "sys_enter",          "sys_exit",           "sched_switch",     "sched_waking",
+        "sched_process_fork", "sched_process_exec", "contention_begin", "contention_end"};
     return list;
 }
 
@@ -149,18 +131,15 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Features& features)
         if (opts.lacks(tp))
             return false;
         const auto& s = f.tracepoint(tp);
-        if (kind == ProbeGroup::Classic)
-            return s.tracefs;
         if (kind == ProbeGroup::Twins && btf)
             return s.typed;
         return s.exists();
     };
-    if (!present("syscalls/sys_enter_futex", ProbeGroup::Classic, false) ||
-        !present("syscalls/sys_exit_futex", ProbeGroup::Classic, false))
+    if (!present("sys_enter", ProbeGroup::Twins, false) ||
+        !present("sys_exit", ProbeGroup::Twins, false))
         throw UserError(
-            "the kernel has no syscalls:sys_enter_futex/sys_exit_futex tracepoints: futex calls "
-            "cannot be traced "
-            "(CONFIG_FTRACE_SYSCALLS is needed, and tracefs mounted)");
+            "the kernel has no sys_enter/sys_exit tracepoints: futex calls cannot be traced "
+            "(CONFIG_FTRACE_SYSCALLS is needed)");
     if (!present("sched_switch", ProbeGroup::Twins, false))
         throw UserError(
             "the kernel has no sched_switch tracepoint: blocked time cannot be measured "
@@ -208,6 +187,11 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Features& features)
         features_.kernel_locks = have_klocks;
 
         s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
+        s->rodata->nr_futex = SYS_futex;
+        s->rodata->nr_futex_waitv = kSysFutexWaitv;
+        s->rodata->nr_futex_wake = kSysFutexWake;
+        s->rodata->nr_futex_wait = kSysFutexWait;
+        s->rodata->nr_futex_requeue = kSysFutexRequeue;
         s->rodata->btf_mode = btf;
         s->rodata->capture_stacks = features_.stacks;
         s->rodata->capture_kstacks = features_.kernel_locks && features_.kernel_stacks;
@@ -243,20 +227,9 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Features& features)
                 continue;
             for (auto& [tp, p] : g.progs) {
                 auto* prog = btf ? p.first : p.second;
-                std::string how = g.kind == ProbeGroup::Classic   ? "tracepoint"
-                                  : g.kind == ProbeGroup::RawOnly ? "raw_tp"
-                                                                  : mode_;
+                std::string how = g.kind == ProbeGroup::RawOnly ? "raw_tp" : mode_;
                 std::string name = tp + " (" + how + ")";
-                const tk::ProbeStatus* ps;
-                if (g.kind == ProbeGroup::Classic) {  // by name: futex_exit serves several
-                    auto slash = tp.find('/');
-                    ps = &impl_->skel->adopt(
-                        bpf_program__attach_tracepoint(prog, tp.substr(0, slash).c_str(),
-                                                       tp.substr(slash + 1).c_str()),
-                        name);
-                } else {
-                    ps = &impl_->skel->attach(prog, name);
-                }
+                const tk::ProbeStatus* ps = &impl_->skel->attach(prog, name);
                 if (!ps->attached &&
                     (g.need == Need::Essential || (g.need == Need::Launching && opts.launching())))
                     throw UserError("cannot attach to " + tp + ": " + ps->error);
