@@ -151,8 +151,13 @@ def main():
             times = {t: [] for t in tools}
             frames = {}
             order = list(tools)
-            for r in range(runs):
+            # The deep core: crashlab as many rounds as the small cores get, eu-stack and gdb
+            # (minutes each) only --deep-runs rounds.
+            rounds = max(runs, args.runs) if name == "deep" else runs
+            for r in range(rounds):
                 for t in (order if r % 2 == 0 else list(reversed(order))):
+                    if name == "deep" and t != "crashlab" and r >= runs:
+                        continue
                     if name == "deep" and t.startswith("gdb") and r > 0:
                         continue  # one round of gdb on 87,000 frames is plenty
                     dt, out, code = sh(tools[t], timeout)

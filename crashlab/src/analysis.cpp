@@ -196,27 +196,27 @@ void expand_frames(ThreadReport& r, const ThreadStack& stack, tk::Symbolizer& sy
     std::map<std::string, bool> runtime_cache;
     for (size_t i = 0; i < stack.frames.size(); i++) {
         const MachineFrame& m = stack.frames[i];
-        tk::Symbol s = sym.symbolize(m.pc, !m.activation);
-        if (!s.module.empty())
-            s.module = mapped_path(core, m.pc, s.module);
-        auto rt = runtime_cache.find(s.module);
+        const tk::Symbol& s = sym.symbolize(m.pc, !m.activation);
+        std::string module = s.module.empty() ? std::string() : mapped_path(core, m.pc, s.module);
+        auto rt = runtime_cache.find(module);
         if (rt == runtime_cache.end())
-            rt = runtime_cache.emplace(s.module, is_runtime_module(s.module)).first;
+            rt = runtime_cache.emplace(module, is_runtime_module(module)).first;
         FrameReport base;
         base.machine_index = i;
         base.pc = m.pc;
         base.symbol = s.symbol;
         base.symbol_offset = s.symbol_offset;
-        base.module = s.module;
+        base.module = std::move(module);
         base.module_offset = s.module_offset;
         base.trust = m.trust;
         base.runtime = rt->second;
         if (s.frames.empty()) {
-            r.frames.push_back(base);
+            r.frames.push_back(std::move(base));
             continue;
         }
-        for (const tk::SourceFrame& sf : s.frames) {
-            FrameReport f = base;
+        for (size_t k = 0; k < s.frames.size(); k++) {
+            const tk::SourceFrame& sf = s.frames[k];
+            FrameReport f = k + 1 < s.frames.size() ? base : std::move(base);
             f.function = sf.function;
             f.file = sf.file;
             f.line = sf.line;
@@ -242,9 +242,17 @@ uint64_t fnv1a(const std::string& s) {
 }  // namespace
 
 std::string hex(uint64_t value) {
-    char buf[24];
-    snprintf(buf, sizeof buf, "0x%" PRIx64, value);
-    return buf;
+    // By hand rather than snprintf: the JSON of a deep stack formats 200,000 of these.
+    static const char digits[] = "0123456789abcdef";
+    char buf[18];
+    char* p = buf + sizeof buf;
+    do {
+        *--p = digits[value & 15];
+        value >>= 4;
+    } while (value);
+    *--p = 'x';
+    *--p = '0';
+    return std::string(p, size_t(buf + sizeof buf - p));
 }
 
 std::string with_commas(uint64_t n) {

@@ -60,7 +60,9 @@ int cmd_analyze(const std::string& core, const crashlab::AnalyzeOptions& opts,
         if (json->empty() || *json == "-") {
             std::cout << dump;
         } else {
-            crashlab::write_private_file(*json, dump, -1, -1);
+            // Under sudo the report belongs to the user who asked for it.
+            crashlab::InvokingUser u = crashlab::invoking_user();
+            crashlab::write_private_file(*json, dump, u.uid, u.gid);
         }
     } else {
         crashlab::TextOptions t;

@@ -378,19 +378,40 @@ void append_frames(std::string& out, const ThreadReport& t, const std::string& i
         return;
     }
     out += "[\n";
+    // A deep recursion repeats the same strings frame after frame: escape them once.
+    struct Escaped {
+        const std::string* source = nullptr;
+        std::string text;
+        const std::string& get(const std::string& s) {
+            if (!source || *source != s) {
+                text.clear();
+                append_json_string(text, s);
+            }
+            source = &s;
+            return text;
+        }
+    } function, module, file;
     for (size_t i = 0; i < t.frames.size(); i++) {
         const FrameReport& f = t.frames[i];
-        out += indent + "  {\"index\": " + std::to_string(f.machine_index) + ", \"pc\": \"" + hex(f.pc) +
-               "\", \"function\": ";
-        append_json_string(out, f.function);
+        out += indent;
+        out += "  {\"index\": ";
+        out += std::to_string(f.machine_index);
+        out += ", \"pc\": \"";
+        out += hex(f.pc);
+        out += "\", \"function\": ";
+        out += function.get(f.function);
         out += ", \"module\": ";
-        append_json_string(out, f.module);
-        out += ", \"module_offset\": \"" + hex(f.module_offset) + "\", \"file\": ";
-        append_json_string(out, f.file);
-        out += ", \"line\": " + (f.line ? std::to_string(f.line) : std::string("null"));
-        out += std::string(", \"inlined\": ") + (f.inlined ? "true" : "false");
-        out += std::string(", \"trust\": \"") + trust_name(f.trust) + "\"}";
-        out += i + 1 < t.frames.size() ? ",\n" : "\n";
+        out += module.get(f.module);
+        out += ", \"module_offset\": \"";
+        out += hex(f.module_offset);
+        out += "\", \"file\": ";
+        out += file.get(f.file);
+        out += ", \"line\": ";
+        out += f.line ? std::to_string(f.line) : std::string("null");
+        out += f.inlined ? ", \"inlined\": true" : ", \"inlined\": false";
+        out += ", \"trust\": \"";
+        out += trust_name(f.trust);
+        out += i + 1 < t.frames.size() ? "\"},\n" : "\"}\n";
     }
     out += indent + "]";
 }

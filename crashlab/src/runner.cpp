@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -59,10 +60,10 @@ std::string resolve_program(const std::string& name) {
     };
     if (name.find('/') != std::string::npos) {
         std::string r = absolute(name);
-        if (r.empty() || access(r.c_str(), X_OK) != 0)
-            throw tk::UserError("cannot run " + name + ": " +
-                                (r.empty() ? std::string(strerror(errno)) : "not executable") +
-                                ": check the path");
+        if (r.empty())
+            throw tk::UserError("cannot run " + name + ": " + strerror(errno) + ": check the path", 127);
+        if (access(r.c_str(), X_OK) != 0)
+            throw tk::UserError("cannot run " + name + ": not executable: check the path", 126);
         return r;
     }
     const char* path = getenv("PATH");
@@ -80,7 +81,7 @@ std::string resolve_program(const std::string& name) {
             return absolute(candidate);
         start = end + 1;
     }
-    throw tk::UserError("cannot run " + name + ": not found in PATH; give its path");
+    throw tk::UserError("cannot run " + name + ": not found in PATH; give its path", 127);
 }
 
 std::string timestamp(time_t t, const char* fmt) {
@@ -107,19 +108,33 @@ void make_private_dir(const std::string& path, int uid, int gid) {
 
 struct Credentials {
     int uid = -1, gid = -1;  // -1: keep ours
+    std::vector<gid_t> groups;  // the user's supplementary groups
 };
 
-// Under sudo, the command runs as the user who typed sudo, unless --as-root.
+// Under sudo, the command runs as the user who typed sudo (with that user's groups),
+// unless --as-root.
 Credentials target_credentials(bool as_root) {
     Credentials c;
-    if (geteuid() != 0 || as_root)
+    if (as_root)
         return c;
-    const char* su = getenv("SUDO_UID");
-    const char* sg = getenv("SUDO_GID");
-    if (su && sg && atoi(su) > 0) {
-        c.uid = atoi(su);
-        c.gid = atoi(sg);
+    InvokingUser u = invoking_user();
+    if (u.uid < 0)
+        return c;
+    c.uid = u.uid;
+    c.gid = u.gid;
+    // Looked up here, before fork: the child may only make async-signal-safe calls.
+    if (struct passwd* pw = getpwuid(uid_t(u.uid))) {
+        int n = 64;
+        std::vector<gid_t> groups(static_cast<size_t>(n));
+        if (getgrouplist(pw->pw_name, gid_t(u.gid), groups.data(), &n) < 0) {
+            groups.resize(size_t(n));
+            getgrouplist(pw->pw_name, gid_t(u.gid), groups.data(), &n);
+        }
+        groups.resize(size_t(std::max(n, 0)));
+        c.groups = groups;
     }
+    if (c.groups.empty())
+        c.groups.push_back(gid_t(u.gid));
     return c;
 }
 
@@ -155,7 +170,7 @@ Credentials target_credentials(bool as_root) {
         close(f);
     }
     if (creds.uid >= 0) {
-        if (setgroups(0, nullptr) != 0 || setgid(gid_t(creds.gid)) != 0 ||
+        if (setgroups(creds.groups.size(), creds.groups.data()) != 0 || setgid(gid_t(creds.gid)) != 0 ||
             setuid(uid_t(creds.uid)) != 0)
             fail(3);
     }
@@ -294,25 +309,50 @@ std::string piped_core_advice(const CorePattern& pattern, int pid) {
 }
 
 void write_private_file(const std::string& path, const std::string& content, int uid, int gid) {
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    // Whole or not at all: a temporary file in the same directory, renamed into place.
+    std::string tmp = path + ".XXXXXX";
+    int fd = mkstemp(tmp.data());  // 0600, O_EXCL: never follows a planted link
     if (fd < 0)
         throw tk::UserError(tk::errno_text("cannot write " + path));
+    auto fail = [&](const std::string& what) {
+        int err = errno;
+        close(fd);
+        unlink(tmp.c_str());
+        throw tk::UserError(tk::errno_text(what, err));
+    };
     size_t done = 0;
     while (done < content.size()) {
         ssize_t n = write(fd, content.data() + done, content.size() - done);
-        if (n <= 0) {
-            close(fd);
-            throw tk::UserError(tk::errno_text("cannot write " + path));
-        }
+        if (n <= 0)
+            fail("cannot write " + path);
         done += size_t(n);
     }
-    fchmod(fd, 0600);
-    if (uid >= 0 && fchown(fd, uid_t(uid), gid_t(gid)) != 0) {
-        int err = errno;
-        close(fd);
-        throw tk::UserError(tk::errno_text("cannot hand " + path + " to uid " + std::to_string(uid), err));
+    if (fchmod(fd, 0600) != 0)
+        fail("cannot restrict " + path);
+    if (uid >= 0 && fchown(fd, uid_t(uid), gid_t(gid)) != 0)
+        fail("cannot hand " + path + " to uid " + std::to_string(uid));
+    if (close(fd) != 0) {
+        unlink(tmp.c_str());
+        throw tk::UserError(tk::errno_text("cannot write " + path));
     }
-    close(fd);
+    if (rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        unlink(tmp.c_str());
+        throw tk::UserError(tk::errno_text("cannot write " + path, err));
+    }
+}
+
+InvokingUser invoking_user() {
+    InvokingUser u;
+    if (geteuid() != 0)
+        return u;
+    const char* su = getenv("SUDO_UID");
+    const char* sg = getenv("SUDO_GID");
+    if (su && sg && atoi(su) > 0) {
+        u.uid = atoi(su);
+        u.gid = atoi(sg);
+    }
+    return u;
 }
 
 int run_command(const RunOptions& options) {

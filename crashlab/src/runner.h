@@ -43,7 +43,14 @@ std::string expand_core_pattern(const CorePattern& pattern, const std::string& c
 // What to tell the user when the core went to a handler: one line with a command to get it.
 std::string piped_core_advice(const CorePattern& pattern, int pid);
 
-// Owner-only files and directories (0600 / 0700); under sudo, chown to the invoking user.
+// A file readable by its owner only (0600), written whole or not at all (a temporary file
+// renamed into place), and owned by UID/GID when they are >= 0.
 void write_private_file(const std::string& path, const std::string& content, int uid, int gid);
+
+// The user who ran sudo (SUDO_UID/SUDO_GID) when we are root; -1 otherwise.
+struct InvokingUser {
+    int uid = -1, gid = -1;
+};
+InvokingUser invoking_user();
 
 }  // namespace crashlab

@@ -66,7 +66,7 @@ TEST(Run, CommandNotFoundIsOneLine) {
     std::string dir = fresh_dir("run-notfound");
     Result r = run({CRASHLAB_BIN, "run", "--dir", dir, "--", "no-such-program-anywhere"});
     ASSERT_TRUE(r.exited);
-    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.code, 127) << "like a shell";
     EXPECT_NE(r.err.find("not found in PATH"), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
     remove_tree(dir);

@@ -831,14 +831,12 @@ Status Symbolizer::add_core(Elf* core, const std::string& executable) {
     return {};
 }
 
-Symbol Symbolizer::symbolize(uint64_t address, bool return_address) {
+const Symbol& Symbolizer::symbolize(uint64_t address, bool return_address) {
     auto& cache = impl_->cache[return_address ? 1 : 0];
     auto it = cache.find(address);
-    if (it != cache.end())
-        return it->second;
-    Symbol s = impl_->symbolize(address, return_address);
-    cache.emplace(address, s);
-    return s;
+    if (it == cache.end())
+        it = cache.emplace(address, impl_->symbolize(address, return_address)).first;
+    return it->second;
 }
 
 std::optional<DataSymbol> Symbolizer::data_symbol(uint64_t address) {

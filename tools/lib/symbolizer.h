@@ -124,8 +124,9 @@ public:
 
     // Symbolize ADDRESS. RETURN_ADDRESS says the address is a return address (any frame
     // but the innermost): the source lookup then uses address - 1, inside the call.
-    // Results are cached, so repeated addresses (deep recursion) cost a lookup.
-    Symbol symbolize(uint64_t address, bool return_address = false);
+    // Results are cached, so repeated addresses (deep recursion) cost a lookup; the
+    // reference stays valid until the next add_*() or the Symbolizer's end.
+    const Symbol& symbolize(uint64_t address, bool return_address = false);
 
     // The data object containing ADDRESS (a global mutex, a string literal's array ...).
     std::optional<DataSymbol> data_symbol(uint64_t address);
