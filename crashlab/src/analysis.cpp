@@ -416,8 +416,12 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     // Fault address and instruction
     if (!a.threads.empty()) {
         const user_regs_struct& regs = a.threads.front().regs;
-        std::vector<uint8_t> code = memory.executable(regs.rip) ? memory.read(regs.rip, 16)
-                                                                 : std::vector<uint8_t>();
+        // The instruction matters when it faulted; a signal that was sent (abort's tgkill,
+        // a kill from outside) interrupted whatever was there.
+        bool fault = core.siginfo() && !a.sent && is_fault_signal(core.siginfo()->signo);
+        std::vector<uint8_t> code = fault && memory.executable(regs.rip)
+                                        ? memory.read(regs.rip, 16)
+                                        : std::vector<uint8_t>();
         if (!code.empty())
             a.instruction = decode(code, regs.rip, &regs);
         if (a.instruction) {

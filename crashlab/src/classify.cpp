@@ -578,9 +578,12 @@ void classify(Analysis& a) {
                                                   std::to_string(a.sender_uid) + ")";
         a.evidence.push_back(a.signal_name + " " + a.code_name + ": sent by " + sender +
                              (a.sent_by_self ? "" : ", not raised by a fault"));
-        if (a.timeout_fired)
-            a.evidence.push_back("crashlab run sent it after the --timeout of " +
-                                 std::to_string(a.timeout_seconds).substr(0, 5) + " s");
+        if (a.timeout_fired) {
+            char secs[32];
+            snprintf(secs, sizeof secs, "%g", a.timeout_seconds);
+            a.evidence.push_back(std::string("crashlab run sent it after the --timeout of ") +
+                                 secs + " s");
+        }
     }
     if (is_fault_signal(a.signo) && !a.sent) {
         classify_fault(a, t);

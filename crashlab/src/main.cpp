@@ -124,6 +124,7 @@ int cmd_gdb(const std::string& core, const std::string& exe_opt,
                                      "-iex", "set debuginfod enabled off",
                                      "-iex", "set debug-file-directory " + debug,
                                      "-iex", "set auto-load safe-path /",
+                                     "-iex", "set disassembly-flavor intel",
                                      exe, core};
     for (const std::string& e : extra)
         args.push_back(e);
