@@ -380,3 +380,11 @@ TEST(CtxswitchTrace, CtrlCOnAnAttachedProcessReportsAndDetaches) {
     EXPECT_EQ(kill(workload, 0), 0) << "the traced process must survive the tool";
     bg.join();
 }
+
+TEST(CtxswitchTrace, TimerInterruptWakeupsNameNoWaker) {
+    REQUIRE_ROOT();
+    // the sleeper's timer fires while its sibling spins in user mode on the same CPU
+    json j = trace_json({bin("timer-wakeups"), "200"});
+    EXPECT_GE(j["totals"]["wakeups"].get<uint64_t>(), 200u);
+    EXPECT_LE(hist_count(j, "handoff_same_process"), 2u) << "interrupts were taken for wakers";
+}
