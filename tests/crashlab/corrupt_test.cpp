@@ -294,3 +294,55 @@ TEST(BadInput, MissingExecutable) {
 }
 
 }  // namespace
+
+namespace {
+
+// x86-64 cannot say which address a general protection fault was about: the kernel sends
+// SIGSEGV with SI_KERNEL and address 0. The address comes from the instruction.
+TEST(Recompute, NonCanonicalPointer) {
+    std::string dir = fresh_dir("noncanonical");
+    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", dir, "--json", dir + "/a.json", "--",
+                    WILD_VICTIM});
+    ASSERT_TRUE(r.exited) << r.err;
+    ASSERT_EQ(r.code, 128 + 11) << r.err;
+    nlohmann::json j = load_json(dir + "/a.json");
+    EXPECT_EQ(j["signal"]["code_name"], "SI_KERNEL");
+    EXPECT_EQ(j["fault_address"], "0x4141414141414149");
+    EXPECT_TRUE(j["fault"]["recomputed"].get<bool>());
+    EXPECT_EQ(j["fault"]["region"], "non-canonical");
+    EXPECT_EQ(j["class"], "wild-pointer");
+    EXPECT_EQ(unqualified(j["culprit"]["function"]), "read_value");
+    remove_tree(dir);
+}
+
+// The executable is deleted while the process runs: the core's NT_FILE says
+// "(deleted)"; the analysis says so, works from the copy of the code in the core, and
+// takes the original back with --exe.
+TEST(BadInput, ExecutableDeletedBeforeTheCrash) {
+    std::string dir = fresh_dir("deleted-exe");
+    std::string exe = dir + "/victim-doomed";
+    std::filesystem::copy_file(VICTIM_O0, exe);
+    chmod(exe.c_str(), 0755);
+    // The hang gives time to delete the file before --timeout makes the core.
+    Result r = run({"/bin/sh", "-c",
+                    std::string(CRASHLAB_BIN) + " run -q --timeout 1 --dir " + dir + "/run -- " + exe +
+                        " hang & sleep 0.3; rm " + exe + "; wait"});
+    ASSERT_TRUE(r.exited) << r.err;
+    std::vector<std::string> cores = glob(dir + "/run/*/core");
+    ASSERT_EQ(cores.size(), 1u) << r.err;
+    Result a = run({CRASHLAB_BIN, "analyze", "--json", "-", cores[0]});
+    expect_clean_failure(a, "deleted executable", false);
+    nlohmann::json j = nlohmann::json::parse(a.out);
+    EXPECT_EQ(j["class"], "hang");
+    bool said = false;
+    for (const auto& w : j["warnings"])
+        said |= w.get<std::string>().find("was deleted") != std::string::npos;
+    EXPECT_TRUE(said) << j["warnings"].dump();
+    Result with_exe = run({CRASHLAB_BIN, "analyze", "--json", "-", "--exe", VICTIM_O0, cores[0]});
+    EXPECT_EQ(with_exe.code, 0) << with_exe.err;
+    nlohmann::json k = nlohmann::json::parse(with_exe.out);
+    EXPECT_EQ(unqualified(k["culprit"]["function"]), "wait_until_ready");
+    remove_tree(dir);
+}
+
+}  // namespace
