@@ -95,7 +95,7 @@ std::string loop_detail(const Snapshot& s, const Loop& l, const ReportOptions& o
     const auto& c = l.c;
     out << loop_title(l) << ":\n";
     if (l.family() == Family::Epoll) {
-        out << fmt("  interest list: %" PRId64 " fds registered (ADD %" PRIu64 ", MOD %" PRIu64 ", DEL %" PRIu64
+        out << fmt("  interest list: size %" PRId64 " (ADD %" PRIu64 ", MOD %" PRIu64 ", DEL %" PRIu64
                    ", failed %" PRIu64 "); edge-triggered %" PRIu64 ", EPOLLEXCLUSIVE %" PRIu64 ", EPOLLONESHOT %" PRIu64
                    "\n",
                    l.interest_size, c.ctl_add, c.ctl_mod, c.ctl_del, c.ctl_failed, l.registered_with(1u << 31),
@@ -116,7 +116,7 @@ std::string loop_detail(const Snapshot& s, const Loop& l, const ReportOptions& o
         if (s.coverage.wakeups)
             out << fmt("  spurious: %" PRIu64 " woken but asleep again in the same call, %" PRIu64
                        " returned 0 events before the timeout; herd: %" PRIu64
-                       " woken together with another waiter, %" PRIu64 " of them for nothing\n",
+                       " woken in one burst with another waiter, %" PRIu64 " of them for nothing\n",
                        c.spurious_sleeps, c.spurious_zero, c.herd_wakeups, c.herd_wasted);
         if (c.overruns)
             out << fmt("  overrun: %" PRIu64 " timed-out calls returned after their timeout by p50 %s, max %s\n",
@@ -130,15 +130,23 @@ std::string loop_detail(const Snapshot& s, const Loop& l, const ReportOptions& o
         if (n < l.wakers.size()) out << fmt("    ... %zu more (-v)\n", l.wakers.size() - n);
     }
     if (!l.fds.empty()) {
-        out << "  fds (most often ready first):\n"
-            << fmt("    %6s %10s %-26s %-16s %s\n", "FD", "READY", "INTEREST", "RETURNED", "ADD/MOD/DEL");
+        bool epoll = l.family() == Family::Epoll;
+        out << "  fds (most often ready first):\n";
+        if (epoll)
+            out << fmt("    %6s %10s %-16s %-26s %s\n", "FD", "READY", "RETURNED", "INTEREST", "ADD/MOD/DEL");
+        else
+            out << fmt("    %6s %10s %s\n", "FD", "READY", "RETURNED");
         size_t n = opts.verbose ? l.fds.size() : std::min(l.fds.size(), opts.top);
         for (size_t i = 0; i < n; i++) {
             const auto& f = l.fds[i];
-            std::string interest = l.family() == Family::Epoll ? event_mask_text(f.info.interest) : "-";
-            if (l.family() == Family::Epoll && !f.registered()) interest += " (removed)";
-            out << fmt("    %6d %10" PRIu64 " %-26s %-16s %u/%u/%u\n", f.fd, uint64_t(f.info.ready), interest.c_str(),
-                       event_mask_text(f.info.returned_mask).c_str(), f.info.adds, f.info.mods, f.info.dels);
+            std::string returned = event_mask_text(f.info.returned_mask);
+            if (!epoll) {
+                out << fmt("    %6d %10" PRIu64 " %s\n", f.fd, uint64_t(f.info.ready), returned.c_str());
+                continue;
+            }
+            std::string interest = event_mask_text(f.info.interest) + (f.registered() ? "" : " (removed)");
+            out << fmt("    %6d %10" PRIu64 " %-16s %-26s %u/%u/%u\n", f.fd, uint64_t(f.info.ready), returned.c_str(),
+                       interest.c_str(), f.info.adds, f.info.mods, f.info.dels);
         }
         if (n < l.fds.size()) out << fmt("    ... %zu more (-v)\n", l.fds.size() - n);
     }
@@ -189,7 +197,7 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
                s.calls_of(EP_SYS_EPOLL_PWAIT2), s.counter(EP_C_CTL), s.poll_calls(), s.calls_of(EP_SYS_POLL),
                s.calls_of(EP_SYS_PPOLL), s.select_calls(), s.calls_of(EP_SYS_SELECT), s.calls_of(EP_SYS_PSELECT6));
     out << fmt("        events returned %" PRIu64 ", timeouts %" PRIu64 ", non-blocking calls %" PRIu64 ", errors %" PRIu64
-               "; %zu threads\n",
+               "; threads %zu\n",
                s.counter(EP_C_EVENTS), s.counter(EP_C_TIMEOUTS), s.counter(EP_C_NONBLOCKING), s.counter(EP_C_ERRORS),
                s.threads.size());
 
