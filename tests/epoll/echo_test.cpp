@@ -20,7 +20,8 @@ json bench(const std::vector<std::string>& args) {
     return parse_json(r.out);
 }
 
-void expect_one_line_error(const harness::Result& r, int status, const std::string& prefix, const std::string& text) {
+void expect_one_line_error(const harness::Result& r, int status, const std::string& prefix,
+                           const std::string& text) {
     EXPECT_EQ(r.status, status) << r.err;
     EXPECT_EQ(r.err.rfind(prefix + ": ", 0), 0u) << r.err;
     EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
@@ -46,7 +47,8 @@ TEST_P(EchoForms, ServesEveryRequestAndCountsItsWaits) {
     EXPECT_EQ(s["stop_reason"], "max-connections");
     bool loop_form = model != "thread" && model != "fork";
     ASSERT_EQ(s.contains("loop"), loop_form) << s;
-    if (!loop_form) return;
+    if (!loop_form)
+        return;
     const json& l = s["loop"];
     uint64_t calls = 0, events = 0;
     for (auto& [n, k] : l["events_per_call"].items()) {
@@ -63,7 +65,8 @@ TEST_P(EchoForms, ServesEveryRequestAndCountsItsWaits) {
         EXPECT_GE(l["events"].get<uint64_t>(), 600u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, EchoForms, ::testing::Values("thread", "fork", "epoll", "coro", "poll", "select"));
+INSTANTIATE_TEST_SUITE_P(Models, EchoForms,
+                         ::testing::Values("thread", "fork", "epoll", "coro", "poll", "select"));
 
 TEST(EchoWorkload, EdgeTriggeredAndSmallMaxevents) {
     for (std::string model : {"epoll", "coro"}) {
@@ -71,7 +74,8 @@ TEST(EchoWorkload, EdgeTriggeredAndSmallMaxevents) {
         EXPECT_EQ(j["client"]["requests"].get<uint64_t>(), 800u) << model;
         EXPECT_EQ(j["server"]["loop"]["maxevents"].get<int>(), 1);
         // maxevents 1: every call that returned anything was full
-        EXPECT_EQ(j["server"]["loop"]["full"].get<uint64_t>(), j["server"]["loop"]["events"].get<uint64_t>());
+        EXPECT_EQ(j["server"]["loop"]["full"].get<uint64_t>(),
+                  j["server"]["loop"]["events"].get<uint64_t>());
     }
 }
 
@@ -95,15 +99,18 @@ TEST(EchoWorkload, ServerStopsAtItsDeadlineInEveryForm) {
 }
 
 TEST(EchoWorkload, BadOptionsAreOneClearLine) {
-    expect_one_line_error(run({bin("echo-server"), "--model", "nope"}), 2, "echo-server", "not a server form");
+    expect_one_line_error(run({bin("echo-server"), "--model", "nope"}), 2, "echo-server",
+                          "not a server form");
     expect_one_line_error(run({bin("echo-server"), "--model", "poll", "--edge"}), 2, "echo-server",
                           "--edge applies to --model epoll or coro only");
     expect_one_line_error(run({bin("echo-server")}), 2, "echo-server", "--model");
     expect_one_line_error(run({bin("echo-client")}), 2, "echo-client", "--port");
-    expect_one_line_error(run({bin("echo-client"), "--port", "1"}), 1, "echo-client", "cannot connect to 127.0.0.1:1");
-    expect_one_line_error(run({bin("echo-bench"), "--model", "epoll", "-n", "0"}), 2, "echo-bench", "-n 0 needs -d");
-    expect_one_line_error(run({bin("echo-bench"), "--model", "epoll", "--idle-steps", "5,x"}), 2, "echo-bench",
-                          "--idle-steps 5,x");
-    expect_one_line_error(run({bin("echo-bench"), "--model", "epoll", "--host", "x"}), 2, "echo-bench",
-                          "--host");
+    expect_one_line_error(run({bin("echo-client"), "--port", "1"}), 1, "echo-client",
+                          "cannot connect to 127.0.0.1:1");
+    expect_one_line_error(run({bin("echo-bench"), "--model", "epoll", "-n", "0"}), 2, "echo-bench",
+                          "-n 0 needs -d");
+    expect_one_line_error(run({bin("echo-bench"), "--model", "epoll", "--idle-steps", "5,x"}), 2,
+                          "echo-bench", "--idle-steps 5,x");
+    expect_one_line_error(run({bin("echo-bench"), "--model", "epoll", "--host", "x"}), 2,
+                          "echo-bench", "--host");
 }

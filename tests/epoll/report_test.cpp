@@ -9,7 +9,9 @@ using namespace epolltrace;
 
 namespace {
 
-size_t calls_slot(ep_syscall s) { return size_t(EP_C_CALLS) + size_t(s); }
+size_t calls_slot(ep_syscall s) {
+    return size_t(EP_C_CALLS) + size_t(s);
+}
 
 Loop epoll_loop(uint32_t pid, int32_t epfd) {
     Loop l;
@@ -105,8 +107,9 @@ TEST(EpollReport, JsonInstancesArePerPidAndEpfdWithNamedHistograms) {
     EXPECT_EQ(i["epfd"], 5);
     EXPECT_EQ(i["calls"], 10);
     EXPECT_EQ(i["events"], 25);
-    for (const char* h : {"blocked", "ready_to_return", "ready_wait_cpu", "ready_run", "events_per_call", "in_call",
-                          "cpu_in_call", "fds_per_call", "loop_busy", "overrun"}) {
+    for (const char* h :
+         {"blocked", "ready_to_return", "ready_wait_cpu", "ready_run", "events_per_call", "in_call",
+          "cpu_in_call", "fds_per_call", "loop_busy", "overrun"}) {
         ASSERT_TRUE(i["histograms"].contains(h)) << h;
         for (const char* k : {"count", "p50_ns", "p90_ns", "p99_ns", "max_ns", "buckets", "unit"})
             EXPECT_TRUE(i["histograms"][h].contains(k)) << h << "." << k;
@@ -142,20 +145,24 @@ TEST(EpollReport, UnmeasuredHistogramsAreLeftOut) {
 
 TEST(EpollReport, TextHasTotalsTablesAndDetail) {
     std::string text = text_report(sample(), {});
-    for (const char* s : {"totals: epoll_wait calls 10 (epoll_wait 7, epoll_pwait 3", "epoll instances:",
-                          "poll and select:", "pid 42 (server), epoll instance (epfd 5)", "writer tid 43 (pid 42)",
-                          "edge-triggered 1", "per thread:", "events returned per call", "dropped: 0"})
+    for (const char* s :
+         {"totals: epoll_wait calls 10 (epoll_wait 7, epoll_pwait 3", "epoll instances:",
+          "poll and select:", "pid 42 (server), epoll instance (epfd 5)", "writer tid 43 (pid 42)",
+          "edge-triggered 1", "per thread:", "events returned per call", "dropped: 0"})
         EXPECT_NE(text.find(s), std::string::npos) << s << "\n" << text;
 }
 
 TEST(EpollReport, SummarySaysWhenALoopBusyPolls) {
     auto s = sample();
-    EXPECT_EQ(summary_lines(s).find("epoll: 10 calls returned 25 events (2.50 per call)"), 0u) << summary_lines(s);
-    EXPECT_NE(summary_lines(s).find("poll: 5 calls returned 0 events (0.00 per call), 80.0% non-blocking; "),
+    EXPECT_EQ(summary_lines(s).find("epoll: 10 calls returned 25 events (2.50 per call)"), 0u)
+        << summary_lines(s);
+    EXPECT_NE(summary_lines(s).find(
+                  "poll: 5 calls returned 0 events (0.00 per call), 80.0% non-blocking; "),
               std::string::npos)
         << summary_lines(s);
     EXPECT_NE(summary_lines(s).find("busy-polls"), std::string::npos);
-    EXPECT_EQ(summary_lines(Snapshot{}), "no epoll_wait, poll or select call returned in the traced tasks\n");
+    EXPECT_EQ(summary_lines(Snapshot{}),
+              "no epoll_wait, poll or select call returned in the traced tasks\n");
 }
 
 TEST(EpollReport, EventMasksAndWakers) {

@@ -22,26 +22,32 @@ namespace {
 
 std::string join(const std::vector<std::string>& words) {
     std::string out;
-    for (auto& w : words) out += (out.empty() ? "" : " ") + w;
+    for (auto& w : words)
+        out += (out.empty() ? "" : " ") + w;
     return out;
 }
 
 int trace_main(int argc, char** argv) {
-    CLI::App app{"How event loops wait in epoll_wait/epoll_pwait/epoll_pwait2, poll/ppoll and select/pselect6:\n"
-                 "blocked time, ready-to-return latency, events per call, timeouts, busy polling, who made\n"
-                 "the loop ready, which fds, and the cost of a call by the number of fds. See docs/epoll-trace.md.",
-                 "epoll-trace"};
+    CLI::App app{
+        "How event loops wait in epoll_wait/epoll_pwait/epoll_pwait2, poll/ppoll and "
+        "select/pselect6:\n"
+        "blocked time, ready-to-return latency, events per call, timeouts, busy polling, who made\n"
+        "the loop ready, which fds, and the cost of a call by the number of fds. See "
+        "docs/epoll-trace.md.",
+        "epoll-trace"};
     tk::TraceOptions opts;
     epolltrace::ReportOptions ropts;
     tk::add_trace_options(app, opts);
-    app.add_option("--top", ropts.top, "fds and wakers listed per loop (all with -v)")->check(CLI::PositiveNumber);
+    app.add_option("--top", ropts.top, "fds and wakers listed per loop (all with -v)")
+        ->check(CLI::PositiveNumber);
     app.parse(argc, argv);
     opts.command = app.remaining();
     if (!opts.command.empty() && opts.command[0] == "--") {
         opts.command.erase(opts.command.begin());
     } else if (!opts.command.empty() && opts.command[0].size() > 1 && opts.command[0][0] == '-') {
         // prefix_command() hands unknown options over as the command; they are mistakes
-        throw tk::UserError("unknown option " + opts.command[0] + " (see --help; put the command after --)", 2);
+        throw tk::UserError(
+            "unknown option " + opts.command[0] + " (see --help; put the command after --)", 2);
     }
 
     if (opts.features) {
@@ -50,11 +56,14 @@ int trace_main(int argc, char** argv) {
     }
     if (opts.raw_tp)
         throw tk::UserError(
-            "--raw-tp is not available: the scheduler probes keep their state in task-local storage, "
-            "which needs the typed (tp_btf) tracepoints; use --without sched_switch/sched_waking to leave them out",
+            "--raw-tp is not available: the scheduler probes keep their state in task-local "
+            "storage, "
+            "which needs the typed (tp_btf) tracepoints; use --without sched_switch/sched_waking "
+            "to leave them out",
             2);
     tk::validate_trace_options(opts);
-    if (opts.launching()) tk::resolve_command(opts.command[0]);  // fail before loading anything
+    if (opts.launching())
+        tk::resolve_command(opts.command[0]);  // fail before loading anything
     tk::KernelFeatures::get().require_tracing("epoll-trace");
 
     tk::TraceSession session("epoll-trace", opts);
@@ -88,20 +97,23 @@ int trace_main(int argc, char** argv) {
     });
 
     double duration = session.elapsed_seconds();
-    if (opts.launching()) session.finish_workload();  // terminated first if it still runs
+    if (opts.launching())
+        session.finish_workload();  // terminated first if it still runs
     auto snap = tracer.snapshot();
     tracer.detach();
     fill(snap);
     snap.duration_s = duration;
     snap.end_reason = tk::TraceSession::describe(end);
-    if (auto* w = session.workload()) snap.workload_status = w->status();
+    if (auto* w = session.workload())
+        snap.workload_status = w->status();
 
     if (opts.json == "-") {
         tk::write_output("-", epolltrace::json_report(snap).dump(2) + "\n");
     } else {
         fputs(epolltrace::text_report(snap, ropts).c_str(), stdout);
         fflush(stdout);
-        if (!opts.json.empty()) tk::write_output(opts.json, epolltrace::json_report(snap).dump(2) + "\n");
+        if (!opts.json.empty())
+            tk::write_output(opts.json, epolltrace::json_report(snap).dump(2) + "\n");
     }
     return session.exit_code();
 }

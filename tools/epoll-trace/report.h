@@ -10,8 +10,8 @@
 namespace epolltrace {
 
 struct ReportOptions {
-    int verbose = 0;     // -v: every histogram of every loop, every fd and waker, BPF run time
-    size_t top = 5;      // fds and wakers shown per loop
+    int verbose = 0;  // -v: every histogram of every loop, every fd and waker, BPF run time
+    size_t top = 5;   // fds and wakers shown per loop
     size_t max_threads = 20;
 };
 

@@ -12,10 +12,13 @@ json histograms_json(const Snapshot& s, const Loop* l) {
     json h = json::object();
     for (auto& nh : named_histograms()) {
         bool measured = true;
-        if (nh.id == EP_H_BLOCKED || nh.id == EP_H_CPU_IN_CALL) measured = s.coverage.switches;
-        if (nh.id == EP_H_READY_TO_RETURN || nh.id == EP_H_READY_WAIT_CPU || nh.id == EP_H_READY_RUN)
+        if (nh.id == EP_H_BLOCKED || nh.id == EP_H_CPU_IN_CALL)
+            measured = s.coverage.switches;
+        if (nh.id == EP_H_READY_TO_RETURN || nh.id == EP_H_READY_WAIT_CPU ||
+            nh.id == EP_H_READY_RUN)
             measured = s.coverage.wakeups;
-        if (!measured) continue;
+        if (!measured)
+            continue;
         json j = (l ? l->hist(nh.id) : s.merged(nh.id)).to_json();
         j["unit"] = nh.unit;  // "events"/"fds": the *_ns fields hold counts, not times
         h[nh.name] = std::move(j);
@@ -36,7 +39,8 @@ json loop_json(const Snapshot& s, const Loop& l) {
     j["events"] = c.events;
     json by = json::object();
     for (int sys = 0; sys < EP_SYSCALLS; sys++)
-        if (c.by_syscall[size_t(sys)]) by[syscall_name(sys)] = c.by_syscall[size_t(sys)];
+        if (c.by_syscall[size_t(sys)])
+            by[syscall_name(sys)] = c.by_syscall[size_t(sys)];
     j["calls_by_syscall"] = by;
     j["events_per_call"] = l.events_per_call();
     j["timeouts"] = c.timeouts;
@@ -47,17 +51,22 @@ json loop_json(const Snapshot& s, const Loop& l) {
     j["blocked_calls"] = c.blocked_calls;
     j["ready_on_entry"] = c.ready_on_entry;
     j["woken_calls"] = c.woken_calls;
-    j["spurious_wakeups"] = {{"asleep_again", c.spurious_sleeps}, {"zero_events_early", c.spurious_zero}};
+    j["spurious_wakeups"] = {{"asleep_again", c.spurious_sleeps},
+                             {"zero_events_early", c.spurious_zero}};
     j["herd"] = {{"wakeups", c.herd_wakeups}, {"found_nothing", c.herd_wasted}};
     j["overruns"] = c.overruns;
     if (l.family() == Family::Epoll) {
         j["maxevents"] = c.maxevents;
         j["full"] = c.full;
         j["interest"] = {
-            {"registered", l.interest_size},     {"adds", c.ctl_add},
-            {"mods", c.ctl_mod},                 {"dels", c.ctl_del},
-            {"failed", c.ctl_failed},            {"edge_triggered", l.registered_with(1u << 31)},
-            {"exclusive", l.registered_with(1u << 28)}, {"oneshot", l.registered_with(1u << 30)},
+            {"registered", l.interest_size},
+            {"adds", c.ctl_add},
+            {"mods", c.ctl_mod},
+            {"dels", c.ctl_del},
+            {"failed", c.ctl_failed},
+            {"edge_triggered", l.registered_with(1u << 31)},
+            {"exclusive", l.registered_with(1u << 28)},
+            {"oneshot", l.registered_with(1u << 30)},
         };
     }
     auto& fds = j["fds"] = json::array();
@@ -135,7 +144,8 @@ json json_report(const Snapshot& s) {
                      {"forks_followed", s.coverage.forks},
                      {"syscalls_missing", s.coverage.syscalls_missing}};
     json by = json::object();
-    for (int sys = 0; sys < EP_SYSCALLS; sys++) by[syscall_name(sys)] = s.calls_of(ep_syscall(sys));
+    for (int sys = 0; sys < EP_SYSCALLS; sys++)
+        by[syscall_name(sys)] = s.calls_of(ep_syscall(sys));
     j["totals"] = {
         {"epoll_wait_calls", s.epoll_wait_calls()},
         {"epoll_ctl_calls", s.counter(EP_C_CTL)},
@@ -152,7 +162,8 @@ json json_report(const Snapshot& s) {
     };
     auto& inst = j["instances"] = json::array();
     auto& ps = j["poll_select"] = json::array();
-    for (auto& l : s.loops) (l.family() == Family::Epoll ? inst : ps).push_back(loop_json(s, l));
+    for (auto& l : s.loops)
+        (l.family() == Family::Epoll ? inst : ps).push_back(loop_json(s, l));
     j["histograms"] = histograms_json(s, nullptr);
 
     auto& procs = j["processes"] = json::array();
@@ -173,9 +184,12 @@ json json_report(const Snapshot& s) {
         threads.push_back(row);
     }
     j["dropped"] = {
-        {"task_state", s.counter(EP_C_DROP_STORAGE)},   {"loops", s.counter(EP_C_DROP_LOOPS)},
-        {"cost_histograms", s.counter(EP_C_DROP_SIZE_HISTS)}, {"fds", s.counter(EP_C_DROP_FDS)},
-        {"wakers", s.counter(EP_C_DROP_WAKERS)},        {"exited_threads", s.counter(EP_C_DROP_EXITED)},
+        {"task_state", s.counter(EP_C_DROP_STORAGE)},
+        {"loops", s.counter(EP_C_DROP_LOOPS)},
+        {"cost_histograms", s.counter(EP_C_DROP_SIZE_HISTS)},
+        {"fds", s.counter(EP_C_DROP_FDS)},
+        {"wakers", s.counter(EP_C_DROP_WAKERS)},
+        {"exited_threads", s.counter(EP_C_DROP_EXITED)},
         {"live_threads", s.counter(EP_C_DROP_LIVE)},
     };
     j["not_attributed"] = {{"events_beyond_read_limit", s.counter(EP_C_EVENTS_UNREAD)},
@@ -184,15 +198,18 @@ json json_report(const Snapshot& s) {
     auto& probes = j["probes"] = json::array();
     for (auto& p : s.probes) {
         json pj = {{"name", p.name}, {"attached", p.attached}};
-        if (!p.attached) pj["error"] = p.error;
+        if (!p.attached)
+            pj["error"] = p.error;
         probes.push_back(pj);
     }
     if (s.workload_status)
-        j["workload"] = {{"status", s.workload_status->describe()}, {"exit_code", s.workload_status->shell_code()}};
+        j["workload"] = {{"status", s.workload_status->describe()},
+                         {"exit_code", s.workload_status->shell_code()}};
     if (!s.program_stats.empty()) {
         auto& rt = j["bpf_run_time"] = json::array();
         for (auto& p : s.program_stats)
-            rt.push_back({{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
+            rt.push_back(
+                {{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
     }
     j["warnings"] = s.warnings;
     return j;

@@ -23,8 +23,8 @@ struct LoopCounters {
     std::array<uint64_t, EP_SYSCALLS> by_syscall{};
     uint64_t events = 0, full = 0, maxevents = 0, timeouts = 0, nonblocking = 0, errors = 0,
              interrupted = 0, blocked_calls = 0, ready_on_entry = 0, woken_calls = 0,
-             spurious_sleeps = 0, spurious_zero = 0, herd_wakeups = 0, herd_wasted = 0, overruns = 0,
-             ctl_add = 0, ctl_mod = 0, ctl_del = 0, ctl_failed = 0;
+             spurious_sleeps = 0, spurious_zero = 0, herd_wakeups = 0, herd_wasted = 0,
+             overruns = 0, ctl_add = 0, ctl_mod = 0, ctl_del = 0, ctl_failed = 0;
 
     void add(const ep_loop& per_cpu);
 };
@@ -64,13 +64,15 @@ struct Loop {
     std::string comm;
     LoopCounters c;
     std::array<tk::Histogram, EP_HISTS> hists;
-    int64_t interest_size = 0;  // epoll: ADDs minus DELs seen
-    std::vector<FdRow> fds;     // by readiness, most often ready first
+    int64_t interest_size = 0;     // epoll: ADDs minus DELs seen
+    std::vector<FdRow> fds;        // by readiness, most often ready first
     std::vector<WakerRow> wakers;  // most wakeups first
     std::vector<CostRow> cost;     // by bucket
 
     Family family() const {
-        return key == EP_KEY_POLL ? Family::Poll : key == EP_KEY_SELECT ? Family::Select : Family::Epoll;
+        return key == EP_KEY_POLL     ? Family::Poll
+               : key == EP_KEY_SELECT ? Family::Select
+                                      : Family::Epoll;
     }
     const tk::Histogram& hist(int id) const { return hists[size_t(id)]; }
     double events_per_call() const;

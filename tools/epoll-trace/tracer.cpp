@@ -45,16 +45,18 @@ std::vector<SyscallProbe> syscall_probes(epoll_bpf* s) {
 struct SchedProbe {
     std::string tracepoint;  // as KernelFeatures names it
     struct bpf_program* prog;
-    bool typed;              // needs the BTF-typed form (tp_btf)
-    const char* without;     // what is not measured without it
+    bool typed;           // needs the BTF-typed form (tp_btf)
+    const char* without;  // what is not measured without it
 };
 
 std::vector<SchedProbe> sched_probes(epoll_bpf* s) {
     return {
-        {"sched_switch", s->progs.ep_switch, true, "blocked time and on-CPU time in the call are not measured"},
+        {"sched_switch", s->progs.ep_switch, true,
+         "blocked time and on-CPU time in the call are not measured"},
         {"sched_waking", s->progs.ep_waking, true,
          "ready-to-return latency, wakers, spurious wakeups and herds are not measured"},
-        {"sched_process_fork", s->progs.ep_fork, true, "processes forked by the target are not traced"},
+        {"sched_process_fork", s->progs.ep_fork, true,
+         "processes forked by the target are not traced"},
         {"sched/sched_process_exit", s->progs.ep_exit_task, false,
          "threads that end lose their per-thread row"},
     };
@@ -62,7 +64,8 @@ std::vector<SchedProbe> sched_probes(epoll_bpf* s) {
 
 int possible_cpus() {
     int n = libbpf_num_possible_cpus();
-    if (n <= 0) throw UserError("cannot read the number of possible CPUs");
+    if (n <= 0)
+        throw UserError("cannot read the number of possible CPUs");
     return n;
 }
 
@@ -70,7 +73,8 @@ int possible_cpus() {
 template <typename K, typename F>
 void for_each_key(int fd, F&& f) {
     K key{}, next{};
-    for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err; err = bpf_map_get_next_key(fd, &key, &next)) {
+    for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
+         err = bpf_map_get_next_key(fd, &key, &next)) {
         key = next;
         f(key);
     }
@@ -87,11 +91,18 @@ struct Tracer::Impl {
 };
 
 const std::vector<std::string>& Tracer::tracepoints() {
-    static const std::vector<std::string> list = {
-        "syscalls/sys_enter_epoll_wait", "syscalls/sys_enter_epoll_pwait", "syscalls/sys_enter_epoll_pwait2",
-        "syscalls/sys_enter_epoll_ctl",  "syscalls/sys_enter_poll",        "syscalls/sys_enter_ppoll",
-        "syscalls/sys_enter_select",     "syscalls/sys_enter_pselect6",    "sched_switch",
-        "sched_waking",                  "sched_process_fork",             "sched/sched_process_exit"};
+    static const std::vector<std::string> list = {"syscalls/sys_enter_epoll_wait",
+                                                  "syscalls/sys_enter_epoll_pwait",
+                                                  "syscalls/sys_enter_epoll_pwait2",
+                                                  "syscalls/sys_enter_epoll_ctl",
+                                                  "syscalls/sys_enter_poll",
+                                                  "syscalls/sys_enter_ppoll",
+                                                  "syscalls/sys_enter_select",
+                                                  "syscalls/sys_enter_pselect6",
+                                                  "sched_switch",
+                                                  "sched_waking",
+                                                  "sched_process_fork",
+                                                  "sched/sched_process_exit"};
     return list;
 }
 
@@ -100,9 +111,11 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
     f.require_tracing("epoll-trace");
     tk::ensure_tracefs();
     tk::capture_libbpf_messages(opts.verbose > 1);
-    if (opts.verbose) impl_->stats = std::make_unique<tk::BpfStatsGuard>();
+    if (opts.verbose)
+        impl_->stats = std::make_unique<tk::BpfStatsGuard>();
 
-    impl_->skel = std::make_unique<Skel>(tk::skeleton_ops(epoll_bpf__open, epoll_bpf__load, epoll_bpf__destroy));
+    impl_->skel = std::make_unique<Skel>(
+        tk::skeleton_ops(epoll_bpf__open, epoll_bpf__load, epoll_bpf__destroy));
     auto* s = impl_->skel->get();
 
     std::vector<std::string> traced;
@@ -121,19 +134,25 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
     }
     if (traced.empty() || traced == std::vector<std::string>{"epoll_ctl"})
         throw UserError(
-            "the kernel has no syscall tracepoints for epoll_wait, poll or select: nothing to trace "
+            "the kernel has no syscall tracepoints for epoll_wait, poll or select: nothing to "
+            "trace "
             "(a kernel with CONFIG_FTRACE_SYSCALLS is needed)");
     for (auto& name : coverage_.syscalls_missing)
-        warnings_.push_back("the kernel has no tracepoints for " + name + ": its calls are not counted");
+        warnings_.push_back("the kernel has no tracepoints for " + name +
+                            ": its calls are not counted");
 
     for (auto& p : sched_probes(s)) {
         const auto& support = f.tracepoint(p.tracepoint);
         bool have = !opts.lacks(p.tracepoint) && (p.typed ? support.typed : support.tracefs);
-        if (p.tracepoint == "sched_process_fork" && opts.tid) have = false;  // -t follows nothing
+        if (p.tracepoint == "sched_process_fork" && opts.tid)
+            have = false;  // -t follows nothing
         bpf_program__set_autoload(p.prog, have);
-        if (p.tracepoint == "sched_switch") coverage_.switches = have;
-        if (p.tracepoint == "sched_waking") coverage_.wakeups = have;
-        if (p.tracepoint == "sched_process_fork") coverage_.forks = have;
+        if (p.tracepoint == "sched_switch")
+            coverage_.switches = have;
+        if (p.tracepoint == "sched_waking")
+            coverage_.wakeups = have;
+        if (p.tracepoint == "sched_process_fork")
+            coverage_.forks = have;
         if (!have && !(p.tracepoint == "sched_process_fork" && opts.tid))
             warnings_.push_back("the kernel has no usable " + p.tracepoint + " tracepoint" +
                                 (p.typed ? " (BTF-typed)" : "") + ": " + p.without);
@@ -142,28 +161,35 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
     s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
     s->rodata->target_tid = uint32_t(opts.tid);
     tk::Status st = impl_->skel->try_load();
-    if (!st) throw UserError(st.message());
+    if (!st)
+        throw UserError(st.message());
 
     for (auto& p : syscall_probes(s)) {
-        if (!bpf_program__autoload(p.enter)) continue;
+        if (!bpf_program__autoload(p.enter))
+            continue;
         impl_->skel->attach(p.enter, "syscalls:sys_enter_" + p.name);
         impl_->skel->attach(p.exit, "syscalls:sys_exit_" + p.name);
     }
     for (auto& p : sched_probes(s)) {
-        if (!bpf_program__autoload(p.prog)) continue;
+        if (!bpf_program__autoload(p.prog))
+            continue;
         const auto& ps = impl_->skel->attach(p.prog, p.tracepoint + (p.typed ? " (tp_btf)" : ""));
         if (!ps.attached) {
             warnings_.push_back(p.tracepoint + " did not attach: " + p.without);
-            if (p.tracepoint == "sched_switch") coverage_.switches = false;
-            if (p.tracepoint == "sched_waking") coverage_.wakeups = false;
-            if (p.tracepoint == "sched_process_fork") coverage_.forks = false;
+            if (p.tracepoint == "sched_switch")
+                coverage_.switches = false;
+            if (p.tracepoint == "sched_waking")
+                coverage_.wakeups = false;
+            if (p.tracepoint == "sched_process_fork")
+                coverage_.forks = false;
         }
     }
     bool any_wait = false;
     for (auto& ps : impl_->skel->probes())
         any_wait |= ps.attached && ps.name.find("sys_exit_") != std::string::npos &&
                     ps.name.find("epoll_ctl") == std::string::npos;
-    if (!any_wait) throw UserError("no syscall tracepoint could be attached: see -v for libbpf's messages");
+    if (!any_wait)
+        throw UserError("no syscall tracepoint could be attached: see -v for libbpf's messages");
 }
 
 Tracer::~Tracer() = default;
@@ -171,16 +197,19 @@ Tracer::~Tracer() = default;
 void Tracer::trace_process(pid_t pid) {
     uint32_t key = uint32_t(pid), one = 1;
     if (bpf_map_update_elem(bpf_map__fd(impl_->skel->get()->maps.targets), &key, &one, BPF_ANY))
-        throw UserError(tk::errno_text("cannot mark process " + std::to_string(pid) + " as traced"));
+        throw UserError(
+            tk::errno_text("cannot mark process " + std::to_string(pid) + " as traced"));
 }
 
 namespace {
 
 std::string comm_for(uint32_t pid, const std::vector<ThreadRow>& threads) {
     std::string c = tk::comm_of(pid_t(pid));
-    if (!c.empty()) return c;
+    if (!c.empty())
+        return c;
     for (auto& t : threads)
-        if (t.stats.pid == pid && (c.empty() || t.stats.tid == pid)) c = t.comm;
+        if (t.stats.pid == pid && (c.empty() || t.stats.tid == pid))
+            c = t.comm;
     return c;
 }
 
@@ -190,7 +219,8 @@ Snapshot Tracer::snapshot() {
     auto* s = impl_->skel->get();
     const size_t ncpu = size_t(impl_->ncpu);
     Snapshot snap;
-    snap.probe_mode = std::string(coverage_.switches || coverage_.wakeups ? "tp_btf + " : "") + "syscall tracepoints";
+    snap.probe_mode = std::string(coverage_.switches || coverage_.wakeups ? "tp_btf + " : "") +
+                      "syscall tracepoints";
     snap.coverage = coverage_;
     snap.probes = impl_->skel->probes();
     snap.warnings = warnings_;
@@ -203,37 +233,44 @@ Snapshot Tracer::snapshot() {
         uint32_t zero = 0;
         if (bpf_map_lookup_elem(bpf_map__fd(s->maps.totals), &zero, per_cpu.data()) == 0)
             for (auto& t : per_cpu)
-                for (size_t i = 0; i < EP_COUNTERS; i++) snap.counters[i] += t.c[i];
+                for (size_t i = 0; i < EP_COUNTERS; i++)
+                    snap.counters[i] += t.c[i];
     }
 
     // threads: live ones from their task storage, then the exited records
     std::map<uint32_t, ThreadRow> live;
     for_each_key<uint32_t>(bpf_map__fd(s->maps.live), [&](uint32_t tid) {
         uint32_t pid = 0;
-        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.live), &tid, &pid)) return;
+        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.live), &tid, &pid))
+            return;
         int pfd = tk::pidfd_open(pid_t(tid), tid != pid);
-        if (pfd < 0) return;
+        if (pfd < 0)
+            return;
         ep_task_state st{};
         int err = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state), &pfd, &st);
         close(pfd);
-        if (err) return;
+        if (err)
+            return;
         ThreadRow row;
         row.stats = st.stats;
         row.comm = tk::comm_of(pid_t(tid));
-        if (row.comm.empty()) row.comm.assign(st.stats.comm, strnlen(st.stats.comm, sizeof st.stats.comm));
+        if (row.comm.empty())
+            row.comm.assign(st.stats.comm, strnlen(st.stats.comm, sizeof st.stats.comm));
         row.alive = true;
         live[tid] = row;
     });
     for_each_key<uint32_t>(bpf_map__fd(s->maps.exited), [&](uint32_t key) {
         ep_thread_stats st{};
-        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.exited), &key, &st)) return;
+        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.exited), &key, &st))
+            return;
         ThreadRow row;
         row.stats = st;
         row.comm.assign(st.comm, strnlen(st.comm, sizeof st.comm));
         live.erase(st.tid);  // it ended after we read it live: this is its final record
         snap.threads.push_back(row);
     });
-    for (auto& [tid, row] : live) snap.threads.push_back(row);
+    for (auto& [tid, row] : live)
+        snap.threads.push_back(row);
 
     // loops and their counters and histograms, added up over the CPUs
     std::map<std::pair<uint32_t, int32_t>, Loop> loops;
@@ -241,13 +278,15 @@ Snapshot Tracer::snapshot() {
         std::vector<ep_loop> per_cpu(ncpu);
         int fd = bpf_map__fd(s->maps.loops);
         for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
-            if (bpf_map_lookup_elem(fd, &k, per_cpu.data())) return;
+            if (bpf_map_lookup_elem(fd, &k, per_cpu.data()))
+                return;
             Loop& l = loops[{k.pid, k.key}];
             l.pid = k.pid;
             l.key = k.key;
             for (auto& v : per_cpu) {
                 l.c.add(v);
-                for (size_t h = 0; h < EP_HISTS; h++) l.hists[h].merge(v.h[h]);
+                for (size_t h = 0; h < EP_HISTS; h++)
+                    l.hists[h].merge(v.h[h]);
             }
         });
     }
@@ -261,11 +300,13 @@ Snapshot Tracer::snapshot() {
         std::vector<struct hist> per_cpu(ncpu);
         int fd = bpf_map__fd(s->maps.size_hists);
         for_each_key<ep_size_key>(fd, [&](const ep_size_key& k) {
-            if (bpf_map_lookup_elem(fd, &k, per_cpu.data())) return;
+            if (bpf_map_lookup_elem(fd, &k, per_cpu.data()))
+                return;
             CostRow row;
             row.bucket = k.bucket;
             row.slept = k.slept;
-            for (auto& h : per_cpu) row.cpu.merge(h);
+            for (auto& h : per_cpu)
+                row.cpu.merge(h);
             loop_of(k.pid, k.key).cost.push_back(row);
         });
     }
@@ -273,7 +314,8 @@ Snapshot Tracer::snapshot() {
         int fd = bpf_map__fd(s->maps.interest_size);
         for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
             int64_t n = 0;
-            if (bpf_map_lookup_elem(fd, &k, &n) == 0) loop_of(k.pid, k.key).interest_size = n;
+            if (bpf_map_lookup_elem(fd, &k, &n) == 0)
+                loop_of(k.pid, k.key).interest_size = n;
         });
     }
     {
@@ -281,7 +323,8 @@ Snapshot Tracer::snapshot() {
         for_each_key<ep_fd_key>(fd, [&](const ep_fd_key& k) {
             FdRow row;
             row.fd = k.fd;
-            if (bpf_map_lookup_elem(fd, &k, &row.info) == 0) loop_of(k.pid, k.key).fds.push_back(row);
+            if (bpf_map_lookup_elem(fd, &k, &row.info) == 0)
+                loop_of(k.pid, k.key).fds.push_back(row);
         });
     }
     {
@@ -289,9 +332,11 @@ Snapshot Tracer::snapshot() {
         int fd = bpf_map__fd(s->maps.by_data);
         for_each_key<ep_data_key>(fd, [&](const ep_data_key& k) {
             ep_data_info d{};
-            if (bpf_map_lookup_elem(fd, &k, &d) || !d.ready) return;
+            if (bpf_map_lookup_elem(fd, &k, &d) || !d.ready)
+                return;
             Loop& l = loop_of(k.pid, k.epfd);
-            auto row = std::find_if(l.fds.begin(), l.fds.end(), [&](const FdRow& r) { return r.fd == d.fd; });
+            auto row = std::find_if(l.fds.begin(), l.fds.end(),
+                                    [&](const FdRow& r) { return r.fd == d.fd; });
             if (row == l.fds.end()) {
                 l.fds.push_back(FdRow{});
                 row = l.fds.end() - 1;
@@ -305,7 +350,8 @@ Snapshot Tracer::snapshot() {
         int fd = bpf_map__fd(s->maps.wakers);
         for_each_key<ep_waker_key>(fd, [&](const ep_waker_key& k) {
             ep_waker_info info{};
-            if (bpf_map_lookup_elem(fd, &k, &info)) return;
+            if (bpf_map_lookup_elem(fd, &k, &info))
+                return;
             WakerRow row;
             row.tid = k.tid;
             row.pid = info.pid;
@@ -328,12 +374,16 @@ Snapshot Tracer::snapshot() {
         });
         snap.loops.push_back(std::move(l));
     }
-    std::stable_sort(snap.loops.begin(), snap.loops.end(),
-                     [](const Loop& a, const Loop& b) { return int(a.family()) < int(b.family()); });
-    if (impl_->stats) snap.program_stats = impl_->skel->program_stats();
+    std::stable_sort(snap.loops.begin(), snap.loops.end(), [](const Loop& a, const Loop& b) {
+        return int(a.family()) < int(b.family());
+    });
+    if (impl_->stats)
+        snap.program_stats = impl_->skel->program_stats();
     return snap;
 }
 
-void Tracer::detach() { impl_->skel->detach_all(); }
+void Tracer::detach() {
+    impl_->skel->detach_all();
+}
 
 }  // namespace epolltrace

@@ -15,7 +15,7 @@
 namespace epolltrace {
 
 class Tracer {
-public:
+  public:
     // The tracepoints this tool uses, for --features.
     static const std::vector<std::string>& tracepoints();
 
@@ -33,7 +33,7 @@ public:
 
     const Coverage& coverage() const { return coverage_; }
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
     Coverage coverage_;

@@ -81,7 +81,8 @@ int run(int argc, char** argv) {
                         {"client", client.to_json()},
                         {"server", server_report},
                         {"cpu_s", used.cpu_s},
-                        {"cpu_us_per_request", client.requests() ? used.cpu_s * 1e6 / double(client.requests()) : 0.0},
+                        {"cpu_us_per_request",
+                         client.requests() ? used.cpu_s * 1e6 / double(client.requests()) : 0.0},
                         {"context_switches", used.switches.total()}};
     if (wl::wants_text(json_dest)) {
         std::cout << client.to_text();
