@@ -349,6 +349,7 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     if (exe_on_disk.size() > kDeleted.size() &&
         exe_on_disk.compare(exe_on_disk.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
         exe_on_disk.resize(exe_on_disk.size() - kDeleted.size());
+        a.executable = exe_on_disk;  // the name it had; the warning says it is gone
         a.warnings.push_back("the executable " + exe_on_disk +
                              " was deleted before the crash; symbols only if a copy with the "
                              "same build-id is found (--exe PATH)");

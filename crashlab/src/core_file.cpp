@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace crashlab {
@@ -190,7 +191,9 @@ void CoreFile::parse_headers() {
             s.available = ph.p_offset >= size_ ? 0 : std::min(s.filesz, size_ - ph.p_offset);
             s.flags = ph.p_flags;
             if (s.vaddr + s.memsz < s.vaddr) {
-                problem("damaged core: segment at 0x" + std::to_string(s.vaddr) +
+                char where[32];
+                snprintf(where, sizeof where, "0x%llx", (unsigned long long)s.vaddr);
+                problem(std::string("damaged core: segment at ") + where +
                         " wraps around the address space");
                 continue;
             }

@@ -8,6 +8,7 @@
 // Exit status: analyze 0 (complete report), 2 (partial: the core is damaged or the
 // executable missing), 1 (not a core, no such file ...); run: the command's own status,
 // or 128 + the signal that killed it.
+#include <elf.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -98,7 +99,7 @@ std::string executable_for(const std::string& core_path, const std::string& exe)
         }
     }
     crashlab::CoreFile core(core_path);
-    if (auto entry = core.auxv_value(9 /* AT_ENTRY */))
+    if (auto entry = core.auxv_value(AT_ENTRY))
         if (const crashlab::FileMapping* f = core.file_at(*entry)) {
             std::string p = f->path;
             const std::string deleted = " (deleted)";

@@ -70,20 +70,20 @@ struct UnwinderCallbacks {
         size_t next = 0;
         if (*thread_argp) {
             for (size_t i = 0; i < self->threads_.size(); i++)
-                if (self->threads_[i] == *thread_argp)
+                if (self->threads_[i].get() == *thread_argp)
                     next = i + 1;
         }
         if (next >= self->threads_.size())
             return 0;
-        *thread_argp = self->threads_[next];
+        *thread_argp = self->threads_[next].get();
         return self->threads_[next]->status->tid;
     }
 
     static bool get_thread(Dwfl*, pid_t tid, void* arg, void** thread_argp) {
         auto* self = static_cast<Unwinder*>(arg);
-        for (Unwinder::ThreadCtx* t : self->threads_)
+        for (const auto& t : self->threads_)
             if (t->status->tid == tid) {
-                *thread_argp = t;
+                *thread_argp = t.get();
                 return true;
             }
         return false;
@@ -195,18 +195,16 @@ const Dwfl_Thread_Callbacks kCallbacks = {
 
 Unwinder::Unwinder(const AddressSpace& memory, Dwfl* dwfl) : memory_(memory), dwfl_(dwfl) {
     for (const ThreadStatus& t : memory_.core().threads()) {
-        auto* ctx = new ThreadCtx;
+        auto ctx = std::make_unique<ThreadCtx>();
         ctx->self = this;
         ctx->status = &t;
         ctx->start = t.regs;
-        threads_.push_back(ctx);
+        threads_.push_back(std::move(ctx));
     }
 }
 
-Unwinder::~Unwinder() {
-    for (ThreadCtx* t : threads_)
-        delete t;
-}
+// Out of line: ThreadCtx is complete only here.
+Unwinder::~Unwinder() = default;
 
 tk::Status Unwinder::attach() {
     if (threads_.empty())

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -78,7 +79,7 @@ private:
 
     const AddressSpace& memory_;
     Dwfl* dwfl_;
-    std::vector<ThreadCtx*> threads_;
+    std::vector<std::unique_ptr<ThreadCtx>> threads_;
     std::unordered_map<uint64_t, bool> cfi_cache_;
     std::unordered_map<uint64_t, bool> ra_cache_;
     bool attached_ = false;
