@@ -476,6 +476,8 @@ static __always_inline void record_wait(void *ctx, struct lw_task_state *s, stru
 {
     struct lw_call *c = &s->call;
     bool blocked = c->sleeps > 0;
+    /* the switch-in after the wake was seen (it clears wake_ts): the handoff is measured */
+    bool handoff_known = c->wake_ts == 0;
     __u32 out = outcome_of(ret);
 
     s->stats.waits++;
@@ -488,8 +490,9 @@ static __always_inline void record_wait(void *ctx, struct lw_task_state *s, stru
         hist_add(&hists, LW_H_BLOCKED, c->blocked_ns);
         if (c->waker_tid) {
             count(LW_C_WOKEN_BY_TASK);
-            hist_add(&hists, LW_H_HANDOFF, c->handoff_ns);
-        } else if (c->handoff_ns) {
+            if (handoff_known)
+                hist_add(&hists, LW_H_HANDOFF, c->handoff_ns);
+        } else if (c->handoff_ns || c->wake_ts) {
             count(LW_C_WOKEN_BY_IRQ);
         }
     }
@@ -503,7 +506,7 @@ static __always_inline void record_wait(void *ctx, struct lw_task_state *s, stru
             row->blocked++;
             row->blocked_ns += c->blocked_ns;
             hist_put(&row->h_blocked, c->blocked_ns);
-            if (c->waker_tid) {
+            if (c->waker_tid && handoff_known) {
                 row->handoffs++;
                 row->handoff_ns += c->handoff_ns;
                 hist_put(&row->h_handoff, c->handoff_ns);
@@ -532,7 +535,10 @@ static __always_inline void record_wait(void *ctx, struct lw_task_state *s, stru
         }
         if (w) {
             w->count++;
-            w->handoff_ns += c->handoff_ns;
+            if (handoff_known) {
+                w->handoffs++;
+                w->handoff_ns += c->handoff_ns;
+            }
             if (c->waker_in_wake)
                 w->by_futex_wake++;
         } else {
@@ -585,7 +591,20 @@ static __always_inline int on_exit(void *ctx, long ret)
         return 0;
     c = &s->call;
     cls = lw_op_class(c->op);
-    dur = cls == LW_CLASS_WAIT ? bpf_ktime_get_ns() - c->ts : 0;
+    if (cls == LW_CLASS_WAIT) {
+        __u64 now = bpf_ktime_get_ns();
+
+        dur = now - c->ts;
+        if (c->off_ts) {
+            /* it slept in the call and runs again, but no sched_switch brought it in:
+             * the sleep ended by now at the latest */
+            count(LW_C_SWITCH_IN_UNSEEN);
+            c->blocked_ns += now - c->off_ts;
+            c->off_ts = 0;
+        }
+    } else {
+        dur = 0;
+    }
     id = bpf_get_current_pid_tgid();
     key.pid = id >> 32;
     key.tid = (__u32)id;

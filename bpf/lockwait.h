@@ -121,7 +121,7 @@ struct lw_lock_row {
     __u64 outcome[LW_OUTCOMES];
     __u64 blocked_ns;      /* blocked time of those waits */
     __u64 wait_ns;         /* time in the wait calls, enter to exit */
-    __u64 handoffs;        /* blocked waits woken by a task (not an interrupt) */
+    __u64 handoffs;        /* blocked waits woken by a task (not an interrupt), latency measured */
     __u64 handoff_ns;      /* their handoff latency */
     __u64 wakes;           /* wake calls on this word */
     __u64 woken;           /* waiters those calls woke */
@@ -145,7 +145,8 @@ struct lw_wake_key {
 };
 
 struct lw_wake_row {
-    __u64 count;
+    __u64 count;      /* blocked waits this waker woke */
+    __u64 handoffs;   /* ... whose handoff latency was measured */
     __u64 handoff_ns;
     __u64 by_futex_wake; /* the waker was inside a traced futex wake call */
     char waker_comm[LW_COMM_LEN];
@@ -293,6 +294,7 @@ enum lw_counter {
     LW_C_KLOCK_WAITS,     /* kernel lock contentions of traced tasks */
     LW_C_ULOCK_HITS,      /* uprobe hits that were for traced tasks */
     LW_C_STACKS,          /* user stacks captured */
+    LW_C_SWITCH_IN_UNSEEN, /* a wait that slept returned without a sched_switch bringing it in */
     /* what did not fit, printed as `dropped` */
     LW_C_DROP_STORAGE,    /* task state could not be created */
     LW_C_DROP_LOCK_ROWS,  /* `locks` full */

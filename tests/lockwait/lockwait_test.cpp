@@ -199,13 +199,17 @@ TEST(LockwaitTrace, ThreadsOnOneMutexCountsMatchPerfAndTheLockIsNamed) {
     // blocked time is the time off the CPU inside the call: never more than the call
     EXPECT_LE((*l)["blocked_ns_total"].get<uint64_t>(), (*l)["wait_ns_total"].get<uint64_t>());
     // every blocked wait was woken by one of the workers (all on one CPU: no interrupt wakes it)
-    uint64_t woken_by = 0;
+    uint64_t woken_by = 0, measured = 0;
     for (const auto& w : (*l)["wakers"]) {
         woken_by += w["count"].get<uint64_t>();
+        measured += w["handoffs"].get<uint64_t>();
         EXPECT_EQ(w["waker_pid"], *pids.begin());
         EXPECT_NE(w["waker_tid"], w["waiter_tid"]);
     }
-    EXPECT_EQ(woken_by, (*l)["handoffs"].get<uint64_t>());
+    EXPECT_EQ(measured, (*l)["handoffs"].get<uint64_t>());
+    EXPECT_EQ((*l)["histograms"]["handoff"]["count"], (*l)["handoffs"]);
+    EXPECT_LE(measured, woken_by);
+    EXPECT_GE(measured + r.j["totals"]["switch_in_unseen"].get<uint64_t>(), woken_by);
     EXPECT_GT(woken_by, 0u);
     EXPECT_EQ(r.j["totals"]["blocked_waits"].get<uint64_t>(),
               r.j["histograms"]["blocked"]["count"].get<uint64_t>());
@@ -301,7 +305,10 @@ TEST(LockwaitTrace, TwoThreadHandoffNamesTheWaker) {
     EXPECT_EQ(pair["waiter_tid"], waiter);
     EXPECT_EQ(pair["count"], rounds);
     EXPECT_EQ(pair["by_futex_wake"], rounds);
-    EXPECT_EQ((*l)["histograms"]["handoff"]["count"], rounds);
+    // the handoff latency of each (unless the waiter's switch-in went unseen, which is counted)
+    EXPECT_EQ((*l)["histograms"]["handoff"]["count"], pair["handoffs"]);
+    EXPECT_GE(pair["handoffs"].get<uint64_t>() + j["totals"]["switch_in_unseen"].get<uint64_t>(),
+              uint64_t(rounds));
     ASSERT_EQ((*l)["waiters"].size(), 1u);
     EXPECT_EQ((*l)["waiters"][0]["tid"], waiter);
     // the text report says it in words too
@@ -374,7 +381,7 @@ TEST(LockwaitTrace, EveryFutexOperationAndOutcomeIsDecoded) {
     // the signal goes out once the waiter is in state S; had it been preempted right then,
     // before schedule(), that one wait ends without sleeping
     EXPECT_GE(intr["blocked"].get<uint64_t>(), n - 1);
-    EXPECT_EQ(intr["handoffs"], intr["blocked"]) << "the signal's sender is the waker";
+    EXPECT_EQ(intr["wakers"].size(), 1u) << "the signal's sender is the waker";
     for (const char* w : {"g_ops_wake", "g_ops_wake_op", "g_ops_requeue"}) {
         EXPECT_EQ(word(w)["wakes"], n) << w;
         EXPECT_EQ(word(w)["woken"], 0) << w;
@@ -388,7 +395,7 @@ TEST(LockwaitTrace, EveryFutexOperationAndOutcomeIsDecoded) {
     EXPECT_LE(pi["blocked"].get<uint64_t>(), n);
     EXPECT_EQ(outcome(pi, "woken"), n) << "LOCK_PI returns 0 once it owns the mutex";
     EXPECT_GE(pi["wakes"].get<uint64_t>(), n);
-    EXPECT_EQ(pi["handoffs"], pi["blocked"]) << "the unlocking thread woke each one that slept";
+    EXPECT_LE(pi["handoffs"].get<uint64_t>(), pi["blocked"].get<uint64_t>());
     const json& waitv = word("g_ops_waitv");
     EXPECT_EQ(ops_of(waitv), std::set<std::string>{"futex_waitv"});
     EXPECT_EQ(outcome(waitv, "eagain"), n);

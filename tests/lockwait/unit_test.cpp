@@ -190,7 +190,7 @@ Report sample_report() {
     for (int i = 0; i < 8; i++)
         l.h_blocked.record(1000);
     l.waiters.push_back({101, "worker", 10, 8, 8000});
-    l.wakers.push_back({101, 102, 100, "worker", "worker", 8, 4000, 8});
+    l.wakers.push_back({101, 102, 100, "worker", "worker", 8, 8, 4000, 8});
     r.locks.push_back(l);
     ThreadRow t;
     t.stats.tid = 101;

@@ -318,7 +318,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
             out << fmt("  woken: tid %-7u %-16s by tid %-7u %-16s %8" PRIu64
                        " times, handoff avg %s%s\n",
                        p.waiter_tid, p.waiter_comm.c_str(), p.waker_tid, p.waker_comm.c_str(),
-                       p.count, mean_ns(p.handoff_ns, p.count).c_str(),
+                       p.count, mean_ns(p.handoff_ns, p.handoffs).c_str(),
                        p.waker_pid != l.pid ? fmt(" (waker in pid %u)", p.waker_pid).c_str() : "");
         }
         if (nk < l.wakers.size())
@@ -458,6 +458,11 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                    r.counter(LW_C_DROP_ULOCK), r.counter(LW_C_DROP_EXITED),
                    r.counter(LW_C_DROP_LIVE), r.counter(LW_C_DROP_EVENTS));
     out << "\n";
+    if (r.counter(LW_C_SWITCH_IN_UNSEEN))
+        out << fmt("note: %" PRIu64
+                   " blocked waits returned without a sched_switch seen bringing the waiter back: "
+                   "their blocked time ends at the call's return, their handoff is not measured\n",
+                   r.counter(LW_C_SWITCH_IN_UNSEEN));
     for (auto& p : r.probes)
         if (!p.attached)
             out << "not attached: " << p.name << ": " << p.error << "\n";
@@ -502,6 +507,7 @@ nlohmann::json json_report(const Report& r) {
         {"forks", r.counter(LW_C_FORKS)},
         {"exits", r.counter(LW_C_EXITS)},
         {"kernel_lock_waits", r.counter(LW_C_KLOCK_WAITS)},
+        {"switch_in_unseen", r.counter(LW_C_SWITCH_IN_UNSEEN)},
     };
     nlohmann::json by_op = nlohmann::json::object();
     for (unsigned op = 0; op < LW_OPS; op++)
@@ -565,6 +571,7 @@ nlohmann::json json_report(const Report& r) {
                               {"waker_pid", p.waker_pid},
                               {"waker_comm", p.waker_comm},
                               {"count", p.count},
+                              {"handoffs", p.handoffs},
                               {"handoff_ns_total", p.handoff_ns},
                               {"by_futex_wake", p.by_futex_wake}});
         locks.push_back(std::move(lj));

@@ -45,7 +45,7 @@ struct Waiter {
 struct WakerPair {
     uint32_t waiter_tid = 0, waker_tid = 0, waker_pid = 0;
     std::string waiter_comm, waker_comm;
-    uint64_t count = 0, handoff_ns = 0, by_futex_wake = 0;
+    uint64_t count = 0, handoffs = 0, handoff_ns = 0, by_futex_wake = 0;
 };
 
 struct Lock {

@@ -289,6 +289,7 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
         p.waiter_comm = comm_of_tid[w.key.waiter_tid];
         p.waker_comm.assign(w.row.waker_comm, strnlen(w.row.waker_comm, sizeof w.row.waker_comm));
         p.count = w.row.count;
+        p.handoffs = w.row.handoffs;
         p.handoff_ns = w.row.handoff_ns;
         p.by_futex_wake = w.row.by_futex_wake;
         it->second.wakers.push_back(p);

@@ -470,6 +470,20 @@ Snapshot Tracer::snapshot() {
         snap.threads.push_back(row);
     if (impl_->stats)
         snap.program_stats = impl_->skel->program_stats();
+    // runs the kernel skipped because the same program was already running on that CPU
+    // (a preempted syscall probe): what they would have counted is missing
+    uint64_t misses = 0;
+    struct bpf_program* prog;
+    bpf_object__for_each_program(prog, impl_->skel->object()) {
+        int fd = bpf_program__fd(prog);
+        struct bpf_prog_info info = {};
+        __u32 len = sizeof info;
+        if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+            misses += info.recursion_misses;
+    }
+    if (misses)
+        snap.warnings.push_back("the kernel skipped " + std::to_string(misses) +
+                                " probe runs (recursion protection): some calls may be missing");
     return snap;
 }
 
