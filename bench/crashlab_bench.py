@@ -2,7 +2,7 @@
 """Benchmark: crashlab analyze against eu-stack and gdb on the same cores, in one run.
 
     bench/crashlab_bench.py [--build DIR] [--runs N] [--deep-runs N] [--no-deep-gdb]
-                            [--markdown FILE]
+                            [--no-deep] [--without-system-debug] [--markdown FILE]
 
 Cores (made fresh by crashlab run, in a temporary directory):
   deep    main-thread stack overflow of the -O0 victim: ~87,000 frames
@@ -18,6 +18,8 @@ shared machine hits all of them alike:
 
 and prints medians and the ratios crashlab/tool (below 1: crashlab is faster), with the
 number of frames each tool reported, so that "fast" cannot mean "stopped early".
+--without-system-debug (root) repeats it as on a machine without debug packages: in a
+private mount namespace with an empty directory over /usr/lib/debug.
 No threshold is checked here: numbers go in docs/perf-crashlab.md with the machine.
 """
 import argparse
@@ -97,7 +99,7 @@ def machine():
         "kernel": platform.release(),
         "elfutils": ver(["eu-stack", "--version"]),
         "gdb": ver(["gdb", "--version"]),
-        "libc debug info": "yes" if os.path.isdir("/usr/lib/debug/.build-id") else "no",
+        "system debug info (/usr/lib/debug)": "yes" if os.path.isdir("/usr/lib/debug/.build-id") else "no",
     }
 
 
@@ -110,8 +112,19 @@ def main():
     ap.add_argument("--no-deep-gdb", action="store_true",
                     help="skip gdb on the deep core (it takes minutes)")
     ap.add_argument("--deep-timeout", type=float, default=900)
+    ap.add_argument("--no-deep", action="store_true", help="leave out the deep core")
+    ap.add_argument("--without-system-debug", action="store_true",
+                    help="hide /usr/lib/debug (needs root: unshare -m and a bind mount)")
     ap.add_argument("--markdown", help="also write the result table to FILE")
     args = ap.parse_args()
+
+    if args.without_system_debug and not os.environ.get("CRASHLAB_BENCH_NAMESPACE"):
+        empty = tempfile.mkdtemp(prefix="crashlab-bench-nodebug-")
+        argv = [sys.executable, os.path.abspath(__file__)] + sys.argv[1:]
+        script = f"mount --bind {empty} /usr/lib/debug && exec " + " ".join(
+            "'" + a.replace("'", "'\\''") + "'" for a in argv)
+        env = dict(os.environ, CRASHLAB_BENCH_NAMESPACE="1")
+        sys.exit(subprocess.run(["unshare", "-m", "sh", "-c", script], env=env).returncode)
 
     bin_dir = os.path.join(args.build, "bin")
     crashlab = os.path.join(bin_dir, "crashlab")
@@ -126,8 +139,9 @@ def main():
 
     work = tempfile.mkdtemp(prefix="crashlab-bench-")
     try:
-        cores = [
-            ("deep", v0, make_core(crashlab, v0, "stack-overflow", work), args.deep_runs),
+        cores = [] if args.no_deep else [
+            ("deep", v0, make_core(crashlab, v0, "stack-overflow", work), args.deep_runs)]
+        cores += [
             ("simple", v0, make_core(crashlab, v0, "null-read", work), args.runs),
             ("abort", v2, make_core(crashlab, v2, "double-free", work), args.runs),
         ]

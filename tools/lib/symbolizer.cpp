@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -66,6 +67,30 @@ public:
 private:
     int fd_;
 };
+
+// The CRC-32 of a whole file, as .gnu_debuglink records it (zlib's polynomial).
+uint32_t crc32_of_fd(int fd) {
+    static const auto table = [] {
+        std::array<uint32_t, 256> t{};
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+        return t;
+    }();
+    uint32_t crc = 0xffffffffu;
+    unsigned char buf[65536];
+    off_t pos = 0;
+    ssize_t n;
+    while ((n = pread(fd, buf, sizeof buf, pos)) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
+        pos += n;
+    }
+    return crc ^ 0xffffffffu;
+}
 
 bool is_elf_fd(int fd) {
     unsigned char magic[4];
@@ -570,13 +595,17 @@ struct Symbolizer::Impl {
         return out;
     }
 
-    // The first candidate that is an ELF file with BUILD_ID (any, when the module has
-    // none). Returns its open descriptor (-1: none); PATH gets its name.
+    // The first candidate that is an ELF file with BUILD_ID, or, for a module without a
+    // build-id, whose CRC is the debuglink's CRC. Returns its open descriptor (-1: none);
+    // PATH gets its name.
     Fd open_debug_file(const std::string& build_id, const std::string& file, const char* debuglink,
-                       std::string& path, bool* has_dwarf = nullptr, bool* has_symtab = nullptr) const {
+                       std::string& path, bool* has_dwarf = nullptr, bool* has_symtab = nullptr,
+                       uint32_t debuglink_crc = 0) const {
         for (const std::string& c : debug_candidates(build_id, file, debuglink)) {
             Fd fd(open(c.c_str(), O_RDONLY | O_CLOEXEC));
             if (fd.get() < 0 || !is_elf_fd(fd.get()))
+                continue;
+            if (build_id.empty() && (!debuglink_crc || crc32_of_fd(fd.get()) != debuglink_crc))
                 continue;
             Elf* debug = elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr);
             if (!debug)
@@ -627,19 +656,22 @@ struct Symbolizer::Impl {
                               Dwarf_Addr base, const char* file_name, const char* debuglink,
                               GElf_Word crc, char** debuginfo_file_name) {
         auto* self = userdata ? static_cast<Impl*>(*userdata) : nullptr;
-        std::string id = self ? module_build_id(mod) : std::string();
-        if (self && !id.empty()) {
+        if (self) {
+            std::string id = module_build_id(mod);
             std::string path;
             Fd fd = self->open_debug_file(id, file_name ? file_name : modname ? modname : "",
-                                          debuglink, path);
+                                          debuglink, path, nullptr, nullptr, crc);
             if (fd.get() >= 0) {
                 *debuginfo_file_name = strdup(path.c_str());
                 int copy = inflate_debug_file(fd.get());
                 return copy >= 0 ? copy : fd.release();
             }
+            // Offline, that was every place there is: the standard search would only add
+            // debuginfod, and it loads libdebuginfod (and curl, TLS ...) just to find
+            // DEBUGINFOD_URLS unset: milliseconds for nothing.
+            if (self->options.offline)
+                return -1;
         }
-        // No build-id, or nothing where we look: the standard search (CRC checks for
-        // debuglink-only files, debuginfod when allowed).
         return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
                                             crc, debuginfo_file_name);
     }
