@@ -9,8 +9,20 @@
 //
 // Debug information is looked up the way gdb and eu-stack do it: the module itself, then a
 // separate debug file by build-id (DIR/.build-id/xx/rest.debug) or by .gnu_debuglink, in
-// /usr/lib/debug and in every directory of Options::debug_dirs. Without DWARF, names come
-// from .symtab or .dynsym and file:line stays empty.
+// /usr/lib/debug and in every directory of Options::debug_dirs; a candidate must carry the
+// module's build-id (or the debuglink's CRC). A debug file with compressed sections is
+// handed to libdw as an inflated in-memory copy (elf_inflate.h), the main cost of a short
+// backtrace otherwise. Without DWARF, names come from .symtab or .dynsym and file:line
+// stays empty.
+//
+// Typical use in a tracer:
+//   auto maps = std::vector<tk::Mapping>();
+//   tk::read_proc_maps(pid, maps);          // while the process lives
+//   ...                                     // later, perhaps after it exited
+//   tk::Symbolizer sym({.debug_dirs = {}});
+//   sym.add_mappings(maps);
+//   const tk::Symbol& s = sym.symbolize(user_stack[i], i > 0);
+//   auto lock = sym.data_symbol(futex_address);   // "g_queue_lock"
 //
 // Not thread-safe: one Symbolizer per thread (libdwfl handles are not shareable).
 #pragma once
@@ -98,8 +110,9 @@ public:
         // Extra directories searched for separate debug files, by build-id
         // (DIR/.build-id/xx/rest.debug) and by debuglink name (DIR/name.debug).
         std::vector<std::string> debug_dirs;
-        // Keep elfutils from asking debuginfod servers (DEBUGINFOD_URLS): a report should
-        // not hang on the network. Off only when the user asks for it.
+        // Keep elfutils from asking debuginfod servers (DEBUGINFOD_URLS is unset for the
+        // process, and libdebuginfod is never loaded): a report should not hang on the
+        // network. Off only when the user asks for it.
         bool offline = true;
     };
 
