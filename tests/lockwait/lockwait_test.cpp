@@ -626,3 +626,10 @@ TEST(LockwaitTrace, BadOptionsAreOneClearLine) {
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     }
 }
+
+TEST(LockwaitTrace, HelpPrintsUsageAndExitsZero) {
+    auto r = run({bin("lockwait-trace"), "--help"});
+    EXPECT_EQ(r.status, 0);
+    for (const char* o : {"-p,--pid", "--stacks", "--folded", "--uprobes", "--no-kernel-locks"})
+        EXPECT_NE(r.out.find(o), std::string::npos) << o << "\n" << r.out;
+}

@@ -64,19 +64,19 @@ int trace_main(int argc, char** argv) {
                  "user stacks of the waiter and the waker of every wait that blocked (symbolized)");
     app.add_option("--folded", tool.folded,
                    "write the waiters' stacks weighted by blocked time (ns) as folded stacks "
-                   "(flamegraph.pl, "
-                   "inferno, speedscope); implies --stacks")
+                   "(flamegraph.pl, inferno, speedscope); implies --stacks")
         ->type_name("FILE");
-    app.add_flag(
-        "--uprobes", tool.features.uprobes,
-        "also probe libc's pthread mutex/rwlock/cond calls: acquire and hold time per object, "
-        "uncontended ones included (about a microsecond per call: opt-in)");
+    app.add_flag("--uprobes", tool.features.uprobes,
+                 "also probe libc's pthread mutex/rwlock/cond calls: acquire and hold time per "
+                 "object, uncontended ones included (each call then traps into the kernel, "
+                 "microseconds: opt-in; the measured cost per hit is printed)");
     app.add_flag("--no-kernel-locks", no_kernel_locks,
                  "do not trace kernel lock contention (lock:contention_*)");
     app.add_option("--top", tool.top,
                    "locks, stacks and kernel lock sites shown (default 10; -v: all)")
         ->check(CLI::PositiveNumber);
-    app.parse(argc, argv);
+    if (!tk::parse_command_line(app, argc, argv))
+        return 0;  // --help printed
     opts.command = app.remaining();
     if (!opts.command.empty() && opts.command[0] == "--") {
         opts.command.erase(opts.command.begin());

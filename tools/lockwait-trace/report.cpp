@@ -416,7 +416,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
     if (r.uprobes_enabled) {
         uint64_t hits = r.counter(LW_C_ULOCK_HITS);
         out << "\npthread calls (uprobes on libc.so.6 in " << r.uprobe_processes
-            << " processes): " << hits << " hits";
+            << (r.uprobe_processes == 1 ? " process): " : " processes): ") << hits << " hits";
         if (r.uprobe_ns_per_hit > 0)
             out << fmt(", %s per hit => about %s added to the workload\n  (uprobe cost %s)\n",
                        format_ns(r.uprobe_ns_per_hit).c_str(),
