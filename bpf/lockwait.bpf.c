@@ -752,28 +752,6 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
     return 0;
 }
 
-/*
- * Was this wakeup done by `current` itself, in task context? in_task_context() (common.bpf.h)
- * tells an interrupt that came while the CPU was in the kernel: it runs on the IRQ stack.
- * But an interrupt that comes while the CPU runs user code does not switch stacks on
- * x86-64 (the task's kernel stack is empty then, see call_on_irqstack_cond): it runs on
- * the interrupted task's stack and passes that test, so an hrtimer expiring while some
- * unrelated program computes would name that program as the waker. Such an entry left the
- * task's user registers with ORIG_RAX -1 (system vectors: the APIC timer, IPIs), where a
- * syscall leaves its number and an exception its error code.
- */
-static __always_inline bool woken_by_current(void)
-{
-    struct pt_regs *regs;
-
-    if (!in_task_context())
-        return false;
-    regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-    if (!regs)
-        return true;
-    return !((regs->cs & 3) == 3 && (long)regs->orig_ax < 0);
-}
-
 /* In the waker's context: who lets a sleeping futex waiter go. */
 static __always_inline int on_waking(bool btf, void *ctx, struct task_struct *p)
 {
@@ -792,7 +770,9 @@ static __always_inline int on_waking(bool btf, void *ctx, struct task_struct *p)
     c->waker_in_wake = 0;
     c->waker_stack = -1;
     cur = bpf_get_current_pid_tgid();
-    if ((__u32)cur == tid || !woken_by_current())
+    /* in_task_context() also tells an interrupt taken in user mode, which runs on the
+     * interrupted task's stack (an hrtimer expiring while some program computes) */
+    if ((__u32)cur == tid || !in_task_context())
         return 0; /* a timeout or a device interrupt, not a task */
     c->waker_tid = (__u32)cur;
     c->waker_pid = cur >> 32;
