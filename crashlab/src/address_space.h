@@ -13,7 +13,7 @@
 namespace crashlab {
 
 class AddressSpace {
-public:
+  public:
     AddressSpace(const CoreFile& core, tk::Symbolizer& symbolizer)
         : core_(core), symbolizer_(symbolizer) {}
 
@@ -28,7 +28,7 @@ public:
     const CoreFile& core() const { return core_; }
     tk::Symbolizer& symbolizer() const { return symbolizer_; }
 
-private:
+  private:
     const CoreFile& core_;
     tk::Symbolizer& symbolizer_;
 };

@@ -37,17 +37,39 @@ bool canonical(uint64_t addr) {
 
 std::string syscall_name(long nr) {
     static const std::map<long, const char*> names = {
-        {0, "read"},           {1, "write"},          {7, "poll"},
-        {16, "ioctl"},         {23, "select"},        {24, "sched_yield"},
-        {34, "pause"},         {35, "nanosleep"},     {42, "connect"},
-        {43, "accept"},        {44, "sendto"},        {45, "recvfrom"},
-        {46, "sendmsg"},       {47, "recvmsg"},       {61, "wait4"},         {62, "kill"},
-        {200, "tkill"},        {234, "tgkill"},
-        {72, "fcntl"},         {128, "rt_sigtimedwait"}, {130, "rt_sigsuspend"},
-        {202, "futex"},        {230, "clock_nanosleep"}, {232, "epoll_wait"},
-        {247, "waitid"},       {257, "openat"},       {270, "pselect6"},
-        {271, "ppoll"},        {281, "epoll_pwait"},  {288, "accept4"},
-        {426, "io_uring_enter"}, {441, "epoll_pwait2"}, {449, "futex_waitv"},
+        {0, "read"},
+        {1, "write"},
+        {7, "poll"},
+        {16, "ioctl"},
+        {23, "select"},
+        {24, "sched_yield"},
+        {34, "pause"},
+        {35, "nanosleep"},
+        {42, "connect"},
+        {43, "accept"},
+        {44, "sendto"},
+        {45, "recvfrom"},
+        {46, "sendmsg"},
+        {47, "recvmsg"},
+        {61, "wait4"},
+        {62, "kill"},
+        {200, "tkill"},
+        {234, "tgkill"},
+        {72, "fcntl"},
+        {128, "rt_sigtimedwait"},
+        {130, "rt_sigsuspend"},
+        {202, "futex"},
+        {230, "clock_nanosleep"},
+        {232, "epoll_wait"},
+        {247, "waitid"},
+        {257, "openat"},
+        {270, "pselect6"},
+        {271, "ppoll"},
+        {281, "epoll_pwait"},
+        {288, "accept4"},
+        {426, "io_uring_enter"},
+        {441, "epoll_pwait2"},
+        {449, "futex_waitv"},
     };
     auto it = names.find(nr);
     return it != names.end() ? it->second : "syscall " + std::to_string(nr);
@@ -86,7 +108,8 @@ FaultInfo describe_address(uint64_t addr, const CoreFile& core, tk::Symbolizer& 
         if (const FileMapping* fm = core.file_at(addr)) {
             f.mapping = fm->path;
             uint64_t file_off = fm->offset + (addr - fm->start);
-            f.description = "in " + fm->path + " (" + f.perms + ", file offset " + hex(file_off) + ")";
+            f.description =
+                "in " + fm->path + " (" + f.perms + ", file offset " + hex(file_off) + ")";
             std::string path = fm->path;
             static const std::string kDeleted = " (deleted)";
             if (path.size() > kDeleted.size() &&
@@ -113,7 +136,8 @@ FaultInfo describe_address(uint64_t addr, const CoreFile& core, tk::Symbolizer& 
                     t = &th;
             f.mapping = t ? "[stack of thread " + std::to_string(t->tid) + "]" : "";
             f.description = "in anonymous memory " + hex(seg->vaddr) + "-" + hex(seg->end()) +
-                            " (" + f.perms + ")" + (t ? ", the stack of thread " + std::to_string(t->tid) : "");
+                            " (" + f.perms + ")" +
+                            (t ? ", the stack of thread " + std::to_string(t->tid) : "");
         }
         f.section = sym.section_name(addr);
         f.symbol = sym.data_symbol(addr);
@@ -125,8 +149,9 @@ FaultInfo describe_address(uint64_t addr, const CoreFile& core, tk::Symbolizer& 
         if (seg->flags == 0) {
             const ThreadReport* t = near_crashing_sp(addr);
             f.region = t ? "stack-guard" : "guard-page";
-            f.description = "in a PROT_NONE guard page" +
-                            (t ? " below the stack of thread " + std::to_string(t->tid) : std::string());
+            f.description =
+                "in a PROT_NONE guard page" +
+                (t ? " below the stack of thread " + std::to_string(t->tid) : std::string());
             return f;
         }
         f.region = "mapped";
@@ -134,8 +159,8 @@ FaultInfo describe_address(uint64_t addr, const CoreFile& core, tk::Symbolizer& 
     }
     if (addr < kNullPageLimit) {
         f.region = "null-page";
-        f.description = "NULL + " + hex(addr) + " (the first " + std::to_string(kNullPageLimit / 1024) +
-                        " KiB are never mapped)";
+        f.description = "NULL + " + hex(addr) + " (the first " +
+                        std::to_string(kNullPageLimit / 1024) + " KiB are never mapped)";
         return f;
     }
     if (const ThreadReport* t = near_crashing_sp(addr)) {
@@ -147,7 +172,8 @@ FaultInfo describe_address(uint64_t addr, const CoreFile& core, tk::Symbolizer& 
     f.region = "unmapped";
     f.description = "in no mapping";
     if (f.nearest_below)
-        f.description += ": " + format_bytes(addr - f.nearest_below) + " past the end of the mapping below";
+        f.description +=
+            ": " + format_bytes(addr - f.nearest_below) + " past the end of the mapping below";
     if (f.nearest_above)
         f.description += std::string(f.nearest_below ? "," : ":") + " " +
                          format_bytes(f.nearest_above - addr) + " before the next one";
@@ -182,7 +208,8 @@ std::string mapped_path(const CoreFile& core, uint64_t address, const std::strin
         return fallback;
     std::string p = f->path;
     static const std::string kDeleted = " (deleted)";
-    if (p.size() > kDeleted.size() && p.compare(p.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
+    if (p.size() > kDeleted.size() &&
+        p.compare(p.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
         p.resize(p.size() - kDeleted.size());
     return p;
 }
@@ -272,9 +299,9 @@ std::string base_name(const std::string& path) {
 
 bool is_runtime_module(const std::string& module) {
     std::string b = base_name(module);
-    static const char* prefixes[] = {"libc.so",       "libc-",    "libstdc++.so", "libgcc_s.so",
-                                     "ld-linux",      "libm.so",  "libpthread.so", "libdl.so",
-                                     "librt.so",      "[vdso"};
+    static const char* prefixes[] = {"libc.so",  "libc-",   "libstdc++.so",  "libgcc_s.so",
+                                     "ld-linux", "libm.so", "libpthread.so", "libdl.so",
+                                     "librt.so", "[vdso"};
     for (const char* p : prefixes)
         if (b.rfind(p, 0) == 0)
             return true;
@@ -361,9 +388,11 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
                 struct stat st;
                 bool exists = !exe_on_disk.empty() && stat(exe_on_disk.c_str(), &st) == 0;
                 a.warnings.push_back(
-                    exists ? "the executable " + exe_on_disk + " does not match the core (build-id " +
-                                 mod->build_id + "): it was rebuilt since; pass the original with --exe PATH"
-                           : "the executable " + (exe_on_disk.empty() ? std::string("?") : exe_on_disk) +
+                    exists ? "the executable " + exe_on_disk +
+                                 " does not match the core (build-id " + mod->build_id +
+                                 "): it was rebuilt since; pass the original with --exe PATH"
+                           : "the executable " +
+                                 (exe_on_disk.empty() ? std::string("?") : exe_on_disk) +
                                  " is missing: pass it with --exe PATH; its frames have no names");
             }
         }
@@ -420,9 +449,8 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
         // The instruction matters when it faulted; a signal that was sent (abort's tgkill,
         // a kill from outside) interrupted whatever was there.
         bool fault = core.siginfo() && !a.sent && is_fault_signal(core.siginfo()->signo);
-        std::vector<uint8_t> code = fault && memory.executable(regs.rip)
-                                        ? memory.read(regs.rip, 16)
-                                        : std::vector<uint8_t>();
+        std::vector<uint8_t> code = fault && memory.executable(regs.rip) ? memory.read(regs.rip, 16)
+                                                                         : std::vector<uint8_t>();
         if (!code.empty())
             a.instruction = decode(code, regs.rip, &regs);
         if (a.instruction) {
@@ -501,15 +529,17 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
                         (m.has_symtab ? ".symtab" : ".dynsym") +
                         ", no file:line. Install its debug package (the -dbg/-dbgsym one) or "
                         "pass --debug-dir DIR holding DIR/.build-id/" +
-                        (m.build_id.size() > 2 ? m.build_id.substr(0, 2) + "/" + m.build_id.substr(2) : "xx/rest") +
+                        (m.build_id.size() > 2
+                             ? m.build_id.substr(0, 2) + "/" + m.build_id.substr(2)
+                             : "xx/rest") +
                         ".debug");
         }
         if (!t->complete && !t->stop_reason.empty())
             a.warnings.push_back("thread " + std::to_string(t->tid) +
                                  ": unwinding stopped: " + t->stop_reason);
     }
-    a.partial = a.truncated || a.notes_damaged || !core.problems().empty() ||
-                !a.executable_found || !attached;
+    a.partial = a.truncated || a.notes_damaged || !core.problems().empty() || !a.executable_found ||
+                !attached;
     return a;
 }
 

@@ -22,16 +22,16 @@ namespace crashlab {
 struct FrameReport {
     size_t machine_index = 0;  // which machine frame (#N in the text view)
     uint64_t pc = 0;
-    std::string function;      // demangled, "" when unknown
-    std::string symbol;        // the ELF symbol (machine-level function), for offsets
+    std::string function;  // demangled, "" when unknown
+    std::string symbol;    // the ELF symbol (machine-level function), for offsets
     uint64_t symbol_offset = 0;
-    std::string module;        // path; "" when the pc is in no module
+    std::string module;  // path; "" when the pc is in no module
     uint64_t module_offset = 0;
     std::string file;
     int line = 0;
     bool inlined = false;
     Trust trust = Trust::Cfi;
-    bool runtime = false;      // in the C/C++ runtime (libc, libstdc++, libgcc_s, ld.so)
+    bool runtime = false;  // in the C/C++ runtime (libc, libstdc++, libgcc_s, ld.so)
 };
 
 struct ThreadReport {
@@ -48,13 +48,13 @@ struct ThreadReport {
 
 struct FaultInfo {
     uint64_t address = 0;
-    bool recomputed = false;   // si_addr was 0 (SI_KERNEL): computed from the instruction
+    bool recomputed = false;  // si_addr was 0 (SI_KERNEL): computed from the instruction
     // null-page, unmapped, stack-guard, guard-page, mapped, past-end-of-file, non-canonical
     std::string region;
-    std::string description;   // "NULL + 0x8", "in .rodata of victim (r--p)" ...
-    std::string perms;         // of the mapping it falls in ("" if none)
-    std::string mapping;       // file of that mapping, "[stack]"-like label, or ""
-    std::string section;       // ELF section, when in a module
+    std::string description;  // "NULL + 0x8", "in .rodata of victim (r--p)" ...
+    std::string perms;        // of the mapping it falls in ("" if none)
+    std::string mapping;      // file of that mapping, "[stack]"-like label, or ""
+    std::string section;      // ELF section, when in a module
     std::optional<tk::DataSymbol> symbol;
     uint64_t nearest_below = 0, nearest_above = 0;  // neighbouring mappings (0: none)
 };
@@ -102,7 +102,7 @@ struct Analysis {
     std::string instruction_where;  // "config_limit+0x10"
 
     // runtime evidence
-    std::string abort_message;      // glibc's __abort_msg
+    std::string abort_message;  // glibc's __abort_msg
     std::optional<ExceptionInfo> exception;
     std::vector<LockWait> lock_waits;
     std::vector<size_t> deadlock_cycle;  // indexes into lock_waits, in wait-for order

@@ -18,13 +18,17 @@ namespace crashlab {
 
 namespace {
 
-constexpr uint64_t kNullPageLimit = 64 * 1024;   // the largest usual vm.mmap_min_addr
-constexpr uint64_t kStackSlack = 64 * 1024;      // fault this close to sp: a stack access
+constexpr uint64_t kNullPageLimit = 64 * 1024;  // the largest usual vm.mmap_min_addr
+constexpr uint64_t kStackSlack = 64 * 1024;     // fault this close to sp: a stack access
 
 // "config_limit(Config const*)" -> "config_limit"; keeps namespaces and templates.
-std::string bare_name(const std::string& f) { return tk::strip_parameters(f); }
+std::string bare_name(const std::string& f) {
+    return tk::strip_parameters(f);
+}
 
-std::string short_file(const std::string& file) { return base_name(file); }
+std::string short_file(const std::string& file) {
+    return base_name(file);
+}
 
 // "config_limit() at victim.cpp:46", "release_token() in crashlab-victim+0x12a0"
 std::string where(const FrameReport& f) {
@@ -153,8 +157,8 @@ std::string operand_evidence(const Instruction& insn) {
 }
 
 void fault_evidence(Analysis& a) {
-    a.evidence.push_back(a.signal_name + " " + a.code_name + " (" + a.code_description +
-                         ") at " + (a.fault ? hex(a.fault->address) : std::string("?")) +
+    a.evidence.push_back(a.signal_name + " " + a.code_name + " (" + a.code_description + ") at " +
+                         (a.fault ? hex(a.fault->address) : std::string("?")) +
                          (a.fault && a.fault->recomputed
                               ? " (the kernel reported 0; address computed from the "
                                 "instruction)"
@@ -186,9 +190,11 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
                         ") from " + culprit_where(a);
         } else if (f.region == "mapped" || f.region == "guard-page") {
             a.cls = "exec-nonexec";
-            std::string what = f.symbol ? f.symbol->name + " in " + (f.section.empty() ? "" : f.section + " of ") +
+            std::string what = f.symbol ? f.symbol->name + " in " +
+                                              (f.section.empty() ? "" : f.section + " of ") +
                                               base_name(f.symbol->module)
-                                        : f.mapping.empty() ? "anonymous memory" : f.mapping;
+                               : f.mapping.empty() ? "anonymous memory"
+                                                   : f.mapping;
             a.summary = "executing non-executable memory at " + hex(f.address) + " (" + what +
                         ", " + f.perms + ") called from " + culprit_where(a);
             a.evidence.push_back("the mapping at " + hex(f.address) + " has permissions " +
@@ -220,9 +226,8 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
                                  with_commas(r.count) + " times in a row on the stack of thread " +
                                  std::to_string(t.tid));
         } else {
-            a.summary = "stack overflow in " + culprit_where(a) + ": sp " + hex(sp) +
-                        " ran into " + (f.region == "unmapped" ? "the gap" : "the guard") +
-                        " below the stack";
+            a.summary = "stack overflow in " + culprit_where(a) + ": sp " + hex(sp) + " ran into " +
+                        (f.region == "unmapped" ? "the gap" : "the guard") + " below the stack";
         }
         a.evidence.push_back("fault address " + hex(f.address) + " is " +
                              std::to_string(f.address <= sp ? sp - f.address : f.address - sp) +
@@ -234,14 +239,14 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
     std::string access = access_word(insn);
     if (f.region == "null-page") {
         a.cls = access == "write" ? "null-write" : "null-read";
-        a.summary = "NULL pointer " + access + " at " + hex(f.address) + field_note(insn) +
-                    " in " + culprit_where(a);
+        a.summary = "NULL pointer " + access + " at " + hex(f.address) + field_note(insn) + " in " +
+                    culprit_where(a);
         return;
     }
     if (f.region == "non-canonical") {
         a.cls = "wild-pointer";
-        a.summary = "wild pointer: " + access + " through non-canonical address " +
-                    hex(f.address) + " in " + culprit_where(a);
+        a.summary = "wild pointer: " + access + " through non-canonical address " + hex(f.address) +
+                    " in " + culprit_where(a);
         a.evidence.push_back("bits 47-63 of " + hex(f.address) +
                              " differ: no pointer on x86-64 looks like this (garbage or "
                              "freed memory reused as a pointer)");
@@ -265,8 +270,10 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
             *m->base_value > kNullPageLimit) {
             a.cls = "use-after-free";
             a.summary = "use after free (likely): " + access + " of " + hex(f.address) +
-                        " through " + hex(*m->base_value) + ", a large heap block that is no "
-                        "longer mapped, in " + culprit_where(a);
+                        " through " + hex(*m->base_value) +
+                        ", a large heap block that is no "
+                        "longer mapped, in " +
+                        culprit_where(a);
             a.evidence.push_back("pointer " + hex(*m->base_value) +
                                  " = page start + 16: how glibc places a block it mmap()ed "
                                  "for a large malloc(); its pages are unmapped now, as free() "
@@ -274,8 +281,8 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
             return;
         }
         a.cls = "wild-pointer";
-        a.summary = "wild pointer: " + access + " of unmapped address " + hex(f.address) +
-                    " in " + culprit_where(a);
+        a.summary = "wild pointer: " + access + " of unmapped address " + hex(f.address) + " in " +
+                    culprit_where(a);
         return;
     }
     a.cls = "wild-pointer";
@@ -286,91 +293,98 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
 void classify_fault(Analysis& a, const ThreadReport& t) {
     const Instruction* insn = a.instruction ? &*a.instruction : nullptr;
     switch (a.signo) {
-    case SIGSEGV:
-        if (!a.fault) {
+        case SIGSEGV:
+            if (!a.fault) {
+                fault_evidence(a);
+                set_culprit(a, 0, first_user_frame(t));
+                a.cls = "wild-pointer";
+                a.summary = "general protection fault (" + a.code_name + ") in " +
+                            culprit_where(a) + "; the address could not be recomputed";
+                return;
+            }
+            classify_segv(a, t);
+            return;
+        case SIGBUS: {
             fault_evidence(a);
             set_culprit(a, 0, first_user_frame(t));
-            a.cls = "wild-pointer";
-            a.summary = "general protection fault (" + a.code_name + ") in " + culprit_where(a) +
-                        "; the address could not be recomputed";
+            a.cls = "bus-error";
+            if (a.fault && a.fault->region == "past-end-of-file")
+                a.summary = "bus error: " + access_word(insn) + " past the end of mapped file " +
+                            a.fault->mapping + " (" + a.fault->description + ") in " +
+                            culprit_where(a);
+            else if (a.code == BUS_ADRALN)
+                a.summary = "bus error: misaligned access at " +
+                            hex(a.fault ? a.fault->address : 0) + " in " + culprit_where(a);
+            else
+                a.summary =
+                    "bus error (" + a.code_name + ") at " + hex(a.fault ? a.fault->address : 0) +
+                    (a.fault && !a.fault->mapping.empty() ? " in " + a.fault->mapping : "") +
+                    " in " + culprit_where(a);
             return;
         }
-        classify_segv(a, t);
-        return;
-    case SIGBUS: {
-        fault_evidence(a);
-        set_culprit(a, 0, first_user_frame(t));
-        a.cls = "bus-error";
-        if (a.fault && a.fault->region == "past-end-of-file")
-            a.summary = "bus error: " + access_word(insn) + " past the end of mapped file " +
-                        a.fault->mapping + " (" + a.fault->description + ") in " + culprit_where(a);
-        else if (a.code == BUS_ADRALN)
-            a.summary = "bus error: misaligned access at " + hex(a.fault ? a.fault->address : 0) +
-                        " in " + culprit_where(a);
-        else
-            a.summary = "bus error (" + a.code_name + ") at " +
-                        hex(a.fault ? a.fault->address : 0) +
-                        (a.fault && !a.fault->mapping.empty() ? " in " + a.fault->mapping : "") +
-                        " in " + culprit_where(a);
-        return;
-    }
-    case SIGFPE: {
-        fault_evidence(a);
-        set_culprit(a, 0, first_user_frame(t));
-        if (insn && insn->is_divide && !insn->operands.empty()) {
-            const Operand& divisor = insn->operands.back();
-            std::optional<uint64_t> v = divisor.value;
-            unsigned bytes = divisor.size ? divisor.size : 8;
-            uint64_t mask = bytes >= 8 ? ~uint64_t(0) : (uint64_t(1) << (bytes * 8)) - 1;
-            if (v && (*v & mask) == 0) {
-                a.cls = "div-zero";
-                a.summary = "integer division by zero in " + culprit_where(a) + ": " +
-                            insn->text() + " with " + divisor.text + " = 0";
-                return;
+        case SIGFPE: {
+            fault_evidence(a);
+            set_culprit(a, 0, first_user_frame(t));
+            if (insn && insn->is_divide && !insn->operands.empty()) {
+                const Operand& divisor = insn->operands.back();
+                std::optional<uint64_t> v = divisor.value;
+                unsigned bytes = divisor.size ? divisor.size : 8;
+                uint64_t mask = bytes >= 8 ? ~uint64_t(0) : (uint64_t(1) << (bytes * 8)) - 1;
+                if (v && (*v & mask) == 0) {
+                    a.cls = "div-zero";
+                    a.summary = "integer division by zero in " + culprit_where(a) + ": " +
+                                insn->text() + " with " + divisor.text + " = 0";
+                    return;
+                }
+                if (v && insn->is_signed_divide && (*v & mask) == mask) {
+                    a.cls = "div-overflow";
+                    std::string lo = bytes == 4 ? "eax" : bytes == 2 ? "ax" : "rax";
+                    std::string min = bytes == 4   ? "INT_MIN"
+                                      : bytes == 8 ? "LONG_MIN"
+                                                   : "the minimum";
+                    a.summary = "integer overflow in division: " + min + " / -1 in " +
+                                culprit_where(a) + " (" + insn->text() + " with " + divisor.text +
+                                " = -1)";
+                    if (auto dividend = register_value(lo, t.regs))
+                        a.evidence.push_back("dividend " + lo + " = " + hex(*dividend) +
+                                             ": the quotient does not fit");
+                    return;
+                }
             }
-            if (v && insn->is_signed_divide && (*v & mask) == mask) {
+            if (a.code == FPE_INTOVF) {
                 a.cls = "div-overflow";
-                std::string lo = bytes == 4 ? "eax" : bytes == 2 ? "ax" : "rax";
-                std::string min = bytes == 4 ? "INT_MIN" : bytes == 8 ? "LONG_MIN" : "the minimum";
-                a.summary = "integer overflow in division: " + min + " / -1 in " +
-                            culprit_where(a) + " (" + insn->text() + " with " + divisor.text +
-                            " = -1)";
-                if (auto dividend = register_value(lo, t.regs))
-                    a.evidence.push_back("dividend " + lo + " = " + hex(*dividend) +
-                                         ": the quotient does not fit");
+                a.summary = "integer overflow trap in " + culprit_where(a);
                 return;
             }
-        }
-        if (a.code == FPE_INTOVF) {
-            a.cls = "div-overflow";
-            a.summary = "integer overflow trap in " + culprit_where(a);
+            a.cls = "unknown";
+            a.summary = "arithmetic exception (" + a.code_name + ") in " + culprit_where(a);
             return;
         }
-        a.cls = "unknown";
-        a.summary = "arithmetic exception (" + a.code_name + ") in " + culprit_where(a);
-        return;
-    }
-    case SIGILL:
-        fault_evidence(a);
-        set_culprit(a, 0, first_user_frame(t));
-        if (insn && insn->is_trap) {
-            a.cls = "trap";
-            a.summary = "trap instruction (" + insn->mnemonic + ": __builtin_trap() or a "
-                        "compiler-inserted trap) reached in " + culprit_where(a);
+        case SIGILL:
+            fault_evidence(a);
+            set_culprit(a, 0, first_user_frame(t));
+            if (insn && insn->is_trap) {
+                a.cls = "trap";
+                a.summary = "trap instruction (" + insn->mnemonic +
+                            ": __builtin_trap() or a "
+                            "compiler-inserted trap) reached in " +
+                            culprit_where(a);
+                return;
+            }
+            a.cls = "unknown";
+            a.summary = "illegal instruction (" + a.code_name + ") in " + culprit_where(a);
             return;
-        }
-        a.cls = "unknown";
-        a.summary = "illegal instruction (" + a.code_name + ") in " + culprit_where(a);
-        return;
-    default:
-        fault_evidence(a);
-        set_culprit(a, 0, first_user_frame(t));
-        a.cls = "unknown";
-        a.summary = a.signal_name + " (" + a.code_name + ") in " + culprit_where(a);
+        default:
+            fault_evidence(a);
+            set_culprit(a, 0, first_user_frame(t));
+            a.cls = "unknown";
+            a.summary = a.signal_name + " (" + a.code_name + ") in " + culprit_where(a);
     }
 }
 
-bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, std::string_view part) {
+    return s.find(part) != std::string::npos;
+}
 
 void classify_abort(Analysis& a, const ThreadReport& t) {
     set_culprit(a, 0, first_user_frame(t));
@@ -378,21 +392,22 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
     if (!msg.empty())
         a.evidence.push_back("glibc's abort message (__abort_msg): '" + msg + "'");
     if (const FrameReport* f = find_frame(t, {"abort", "__GI_abort"}))
-        a.evidence.push_back("abort() on the stack (frame #" + std::to_string(f->machine_index) + ")");
+        a.evidence.push_back("abort() on the stack (frame #" + std::to_string(f->machine_index) +
+                             ")");
 
     if (find_frame(t, {"__stack_chk_fail", "__fortify_fail"}) || contains(msg, "stack smashing")) {
         a.cls = "stack-smash";
-        a.summary = "stack smashing detected: the stack protector's canary of " +
-                    culprit_where(a) + " was overwritten (a local buffer overflowed)";
+        a.summary = "stack smashing detected: the stack protector's canary of " + culprit_where(a) +
+                    " was overwritten (a local buffer overflowed)";
         a.evidence.push_back("__stack_chk_fail() called when " +
                              (a.culprit_frame() ? bare_name(a.culprit_frame()->function) : "?") +
                              "() returned");
         return;
     }
     bool malloc_check = find_frame(t, {"malloc_printerr"}) != nullptr;
-    static const std::string_view malloc_words[] = {"malloc", "free(", "free():", "realloc",
-                                                    "corrupted", "munmap_chunk", "tcache",
-                                                    "double free", "memalign"};
+    static const std::string_view malloc_words[] = {
+        "malloc",       "free(",  "free():",     "realloc", "corrupted",
+        "munmap_chunk", "tcache", "double free", "memalign"};
     for (std::string_view w : malloc_words)
         if (contains(msg, w))
             malloc_check = true;
@@ -413,23 +428,25 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
         }
         return;
     }
-    if (contains(msg, "Assertion") || find_frame(t, {"__assert_fail", "__assert_fail_base",
-                                                     "__GI___assert_fail"})) {
+    if (contains(msg, "Assertion") ||
+        find_frame(t, {"__assert_fail", "__assert_fail_base", "__GI___assert_fail"})) {
         a.cls = "assert";
         std::string expr;
         size_t open = msg.find('`'), close = msg.rfind('\'');
         if (open != std::string::npos && close != std::string::npos && close > open)
             expr = msg.substr(open + 1, close - open - 1);
-        a.summary = "assertion failed: " + (expr.empty() ? std::string("(message not found)") : expr) +
-                    " in " + culprit_where(a);
+        a.summary =
+            "assertion failed: " + (expr.empty() ? std::string("(message not found)") : expr) +
+            " in " + culprit_where(a);
         return;
     }
     if (find_frame(t, {"__cxa_pure_virtual"})) {
         a.cls = "pure-virtual";
         a.summary = "pure virtual method called in " + culprit_where(a) +
                     " (the object was under construction or destruction)";
-        a.evidence.push_back("__cxa_pure_virtual() on the stack: a call through a vtable slot "
-                             "of an abstract class");
+        a.evidence.push_back(
+            "__cxa_pure_virtual() on the stack: a call through a vtable slot "
+            "of an abstract class");
         return;
     }
     bool terminate = find_frame(t, {"std::terminate", "__cxxabiv1::__terminate",
@@ -441,9 +458,9 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
         ex = a.exception->type;
         if (!a.exception->message.empty())
             ex += " ('" + a.exception->message + "')";
-        a.evidence.push_back("exception being handled: " + a.exception->type +
-                             (a.exception->message.empty() ? "" : ", what() = '" +
-                                                                      a.exception->message + "'"));
+        a.evidence.push_back(
+            "exception being handled: " + a.exception->type +
+            (a.exception->message.empty() ? "" : ", what() = '" + a.exception->message + "'"));
     }
     if (thrower) {
         // The thrower: the first program frame outside the runtime, below __cxa_throw.
@@ -455,9 +472,10 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
         a.summary = "exception " + (ex.empty() ? std::string("(type unknown)") : ex) +
                     " thrown in " + culprit_where(a) +
                     " escaped a noexcept function: the unwinder called std::terminate()";
-        a.evidence.push_back("__cxa_call_terminate / the personality routine on the stack: "
-                             "terminate was called during unwinding, not for a missing "
-                             "handler");
+        a.evidence.push_back(
+            "__cxa_call_terminate / the personality routine on the stack: "
+            "terminate was called during unwinding, not for a missing "
+            "handler");
         return;
     }
     if (thrower) {
@@ -488,9 +506,8 @@ void classify_sent(Analysis& a) {
         std::string s = "deadlock:";
         for (size_t k = 0; k < a.deadlock_cycle.size(); k++) {
             const LockWait& w = a.lock_waits[a.deadlock_cycle[k]];
-            const LockWait& held =
-                a.lock_waits[a.deadlock_cycle[(k + a.deadlock_cycle.size() - 1) %
-                                              a.deadlock_cycle.size()]];
+            const LockWait& held = a.lock_waits[a.deadlock_cycle[(k + a.deadlock_cycle.size() - 1) %
+                                                                 a.deadlock_cycle.size()]];
             s += std::string(k ? ";" : "") + " thread " + std::to_string(w.tid) + " holds " +
                  held.name + " and waits for " + w.name;
             a.evidence.push_back("thread " + std::to_string(w.tid) + " is blocked in futex() on " +
@@ -510,8 +527,9 @@ void classify_sent(Analysis& a) {
         for (size_t i = 0; i < a.threads.size(); i++)
             if (a.threads[i].syscall < 0 && !a.threads[i].frames.empty())
                 running.push_back(i);
-        std::string how = a.timeout_fired ? "crashlab run --timeout sent " + a.signal_name
-                                          : a.signal_name + " from pid " + std::to_string(a.sender_pid);
+        std::string how = a.timeout_fired
+                              ? "crashlab run --timeout sent " + a.signal_name
+                              : a.signal_name + " from pid " + std::to_string(a.sender_pid);
         if (!running.empty()) {
             size_t ti = running.front();
             set_culprit(a, ti, first_user_frame(a.threads[ti]));
@@ -540,7 +558,9 @@ void classify_sent(Analysis& a) {
     set_culprit(a, 0, first_user_frame(a.threads[0]));
     a.summary = a.signal_name + " sent by pid " + std::to_string(a.sender_pid) + " (uid " +
                 std::to_string(a.sender_uid) + ") with " +
-                (a.code == SI_TKILL ? "tgkill()" : a.code == SI_QUEUE ? "sigqueue()" : "kill()") +
+                (a.code == SI_TKILL   ? "tgkill()"
+                 : a.code == SI_QUEUE ? "sigqueue()"
+                                      : "kill()") +
                 ": not a fault; thread " + std::to_string(a.threads[0].tid) + " was " +
                 thread_state_words(a.threads[0]) + " in " + culprit_where(a);
 }
@@ -560,8 +580,9 @@ void classify(Analysis& a) {
     a.evidence.clear();
     a.culprit.reset();
     if (a.threads.empty()) {
-        a.summary = a.signo ? a.signal_name + " (" + a.code_name + "); no thread registers "
-                                                                   "in the core to say where"
+        a.summary = a.signo ? a.signal_name + " (" + a.code_name +
+                                  "); no thread registers "
+                                  "in the core to say where"
                             : "no signal information and no threads in the core";
         return;
     }
@@ -573,9 +594,10 @@ void classify(Analysis& a) {
         return;
     }
     if (a.sent) {
-        std::string sender = a.sent_by_self ? "the process itself (pid " + std::to_string(a.sender_pid) + ")"
-                                            : "pid " + std::to_string(a.sender_pid) + " (uid " +
-                                                  std::to_string(a.sender_uid) + ")";
+        std::string sender = a.sent_by_self
+                                 ? "the process itself (pid " + std::to_string(a.sender_pid) + ")"
+                                 : "pid " + std::to_string(a.sender_pid) + " (uid " +
+                                       std::to_string(a.sender_uid) + ")";
         a.evidence.push_back(a.signal_name + " " + a.code_name + ": sent by " + sender +
                              (a.sent_by_self ? "" : ", not raised by a fault"));
         if (a.timeout_fired) {
@@ -593,8 +615,8 @@ void classify(Analysis& a) {
         classify_sent(a);
     } else {
         set_culprit(a, 0, first_user_frame(t));
-        a.summary = a.signal_name + " (" + a.code_name + ") raised by the process in " +
-                    culprit_where(a);
+        a.summary =
+            a.signal_name + " (" + a.code_name + ") raised by the process in " + culprit_where(a);
     }
 }
 

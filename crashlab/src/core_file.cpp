@@ -32,7 +32,9 @@ T load(const uint8_t* p) {
     return v;
 }
 
-uint64_t align4(uint64_t n) { return (n + 3) & ~uint64_t(3); }
+uint64_t align4(uint64_t n) {
+    return (n + 3) & ~uint64_t(3);
+}
 
 std::string bounded_string(const char* p, size_t max) {
     size_t n = 0;
@@ -73,7 +75,8 @@ CoreFile::CoreFile(const std::string& path) : path_(path) {
     if (fd_ < 0) {
         int err = errno;
         if (err == ENOENT)
-            throw tk::UserError(path + ": no such file: check the path (crashlab run prints "
+            throw tk::UserError(path +
+                                ": no such file: check the path (crashlab run prints "
                                 "where it put the core)");
         throw tk::UserError(tk::errno_text(path, err) +
                             (err == EACCES ? ": cores are readable by their owner only; "
@@ -131,12 +134,14 @@ void CoreFile::parse_headers() {
     Elf64_Ehdr eh;
     memcpy(&eh, data_, sizeof eh);
     if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
-        throw tk::UserError(path_ + ": not a core file (no ELF header): give the core the "
-                                    "kernel wrote, e.g. ./core or core.PID");
+        throw tk::UserError(path_ +
+                            ": not a core file (no ELF header): give the core the "
+                            "kernel wrote, e.g. ./core or core.PID");
     if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
         eh.e_machine != EM_X86_64)
-        throw tk::UserError(path_ + ": an ELF file for another architecture: crashlab reads "
-                                    "x86-64 cores only");
+        throw tk::UserError(path_ +
+                            ": an ELF file for another architecture: crashlab reads "
+                            "x86-64 cores only");
     if (eh.e_type != ET_CORE)
         throw tk::UserError(path_ + ": an ELF " +
                             (eh.e_type == ET_EXEC || eh.e_type == ET_DYN
@@ -156,15 +161,16 @@ void CoreFile::parse_headers() {
             memcpy(&sh0, data_ + eh.e_shoff, sizeof sh0);
             phnum = sh0.sh_info;
         } else {
-            problem("damaged core: more than 65534 program headers but no section header "
-                    "with their count");
+            problem(
+                "damaged core: more than 65534 program headers but no section header "
+                "with their count");
             phnum = 0;
         }
     }
     if (eh.e_phoff > size_ || phnum > (size_ - eh.e_phoff) / sizeof(Elf64_Phdr)) {
         uint64_t fit = eh.e_phoff > size_ ? 0 : (size_ - eh.e_phoff) / sizeof(Elf64_Phdr);
-        problem("truncated core: only " + std::to_string(fit) + " of " +
-                std::to_string(phnum) + " program headers are in the file");
+        problem("truncated core: only " + std::to_string(fit) + " of " + std::to_string(phnum) +
+                " program headers are in the file");
         expected_size_ = eh.e_phoff + phnum * sizeof(Elf64_Phdr);
         phnum = fit;
     }
@@ -203,8 +209,7 @@ void CoreFile::parse_headers() {
     std::sort(segments_.begin(), segments_.end(),
               [](const Segment& a, const Segment& b) { return a.vaddr < b.vaddr; });
     if (expected_size_ > size_)
-        problem("truncated core: " + format_bytes(size_) + " of " +
-                format_bytes(expected_size_) +
+        problem("truncated core: " + format_bytes(size_) + " of " + format_bytes(expected_size_) +
                 " present (disk full, a size limit, or a copy cut short); memory past the "
                 "cut is missing");
 
@@ -212,15 +217,17 @@ void CoreFile::parse_headers() {
         problem("damaged core: no PT_NOTE segment (no threads, registers or signal info)");
     for (const Elf64_Phdr& ph : notes) {
         if (ph.p_offset >= size_) {
-            problem("truncated core: the notes (threads, registers, signal) are past the "
-                    "end of the file");
+            problem(
+                "truncated core: the notes (threads, registers, signal) are past the "
+                "end of the file");
             notes_damaged_ = true;
             continue;
         }
         uint64_t avail = std::min(ph.p_filesz, size_ - ph.p_offset);
         if (avail < ph.p_filesz) {
-            problem("truncated core: the notes are cut short; some threads or signal "
-                    "information may be missing");
+            problem(
+                "truncated core: the notes are cut short; some threads or signal "
+                "information may be missing");
             notes_damaged_ = true;
         }
         parse_notes(data_ + ph.p_offset, avail, ph.p_offset);
@@ -248,8 +255,8 @@ void CoreFile::parse_notes(const uint8_t* p, uint64_t size, uint64_t file_offset
         uint64_t next = desc_off + align4(descsz);
         if (desc_off > size || next > size || descsz > size) {
             problem("damaged note at file offset " + std::to_string(file_offset + pos) +
-                    ": sizes (name " + std::to_string(namesz) + ", data " +
-                    std::to_string(descsz) + ") run past the notes; the notes after it are "
+                    ": sizes (name " + std::to_string(namesz) + ", data " + std::to_string(descsz) +
+                    ") run past the notes; the notes after it are "
                     "lost");
             notes_damaged_ = true;
             return;
@@ -264,120 +271,120 @@ void CoreFile::parse_notes(const uint8_t* p, uint64_t size, uint64_t file_offset
 
 void CoreFile::parse_note(uint32_t type, const uint8_t* desc, uint64_t size) {
     switch (type) {
-    case NT_PRSTATUS: {
-        if (size < sizeof(elf_prstatus)) {
-            problem("damaged NT_PRSTATUS note (" + std::to_string(size) +
-                    " bytes): a thread's registers are missing");
-            notes_damaged_ = true;
-            return;
-        }
-        elf_prstatus pr;
-        memcpy(&pr, desc, sizeof pr);
-        ThreadStatus t;
-        t.tid = pr.pr_pid;
-        t.cursig = pr.pr_cursig;
-        t.sigpend = pr.pr_sigpend;
-        t.sighold = pr.pr_sighold;
-        memcpy(&t.regs, pr.pr_reg, sizeof t.regs);
-        threads_.push_back(t);
-        break;
-    }
-    case NT_PRPSINFO: {
-        if (size < sizeof(elf_prpsinfo)) {
-            problem("damaged NT_PRPSINFO note: process name and arguments missing");
-            notes_damaged_ = true;
-            return;
-        }
-        elf_prpsinfo ps;
-        memcpy(&ps, desc, sizeof ps);
-        ProcessInfo info;
-        info.pid = ps.pr_pid;
-        info.ppid = ps.pr_ppid;
-        info.uid = int(ps.pr_uid);
-        info.gid = int(ps.pr_gid);
-        info.state = ps.pr_sname;
-        info.fname = bounded_string(ps.pr_fname, sizeof ps.pr_fname);
-        // The kernel separates the arguments with NULs only if they did not fit; it
-        // already replaced them with spaces otherwise. Trailing spaces are padding.
-        std::string args = bounded_string(ps.pr_psargs, sizeof ps.pr_psargs);
-        while (!args.empty() && args.back() == ' ')
-            args.pop_back();
-        info.psargs = args;
-        process_ = info;
-        break;
-    }
-    case NT_SIGINFO: {
-        if (size < kSigInfoSize) {
-            problem("damaged NT_SIGINFO note: the signal's details are missing");
-            notes_damaged_ = true;
-            return;
-        }
-        SigInfo si;
-        si.signo = load<int32_t>(desc);
-        si.error = load<int32_t>(desc + 4);
-        si.code = load<int32_t>(desc + 8);
-        // The union starts at offset 16: si_addr for faults, si_pid + si_uid for senders.
-        si.addr = load<uint64_t>(desc + 16);
-        si.pid = load<int32_t>(desc + 16);
-        si.uid = load<int32_t>(desc + 20);
-        siginfo_ = si;
-        break;
-    }
-    case NT_AUXV: {
-        for (uint64_t off = 0; off + 16 <= size; off += 16) {
-            uint64_t key = load<uint64_t>(desc + off), value = load<uint64_t>(desc + off + 8);
-            if (key == AT_NULL)
-                break;
-            auxv_.emplace_back(key, value);
-        }
-        break;
-    }
-    case NT_FILE: {
-        // count, page size, count x {start, end, offset in pages}, then count paths.
-        if (size < 16) {
-            problem("damaged NT_FILE note: the list of mapped files is missing");
-            notes_damaged_ = true;
-            return;
-        }
-        uint64_t count = load<uint64_t>(desc);
-        uint64_t page = load<uint64_t>(desc + 8);
-        if (count > (size - 16) / 24 || page == 0 || (page & (page - 1)) != 0) {
-            problem("damaged NT_FILE note (" + std::to_string(count) + " entries, page size " +
-                    std::to_string(page) + " in " + std::to_string(size) +
-                    " bytes): the list of mapped files is unusable");
-            notes_damaged_ = true;
-            return;
-        }
-        const char* names = reinterpret_cast<const char*>(desc + 16 + count * 24);
-        const char* names_end = reinterpret_cast<const char*>(desc + size);
-        for (uint64_t i = 0; i < count; i++) {
-            FileMapping f;
-            f.start = load<uint64_t>(desc + 16 + i * 24);
-            f.end = load<uint64_t>(desc + 16 + i * 24 + 8);
-            uint64_t pages = load<uint64_t>(desc + 16 + i * 24 + 16);
-            f.offset = pages * page;
-            if (names >= names_end) {
-                problem("damaged NT_FILE note: " + std::to_string(count - i) +
-                        " file names missing");
+        case NT_PRSTATUS: {
+            if (size < sizeof(elf_prstatus)) {
+                problem("damaged NT_PRSTATUS note (" + std::to_string(size) +
+                        " bytes): a thread's registers are missing");
                 notes_damaged_ = true;
-                break;
+                return;
             }
-            size_t len = strnlen(names, size_t(names_end - names));
-            f.path.assign(names, len);
-            names += len + 1;
-            if (f.end < f.start || pages > (UINT64_MAX / page)) {
-                problem("damaged NT_FILE note: entry for " + f.path + " has impossible bounds");
-                notes_damaged_ = true;
-                continue;
-            }
-            files_.push_back(std::move(f));
+            elf_prstatus pr;
+            memcpy(&pr, desc, sizeof pr);
+            ThreadStatus t;
+            t.tid = pr.pr_pid;
+            t.cursig = pr.pr_cursig;
+            t.sigpend = pr.pr_sigpend;
+            t.sighold = pr.pr_sighold;
+            memcpy(&t.regs, pr.pr_reg, sizeof t.regs);
+            threads_.push_back(t);
+            break;
         }
-        std::sort(files_.begin(), files_.end(),
-                  [](const FileMapping& a, const FileMapping& b) { return a.start < b.start; });
-        break;
-    }
-    default:
-        break;
+        case NT_PRPSINFO: {
+            if (size < sizeof(elf_prpsinfo)) {
+                problem("damaged NT_PRPSINFO note: process name and arguments missing");
+                notes_damaged_ = true;
+                return;
+            }
+            elf_prpsinfo ps;
+            memcpy(&ps, desc, sizeof ps);
+            ProcessInfo info;
+            info.pid = ps.pr_pid;
+            info.ppid = ps.pr_ppid;
+            info.uid = int(ps.pr_uid);
+            info.gid = int(ps.pr_gid);
+            info.state = ps.pr_sname;
+            info.fname = bounded_string(ps.pr_fname, sizeof ps.pr_fname);
+            // The kernel separates the arguments with NULs only if they did not fit; it
+            // already replaced them with spaces otherwise. Trailing spaces are padding.
+            std::string args = bounded_string(ps.pr_psargs, sizeof ps.pr_psargs);
+            while (!args.empty() && args.back() == ' ')
+                args.pop_back();
+            info.psargs = args;
+            process_ = info;
+            break;
+        }
+        case NT_SIGINFO: {
+            if (size < kSigInfoSize) {
+                problem("damaged NT_SIGINFO note: the signal's details are missing");
+                notes_damaged_ = true;
+                return;
+            }
+            SigInfo si;
+            si.signo = load<int32_t>(desc);
+            si.error = load<int32_t>(desc + 4);
+            si.code = load<int32_t>(desc + 8);
+            // The union starts at offset 16: si_addr for faults, si_pid + si_uid for senders.
+            si.addr = load<uint64_t>(desc + 16);
+            si.pid = load<int32_t>(desc + 16);
+            si.uid = load<int32_t>(desc + 20);
+            siginfo_ = si;
+            break;
+        }
+        case NT_AUXV: {
+            for (uint64_t off = 0; off + 16 <= size; off += 16) {
+                uint64_t key = load<uint64_t>(desc + off), value = load<uint64_t>(desc + off + 8);
+                if (key == AT_NULL)
+                    break;
+                auxv_.emplace_back(key, value);
+            }
+            break;
+        }
+        case NT_FILE: {
+            // count, page size, count x {start, end, offset in pages}, then count paths.
+            if (size < 16) {
+                problem("damaged NT_FILE note: the list of mapped files is missing");
+                notes_damaged_ = true;
+                return;
+            }
+            uint64_t count = load<uint64_t>(desc);
+            uint64_t page = load<uint64_t>(desc + 8);
+            if (count > (size - 16) / 24 || page == 0 || (page & (page - 1)) != 0) {
+                problem("damaged NT_FILE note (" + std::to_string(count) + " entries, page size " +
+                        std::to_string(page) + " in " + std::to_string(size) +
+                        " bytes): the list of mapped files is unusable");
+                notes_damaged_ = true;
+                return;
+            }
+            const char* names = reinterpret_cast<const char*>(desc + 16 + count * 24);
+            const char* names_end = reinterpret_cast<const char*>(desc + size);
+            for (uint64_t i = 0; i < count; i++) {
+                FileMapping f;
+                f.start = load<uint64_t>(desc + 16 + i * 24);
+                f.end = load<uint64_t>(desc + 16 + i * 24 + 8);
+                uint64_t pages = load<uint64_t>(desc + 16 + i * 24 + 16);
+                f.offset = pages * page;
+                if (names >= names_end) {
+                    problem("damaged NT_FILE note: " + std::to_string(count - i) +
+                            " file names missing");
+                    notes_damaged_ = true;
+                    break;
+                }
+                size_t len = strnlen(names, size_t(names_end - names));
+                f.path.assign(names, len);
+                names += len + 1;
+                if (f.end < f.start || pages > (UINT64_MAX / page)) {
+                    problem("damaged NT_FILE note: entry for " + f.path + " has impossible bounds");
+                    notes_damaged_ = true;
+                    continue;
+                }
+                files_.push_back(std::move(f));
+            }
+            std::sort(files_.begin(), files_.end(),
+                      [](const FileMapping& a, const FileMapping& b) { return a.start < b.start; });
+            break;
+        }
+        default:
+            break;
     }
 }
 

@@ -26,9 +26,9 @@ struct Segment {
     uint64_t vaddr = 0;
     uint64_t memsz = 0;
     uint64_t offset = 0;
-    uint64_t filesz = 0;      // bytes the kernel dumped (0 for file text it chose to omit)
-    uint64_t available = 0;   // bytes of filesz really present (less when truncated)
-    uint32_t flags = 0;       // PF_R | PF_W | PF_X: the mapping's permissions
+    uint64_t filesz = 0;     // bytes the kernel dumped (0 for file text it chose to omit)
+    uint64_t available = 0;  // bytes of filesz really present (less when truncated)
+    uint32_t flags = 0;      // PF_R | PF_W | PF_X: the mapping's permissions
     uint64_t end() const { return vaddr + memsz; }
 };
 
@@ -70,7 +70,7 @@ struct ProcessInfo {
 };
 
 class CoreFile {
-public:
+  public:
     // Opens PATH. Throws tk::UserError (one line, what to do) when PATH is missing,
     // unreadable, or not an x86-64 ELF core; anything less is a problem() and the
     // remaining information is still usable.
@@ -112,7 +112,7 @@ public:
     // A libelf handle on the same file, for libdwfl.
     Elf* elf() const { return elf_; }
 
-private:
+  private:
     void parse_headers();
     void parse_notes(const uint8_t* p, uint64_t size, uint64_t file_offset);
     void parse_note(uint32_t type, const uint8_t* desc, uint64_t size);

@@ -12,7 +12,7 @@ namespace {
 
 // A capstone handle with details on, opened once per process.
 class Capstone {
-public:
+  public:
     Capstone() {
         if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle_) != CS_ERR_OK) {
             handle_ = 0;
@@ -28,7 +28,7 @@ public:
     Capstone& operator=(const Capstone&) = delete;
     csh get() const { return handle_; }
 
-private:
+  private:
     csh handle_ = 0;
 };
 
@@ -49,11 +49,11 @@ struct RegSlot {
 
 #define SLOT(field) offsetof(user_regs_struct, field)
 const RegSlot kRegs[] = {
-    {{"rax", "eax", "ax", "al"}, SLOT(rax)},   {{"rbx", "ebx", "bx", "bl"}, SLOT(rbx)},
-    {{"rcx", "ecx", "cx", "cl"}, SLOT(rcx)},   {{"rdx", "edx", "dx", "dl"}, SLOT(rdx)},
-    {{"rsi", "esi", "si", "sil"}, SLOT(rsi)},  {{"rdi", "edi", "di", "dil"}, SLOT(rdi)},
-    {{"rbp", "ebp", "bp", "bpl"}, SLOT(rbp)},  {{"rsp", "esp", "sp", "spl"}, SLOT(rsp)},
-    {{"r8", "r8d", "r8w", "r8b"}, SLOT(r8)},   {{"r9", "r9d", "r9w", "r9b"}, SLOT(r9)},
+    {{"rax", "eax", "ax", "al"}, SLOT(rax)},      {{"rbx", "ebx", "bx", "bl"}, SLOT(rbx)},
+    {{"rcx", "ecx", "cx", "cl"}, SLOT(rcx)},      {{"rdx", "edx", "dx", "dl"}, SLOT(rdx)},
+    {{"rsi", "esi", "si", "sil"}, SLOT(rsi)},     {{"rdi", "edi", "di", "dil"}, SLOT(rdi)},
+    {{"rbp", "ebp", "bp", "bpl"}, SLOT(rbp)},     {{"rsp", "esp", "sp", "spl"}, SLOT(rsp)},
+    {{"r8", "r8d", "r8w", "r8b"}, SLOT(r8)},      {{"r9", "r9d", "r9w", "r9b"}, SLOT(r9)},
     {{"r10", "r10d", "r10w", "r10b"}, SLOT(r10)}, {{"r11", "r11d", "r11w", "r11b"}, SLOT(r11)},
     {{"r12", "r12d", "r12w", "r12b"}, SLOT(r12)}, {{"r13", "r13d", "r13w", "r13b"}, SLOT(r13)},
     {{"r14", "r14d", "r14w", "r14b"}, SLOT(r14)}, {{"r15", "r15d", "r15w", "r15b"}, SLOT(r15)},
@@ -122,55 +122,55 @@ std::optional<Instruction> decode(const std::vector<uint8_t>& code, uint64_t add
         o.read = op.access & CS_AC_READ;
         o.write = op.access & CS_AC_WRITE;
         switch (op.type) {
-        case X86_OP_REG:
-            o.kind = Operand::Kind::Reg;
-            o.reg = cs_reg_name(h, op.reg);
-            o.text = o.reg;
-            if (regs)
-                o.value = register_value(o.reg, *regs);
-            break;
-        case X86_OP_IMM:
-            o.kind = Operand::Kind::Imm;
-            o.value = uint64_t(op.imm);
-            o.text = std::to_string(op.imm);
-            break;
-        case X86_OP_MEM: {
-            o.kind = Operand::Kind::Mem;
-            o.scale = op.mem.scale;
-            o.disp = op.mem.disp;
-            o.fs_segment = op.mem.segment == X86_REG_FS;
-            // rip-relative operands are known without registers: address of the next insn.
-            bool known = true;
-            uint64_t ea = uint64_t(op.mem.disp);
-            if (op.mem.base != X86_REG_INVALID) {
-                o.base = cs_reg_name(h, op.mem.base);
-                if (op.mem.base == X86_REG_RIP)
-                    o.base_value = address + insn->size;  // rip-relative: the next insn
-                else if (regs)
-                    o.base_value = register_value(o.base, *regs);
-                known = known && o.base_value.has_value();
-                if (o.base_value)
-                    ea += *o.base_value;
-            }
-            if (op.mem.index != X86_REG_INVALID) {
-                o.index = cs_reg_name(h, op.mem.index);
+            case X86_OP_REG:
+                o.kind = Operand::Kind::Reg;
+                o.reg = cs_reg_name(h, op.reg);
+                o.text = o.reg;
                 if (regs)
-                    o.index_value = register_value(o.index, *regs);
-                known = known && o.index_value.has_value();
-                if (o.index_value)
-                    ea += *o.index_value * uint64_t(int64_t(op.mem.scale));
+                    o.value = register_value(o.reg, *regs);
+                break;
+            case X86_OP_IMM:
+                o.kind = Operand::Kind::Imm;
+                o.value = uint64_t(op.imm);
+                o.text = std::to_string(op.imm);
+                break;
+            case X86_OP_MEM: {
+                o.kind = Operand::Kind::Mem;
+                o.scale = op.mem.scale;
+                o.disp = op.mem.disp;
+                o.fs_segment = op.mem.segment == X86_REG_FS;
+                // rip-relative operands are known without registers: address of the next insn.
+                bool known = true;
+                uint64_t ea = uint64_t(op.mem.disp);
+                if (op.mem.base != X86_REG_INVALID) {
+                    o.base = cs_reg_name(h, op.mem.base);
+                    if (op.mem.base == X86_REG_RIP)
+                        o.base_value = address + insn->size;  // rip-relative: the next insn
+                    else if (regs)
+                        o.base_value = register_value(o.base, *regs);
+                    known = known && o.base_value.has_value();
+                    if (o.base_value)
+                        ea += *o.base_value;
+                }
+                if (op.mem.index != X86_REG_INVALID) {
+                    o.index = cs_reg_name(h, op.mem.index);
+                    if (regs)
+                        o.index_value = register_value(o.index, *regs);
+                    known = known && o.index_value.has_value();
+                    if (o.index_value)
+                        ea += *o.index_value * uint64_t(int64_t(op.mem.scale));
+                }
+                if (op.mem.segment == X86_REG_FS || op.mem.segment == X86_REG_GS) {
+                    known = known && regs;
+                    if (regs)
+                        ea += op.mem.segment == X86_REG_FS ? regs->fs_base : regs->gs_base;
+                }
+                if (known)
+                    o.address = ea;
+                break;
             }
-            if (op.mem.segment == X86_REG_FS || op.mem.segment == X86_REG_GS) {
-                known = known && regs;
-                if (regs)
-                    ea += op.mem.segment == X86_REG_FS ? regs->fs_base : regs->gs_base;
-            }
-            if (known)
-                o.address = ea;
-            break;
-        }
-        default:
-            continue;
+            default:
+                continue;
         }
         out.operands.push_back(std::move(o));
     }

@@ -14,12 +14,12 @@ namespace crashlab {
 
 struct Operand {
     enum class Kind { Reg, Imm, Mem } kind = Kind::Reg;
-    std::string text;                // "rax", "0x10", "qword ptr [rax + 8]"
+    std::string text;  // "rax", "0x10", "qword ptr [rax + 8]"
     bool read = false, write = false;
-    unsigned size = 0;               // bytes
+    unsigned size = 0;  // bytes
     // Reg: the register and its value. Mem: base/index registers and the address.
     std::string reg;
-    std::optional<uint64_t> value;   // register value, or the immediate
+    std::optional<uint64_t> value;  // register value, or the immediate
     std::string base, index;
     std::optional<uint64_t> base_value, index_value;
     int scale = 1;
@@ -36,9 +36,11 @@ struct Instruction {
     bool is_call = false, is_jump = false, is_ret = false;
     bool is_divide = false;  // div / idiv
     bool is_signed_divide = false;
-    bool is_trap = false;    // ud2, ud1, ud0
-    bool pushes = false;     // push/call: writes below rsp implicitly
-    std::string text() const { return mnemonic + (operands_text.empty() ? "" : " " + operands_text); }
+    bool is_trap = false;  // ud2, ud1, ud0
+    bool pushes = false;   // push/call: writes below rsp implicitly
+    std::string text() const {
+        return mnemonic + (operands_text.empty() ? "" : " " + operands_text);
+    }
     // The explicit memory operand, if any (x86 has at most one).
     const Operand* memory() const;
 };

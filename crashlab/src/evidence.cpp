@@ -63,8 +63,7 @@ std::optional<uint64_t> eh_globals_address(const AddressSpace& memory,
             uint64_t module = 0, offset = 0, dtv = 0, block = 0;
             if (!memory.read_u64(*rdi_got, module) || !memory.read_u64(*rdi_got + 8, offset) ||
                 !memory.read_u64(regs.fs_base + 8, dtv) ||
-                !memory.read_u64(dtv + module * 16, block) || block == 0 ||
-                block == ~uint64_t(0))
+                !memory.read_u64(dtv + module * 16, block) || block == 0 || block == ~uint64_t(0))
                 return std::nullopt;
             rax = block + offset;
         } else if ((m == "mov" || m == "add") && insn->operands.size() == 2 &&

@@ -48,7 +48,9 @@ int cmd_list(bool json) {
         std::string sig(k.signal);
         printf("  %-19s %-20s %.*s%s\n", name.c_str(), sig.c_str(), int(k.description.size()),
                k.description.data(),
-               k.needs_timeout ? " (run with --timeout)" : !k.triggered ? "" : "");
+               k.needs_timeout ? " (run with --timeout)"
+               : !k.triggered  ? ""
+                               : "");
     }
     return 0;
 }
@@ -86,9 +88,8 @@ int cmd_analyze(const std::string& core, const crashlab::AnalyzeOptions& opts,
 std::string executable_for(const std::string& core_path, const std::string& exe) {
     if (!exe.empty())
         return exe;
-    std::string dir = core_path.find('/') == std::string::npos
-                          ? "."
-                          : core_path.substr(0, core_path.rfind('/'));
+    std::string dir =
+        core_path.find('/') == std::string::npos ? "." : core_path.substr(0, core_path.rfind('/'));
     std::ifstream meta(dir + "/metadata.json");
     if (meta) {
         try {
@@ -103,11 +104,13 @@ std::string executable_for(const std::string& core_path, const std::string& exe)
         if (const crashlab::FileMapping* f = core.file_at(*entry)) {
             std::string p = f->path;
             const std::string deleted = " (deleted)";
-            if (p.size() > deleted.size() && p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
+            if (p.size() > deleted.size() &&
+                p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
                 p.resize(p.size() - deleted.size());
             return p;
         }
-    throw tk::UserError(core_path + ": cannot tell which executable made this core: pass --exe PATH");
+    throw tk::UserError(core_path +
+                        ": cannot tell which executable made this core: pass --exe PATH");
 }
 
 int cmd_gdb(const std::string& core, const std::string& exe_opt,
@@ -121,12 +124,19 @@ int cmd_gdb(const std::string& core, const std::string& exe_opt,
     std::string debug = "/usr/lib/debug";
     for (const std::string& d : debug_dirs)
         debug += ":" + d;
-    std::vector<std::string> args = {"gdb", "-q", "-nx",
-                                     "-iex", "set debuginfod enabled off",
-                                     "-iex", "set debug-file-directory " + debug,
-                                     "-iex", "set auto-load safe-path /",
-                                     "-iex", "set disassembly-flavor intel",
-                                     exe, core};
+    std::vector<std::string> args = {"gdb",
+                                     "-q",
+                                     "-nx",
+                                     "-iex",
+                                     "set debuginfod enabled off",
+                                     "-iex",
+                                     "set debug-file-directory " + debug,
+                                     "-iex",
+                                     "set auto-load safe-path /",
+                                     "-iex",
+                                     "set disassembly-flavor intel",
+                                     exe,
+                                     core};
     for (const std::string& e : extra)
         args.push_back(e);
     if (print_only) {
@@ -149,7 +159,8 @@ int cmd_gdb(const std::string& core, const std::string& exe_opt,
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"crashlab: trigger crashes, capture the core, explain the crash from the core alone"};
+    CLI::App app{
+        "crashlab: trigger crashes, capture the core, explain the crash from the core alone"};
     app.require_subcommand(1);
 
     bool list_json = false;
@@ -158,12 +169,16 @@ int main(int argc, char** argv) {
 
     crashlab::RunOptions run;
     std::optional<std::string> run_json;
-    auto* run_cmd = app.add_subcommand("run", "run a command with core capture; analyse if it crashes");
-    run_cmd->add_option("--timeout", run.timeout,
-                        "seconds; then send SIGABRT, so a hang leaves a core")
+    auto* run_cmd =
+        app.add_subcommand("run", "run a command with core capture; analyse if it crashes");
+    run_cmd
+        ->add_option("--timeout", run.timeout,
+                     "seconds; then send SIGABRT, so a hang leaves a core")
         ->check(CLI::NonNegativeNumber);
-    run_cmd->add_option("--dir", run.crash_root, "crash directory root (default ./crashlab-crashes)");
-    run_cmd->add_flag("--as-root", run.as_root, "under sudo, run the command as root, not as SUDO_UID");
+    run_cmd->add_option("--dir", run.crash_root,
+                        "crash directory root (default ./crashlab-crashes)");
+    run_cmd->add_flag("--as-root", run.as_root,
+                      "under sudo, run the command as root, not as SUDO_UID");
     run_cmd->add_option("--json", run_json, "JSON report to FILE, or - for stdout")->expected(0, 1);
     run_cmd->add_flag("-q,--quiet", run.quiet, "no report on stdout (files still written)");
     run_cmd->add_option("--exe", run.analyze.executable, "executable, if not the one in the core");
@@ -191,7 +206,8 @@ int main(int argc, char** argv) {
     std::string gdb_core, gdb_exe;
     std::vector<std::string> gdb_debug, gdb_extra;
     bool gdb_print = false;
-    auto* gdb = app.add_subcommand("gdb", "open the core in gdb with the right executable and paths");
+    auto* gdb =
+        app.add_subcommand("gdb", "open the core in gdb with the right executable and paths");
     gdb->add_option("core", gdb_core, "the core file")->required();
     gdb->add_option("--exe", gdb_exe, "the executable, if not where the core says");
     gdb->add_option("--debug-dir", gdb_debug, "extra directory of debug files");

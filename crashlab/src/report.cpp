@@ -90,7 +90,9 @@ void render_frames(std::ostringstream& out, const ThreadReport& t) {
         out << "  unwinding stopped: " << t.stop_reason << "\n";
 }
 
-json nullable(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+json nullable(const std::string& s) {
+    return s.empty() ? json(nullptr) : json(s);
+}
 
 }  // namespace
 
@@ -133,7 +135,8 @@ std::string render_text(const Analysis& a, const TextOptions& options) {
         const ThreadReport& t = a.threads[i];
         if (i > 0 && !options.all_threads)
             break;
-        out << "\n" << (t.crashed ? "crashing thread " : "thread ") << t.tid << " (" << t.state
+        out << "\n"
+            << (t.crashed ? "crashing thread " : "thread ") << t.tid << " (" << t.state
             << (t.crashed ? ", took the signal" : "") << "), " << with_commas(t.machine_frames)
             << " frames\n";
         render_frames(out, t);
@@ -143,10 +146,10 @@ std::string render_text(const Analysis& a, const TextOptions& options) {
         const user_regs_struct& r = a.threads.front().regs;
         out << "\nregisters of thread " << a.threads.front().tid << "\n";
         const std::pair<const char*, unsigned long long> regs[] = {
-            {"rax", r.rax}, {"rbx", r.rbx}, {"rcx", r.rcx}, {"rdx", r.rdx},
-            {"rsi", r.rsi}, {"rdi", r.rdi}, {"rbp", r.rbp}, {"rsp", r.rsp},
-            {"r8", r.r8},   {"r9", r.r9},   {"r10", r.r10}, {"r11", r.r11},
-            {"r12", r.r12}, {"r13", r.r13}, {"r14", r.r14}, {"r15", r.r15},
+            {"rax", r.rax}, {"rbx", r.rbx},       {"rcx", r.rcx},         {"rdx", r.rdx},
+            {"rsi", r.rsi}, {"rdi", r.rdi},       {"rbp", r.rbp},         {"rsp", r.rsp},
+            {"r8", r.r8},   {"r9", r.r9},         {"r10", r.r10},         {"r11", r.r11},
+            {"r12", r.r12}, {"r13", r.r13},       {"r14", r.r14},         {"r15", r.r15},
             {"rip", r.rip}, {"eflags", r.eflags}, {"fs_base", r.fs_base}, {"orig_rax", r.orig_rax},
         };
         for (size_t i = 0; i < std::size(regs); i++) {
@@ -188,7 +191,9 @@ std::string render_text(const Analysis& a, const TextOptions& options) {
 json render_json(const Analysis& a) {
     json j;
     j["schema_version"] = kJsonSchemaVersion;
-    j["core"] = {{"path", a.core_path}, {"size", a.core_size}, {"truncated", a.truncated},
+    j["core"] = {{"path", a.core_path},
+                 {"size", a.core_size},
+                 {"truncated", a.truncated},
                  {"notes_damaged", a.notes_damaged}};
     j["process"] = {{"pid", a.pid},
                     {"ppid", a.ppid},
@@ -227,7 +232,8 @@ json render_json(const Analysis& a) {
                   {"mapping", nullable(a.fault->mapping)},
                   {"section", nullable(a.fault->section)}};
         if (a.fault->symbol)
-            f["symbol"] = {{"name", a.fault->symbol->name}, {"offset", a.fault->symbol->offset},
+            f["symbol"] = {{"name", a.fault->symbol->name},
+                           {"offset", a.fault->symbol->offset},
                            {"module", a.fault->symbol->module}};
         j["fault"] = f;
     } else {
@@ -281,8 +287,8 @@ json render_json(const Analysis& a) {
     if (!a.lock_waits.empty()) {
         json waits = json::array();
         for (const LockWait& w : a.lock_waits)
-            waits.push_back({{"tid", w.tid}, {"mutex", hex(w.mutex)}, {"name", w.name},
-                             {"owner", w.owner}});
+            waits.push_back(
+                {{"tid", w.tid}, {"mutex", hex(w.mutex)}, {"name", w.name}, {"owner", w.owner}});
         j["lock_waits"] = waits;
         json cycle = json::array();
         for (size_t i : a.deadlock_cycle)
@@ -312,13 +318,26 @@ json render_json(const Analysis& a) {
 
     if (!a.threads.empty()) {
         const user_regs_struct& r = a.threads.front().regs;
-        j["registers"] = {{"rax", hex(r.rax)}, {"rbx", hex(r.rbx)}, {"rcx", hex(r.rcx)},
-                          {"rdx", hex(r.rdx)}, {"rsi", hex(r.rsi)}, {"rdi", hex(r.rdi)},
-                          {"rbp", hex(r.rbp)}, {"rsp", hex(r.rsp)}, {"r8", hex(r.r8)},
-                          {"r9", hex(r.r9)},   {"r10", hex(r.r10)}, {"r11", hex(r.r11)},
-                          {"r12", hex(r.r12)}, {"r13", hex(r.r13)}, {"r14", hex(r.r14)},
-                          {"r15", hex(r.r15)}, {"rip", hex(r.rip)}, {"eflags", hex(r.eflags)},
-                          {"fs_base", hex(r.fs_base)}, {"gs_base", hex(r.gs_base)},
+        j["registers"] = {{"rax", hex(r.rax)},
+                          {"rbx", hex(r.rbx)},
+                          {"rcx", hex(r.rcx)},
+                          {"rdx", hex(r.rdx)},
+                          {"rsi", hex(r.rsi)},
+                          {"rdi", hex(r.rdi)},
+                          {"rbp", hex(r.rbp)},
+                          {"rsp", hex(r.rsp)},
+                          {"r8", hex(r.r8)},
+                          {"r9", hex(r.r9)},
+                          {"r10", hex(r.r10)},
+                          {"r11", hex(r.r11)},
+                          {"r12", hex(r.r12)},
+                          {"r13", hex(r.r13)},
+                          {"r14", hex(r.r14)},
+                          {"r15", hex(r.r15)},
+                          {"rip", hex(r.rip)},
+                          {"eflags", hex(r.eflags)},
+                          {"fs_base", hex(r.fs_base)},
+                          {"gs_base", hex(r.gs_base)},
                           {"orig_rax", hex(r.orig_rax)}};
     }
     json modules = json::array();
@@ -330,7 +349,9 @@ json render_json(const Analysis& a) {
                            {"high", hex(m.high)},
                            {"build_id", nullable(m.build_id)},
                            {"has_dwarf", m.has_dwarf},
-                           {"symbols", m.file.empty() ? "none" : m.has_symtab ? "symtab" : "dynsym"}});
+                           {"symbols", m.file.empty() ? "none"
+                                       : m.has_symtab ? "symtab"
+                                                      : "dynsym"}});
     j["modules"] = modules;
     j["signature"] = a.signature;
     j["signature_hash"] = a.signature_hash;
@@ -354,19 +375,29 @@ void append_json_string(std::string& out, const std::string& s) {
     out += '"';
     for (unsigned char c : s) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (c < 0x20) {
-                char buf[8];
-                snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += char(c);
-            }
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                if (c < 0x20) {
+                    char buf[8];
+                    snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out += char(c);
+                }
         }
     }
     out += '"';

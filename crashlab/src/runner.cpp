@@ -61,7 +61,8 @@ std::string resolve_program(const std::string& name) {
     if (name.find('/') != std::string::npos) {
         std::string r = absolute(name);
         if (r.empty())
-            throw tk::UserError("cannot run " + name + ": " + strerror(errno) + ": check the path", 127);
+            throw tk::UserError("cannot run " + name + ": " + strerror(errno) + ": check the path",
+                                127);
         if (access(r.c_str(), X_OK) != 0)
             throw tk::UserError("cannot run " + name + ": not executable: check the path", 126);
         return r;
@@ -102,12 +103,13 @@ void make_private_dir(const std::string& path, int uid, int gid) {
     // Owner-only, and owned by whoever the command runs as, so its core can be written.
     if (uid >= 0 && (st.st_uid != uid_t(uid) || st.st_gid != gid_t(gid)) &&
         chown(path.c_str(), uid_t(uid), gid_t(gid)) != 0)
-        throw tk::UserError(tk::errno_text("cannot hand " + path + " to uid " + std::to_string(uid)));
+        throw tk::UserError(
+            tk::errno_text("cannot hand " + path + " to uid " + std::to_string(uid)));
     chmod(path.c_str(), 0700);
 }
 
 struct Credentials {
-    int uid = -1, gid = -1;  // -1: keep ours
+    int uid = -1, gid = -1;     // -1: keep ours
     std::vector<gid_t> groups;  // the user's supplementary groups
 };
 
@@ -170,8 +172,8 @@ Credentials target_credentials(bool as_root) {
         close(f);
     }
     if (creds.uid >= 0) {
-        if (setgroups(creds.groups.size(), creds.groups.data()) != 0 || setgid(gid_t(creds.gid)) != 0 ||
-            setuid(uid_t(creds.uid)) != 0)
+        if (setgroups(creds.groups.size(), creds.groups.data()) != 0 ||
+            setgid(gid_t(creds.gid)) != 0 || setuid(uid_t(creds.uid)) != 0)
             fail(3);
     }
     execv(program.c_str(), argv.data());
@@ -183,8 +185,8 @@ pid_t wait_with_timeout(pid_t pid, double timeout, int& status, bool& timed_out)
     timed_out = false;
     int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
     if (timeout > 0 && pidfd >= 0) {
-        auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(int64_t(timeout * 1000));
+        auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(int64_t(timeout * 1000));
         while (true) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                             deadline - std::chrono::steady_clock::now())
@@ -238,13 +240,13 @@ CorePattern read_core_pattern() {
     p.uses_pid = trim(read_file("/proc/sys/kernel/core_uses_pid")) == "1";
     if (!p.raw.empty() && p.raw[0] == '|') {
         p.piped = true;
-        std::string prog = p.raw.substr(1, p.raw.find(' ') == std::string::npos
-                                               ? std::string::npos
-                                               : p.raw.find(' ') - 1);
-        std::string base = prog.substr(prog.rfind('/') == std::string::npos ? 0 : prog.rfind('/') + 1);
+        std::string prog = p.raw.substr(
+            1, p.raw.find(' ') == std::string::npos ? std::string::npos : p.raw.find(' ') - 1);
+        std::string base =
+            prog.substr(prog.rfind('/') == std::string::npos ? 0 : prog.rfind('/') + 1);
         p.handler = base.find("systemd-coredump") != std::string::npos ? "systemd-coredump"
                     : base.find("apport") != std::string::npos         ? "apport"
-                                                                        : prog;
+                                                                       : prog;
     }
     return p;
 }
@@ -262,27 +264,45 @@ std::string expand_core_pattern(const CorePattern& pattern, const std::string& c
         }
         char c = r[++i];
         switch (c) {
-        case '%': out += '%'; break;
-        case 'p': case 'P': case 'i': case 'I': out += std::to_string(pid); has_pid = true; break;
-        case 'u': out += std::to_string(uid); break;
-        case 'g': out += std::to_string(gid); break;
-        case 's': out += std::to_string(signo); break;
-        case 'e': out += comm; break;
-        case 'E': {
-            std::string e = exe_path;
-            for (char& ch : e)
-                if (ch == '/')
-                    ch = '!';
-            out += e;
-            break;
-        }
-        case 'h': {
-            char host[256] = {};
-            gethostname(host, sizeof host - 1);
-            out += host;
-            break;
-        }
-        default: out += '*'; break;  // %t (time), %c, %d, %f ...: match anything
+            case '%':
+                out += '%';
+                break;
+            case 'p':
+            case 'P':
+            case 'i':
+            case 'I':
+                out += std::to_string(pid);
+                has_pid = true;
+                break;
+            case 'u':
+                out += std::to_string(uid);
+                break;
+            case 'g':
+                out += std::to_string(gid);
+                break;
+            case 's':
+                out += std::to_string(signo);
+                break;
+            case 'e':
+                out += comm;
+                break;
+            case 'E': {
+                std::string e = exe_path;
+                for (char& ch : e)
+                    if (ch == '/')
+                        ch = '!';
+                out += e;
+                break;
+            }
+            case 'h': {
+                char host[256] = {};
+                gethostname(host, sizeof host - 1);
+                out += host;
+                break;
+            }
+            default:
+                out += '*';
+                break;  // %t (time), %c, %d, %f ...: match anything
         }
     }
     if (pattern.uses_pid && !has_pid)
@@ -388,7 +408,8 @@ int run_command(const RunOptions& options) {
     if (pipe2(err_pipe, O_CLOEXEC) != 0)
         throw tk::UserError(tk::errno_text("pipe"));
     // Like system(): the terminal's Ctrl-C goes to the command; we wait for its outcome.
-    struct sigaction ignore {}, old_int {}, old_quit {};
+    struct sigaction ignore {
+    }, old_int{}, old_quit{};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGINT, &ignore, &old_int);
     sigaction(SIGQUIT, &ignore, &old_quit);
@@ -410,11 +431,11 @@ int run_command(const RunOptions& options) {
     sigaction(SIGQUIT, &old_quit, nullptr);
     if (got == sizeof child_error) {
         static const char* stages[] = {"", "cannot enter the crash directory",
-                                       "cannot raise RLIMIT_CORE", "cannot switch to the invoking user",
-                                       "cannot execute"};
+                                       "cannot raise RLIMIT_CORE",
+                                       "cannot switch to the invoking user", "cannot execute"};
         int stage = child_error[0] >= 1 && child_error[0] <= 4 ? child_error[0] : 4;
-        throw tk::UserError(std::string(stages[stage]) + " (" +
-                            program + "): " + strerror(child_error[1]));
+        throw tk::UserError(std::string(stages[stage]) + " (" + program +
+                            "): " + strerror(child_error[1]));
     }
 
     if (WIFEXITED(status)) {
@@ -432,17 +453,15 @@ int run_command(const RunOptions& options) {
         return 128 + signo;
     }
     std::string comm = base.substr(0, 15);
-    std::string expanded = expand_core_pattern(pattern, dir, pid,
-                                               creds.uid >= 0 ? creds.uid : int(getuid()),
-                                               creds.gid >= 0 ? creds.gid : int(getgid()),
-                                               signo, comm, program);
+    std::string expanded =
+        expand_core_pattern(pattern, dir, pid, creds.uid >= 0 ? creds.uid : int(getuid()),
+                            creds.gid >= 0 ? creds.gid : int(getgid()), signo, comm, program);
     std::string core = WCOREDUMP(status) ? find_core(expanded) : std::string();
     if (core.empty()) {
         if (!WCOREDUMP(status))
             std::cerr << "crashlab: the kernel wrote no core for pid " << pid << " (" << sig
-                      << (signo == SIGKILL ? " never dumps core" : "")
-                      << "): core_pattern is '" << pattern.raw
-                      << "'; check that its directory exists and is writable by uid "
+                      << (signo == SIGKILL ? " never dumps core" : "") << "): core_pattern is '"
+                      << pattern.raw << "'; check that its directory exists and is writable by uid "
                       << (creds.uid >= 0 ? creds.uid : int(getuid()))
                       << ", that the program is not setuid, and that it does not lower its own "
                          "RLIMIT_CORE\n";

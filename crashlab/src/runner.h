@@ -12,11 +12,11 @@ namespace crashlab {
 
 struct RunOptions {
     std::vector<std::string> command;
-    double timeout = 0;            // seconds; 0: wait forever
+    double timeout = 0;  // seconds; 0: wait forever
     std::string crash_root = "crashlab-crashes";
-    bool as_root = false;          // under sudo: keep root instead of SUDO_UID/SUDO_GID
-    std::string json;              // "": text on stdout; "-": JSON on stdout; else a file
-    bool quiet = false;            // no report on stdout (the files are still written)
+    bool as_root = false;  // under sudo: keep root instead of SUDO_UID/SUDO_GID
+    std::string json;      // "": text on stdout; "-": JSON on stdout; else a file
+    bool quiet = false;    // no report on stdout (the files are still written)
     AnalyzeOptions analyze;
 };
 
@@ -28,9 +28,9 @@ int run_command(const RunOptions& options);
 // What /proc/sys/kernel/core_pattern says, interpreted.
 struct CorePattern {
     std::string raw;
-    bool piped = false;        // "|/usr/lib/systemd/systemd-coredump ..."
-    std::string handler;       // "systemd-coredump", "apport", or the program
-    bool uses_pid = false;     // core_uses_pid
+    bool piped = false;     // "|/usr/lib/systemd/systemd-coredump ..."
+    std::string handler;    // "systemd-coredump", "apport", or the program
+    bool uses_pid = false;  // core_uses_pid
 };
 CorePattern read_core_pattern();
 

@@ -28,15 +28,24 @@ bool is_fault_signal(int signo) {
 CodeName signal_code(int signo, int code) {
     // Codes <= 0 and SI_KERNEL mean the same for every signal: who sent it.
     switch (code) {
-    case SI_USER: return {"SI_USER", "sent by kill() from a process"};
-    case SI_KERNEL: return {"SI_KERNEL", "sent by the kernel"};
-    case SI_QUEUE: return {"SI_QUEUE", "sent by sigqueue()"};
-    case SI_TIMER: return {"SI_TIMER", "a POSIX timer expired"};
-    case SI_MESGQ: return {"SI_MESGQ", "a message queue state changed"};
-    case SI_ASYNCIO: return {"SI_ASYNCIO", "asynchronous I/O completed"};
-    case SI_SIGIO: return {"SI_SIGIO", "queued SIGIO"};
-    case SI_TKILL: return {"SI_TKILL", "sent by tkill()/tgkill() to one thread"};
-    default: break;
+        case SI_USER:
+            return {"SI_USER", "sent by kill() from a process"};
+        case SI_KERNEL:
+            return {"SI_KERNEL", "sent by the kernel"};
+        case SI_QUEUE:
+            return {"SI_QUEUE", "sent by sigqueue()"};
+        case SI_TIMER:
+            return {"SI_TIMER", "a POSIX timer expired"};
+        case SI_MESGQ:
+            return {"SI_MESGQ", "a message queue state changed"};
+        case SI_ASYNCIO:
+            return {"SI_ASYNCIO", "asynchronous I/O completed"};
+        case SI_SIGIO:
+            return {"SI_SIGIO", "queued SIGIO"};
+        case SI_TKILL:
+            return {"SI_TKILL", "sent by tkill()/tgkill() to one thread"};
+        default:
+            break;
     }
     struct Entry {
         int signo, code;
@@ -52,8 +61,9 @@ CodeName signal_code(int signo, int code) {
         {SIGSEGV, 9, "SEGV_MTESERR", "synchronous MTE error"},
         {SIGSEGV, 10, "SEGV_CPERR", "control protection fault (shadow stack)"},
         {SIGBUS, BUS_ADRALN, "BUS_ADRALN", "invalid address alignment"},
-        {SIGBUS, BUS_ADRERR, "BUS_ADRERR", "nonexistent physical address (e.g. past the end "
-                                           "of a mapped file)"},
+        {SIGBUS, BUS_ADRERR, "BUS_ADRERR",
+         "nonexistent physical address (e.g. past the end "
+         "of a mapped file)"},
         {SIGBUS, BUS_OBJERR, "BUS_OBJERR", "object-specific hardware error"},
         {SIGBUS, BUS_MCEERR_AR, "BUS_MCEERR_AR", "hardware memory error consumed"},
         {SIGBUS, BUS_MCEERR_AO, "BUS_MCEERR_AO", "hardware memory error detected"},

@@ -5,7 +5,7 @@
 
 namespace crashlab {
 
-std::string signal_name(int signo);   // "SIGSEGV", "SIG37" for the unnamed
+std::string signal_name(int signo);         // "SIGSEGV", "SIG37" for the unnamed
 std::string signal_description(int signo);  // "segmentation fault"
 
 struct CodeName {

@@ -31,11 +31,16 @@ constexpr int kMaxScans = 4;
 
 const char* trust_name(Trust t) {
     switch (t) {
-    case Trust::Context: return "context";
-    case Trust::Cfi: return "cfi";
-    case Trust::FramePointer: return "frame-pointer";
-    case Trust::ReturnAddressAtSp: return "return-address-at-sp";
-    case Trust::StackScan: return "stack-scan";
+        case Trust::Context:
+            return "context";
+        case Trust::Cfi:
+            return "cfi";
+        case Trust::FramePointer:
+            return "frame-pointer";
+        case Trust::ReturnAddressAtSp:
+            return "return-address-at-sp";
+        case Trust::StackScan:
+            return "stack-scan";
     }
     return "?";
 }
@@ -104,9 +109,8 @@ struct UnwinderCallbacks {
     static bool set_initial_registers(Dwfl_Thread* thread, void* thread_arg) {
         auto* ctx = static_cast<Unwinder::ThreadCtx*>(thread_arg);
         const user_regs_struct& r = ctx->start;
-        Dwarf_Word regs[kDwarfRegs] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi,
-                                       r.rbp, r.rsp, r.r8,  r.r9,  r.r10, r.r11,
-                                       r.r12, r.r13, r.r14, r.r15, r.rip};
+        Dwarf_Word regs[kDwarfRegs] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
+                                       r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
         if (!dwfl_thread_state_registers(thread, 0, kDwarfRegs, regs))
             return false;
         dwfl_thread_state_register_pc(thread, r.rip);
@@ -148,15 +152,14 @@ struct UnwinderCallbacks {
             // A return address must point at code; anything else is stack garbage.
             if (!self->memory_.executable(f.pc)) {
                 w->aborted_by_us = true;
-                w->abort_reason = "corrupted stack: return address " + hex(f.pc) +
-                                  " (at frame " + std::to_string(frames.size()) +
-                                  ") points to no code";
+                w->abort_reason = "corrupted stack: return address " + hex(f.pc) + " (at frame " +
+                                  std::to_string(frames.size()) + ") points to no code";
                 return DWARF_CB_ABORT;
             }
             if (have_sp && sp < prev.sp) {
                 w->aborted_by_us = true;
-                w->abort_reason = "corrupted stack: the stack pointer moved down (" +
-                                  hex(sp) + " below " + hex(prev.sp) + ")";
+                w->abort_reason = "corrupted stack: the stack pointer moved down (" + hex(sp) +
+                                  " below " + hex(prev.sp) + ")";
                 return DWARF_CB_ABORT;
             }
             if (sp == prev.sp && f.pc == prev.pc) {
@@ -172,8 +175,8 @@ struct UnwinderCallbacks {
         if (w->max_frames && frames.size() >= w->max_frames) {
             w->out->hit_limit = true;
             w->aborted_by_us = true;
-            w->abort_reason = "stopped after " + std::to_string(w->max_frames) +
-                              " frames (--max-frames)";
+            w->abort_reason =
+                "stopped after " + std::to_string(w->max_frames) + " frames (--max-frames)";
             return DWARF_CB_ABORT;
         }
         return DWARF_CB_OK;
@@ -280,8 +283,8 @@ bool Unwinder::walk(ThreadCtx& ctx, Walk& w) {
         if (!dwfl_addrmodule(dwfl_, lookup))
             why = "no module at " + hex(last.pc) + " (code outside every known file)";
         else if (!has_cfi(lookup))
-            why = "no unwind information (CFI) for " + hex(last.pc) +
-                  " and no usable frame pointer";
+            why =
+                "no unwind information (CFI) for " + hex(last.pc) + " and no usable frame pointer";
     }
     w.out->stop_reason = why;
     return false;

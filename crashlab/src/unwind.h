@@ -31,14 +31,16 @@ typedef struct Dwfl Dwfl;
 namespace crashlab {
 
 enum class Trust {
-    Context,             // the registers saved in the core: exact
-    Cfi,                 // unwound with call frame information
-    FramePointer,        // no CFI for the callee: libdwfl followed rbp
-    ReturnAddressAtSp,   // heuristic: the word at rsp after a call to a bad address
-    StackScan,           // heuristic: found by scanning the stack
+    Context,            // the registers saved in the core: exact
+    Cfi,                // unwound with call frame information
+    FramePointer,       // no CFI for the callee: libdwfl followed rbp
+    ReturnAddressAtSp,  // heuristic: the word at rsp after a call to a bad address
+    StackScan,          // heuristic: found by scanning the stack
 };
 const char* trust_name(Trust t);
-inline bool is_heuristic(Trust t) { return t == Trust::ReturnAddressAtSp || t == Trust::StackScan; }
+inline bool is_heuristic(Trust t) {
+    return t == Trust::ReturnAddressAtSp || t == Trust::StackScan;
+}
 
 struct MachineFrame {
     uint64_t pc = 0;
@@ -50,13 +52,13 @@ struct MachineFrame {
 struct ThreadStack {
     int tid = 0;
     std::vector<MachineFrame> frames;
-    bool complete = false;       // reached the outermost frame
-    bool hit_limit = false;      // stopped by max_frames
-    std::string stop_reason;     // why unwinding ended, in words
+    bool complete = false;    // reached the outermost frame
+    bool hit_limit = false;   // stopped by max_frames
+    std::string stop_reason;  // why unwinding ended, in words
 };
 
 class Unwinder {
-public:
+  public:
     Unwinder(const AddressSpace& memory, Dwfl* dwfl);
     ~Unwinder();
     Unwinder(const Unwinder&) = delete;
@@ -72,7 +74,7 @@ public:
     struct ThreadCtx;
     struct Walk;
 
-private:
+  private:
     bool has_cfi(uint64_t lookup_pc);
     bool looks_like_return_address(uint64_t value);
     bool walk(ThreadCtx& ctx, Walk& w);

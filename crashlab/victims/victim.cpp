@@ -45,7 +45,9 @@ Config* volatile g_config = nullptr;  // "lookup failed"
 static inline long config_limit(const Config* c) {
     return c->limit;  // @crash null-read
 }
-NOINLINE long load_config() { return config_limit(g_config) * 2; }
+NOINLINE long load_config() {
+    return config_limit(g_config) * 2;
+}
 
 // ---- null-write: resetting a node of a list that is not there ------------------------------
 struct Node {
@@ -58,7 +60,9 @@ Node* volatile g_cache_head = nullptr;
 static inline void reset_hits(Node* n) {
     n->hits = 0;  // @crash null-write
 }
-NOINLINE void clear_cache() { reset_hits(g_cache_head); }
+NOINLINE void clear_cache() {
+    reset_hits(g_cache_head);
+}
 
 // ---- null-call: an event handler that was never registered ---------------------------------
 using Handler = void (*)(int);
@@ -66,7 +70,7 @@ Handler volatile g_on_event = nullptr;
 volatile int g_dispatched = 0;
 
 NOINLINE void dispatch_event(int ev) {
-    g_on_event(ev);  // @crash null-call
+    g_on_event(ev);                   // @crash null-call
     g_dispatched = g_dispatched + 1;  // keeps the call a call (no tail jump)
 }
 
@@ -74,7 +78,7 @@ NOINLINE void dispatch_event(int ev) {
 // About 96 bytes of frame at -O0: the default 8 MiB stack holds some 87,000 of them.
 NOINLINE unsigned recurse(unsigned depth) {  // @crash-alt stack-overflow
     volatile char pad[56];
-    pad[0] = char(depth);  // @crash-alt stack-overflow
+    pad[0] = char(depth);                // @crash-alt stack-overflow
     return recurse(depth + 1) + pad[0];  // @crash stack-overflow
 }
 
@@ -108,7 +112,9 @@ struct Session {
 };
 Session* volatile g_session = nullptr;
 
-NOINLINE void close_session(Session* s) { delete s; }
+NOINLINE void close_session(Session* s) {
+    delete s;
+}
 NOINLINE long session_bytes() {
     Session* s = g_session;
     return s->bytes_sent;  // @crash use-after-free
@@ -175,6 +181,8 @@ NOINLINE void withdraw(long amount) {
 }
 
 volatile size_t g_name_len = 64;
+const char* const kLongUserName =
+    "a user name that is much longer than sixteen bytes, long enough to run over the canary";
 
 NOINLINE void copy_username(const char* src) {
     char name[16];
@@ -203,8 +211,8 @@ NOINLINE int read_trailer() {
     const char* path = "bus-error.dat";  // in the working directory (the crash directory)
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) {
-        std::string tmp = std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") +
-                          "/crashlab-bus-error.dat";
+        std::string tmp =
+            std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") + "/crashlab-bus-error.dat";
         fd = open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
     }
     if (fd < 0 || ftruncate(fd, 4096) != 0) {
@@ -212,8 +220,7 @@ NOINLINE int read_trailer() {
         exit(2);
     }
     // Two pages mapped, one page of file: the second page has no file behind it.
-    auto* data = static_cast<volatile char*>(
-        mmap(nullptr, 8192, PROT_READ, MAP_SHARED, fd, 0));
+    auto* data = static_cast<volatile char*>(mmap(nullptr, 8192, PROT_READ, MAP_SHARED, fd, 0));
     if (data == MAP_FAILED) {
         perror("crashlab-victim: mmap");
         exit(2);
@@ -223,17 +230,20 @@ NOINLINE int read_trailer() {
 
 // ---- uncaught-exception, terminate, pure-virtual ---------------------------------------------
 volatile bool g_config_missing = true;
+const char* const kSettingsMissing = "settings file not found: /etc/crashlab.conf";
 
 NOINLINE void load_settings() {
     if (g_config_missing)
-        throw std::runtime_error("settings file not found: /etc/crashlab.conf");  // @crash uncaught-exception
+        throw std::runtime_error(kSettingsMissing);  // @crash uncaught-exception
 }
 
 NOINLINE void flush_journal() {
     if (g_config_missing)
         throw std::logic_error("journal already closed");  // @crash terminate
 }
-NOINLINE void close_journal() noexcept { flush_journal(); }
+NOINLINE void close_journal() noexcept {
+    flush_journal();
+}
 
 struct Job {
     virtual ~Job() { finish(); }
@@ -283,7 +293,7 @@ volatile bool g_ready = false;
 volatile unsigned long g_spins = 0;
 
 NOINLINE void wait_until_ready() {
-    while (!g_ready)  // @crash hang
+    while (!g_ready)            // @crash hang
         g_spins = g_spins + 1;  // @crash hang
 }
 
@@ -310,30 +320,52 @@ NOINLINE void wait_for_work() {
 namespace {
 
 int crash(std::string_view kind) {
-    if (kind == "null-read") return int(load_config());
-    if (kind == "null-write") clear_cache();
-    else if (kind == "null-call") dispatch_event(7);
-    else if (kind == "stack-overflow") return int(recurse(0));
-    else if (kind == "write-readonly") capitalize_banner();
-    else if (kind == "exec-nonexec") run_jit();
-    else if (kind == "use-after-free") return int(finish_session());
-    else if (kind == "double-free") logout();
-    else if (kind == "invalid-free") rename_user();
-    else if (kind == "heap-corruption") store_record();
-    else if (kind == "abort") shutdown_on_error();
-    else if (kind == "assert") withdraw(10);
-    else if (kind == "stack-smash") copy_username("a user name that is much longer than sixteen bytes, "
-                                                  "long enough to run over the canary");
-    else if (kind == "div-zero") return average(g_total, g_samples);
-    else if (kind == "div-overflow") return scale(g_dividend, g_divisor);
-    else if (kind == "trap") unreachable_state();
-    else if (kind == "bus-error") return read_trailer();
-    else if (kind == "uncaught-exception") load_settings();
-    else if (kind == "terminate") close_journal();
-    else if (kind == "pure-virtual") run_job();
-    else if (kind == "deadlock") run_deadlock();
-    else if (kind == "hang") wait_until_ready();
-    else if (kind == "external-signal") wait_for_work();
+    if (kind == "null-read")
+        return int(load_config());
+    if (kind == "null-write")
+        clear_cache();
+    else if (kind == "null-call")
+        dispatch_event(7);
+    else if (kind == "stack-overflow")
+        return int(recurse(0));
+    else if (kind == "write-readonly")
+        capitalize_banner();
+    else if (kind == "exec-nonexec")
+        run_jit();
+    else if (kind == "use-after-free")
+        return int(finish_session());
+    else if (kind == "double-free")
+        logout();
+    else if (kind == "invalid-free")
+        rename_user();
+    else if (kind == "heap-corruption")
+        store_record();
+    else if (kind == "abort")
+        shutdown_on_error();
+    else if (kind == "assert")
+        withdraw(10);
+    else if (kind == "stack-smash")
+        copy_username(kLongUserName);
+    else if (kind == "div-zero")
+        return average(g_total, g_samples);
+    else if (kind == "div-overflow")
+        return scale(g_dividend, g_divisor);
+    else if (kind == "trap")
+        unreachable_state();
+    else if (kind == "bus-error")
+        return read_trailer();
+    else if (kind == "uncaught-exception")
+        load_settings();
+    else if (kind == "terminate")
+        close_journal();
+    else if (kind == "pure-virtual")
+        run_job();
+    else if (kind == "deadlock")
+        run_deadlock();
+    else if (kind == "hang")
+        wait_until_ready();
+    else if (kind == "external-signal")
+        wait_for_work();
     return 0;
 }
 
@@ -373,7 +405,6 @@ int run_in_threads(std::string_view kind) {
     worker.join();
     return result;
 }
-
 
 void usage() {
     fprintf(stderr, "usage: crashlab-victim KIND [--thread]\nkinds:");

@@ -70,8 +70,11 @@ TEST(Classify, NullReadNamesTheFieldOffset) {
     a.instruction = mem_insn(false, "rax", 0, 8);
     classify(a);
     EXPECT_EQ(a.cls, "null-read");
-    EXPECT_NE(a.summary.find("NULL pointer read at 0x8 (field at offset 8) in parse_config() at config.cpp:41"),
-              std::string::npos) << a.summary;
+    EXPECT_NE(
+        a.summary.find(
+            "NULL pointer read at 0x8 (field at offset 8) in parse_config() at config.cpp:41"),
+        std::string::npos)
+        << a.summary;
     ASSERT_TRUE(a.culprit);
     EXPECT_EQ(a.culprit->frame, 0u);
 }
@@ -118,7 +121,8 @@ TEST(Classify, StackOverflowCountsTheRecursion) {
     ThreadReport& t = a.threads[0];
     t.frames.clear();
     for (int i = 0; i < 1000; i++) {
-        FrameReport f = frame("recurse(unsigned int)", "/bin/app", false, "/src/rec.cpp", i ? 8 : 7);
+        FrameReport f =
+            frame("recurse(unsigned int)", "/bin/app", false, "/src/rec.cpp", i ? 8 : 7);
         f.machine_index = size_t(i);
         t.frames.push_back(f);
     }
@@ -200,7 +204,8 @@ TEST(Classify, GlibcAbortMessages) {
     EXPECT_EQ(a.cls, "double-free");
     EXPECT_NE(a.summary.find("double free: glibc reported 'free(): double free detected in tcache "
                              "2' in release() at pool.cpp:88"),
-              std::string::npos) << a.summary;
+              std::string::npos)
+        << a.summary;
     EXPECT_EQ(aborted("munmap_chunk(): invalid pointer", {}).cls, "invalid-free");
     EXPECT_EQ(aborted("free(): invalid size", {}).cls, "invalid-free");
     EXPECT_EQ(aborted("malloc(): corrupted top size", {}).cls, "heap-corruption");
@@ -234,8 +239,8 @@ Analysis sent(int signo, std::vector<long> syscalls) {
         t.tid = 100 + int(i);
         t.syscall = syscalls[i];
         t.state = syscalls[i] < 0 ? "running" : "blocked in futex()";
-        t.frames.push_back(frame("worker" + std::to_string(i) + "()", "/bin/app", false, "/src/w.cpp",
-                                 int(10 + i)));
+        t.frames.push_back(frame("worker" + std::to_string(i) + "()", "/bin/app", false,
+                                 "/src/w.cpp", int(10 + i)));
         a.threads.push_back(t);
     }
     return a;
@@ -246,7 +251,8 @@ TEST(Classify, ExternalSignalIsNotAFault) {
     classify(a);
     EXPECT_EQ(a.cls, "external-signal");
     EXPECT_NE(a.summary.find("sent by pid 4242 (uid 1000) with kill(): not a fault"),
-              std::string::npos) << a.summary;
+              std::string::npos)
+        << a.summary;
 }
 
 TEST(Classify, HangBusyThreadOrAllBlocked) {
@@ -263,16 +269,19 @@ TEST(Classify, HangBusyThreadOrAllBlocked) {
 
 TEST(Classify, DeadlockCycleNamesTheLocks) {
     Analysis a = sent(SIGABRT, {SYS_futex, SYS_futex, SYS_futex});
-    a.lock_waits = {{101, 0xa0, "accounts_lock", 102}, {102, 0xb0, "audit_lock", 101},
+    a.lock_waits = {{101, 0xa0, "accounts_lock", 102},
+                    {102, 0xb0, "audit_lock", 101},
                     {100, 0xc0, "other_lock", 101}};
     a.deadlock_cycle = find_wait_cycle(a.lock_waits);
     ASSERT_EQ(a.deadlock_cycle.size(), 2u);
     classify(a);
     EXPECT_EQ(a.cls, "deadlock");
     EXPECT_NE(a.summary.find("thread 101 holds audit_lock and waits for accounts_lock"),
-              std::string::npos) << a.summary;
+              std::string::npos)
+        << a.summary;
     EXPECT_NE(a.summary.find("thread 102 holds accounts_lock and waits for audit_lock"),
-              std::string::npos) << a.summary;
+              std::string::npos)
+        << a.summary;
 }
 
 TEST(WaitGraph, NoCycleWhenTheOwnerRuns) {
@@ -296,11 +305,18 @@ TEST(Classify, NoThreadsNoCrashOfTheClassifier) {
 }
 
 TEST(Kinds, EveryClassTheIssueNames) {
-    for (const char* k : {"null-read", "null-write", "null-call", "stack-overflow", "write-readonly",
-                          "exec-nonexec", "use-after-free", "double-free", "invalid-free",
-                          "heap-corruption", "abort", "assert", "stack-smash", "div-zero",
-                          "div-overflow", "trap", "bus-error", "uncaught-exception", "terminate",
-                          "pure-virtual", "deadlock", "hang", "external-signal", "wild-pointer",
+    for (const char* k : {"null-read",       "null-write",
+                          "null-call",       "stack-overflow",
+                          "write-readonly",  "exec-nonexec",
+                          "use-after-free",  "double-free",
+                          "invalid-free",    "heap-corruption",
+                          "abort",           "assert",
+                          "stack-smash",     "div-zero",
+                          "div-overflow",    "trap",
+                          "bus-error",       "uncaught-exception",
+                          "terminate",       "pure-virtual",
+                          "deadlock",        "hang",
+                          "external-signal", "wild-pointer",
                           "unknown"})
         EXPECT_NE(find_kind(k), nullptr) << k;
     EXPECT_EQ(all_kinds().size(), 25u);
@@ -308,7 +324,8 @@ TEST(Kinds, EveryClassTheIssueNames) {
 
 TEST(CorePattern, ExpansionAndHandlers) {
     CorePattern plain{"core", false, "", false};
-    EXPECT_EQ(expand_core_pattern(plain, "/d", 42, 1000, 1000, 11, "victim", "/bin/victim"), "/d/core");
+    EXPECT_EQ(expand_core_pattern(plain, "/d", 42, 1000, 1000, 11, "victim", "/bin/victim"),
+              "/d/core");
     CorePattern with_pid{"core", false, "", true};
     EXPECT_EQ(expand_core_pattern(with_pid, "/d", 42, 0, 0, 11, "v", "/bin/v"), "/d/core.42");
     CorePattern abs{"/var/cores/core.%e.%p.%s.%t", false, "", true};
@@ -317,8 +334,8 @@ TEST(CorePattern, ExpansionAndHandlers) {
     CorePattern exe{"%E-%u-%%", false, "", false};
     EXPECT_EQ(expand_core_pattern(exe, "/d", 1, 7, 0, 6, "v", "/bin/v"), "/d/!bin!v-7-%");
 
-    CorePattern sd{"|/usr/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h",
-                   true, "systemd-coredump", false};
+    CorePattern sd{"|/usr/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h", true,
+                   "systemd-coredump", false};
     std::string advice = piped_core_advice(sd, 1234);
     EXPECT_NE(advice.find("coredumpctl dump 1234"), std::string::npos) << advice;
     CorePattern apport{"|/usr/share/apport/apport -p%p", true, "apport", false};

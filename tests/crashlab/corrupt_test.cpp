@@ -67,7 +67,7 @@ void expect_clean_failure(const Result& r, const std::string& what, bool asan) {
 }
 
 class CorruptCore : public testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         dir_ = new std::string(fresh_dir("corrupt"));
         // Several threads, so that the notes hold several NT_PRSTATUS.
@@ -154,12 +154,19 @@ TEST_F(CorruptCore, TruncatedAtManyOffsets) {
             break;
         }
     std::vector<size_t> offsets = {
-        0,  10, sizeof(Elf64_Ehdr), sizeof(Elf64_Ehdr) + 3 * sizeof(Elf64_Phdr) + 7,
+        0,
+        10,
+        sizeof(Elf64_Ehdr),
+        sizeof(Elf64_Ehdr) + 3 * sizeof(Elf64_Phdr) + 7,
         ehdr().e_phoff + ehdr().e_phnum * sizeof(Elf64_Phdr),  // headers only
-        notes.p_offset + 100,                                    // inside the first NT_PRSTATUS
-        notes.p_offset + notes.p_filesz / 2,                     // in the middle of the notes
-        notes.p_offset + notes.p_filesz,                         // notes whole, no memory
-        first_load + 4096 + 123, size / 3, size / 2, size - 4096, size - 1};
+        notes.p_offset + 100,                                  // inside the first NT_PRSTATUS
+        notes.p_offset + notes.p_filesz / 2,                   // in the middle of the notes
+        notes.p_offset + notes.p_filesz,                       // notes whole, no memory
+        first_load + 4096 + 123,
+        size / 3,
+        size / 2,
+        size - 4096,
+        size - 1};
     for (size_t off : offsets) {
         std::vector<char> cut(core_->begin(), core_->begin() + long(off));
         std::string path = write("truncated-" + std::to_string(off), cut);
@@ -217,14 +224,16 @@ TEST_F(CorruptCore, DamagedNotes) {
          }},
         {"notes-offset-past-end", [&](auto& b) { put64(b, phdr_at + 8, 1ull << 40); }},
         {"notes-size-huge", [&](auto& b) { put64(b, phdr_at + 32, 1ull << 40); }},
-        {"load-wraps", [&](auto& b) {
+        {"load-wraps",
+         [&](auto& b) {
              for (size_t i = 0; i < ehdr().e_phnum; i++)
                  if (phdr(i).p_type == PT_LOAD) {
                      put64(b, ehdr().e_phoff + i * sizeof(Elf64_Phdr) + 8, ~0ull - 10);
                      break;
                  }
          }},
-        {"phnum-xnum-without-sections", [&](auto& b) {
+        {"phnum-xnum-without-sections",
+         [&](auto& b) {
              uint16_t x = PN_XNUM;
              memcpy(b.data() + offsetof(Elf64_Ehdr, e_phnum), &x, 2);
          }},
@@ -301,8 +310,8 @@ namespace {
 // SIGSEGV with SI_KERNEL and address 0. The address comes from the instruction.
 TEST(Recompute, NonCanonicalPointer) {
     std::string dir = fresh_dir("noncanonical");
-    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", dir, "--json", dir + "/a.json", "--",
-                    WILD_VICTIM});
+    Result r = run(
+        {CRASHLAB_BIN, "run", "-q", "--dir", dir, "--json", dir + "/a.json", "--", WILD_VICTIM});
     ASSERT_TRUE(r.exited) << r.err;
     ASSERT_EQ(r.code, 128 + 11) << r.err;
     nlohmann::json j = load_json(dir + "/a.json");
@@ -325,8 +334,8 @@ TEST(BadInput, ExecutableDeletedBeforeTheCrash) {
     chmod(exe.c_str(), 0755);
     // The hang gives time to delete the file before --timeout makes the core.
     Result r = run({"/bin/sh", "-c",
-                    std::string(CRASHLAB_BIN) + " run -q --timeout 1 --dir " + dir + "/run -- " + exe +
-                        " hang & sleep 0.3; rm " + exe + "; wait"});
+                    std::string(CRASHLAB_BIN) + " run -q --timeout 1 --dir " + dir + "/run -- " +
+                        exe + " hang & sleep 0.3; rm " + exe + "; wait"});
     ASSERT_TRUE(r.exited) << r.err;
     std::vector<std::string> cores = glob(dir + "/run/*/core");
     ASSERT_EQ(cores.size(), 1u) << r.err;

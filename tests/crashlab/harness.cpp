@@ -139,7 +139,9 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-nlohmann::json load_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
+nlohmann::json load_json(const std::string& path) {
+    return nlohmann::json::parse(read_file(path));
+}
 
 // An implementation of its own (not the symbolizer's), so that a bug there cannot hide
 // here. Function names as gdb, eu-stack and crashlab print them differ in spelling of

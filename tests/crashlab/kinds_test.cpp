@@ -19,7 +19,7 @@ namespace {
 
 struct KindSpec {
     std::string kind;
-    std::vector<std::string> classes;    // accepted classes (use-after-free: or wild-pointer)
+    std::vector<std::string> classes;  // accepted classes (use-after-free: or wild-pointer)
     std::string signal;
     std::vector<std::string> functions;  // where the culprit may be, unqualified: inlining
                                          // at -O2 can fold the marked function into its caller
@@ -34,7 +34,9 @@ const std::vector<KindSpec>& specs() {
         {"write-readonly", {"write-readonly"}, "SIGSEGV", {"capitalize_banner"}},
         {"exec-nonexec", {"exec-nonexec"}, "SIGSEGV", {"run_jit"}},
         // Without a sanitizer the evidence for a use after free is circumstantial.
-        {"use-after-free", {"use-after-free", "wild-pointer"}, "SIGSEGV",
+        {"use-after-free",
+         {"use-after-free", "wild-pointer"},
+         "SIGSEGV",
          {"session_bytes", "finish_session"}},
         {"double-free", {"double-free"}, "SIGABRT", {"release_token"}},
         {"invalid-free", {"invalid-free"}, "SIGABRT", {"free_name"}},
@@ -116,13 +118,13 @@ void compare_with_gdb(const std::vector<BtFrame>& ours, const std::vector<BtFram
         if (g == gdb.size())
             break;
         ASSERT_EQ(gdb[g].pc, ours[o].pc)
-            << context << ": frame " << o << " differs from gdb's #" << g << "\nours:"
-            << describe(ours) << "\ngdb:" << describe(gdb);
+            << context << ": frame " << o << " differs from gdb's #" << g
+            << "\nours:" << describe(ours) << "\ngdb:" << describe(gdb);
         if (!gdb[g].function.empty() && !ours[o].function.empty() &&
             !same_symbol(ours[o].module, gdb[g].function, ours[o].function)) {
             EXPECT_EQ(gdb[g].function, ours[o].function)
-                << context << ": frame " << o << "\nours:" << describe(ours) << "\ngdb:"
-                << describe(gdb);
+                << context << ": frame " << o << "\nours:" << describe(ours)
+                << "\ngdb:" << describe(gdb);
         }
         g++;
         matched++;
@@ -144,7 +146,8 @@ void compare_with_eu_stack(const nlohmann::json& thread, const std::vector<BtFra
     std::set<uint64_t> our_pcs;
     for (const BtFrame& f : ours)
         our_pcs.insert(f.pc);
-    std::string stop = thread["stop_reason"].is_string() ? thread["stop_reason"].get<std::string>() : "";
+    std::string stop =
+        thread["stop_reason"].is_string() ? thread["stop_reason"].get<std::string>() : "";
     size_t o = 0;
     for (size_t e = 0; e < eu.size(); e++) {
         if (o < ours.size() && trust[o] == "stack-scan" && !our_pcs.count(eu[e].pc)) {
@@ -159,11 +162,12 @@ void compare_with_eu_stack(const nlohmann::json& thread, const std::vector<BtFra
         while (o < ours.size() && ours[o].pc != eu[e].pc &&
                (trust[o] == "return-address-at-sp" || trust[o] == "stack-scan"))
             o++;
-        ASSERT_LT(o, ours.size()) << context << ": eu-stack frame #" << e << " missing\nours:"
-                                  << describe(ours) << "\neu-stack:" << describe(eu);
-        ASSERT_EQ(ours[o].pc, eu[e].pc) << context << ": frame " << o << " vs eu-stack #" << e
-                                        << "\nours:" << describe(ours) << "\neu-stack:"
-                                        << describe(eu);
+        ASSERT_LT(o, ours.size()) << context << ": eu-stack frame #" << e
+                                  << " missing\nours:" << describe(ours)
+                                  << "\neu-stack:" << describe(eu);
+        ASSERT_EQ(ours[o].pc, eu[e].pc)
+            << context << ": frame " << o << " vs eu-stack #" << e << "\nours:" << describe(ours)
+            << "\neu-stack:" << describe(eu);
         if (!eu[e].function.empty() && !ours[o].function.empty() &&
             !same_symbol(ours[o].module, eu[e].function, ours[o].function)) {
             EXPECT_EQ(eu[e].function, ours[o].function)
@@ -200,8 +204,8 @@ void check_kind(const Case& c_) {
 
     nlohmann::json j = load_json(json_path);
     std::string summary = j["summary"];
-    EXPECT_TRUE(contains(spec.classes, j["class"])) << context << ": class " << j["class"]
-                                                    << "\n" << summary;
+    EXPECT_TRUE(contains(spec.classes, j["class"])) << context << ": class " << j["class"] << "\n"
+                                                    << summary;
     EXPECT_EQ(j["signal"]["name"], spec.signal) << context;
     EXPECT_EQ(r.code, 128 + j["signal"]["signo"].get<int>()) << context;
     EXPECT_FALSE(j["partial"].get<bool>()) << context << ": " << j["warnings"].dump();
@@ -213,13 +217,15 @@ void check_kind(const Case& c_) {
     ASSERT_TRUE(j["culprit"].is_object()) << context << ": no culprit frame\n" << summary;
     const auto& c = j["culprit"];
     std::string fn = c["function"].is_string() ? unqualified(c["function"]) : "";
-    EXPECT_TRUE(contains(spec.functions, fn)) << context << ": culprit " << c.dump() << "\n" << summary;
+    EXPECT_TRUE(contains(spec.functions, fn)) << context << ": culprit " << c.dump() << "\n"
+                                              << summary;
     std::vector<int> lines = marker_lines(spec.kind);
     ASSERT_FALSE(lines.empty()) << "no @crash " << spec.kind << " marker in the victim";
     ASSERT_TRUE(c["line"].is_number()) << context << ": culprit without a line: " << c.dump();
     EXPECT_TRUE(std::find(lines.begin(), lines.end(), c["line"].get<int>()) != lines.end())
-        << context << ": culprit line " << c["line"] << ", marked lines " << ::testing::PrintToString(lines)
-        << "\n" << summary;
+        << context << ": culprit line " << c["line"] << ", marked lines "
+        << ::testing::PrintToString(lines) << "\n"
+        << summary;
     // The summary names the place too, as a person reads it.
     EXPECT_NE(summary.find("victim.cpp:" + std::to_string(c["line"].get<int>())), std::string::npos)
         << context << ": " << summary;
@@ -248,8 +254,8 @@ void check_kind(const Case& c_) {
     }
     if (spec.kind == "uncaught-exception" || spec.kind == "terminate") {
         ASSERT_TRUE(j.contains("exception")) << context;
-        EXPECT_EQ(j["exception"]["type"], spec.kind == "terminate" ? "std::logic_error"
-                                                                   : "std::runtime_error");
+        EXPECT_EQ(j["exception"]["type"],
+                  spec.kind == "terminate" ? "std::logic_error" : "std::runtime_error");
     }
     if (spec.kind == "double-free" || spec.kind == "assert" || spec.kind == "heap-corruption") {
         EXPECT_TRUE(j.contains("abort_message")) << context;
@@ -275,8 +281,8 @@ void check_kind(const Case& c_) {
     Result gdb = run({"gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off", "-iex",
                       "set debug-file-directory " + debug_path, "-ex",
                       "set print frame-info location-and-address", "-ex",
-                      "set print frame-arguments none", "-ex", "set backtrace past-main on", "-ex", "echo @@BT\\n", "-ex",
-                      "bt 40", v.binary, cores[0]});
+                      "set print frame-arguments none", "-ex", "set backtrace past-main on", "-ex",
+                      "echo @@BT\\n", "-ex", "bt 40", v.binary, cores[0]});
     Result eu = run({"eu-stack", "-i", "-s", "-n", "40", "--debuginfo-path=-:.debug:" + debug_path,
                      "--core", cores[0], "-e", v.binary});
     std::vector<BtFrame> ours = json_frames(threads[0]);
@@ -292,11 +298,11 @@ void check_kind(const Case& c_) {
 // One test per kind and variant, registered by hand rather than with TEST_P: ctest names
 // them CrashKind.null_read_O0 and so on, without gtest's parameter dump.
 class CrashKindTest : public testing::Test {
-public:
+  public:
     explicit CrashKindTest(Case c) : case_(std::move(c)) {}
     void TestBody() override { check_kind(case_); }
 
-private:
+  private:
     Case case_;
 };
 

@@ -74,8 +74,8 @@ TEST(Run, CommandNotFoundIsOneLine) {
 
 TEST(Run, TimeoutTurnsAHangIntoACore) {
     std::string dir = fresh_dir("run-timeout");
-    Result r = run({CRASHLAB_BIN, "run", "-q", "--timeout", "0.5", "--dir", dir, "--", VICTIM_O2,
-                    "hang"});
+    Result r =
+        run({CRASHLAB_BIN, "run", "-q", "--timeout", "0.5", "--dir", dir, "--", VICTIM_O2, "hang"});
     ASSERT_TRUE(r.exited);
     EXPECT_EQ(r.code, 128 + 6) << r.err;
     std::vector<std::string> meta = glob(dir + "/*/metadata.json");
@@ -100,9 +100,9 @@ TEST(Run, UnderSudoTheCommandRunsAsTheInvokingUser) {
     ASSERT_NE(nobody, nullptr);
     std::string uid = std::to_string(nobody->pw_uid), gid = std::to_string(nobody->pw_gid);
     std::string dir = fresh_dir("run-sudo");
-    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", dir + "/crashes", "--", VICTIM_O0,
-                    "null-write"},
-                   {"SUDO_UID=" + uid, "SUDO_GID=" + gid});
+    Result r =
+        run({CRASHLAB_BIN, "run", "-q", "--dir", dir + "/crashes", "--", VICTIM_O0, "null-write"},
+            {"SUDO_UID=" + uid, "SUDO_GID=" + gid});
     ASSERT_TRUE(r.exited);
     ASSERT_EQ(r.code, 128 + 11) << r.err;
     std::vector<std::string> runs = glob(dir + "/crashes/*");
@@ -120,9 +120,9 @@ TEST(Run, UnderSudoTheCommandRunsAsTheInvokingUser) {
 
     // --as-root keeps root.
     std::string dir2 = fresh_dir("run-sudo-root");
-    Result r2 = run({CRASHLAB_BIN, "run", "-q", "--as-root", "--dir", dir2, "--", VICTIM_O0,
-                     "null-write"},
-                    {"SUDO_UID=" + uid, "SUDO_GID=" + gid});
+    Result r2 =
+        run({CRASHLAB_BIN, "run", "-q", "--as-root", "--dir", dir2, "--", VICTIM_O0, "null-write"},
+            {"SUDO_UID=" + uid, "SUDO_GID=" + gid});
     ASSERT_EQ(r2.code, 128 + 11) << r2.err;
     std::vector<std::string> meta = glob(dir2 + "/*/metadata.json");
     ASSERT_EQ(meta.size(), 1u);
@@ -142,7 +142,7 @@ TEST(List, EveryKind) {
 }
 
 class OneCore : public testing::Test {
-protected:
+  protected:
     // A fresh core of KIND from BINARY; returns its path.
     std::string crash(const std::string& name, const std::string& binary, const std::string& kind) {
         dir_ = fresh_dir(name);

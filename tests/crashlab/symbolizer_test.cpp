@@ -42,7 +42,9 @@ int target_line() {
     return found;
 }
 
-uint64_t addr_of(const void* p) { return reinterpret_cast<uint64_t>(p); }
+uint64_t addr_of(const void* p) {
+    return reinterpret_cast<uint64_t>(p);
+}
 
 void check_function(tk::Symbolizer& sym) {
     ASSERT_EQ(symbolizer_test_target(1), 5);
@@ -169,7 +171,8 @@ namespace {
 TEST(ElfInflate, InflatedCopyMatchesTheUncompressedOriginal) {
     std::string dir = std::string(CRASHLAB_TEST_WORK) + "/inflate";
     std::string compressed = dir + "/victim.zdebug";
-    ASSERT_EQ(system(("mkdir -p " + dir + " && objcopy --only-keep-debug --compress-debug-sections=zlib " +
+    ASSERT_EQ(system(("mkdir -p " + dir +
+                      " && objcopy --only-keep-debug --compress-debug-sections=zlib " +
                       std::string(VICTIM_O2) + " " + compressed)
                          .c_str()),
               0);

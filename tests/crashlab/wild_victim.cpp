@@ -15,4 +15,6 @@ __attribute__((noinline)) long read_value(Record* r) {
     return r->value;  // the fault: [reg + 8] with reg = 0x4141414141414141
 }
 
-int main() { return int(read_value(g_record)); }
+int main() {
+    return int(read_value(g_record));
+}

@@ -20,7 +20,7 @@ namespace {
 // zlib's uncompress() have been stable for years; declaring the three functions here
 // spares a build dependency for what is only a speed-up.
 class Inflater {
-public:
+  public:
     Inflater() {
         if (void* h = dlopen("libdeflate.so.0", RTLD_NOW | RTLD_LOCAL)) {
             alloc_ = reinterpret_cast<AllocFn>(dlsym(h, "libdeflate_alloc_decompressor"));
@@ -36,7 +36,7 @@ public:
 
     // One per thread: libdeflate's decompressor is not shareable.
     class Session {
-    public:
+      public:
         explicit Session(const Inflater& in) : in_(in), d_(in.alloc_ ? in.alloc_() : nullptr) {}
         ~Session() {
             if (d_)
@@ -56,12 +56,12 @@ public:
             return in_.uncompress_(out, &got, in, in_size) == 0 && got == out_size;
         }
 
-    private:
+      private:
         const Inflater& in_;
         void* d_;
     };
 
-private:
+  private:
     using AllocFn = void* (*)();
     using FreeFn = void (*)(void*);
     using ZlibFn = int (*)(void*, const void*, size_t, void*, size_t, size_t*);
@@ -88,7 +88,9 @@ struct Mapped {
     }
 };
 
-uint64_t align_up(uint64_t v, uint64_t a) { return a > 1 ? (v + a - 1) / a * a : v; }
+uint64_t align_up(uint64_t v, uint64_t a) {
+    return a > 1 ? (v + a - 1) / a * a : v;
+}
 
 struct Job {
     size_t section;
@@ -130,8 +132,7 @@ int inflate_debug_file(int fd, std::string* why_not) {
         return fail(why_not, "section headers past the end of the file");
     uint64_t headers_end = sizeof(Elf64_Ehdr);
     if (eh.e_phnum) {
-        if (eh.e_phoff > in.size ||
-            (in.size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
+        if (eh.e_phoff > in.size || (in.size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
             return fail(why_not, "program headers past the end of the file");
         headers_end = std::max<uint64_t>(headers_end, eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr));
     }
@@ -223,8 +224,8 @@ int inflate_debug_file(int fd, std::string* why_not) {
     // Inflate: the biggest sections first, each to the least loaded worker.
     std::sort(jobs.begin(), jobs.end(),
               [](const Job& a, const Job& b) { return a.in_size > b.in_size; });
-    unsigned workers = std::max(1u, std::min({std::thread::hardware_concurrency(), 4u,
-                                              unsigned(jobs.size())}));
+    unsigned workers =
+        std::max(1u, std::min({std::thread::hardware_concurrency(), 4u, unsigned(jobs.size())}));
     std::vector<std::vector<const Job*>> plan(workers);
     std::vector<size_t> load(workers, 0);
     for (const Job& j : jobs) {

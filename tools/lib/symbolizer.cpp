@@ -39,7 +39,7 @@ std::string hex_bytes(const unsigned char* bits, size_t len) {
 
 // A file descriptor that closes itself.
 class Fd {
-public:
+  public:
     explicit Fd(int fd = -1) : fd_(fd) {}
     ~Fd() { reset(); }
     Fd(Fd&& o) noexcept : fd_(o.release()) {}
@@ -64,7 +64,7 @@ public:
         fd_ = -1;
     }
 
-private:
+  private:
     int fd_;
 };
 
@@ -107,8 +107,8 @@ std::string build_id_of_fd(int fd) {
         return {};
     const void* bits = nullptr;
     ssize_t len = dwelf_elf_gnu_build_id(elf, &bits);
-    std::string id = len > 0 ? hex_bytes(static_cast<const unsigned char*>(bits), size_t(len))
-                             : std::string();
+    std::string id =
+        len > 0 ? hex_bytes(static_cast<const unsigned char*>(bits), size_t(len)) : std::string();
     elf_end(elf);
     return id;
 }
@@ -145,8 +145,7 @@ bool has_linkage_name(Dwarf_Die* die) {
 
 // The call site of an inlined instance: DW_AT_call_file (an index into the CU's file table)
 // and DW_AT_call_line.
-void call_site(Dwarf_Die* inlined, Dwarf_Die* cudie, std::string& file, int& line,
-               int& column) {
+void call_site(Dwarf_Die* inlined, Dwarf_Die* cudie, std::string& file, int& line, int& column) {
     Dwarf_Attribute attr;
     Dwarf_Word value;
     file.clear();
@@ -386,7 +385,9 @@ std::string split_name(std::string_view in, size_t* component) {
 
 }  // namespace
 
-std::string strip_parameters(std::string_view name) { return split_name(name, nullptr); }
+std::string strip_parameters(std::string_view name) {
+    return split_name(name, nullptr);
+}
 
 std::string function_base_name(std::string_view name) {
     size_t start = 0;
@@ -482,13 +483,12 @@ struct Symbolizer::Impl {
     }
 
     // Report one file-backed module. BASE is where file offset 0 is (or would be) mapped.
-    void report_file(const std::string& name, Fd fd, const std::string& file_name,
-                     uint64_t base) {
+    void report_file(const std::string& name, Fd fd, const std::string& file_name, uint64_t base) {
         if (fd.get() < 0 || !is_elf_fd(fd.get()))
             return;
         int raw = fd.release();
-        Dwfl_Module* mod = dwfl_report_elf(dwfl, name.c_str(), file_name.c_str(), raw,
-                                           GElf_Addr(base), false);
+        Dwfl_Module* mod =
+            dwfl_report_elf(dwfl, name.c_str(), file_name.c_str(), raw, GElf_Addr(base), false);
         if (!mod) {
             close(raw);
             warn(name + ": " + dwfl_errmsg(-1));
@@ -523,13 +523,15 @@ struct Symbolizer::Impl {
         }
     }
 
-    Dwfl_Module* module(uint64_t address) { return dwfl ? dwfl_addrmodule(dwfl, address) : nullptr; }
+    Dwfl_Module* module(uint64_t address) {
+        return dwfl ? dwfl_addrmodule(dwfl, address) : nullptr;
+    }
 
     ModuleInfo module_info(Dwfl_Module* mod) {
         ModuleInfo info;
         Dwarf_Addr low = 0, high = 0;
-        const char* name = dwfl_module_info(mod, nullptr, &low, &high, nullptr, nullptr,
-                                            nullptr, nullptr);
+        const char* name =
+            dwfl_module_info(mod, nullptr, &low, &high, nullptr, nullptr, nullptr, nullptr);
         info.name = name ? name : "";
         info.low = low;
         info.high = high;
@@ -550,8 +552,7 @@ struct Symbolizer::Impl {
         }
         const char* mainfile = nullptr;
         const char* debugfile = nullptr;
-        dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr, &mainfile,
-                         &debugfile);
+        dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr, &mainfile, &debugfile);
         auto it = opened_files.find(info.name);
         if (it != opened_files.end())
             info.file = it->second;
@@ -581,10 +582,11 @@ struct Symbolizer::Impl {
         std::vector<std::string> out;
         if (build_id.size() > 2)
             for (const std::string& d : dirs)
-                out.push_back(d + "/.build-id/" + build_id.substr(0, 2) + "/" +
-                              build_id.substr(2) + ".debug");
+                out.push_back(d + "/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) +
+                              ".debug");
         if (debuglink && *debuglink) {
-            std::string dir = file.find('/') == std::string::npos ? "." : file.substr(0, file.rfind('/'));
+            std::string dir =
+                file.find('/') == std::string::npos ? "." : file.substr(0, file.rfind('/'));
             out.push_back(dir + "/" + debuglink);
             out.push_back(dir + "/.debug/" + debuglink);
             for (const std::string& d : dirs) {
@@ -612,8 +614,9 @@ struct Symbolizer::Impl {
                 continue;
             const void* bits = nullptr;
             ssize_t len = dwelf_elf_gnu_build_id(debug, &bits);
-            bool match = build_id.empty() ||
-                         (len > 0 && hex_bytes(static_cast<const unsigned char*>(bits), size_t(len)) == build_id);
+            bool match =
+                build_id.empty() || (len > 0 && hex_bytes(static_cast<const unsigned char*>(bits),
+                                                          size_t(len)) == build_id);
             if (match) {
                 if (has_dwarf)
                     *has_dwarf = elf_has_section_named(debug, ".debug_info");
@@ -659,7 +662,10 @@ struct Symbolizer::Impl {
         if (self) {
             std::string id = module_build_id(mod);
             std::string path;
-            Fd fd = self->open_debug_file(id, file_name ? file_name : modname ? modname : "",
+            Fd fd = self->open_debug_file(id,
+                                          file_name ? file_name
+                                          : modname ? modname
+                                                    : "",
                                           debuglink, path, nullptr, nullptr, crc);
             if (fd.get() >= 0) {
                 *debuginfo_file_name = strdup(path.c_str());
@@ -672,8 +678,8 @@ struct Symbolizer::Impl {
             if (self->options.offline)
                 return -1;
         }
-        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
-                                            crc, debuginfo_file_name);
+        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink, crc,
+                                            debuginfo_file_name);
     }
 
     // Every module's userdata slot points back here, for find_debuginfo.
@@ -695,8 +701,8 @@ struct Symbolizer::Impl {
         if (!mod)
             return s;
         Dwarf_Addr low = 0;
-        const char* name = dwfl_module_info(mod, nullptr, &low, nullptr, nullptr, nullptr,
-                                            nullptr, nullptr);
+        const char* name =
+            dwfl_module_info(mod, nullptr, &low, nullptr, nullptr, nullptr, nullptr, nullptr);
         s.module = name ? name : "";
         s.module_offset = address - low;
         s.build_id = module_build_id(mod);
@@ -771,8 +777,12 @@ Symbolizer::~Symbolizer() = default;
 Symbolizer::Symbolizer(Symbolizer&&) noexcept = default;
 Symbolizer& Symbolizer::operator=(Symbolizer&&) noexcept = default;
 
-Dwfl* Symbolizer::dwfl() { return impl_->dwfl; }
-const std::vector<std::string>& Symbolizer::warnings() const { return impl_->warnings; }
+Dwfl* Symbolizer::dwfl() {
+    return impl_->dwfl;
+}
+const std::vector<std::string>& Symbolizer::warnings() const {
+    return impl_->warnings;
+}
 
 Status Symbolizer::add_process(pid_t pid) {
     if (!impl_->dwfl)
@@ -787,9 +797,8 @@ Status Symbolizer::add_process(pid_t pid) {
             std::string mem = "/proc/" + std::to_string(pid) + "/mem";
             Fd in(open(mem.c_str(), O_RDONLY | O_CLOEXEC));
             std::vector<char> image(m.end - m.start);
-            if (in.get() < 0 ||
-                pread(in.get(), image.data(), image.size(), off_t(m.start)) !=
-                    ssize_t(image.size()))
+            if (in.get() < 0 || pread(in.get(), image.data(), image.size(), off_t(m.start)) !=
+                                    ssize_t(image.size()))
                 return Fd();
             file_name = "[vdso]";
             return memory_file("vdso", image.data(), image.size());
@@ -831,8 +840,8 @@ Status Symbolizer::add_mappings(const std::vector<Mapping>& maps) {
             return fd;
         }
         if (!m.build_id.empty() && build_id_of_fd(fd.get()) != m.build_id) {
-            impl_->warn(m.path + ": changed on disk since it was mapped (build-id " +
-                        m.build_id + " expected); not symbolized");
+            impl_->warn(m.path + ": changed on disk since it was mapped (build-id " + m.build_id +
+                        " expected); not symbolized");
             return Fd();
         }
         return fd;
@@ -849,8 +858,8 @@ Status Symbolizer::add_core(Elf* core, const std::string& executable) {
     if (!impl_->dwfl)
         return Status::error("libdwfl: cannot start: " + std::string(dwfl_errmsg(-1)));
     dwfl_report_begin(impl_->dwfl);
-    int n = dwfl_core_file_report(impl_->dwfl, core,
-                                  executable.empty() ? nullptr : executable.c_str());
+    int n =
+        dwfl_core_file_report(impl_->dwfl, core, executable.empty() ? nullptr : executable.c_str());
     int end = dwfl_report_end(impl_->dwfl, nullptr, nullptr);
     if (n < 0)
         return Status::error("cannot find the modules in the core: " +
@@ -898,7 +907,8 @@ std::optional<DataSymbol> Symbolizer::data_symbol(uint64_t address) {
         dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
     d.module = mname ? mname : "";
     size_t shstrndx;
-    if (elf && shndx != SHN_UNDEF && shndx < SHN_LORESERVE && elf_getshdrstrndx(elf, &shstrndx) == 0)
+    if (elf && shndx != SHN_UNDEF && shndx < SHN_LORESERVE &&
+        elf_getshdrstrndx(elf, &shstrndx) == 0)
         if (Elf_Scn* scn = elf_getscn(elf, shndx)) {
             GElf_Shdr shdr;
             if (gelf_getshdr(scn, &shdr))

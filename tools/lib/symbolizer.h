@@ -46,13 +46,13 @@ namespace tk {
 
 // One line of /proc/PID/maps (or one file of a core's NT_FILE note).
 struct Mapping {
-    uint64_t start = 0;   // [start, end)
+    uint64_t start = 0;  // [start, end)
     uint64_t end = 0;
-    uint64_t offset = 0;  // file offset mapped at start
-    std::string perms;    // "r-xp"; may be empty when unknown
-    std::string path;     // "/usr/lib/x86_64-linux-gnu/libc.so.6", "[vdso]", "" (anonymous)
-    bool deleted = false; // the kernel appended " (deleted)": the file was unlinked
-    std::string build_id; // hex, when known (read_proc_maps fills it for ELF files)
+    uint64_t offset = 0;   // file offset mapped at start
+    std::string perms;     // "r-xp"; may be empty when unknown
+    std::string path;      // "/usr/lib/x86_64-linux-gnu/libc.so.6", "[vdso]", "" (anonymous)
+    bool deleted = false;  // the kernel appended " (deleted)": the file was unlinked
+    std::string build_id;  // hex, when known (read_proc_maps fills it for ELF files)
 };
 
 // Reads /proc/PID/maps, with the build-id of every mapped ELF file (so that a later
@@ -94,9 +94,9 @@ struct DataSymbol {
 };
 
 struct ModuleInfo {
-    std::string name;        // path as the process saw it (NT_FILE, /proc/PID/maps)
-    std::string file;        // the ELF file actually opened ("" if none was found)
-    std::string debug_file;  // separate debug file ("" if none or if DWARF is in `file`)
+    std::string name;            // path as the process saw it (NT_FILE, /proc/PID/maps)
+    std::string file;            // the ELF file actually opened ("" if none was found)
+    std::string debug_file;      // separate debug file ("" if none or if DWARF is in `file`)
     uint64_t low = 0, high = 0;  // address range
     uint64_t base = 0;           // load bias
     std::string build_id;        // hex
@@ -105,7 +105,7 @@ struct ModuleInfo {
 };
 
 class Symbolizer {
-public:
+  public:
     struct Options {
         // Extra directories searched for separate debug files, by build-id
         // (DIR/.build-id/xx/rest.debug) and by debuglink name (DIR/name.debug).
@@ -165,7 +165,7 @@ public:
     // For code that drives libdwfl directly (the crash lab's unwinder).
     Dwfl* dwfl();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
