@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "elf_inflate.h"
+#include "harness.h"
 #include "symbolizer.h"
 
 namespace {
@@ -169,13 +170,11 @@ namespace {
 // The inflated copy of a debug file with zlib-compressed sections has every section's
 // bytes as the uncompressed original, and no compressed section left.
 TEST(ElfInflate, InflatedCopyMatchesTheUncompressedOriginal) {
-    std::string dir = std::string(CRASHLAB_TEST_WORK) + "/inflate";
+    std::string dir = crashlab_test::fresh_dir("inflate");
     std::string compressed = dir + "/victim.zdebug";
-    ASSERT_EQ(system(("mkdir -p " + dir +
-                      " && objcopy --only-keep-debug --compress-debug-sections=zlib " +
-                      std::string(VICTIM_O2) + " " + compressed)
-                         .c_str()),
-              0);
+    crashlab_test::Result made = crashlab_test::run(
+        {"objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", VICTIM_O2, compressed});
+    ASSERT_EQ(made.code, 0) << made.err;
     int fd = open(compressed.c_str(), O_RDONLY);
     ASSERT_GE(fd, 0);
     std::string why;
