@@ -8,14 +8,11 @@
 
 #include "hist.h"
 
-/* Add v to histogram slot `id` of a BPF_MAP_TYPE_PERCPU_ARRAY of struct hist. */
-static __always_inline void hist_add(void *map, __u32 id, __u64 v)
+/* Add v to one histogram (in any map value). */
+static __always_inline void hist_record(struct hist *h, __u64 v)
 {
-    struct hist *h = bpf_map_lookup_elem(map, &id);
     __u32 b;
 
-    if (!h)
-        return;
     h->count++;
     h->sum += v;
     if (h->count == 1 || v < h->min)
@@ -28,6 +25,80 @@ static __always_inline void hist_add(void *map, __u32 id, __u64 v)
         b = HIST_BUCKETS - 1;
     h->buckets[b]++;
 }
+
+/* Add v to histogram slot `id` of a BPF_MAP_TYPE_PERCPU_ARRAY of struct hist. */
+static __always_inline void hist_add(void *map, __u32 id, __u64 v)
+{
+    struct hist *h = bpf_map_lookup_elem(map, &id);
+
+    if (h)
+        hist_record(h, v);
+}
+
+/* Read a task field: a direct (BTF-checked) load for tp_btf, a CO-RE probe read for raw_tp. */
+#define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ((t), field))
+
+/*
+ * Per-task state, kept the same way by every tracer: in task-local storage for the tp_btf
+ * programs (it goes away with the task), and for the raw_tp twins, whose untyped task
+ * pointers cannot key task storage, in a tid-keyed hash (user space shrinks the one it
+ * does not use to a single entry; tools/lib/bpf_maps.h TaskStateMaps is the other side).
+ * TK_TASK_STATE(TYPE, MAX_THREADS) defines the maps task_state, task_state_hash and
+ * task_state_zero (the zeroed template for a new hash entry: TYPE may not fit the stack)
+ * and the functions
+ *   state_of(btf, task, tid)      the task's state, NULL when it is not traced
+ *   state_create(btf, task, tid)  the task's state, made zeroed if missing; NULL when full
+ *   state_of_current(btf)         current's state
+ */
+#define TK_TASK_STATE(TYPE, MAX_THREADS)                                                   \
+    struct {                                                                               \
+        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);                                           \
+        __uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+        __type(key, int);                                                                  \
+        __type(value, TYPE);                                                               \
+    } task_state SEC(".maps");                                                             \
+    struct {                                                                               \
+        __uint(type, BPF_MAP_TYPE_HASH);                                                   \
+        __uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+        __uint(max_entries, MAX_THREADS);                                                  \
+        __type(key, __u32);                                                                \
+        __type(value, TYPE);                                                               \
+    } task_state_hash SEC(".maps");                                                        \
+    struct {                                                                               \
+        __uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+        __uint(max_entries, 1);                                                            \
+        __type(key, __u32);                                                                \
+        __type(value, TYPE);                                                               \
+    } task_state_zero SEC(".maps");                                                        \
+                                                                                           \
+    static __always_inline TYPE *state_of(bool btf, struct task_struct *t, __u32 tid)      \
+    {                                                                                      \
+        if (btf)                                                                           \
+            return bpf_task_storage_get(&task_state, t, 0, 0);                             \
+        return bpf_map_lookup_elem(&task_state_hash, &tid);                                \
+    }                                                                                      \
+                                                                                           \
+    static __always_inline TYPE *state_create(bool btf, struct task_struct *t, __u32 tid)  \
+    {                                                                                      \
+        __u32 zero_key = 0;                                                                \
+        TYPE *zero;                                                                        \
+                                                                                           \
+        if (btf)                                                                           \
+            return bpf_task_storage_get(&task_state, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE); \
+        zero = bpf_map_lookup_elem(&task_state_zero, &zero_key);                           \
+        if (zero)                                                                          \
+            bpf_map_update_elem(&task_state_hash, &tid, zero, BPF_NOEXIST);                \
+        return bpf_map_lookup_elem(&task_state_hash, &tid);                                \
+    }                                                                                      \
+                                                                                           \
+    static __always_inline TYPE *state_of_current(bool btf)                                \
+    {                                                                                      \
+        __u32 tid = (__u32)bpf_get_current_pid_tgid();                                     \
+                                                                                           \
+        if (btf)                                                                           \
+            return bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);    \
+        return bpf_map_lookup_elem(&task_state_hash, &tid);                                \
+    }
 
 /*
  * Was this called from task context, so that `current` is the one doing it (say, waking

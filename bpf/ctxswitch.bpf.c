@@ -32,21 +32,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 launcher_tgid = 0; /* adopt children of this process (launch mode) */
 const volatile bool measure_switch_cost = false; /* sched_exit_tp is attached */
 
-struct {
-    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, int);
-    __type(value, struct cs_task_state);
-} task_state SEC(".maps");
-
-/* the raw_tp twins' task state, keyed by tid (max_entries set to 1 when unused) */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(max_entries, CS_MAX_THREADS);
-    __type(key, __u32);
-    __type(value, struct cs_task_state);
-} task_state_hash SEC(".maps");
+TK_TASK_STATE(struct cs_task_state, CS_MAX_THREADS)
 
 /* traced threads alive now (tid -> pid), so user space can find their task storage */
 struct {
@@ -100,43 +86,6 @@ static __always_inline void count(__u32 which)
 
     if (t && which < CS_COUNTERS)
         t->c[which]++;
-}
-
-/* Read a task field: a direct (BTF-checked) load for tp_btf, a CO-RE probe read for raw_tp. */
-#define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ((t), field))
-
-static __always_inline struct cs_task_state *state_of(bool btf, struct task_struct *t, __u32 tid)
-{
-    if (btf)
-        return bpf_task_storage_get(&task_state, t, 0, 0);
-    return bpf_map_lookup_elem(&task_state_hash, &tid);
-}
-
-static __always_inline struct cs_task_state *state_create(bool btf, struct task_struct *t,
-                                                          __u32 tid)
-{
-    struct cs_task_state *s;
-
-    if (btf) {
-        s = bpf_task_storage_get(&task_state, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-    } else {
-        struct cs_task_state zero = {};
-
-        bpf_map_update_elem(&task_state_hash, &tid, &zero, BPF_NOEXIST);
-        s = bpf_map_lookup_elem(&task_state_hash, &tid);
-    }
-    if (!s)
-        count(CS_C_DROP_STORAGE);
-    return s;
-}
-
-static __always_inline struct cs_task_state *current_state(bool btf)
-{
-    __u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-    if (btf)
-        return bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
-    return bpf_map_lookup_elem(&task_state_hash, &tid);
 }
 
 static __always_inline __u32 switch_kind(bool btf, struct task_struct *prev,
@@ -348,8 +297,10 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
             return 0;
     }
     cs = state_create(btf, child, child_tid);
-    if (!cs)
+    if (!cs) {
+        count(CS_C_DROP_STORAGE);
         return 0;
+    }
     cs->follow = 1;
     cs->stats.tid = child_tid;
     cs->stats.pid = child_tgid;
@@ -385,7 +336,7 @@ static __always_inline int on_migrate(bool btf, struct task_struct *p)
  * that user space attaches when asked (--user-switch): counted for traced tasks. */
 static __always_inline int on_user_switch(bool btf)
 {
-    struct cs_task_state *s = current_state(btf);
+    struct cs_task_state *s = state_of_current(btf);
 
     if (s) {
         s->stats.user_switches++;

@@ -185,23 +185,11 @@ static __always_inline void count(__u32 which)
     count_n(which, 1);
 }
 
-/* hist_add() of common.bpf.h for a histogram inside a map value. A real call rather than
- * inlined: its branches would otherwise multiply the verifier's states at every use. */
+/* hist_record() of common.bpf.h as a real call rather than inlined: its branches would
+ * otherwise multiply the verifier's states at every use. */
 static __noinline void hist_put(struct hist *h, __u64 v)
 {
-    __u32 b;
-
-    h->count++;
-    h->sum += v;
-    if (h->count == 1 || v < h->min)
-        h->min = v;
-    if (v > h->max)
-        h->max = v;
-    b = hist_bucket(v);
-    barrier_var(b);
-    if (b >= HIST_BUCKETS)
-        b = HIST_BUCKETS - 1;
-    h->buckets[b]++;
+    hist_record(h, v);
 }
 
 static __always_inline __u32 popcount64(__u64 x)

@@ -56,21 +56,7 @@ const volatile long nr_futex_wake = 454;
 const volatile long nr_futex_wait = 455;
 const volatile long nr_futex_requeue = 456;
 
-struct {
-    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, int);
-    __type(value, struct lw_task_state);
-} task_state SEC(".maps");
-
-/* raw_tp mode's task state, keyed by tid (max_entries set to 1 when unused) */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(max_entries, LW_MAX_THREADS);
-    __type(key, __u32);
-    __type(value, struct lw_task_state);
-} task_state_hash SEC(".maps");
+TK_TASK_STATE(struct lw_task_state, LW_MAX_THREADS)
 
 /* traced threads alive now (tid -> pid), so user space can find their task storage */
 struct {
@@ -220,23 +206,6 @@ static __always_inline void *zero_value(void)
     return bpf_map_lookup_elem(&zeros, &zero);
 }
 
-/* hist_add of common.bpf.h, for a histogram inside a row */
-static __always_inline void hist_put(struct hist *h, __u64 v)
-{
-    __u32 b;
-
-    h->count++;
-    h->sum += v;
-    if (h->count == 1 || v < h->min)
-        h->min = v;
-    if (v > h->max)
-        h->max = v;
-    b = hist_bucket(v);
-    barrier_var(b);
-    if (b >= HIST_BUCKETS)
-        b = HIST_BUCKETS - 1;
-    h->buckets[b]++;
-}
 
 /* Look a row up, creating it from zeros when missing; NULL (and a drop) when full. */
 static __always_inline void *row_of(void *map, void *key, __u32 drop_counter)
@@ -256,43 +225,10 @@ static __always_inline void *row_of(void *map, void *key, __u32 drop_counter)
     return row;
 }
 
-/* Read a task field: a direct (BTF-checked) load for tp_btf, a CO-RE probe read for raw_tp. */
-#define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ((t), field))
-
-static __always_inline struct lw_task_state *state_of(bool btf, struct task_struct *t, __u32 tid)
-{
-    if (btf)
-        return bpf_task_storage_get(&task_state, t, 0, 0);
-    return bpf_map_lookup_elem(&task_state_hash, &tid);
-}
-
-static __always_inline struct lw_task_state *state_create(bool btf, struct task_struct *t,
-                                                          __u32 tid)
-{
-    struct lw_task_state *s;
-
-    if (btf) {
-        s = bpf_task_storage_get(&task_state, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-    } else {
-        void *zero = zero_value();
-
-        if (zero)
-            bpf_map_update_elem(&task_state_hash, &tid, zero, BPF_NOEXIST);
-        s = bpf_map_lookup_elem(&task_state_hash, &tid);
-    }
-    if (!s)
-        count(LW_C_DROP_STORAGE);
-    return s;
-}
-
 /* The state of `current` (syscall, exec, contention and uprobe programs serve both modes). */
 static __always_inline struct lw_task_state *current_state(void)
 {
-    __u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-    if (btf_mode)
-        return bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
-    return bpf_map_lookup_elem(&task_state_hash, &tid);
+    return state_of_current(btf_mode);
 }
 
 static __always_inline void emit_for(__u32 type, __u32 pid, __u32 tid, __u32 ppid, __u64 addr)
@@ -501,15 +437,15 @@ static __always_inline void record_wait(void *ctx, struct lw_task_state *s, stru
         if (out < LW_OUTCOMES)
             row->outcome[out]++;
         row->wait_ns += dur;
-        hist_put(&row->h_wait, dur);
+        hist_record(&row->h_wait, dur);
         if (blocked) {
             row->blocked++;
             row->blocked_ns += c->blocked_ns;
-            hist_put(&row->h_blocked, c->blocked_ns);
+            hist_record(&row->h_blocked, c->blocked_ns);
             if (c->waker_tid && handoff_known) {
                 row->handoffs++;
                 row->handoff_ns += c->handoff_ns;
-                hist_put(&row->h_handoff, c->handoff_ns);
+                hist_record(&row->h_handoff, c->handoff_ns);
             }
         }
     }
@@ -805,8 +741,10 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
             return 0;
     }
     cs = state_create(btf, child, child_tid);
-    if (!cs)
+    if (!cs) {
+        count(LW_C_DROP_STORAGE);
         return 0;
+    }
     cs->follow = 1;
     cs->stats.tid = child_tid;
     cs->stats.pid = child_tgid;
@@ -1006,7 +944,7 @@ static __always_inline void end_hold(__u32 cls, __u64 addr, __u64 now)
     row->hold_ns += hold;
     if (hold > row->max_hold_ns)
         row->max_hold_ns = hold;
-    hist_put(&row->h_hold, hold);
+    hist_record(&row->h_hold, hold);
 }
 
 /* pthread_mutex_lock, _trylock, pthread_rwlock_rdlock, _wrlock; the cookie is the kind */
@@ -1055,7 +993,7 @@ int BPF_KRETPROBE(ulock_return, int ret)
     if (row) {
         row->acquires++;
         row->acquire_ns += dur;
-        hist_put(&row->h_acquire, dur);
+        hist_record(&row->h_acquire, dur);
     }
     start_hold(kind, s->ulock_addr, now);
     return 0;
@@ -1111,7 +1049,7 @@ int BPF_KRETPROBE(ucond_return, int ret)
     if (row) {
         row->acquires++;
         row->acquire_ns += dur;
-        hist_put(&row->h_acquire, dur);
+        hist_record(&row->h_acquire, dur);
     }
     /* the mutex is held again, also after a timeout */
     if (s->ucond_mutex)

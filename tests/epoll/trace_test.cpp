@@ -34,14 +34,6 @@ std::vector<std::string> our_programs() {
          "ep_exit_psel6",  "ep_switch",     "ep_waking",       "ep_fork",        "ep_exit_task"});
 }
 
-// The tool with a clean environment for the workload: no SUDO_UID, so it runs as root.
-RunOptions plain() {
-    RunOptions o;
-    o.env["SUDO_UID"] = std::nullopt;
-    o.env["SUDO_GID"] = std::nullopt;
-    return o;
-}
-
 struct Traced {
     json tool;      // epoll-trace's report
     json workload;  // the workload's own report (its OUT file or --json file)
@@ -65,7 +57,7 @@ Traced trace(std::vector<std::string> workload, const std::string& workload_out,
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back("--");
     argv.insert(argv.end(), workload.begin(), workload.end());
-    t.result = run(argv, plain());
+    t.result = run(argv, harness::as_root());
     EXPECT_EQ(t.result.status, 0) << t.result.err;
     t.tool = parse_json(harness::read_file(tool_out));
     t.workload = parse_json(harness::read_file(workload_out));
@@ -312,7 +304,7 @@ TEST(EpollTrace, IdleFdsMakePollAndSelectSlowerPerCallButNotEpoll) {
         // one run, two phases: 4 idle connections, then 1000
         auto r = run({bin("epoll-trace"), "--json", tool_out, "--", bin("echo-bench"), "--model",
                       model, "-c", "1", "-n", "300", "--idle-steps", "4,1000", "--json", out},
-                     plain());
+                     harness::as_root());
         ASSERT_EQ(r.status, 0) << r.err;
         json tool = parse_json(harness::read_file(tool_out)),
              bench = parse_json(harness::read_file(out));
@@ -345,7 +337,7 @@ TEST_P(PipeWaker, TheWriterThreadIsNamedAsTheWaker) {
     std::string out = harness::temp_path("pipe.json"), tool_out = harness::temp_path("epoll.json");
     auto r = run({bin("epoll-trace"), "--json", tool_out, "--", bin("epoll-waiters"), "pipe", mode,
                   std::to_string(rounds), out},
-                 plain());
+                 harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     json tool = parse_json(harness::read_file(tool_out)), w = parse_json(harness::read_file(out));
     unlink(out.c_str());
@@ -385,7 +377,7 @@ TEST(EpollTrace, HerdWithoutEpollExclusiveAndNotWithIt) {
                     tool_out = harness::temp_path("epoll.json");
         auto r = run({bin("epoll-trace"), "--json", tool_out, "--", bin("epoll-waiters"), "herd",
                       std::to_string(threads), std::to_string(rounds), flavour, out},
-                     plain());
+                     harness::as_root());
         ASSERT_EQ(r.status, 0) << r.err;
         json tool = parse_json(harness::read_file(tool_out));
         unlink(out.c_str());
@@ -420,7 +412,7 @@ TEST(EpollTrace, AttachesToARunningServer) {
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     auto r =
-        run({bin("epoll-trace"), "-p", std::to_string(server), "-d", "1", "--json", "-"}, plain());
+        run({bin("epoll-trace"), "-p", std::to_string(server), "-d", "1", "--json", "-"}, harness::as_root());
     client.join();
     bg.join();
     ASSERT_EQ(r.status, 0) << r.err;
@@ -438,7 +430,7 @@ TEST(EpollTrace, WithoutTheSchedulerProbesTheCountsRemain) {
     std::string out = harness::temp_path("pipe.json"), tool_out = harness::temp_path("epoll.json");
     auto r = run({bin("epoll-trace"), "--without", "sched_switch", "--without", "sched_waking",
                   "--json", tool_out, "--", bin("epoll-waiters"), "pipe", "epoll", "10", out},
-                 plain());
+                 harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     json tool = parse_json(harness::read_file(tool_out)), w = parse_json(harness::read_file(out));
     unlink(out.c_str());
@@ -459,7 +451,7 @@ TEST(EpollTrace, TextReportHasTheSections) {
     REQUIRE_ROOT();
     std::string out = harness::temp_path("pipe.json");
     auto r =
-        run({bin("epoll-trace"), "--", bin("epoll-waiters"), "pipe", "epoll", "5", out}, plain());
+        run({bin("epoll-trace"), "--", bin("epoll-waiters"), "pipe", "epoll", "5", out}, harness::as_root());
     unlink(out.c_str());
     ASSERT_EQ(r.status, 0) << r.err;
     for (const char* s : {"totals: epoll_wait calls 5", "epoll instances:", "woken by",
@@ -472,7 +464,7 @@ TEST(EpollTrace, TextReportHasTheSections) {
 
 TEST(EpollTrace, MissingCommandIsOneClearLineAndExit127) {
     REQUIRE_ROOT();
-    auto r = run({bin("epoll-trace"), "--", "/nonexistent/server"}, plain());
+    auto r = run({bin("epoll-trace"), "--", "/nonexistent/server"}, harness::as_root());
     EXPECT_EQ(r.status, 127);
     EXPECT_EQ(r.err, "epoll-trace: no such file: /nonexistent/server: check the path\n");
     EXPECT_TRUE(our_programs().empty());
@@ -480,7 +472,7 @@ TEST(EpollTrace, MissingCommandIsOneClearLineAndExit127) {
 
 TEST(EpollTrace, PidThatDoesNotExist) {
     REQUIRE_ROOT();
-    auto r = run({bin("epoll-trace"), "-p", "2147480000", "-d", "1"}, plain());
+    auto r = run({bin("epoll-trace"), "-p", "2147480000", "-d", "1"}, harness::as_root());
     EXPECT_NE(r.status, 0);
     EXPECT_EQ(r.err, "epoll-trace: no such process: 2147480000 (check it with ps)\n");
     EXPECT_TRUE(r.out.empty());
@@ -500,7 +492,7 @@ TEST(EpollTrace, KernelWithoutSyscallTracepointsIsAClearError) {
     for (auto& s : kSyscalls)
         argv.insert(argv.end(), {"--without", "syscalls/sys_enter_" + s});
     argv.insert(argv.end(), {"--", "true"});
-    auto r = run(argv, plain());
+    auto r = run(argv, harness::as_root());
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("epoll-trace: the kernel has no syscall tracepoints"), std::string::npos)
         << r.err;
@@ -523,7 +515,7 @@ TEST(EpollTrace, UnknownOptionAndRawTpAreClearErrors) {
 TEST(EpollTrace, SigintReportsAndDetaches) {
     REQUIRE_ROOT();
     std::thread killer;
-    auto opts = plain();
+    auto opts = harness::as_root();
     opts.on_start = [&](pid_t p) {
         killer = std::thread([p] {
             std::this_thread::sleep_for(std::chrono::milliseconds(1500));

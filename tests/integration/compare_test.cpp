@@ -10,9 +10,7 @@ using nlohmann::json;
 TEST(CtxswitchCompare, QuickMatrixHasEveryRowAndTheKernelAgrees) {
     REQUIRE_ROOT();
     std::string svg = harness::temp_path("compare.svg");
-    harness::RunOptions o;
-    o.env["SUDO_UID"] = std::nullopt;
-    auto r = run({bin("ctxswitch-trace"), "compare", "--quick", "--json", "-", "--svg", svg}, o);
+    auto r = run({bin("ctxswitch-trace"), "compare", "--quick", "--json", "-", "--svg", svg}, harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     json j = harness::parse_json(r.out);
     auto list = run({bin("pingpong"), "--list"});

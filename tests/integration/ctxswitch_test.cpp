@@ -18,21 +18,13 @@ using nlohmann::json;
 
 namespace {
 
-// The tool with a clean environment for the workload: no SUDO_UID, so it runs as root.
-RunOptions plain() {
-    RunOptions o;
-    o.env["SUDO_UID"] = std::nullopt;
-    o.env["SUDO_GID"] = std::nullopt;
-    return o;
-}
-
 json trace_json(const std::vector<std::string>& workload, std::vector<std::string> extra = {},
                 harness::Result* result = nullptr) {
     std::vector<std::string> argv = {bin("ctxswitch-trace"), "--json", "-"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back("--");
     argv.insert(argv.end(), workload.begin(), workload.end());
-    auto r = run(argv, plain());
+    auto r = run(argv, harness::as_root());
     if (result) *result = r;
     EXPECT_EQ(r.status, 0) << r.err;
     // the workload's own stdout precedes the JSON document
@@ -156,18 +148,18 @@ TEST(CtxswitchTrace, UnderSudoTheWorkloadRunsAsTheInvokingUser) {
 
 TEST(CtxswitchTrace, ExitStatusOfTheWorkloadIsPassedOn) {
     REQUIRE_ROOT();
-    EXPECT_EQ(run({bin("ctxswitch-trace"), "--", "sh", "-c", "exit 7"}, plain()).status, 7);
-    auto killed = run({bin("ctxswitch-trace"), "--", "sh", "-c", "kill -SEGV $$"}, plain());
+    EXPECT_EQ(run({bin("ctxswitch-trace"), "--", "sh", "-c", "exit 7"}, harness::as_root()).status, 7);
+    auto killed = run({bin("ctxswitch-trace"), "--", "sh", "-c", "kill -SEGV $$"}, harness::as_root());
     EXPECT_EQ(killed.status, 128 + SIGSEGV);
     EXPECT_NE(killed.out.find("killed by SIGSEGV"), std::string::npos) << killed.out;
 }
 
 TEST(CtxswitchTrace, MissingCommandIsOneClearLineAndExit127) {
     REQUIRE_ROOT();
-    auto r = run({bin("ctxswitch-trace"), "--", "/nonexistent/workload"}, plain());
+    auto r = run({bin("ctxswitch-trace"), "--", "/nonexistent/workload"}, harness::as_root());
     EXPECT_EQ(r.status, 127);
     EXPECT_EQ(r.err, "ctxswitch-trace: no such file: /nonexistent/workload: check the path\n");
-    auto r2 = run({bin("ctxswitch-trace"), "no-such-command-xyz"}, plain());
+    auto r2 = run({bin("ctxswitch-trace"), "no-such-command-xyz"}, harness::as_root());
     EXPECT_EQ(r2.status, 127);
     EXPECT_NE(r2.err.find("command not found: no-such-command-xyz"), std::string::npos) << r2.err;
     EXPECT_TRUE(harness::our_programs_loaded().empty());
@@ -183,7 +175,7 @@ TEST(CtxswitchTrace, AttachToARunningProcess) {
     });
     while (!workload) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it start its threads
-    auto r = run({bin("ctxswitch-trace"), "-p", std::to_string(workload), "-d", "1", "--json", "-"}, plain());
+    auto r = run({bin("ctxswitch-trace"), "-p", std::to_string(workload), "-d", "1", "--json", "-"}, harness::as_root());
     bg.join();
     EXPECT_EQ(r.status, 0) << r.err;
     json j = parse_json(r.out);
@@ -198,7 +190,7 @@ TEST(CtxswitchTrace, AttachToARunningProcess) {
 
 TEST(CtxswitchTrace, PidThatDoesNotExist) {
     REQUIRE_ROOT();
-    auto r = run({bin("ctxswitch-trace"), "-p", "2147480000", "-d", "1"}, plain());
+    auto r = run({bin("ctxswitch-trace"), "-p", "2147480000", "-d", "1"}, harness::as_root());
     EXPECT_NE(r.status, 0);
     EXPECT_EQ(r.err, "ctxswitch-trace: no such process: 2147480000 (check it with ps)\n");
     EXPECT_TRUE(r.out.empty());
@@ -219,7 +211,7 @@ TEST(CtxswitchTrace, KernelWithoutSchedExitTpOmitsSwitchCost) {
 
 TEST(CtxswitchTrace, KernelWithoutSchedSwitchIsAClearError) {
     REQUIRE_ROOT();
-    auto r = run({bin("ctxswitch-trace"), "--without", "sched_switch", "--", "true"}, plain());
+    auto r = run({bin("ctxswitch-trace"), "--without", "sched_switch", "--", "true"}, harness::as_root());
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("the kernel has no sched_switch tracepoint"), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
@@ -246,7 +238,7 @@ TEST(CtxswitchTrace, SigintReportsDetachesAndPassesTheStatusOn) {
     REQUIRE_ROOT();
     pid_t tool = 0;
     std::thread killer;
-    auto opts = plain();
+    auto opts = harness::as_root();
     opts.on_start = [&](pid_t p) {
         tool = p;
         killer = std::thread([p] {
@@ -264,7 +256,7 @@ TEST(CtxswitchTrace, SigintReportsDetachesAndPassesTheStatusOn) {
 
 TEST(CtxswitchTrace, DurationEndsALaunchedWorkload) {
     REQUIRE_ROOT();
-    auto r = run({bin("ctxswitch-trace"), "-d", "0.5", "--", "sleep", "30"}, plain());
+    auto r = run({bin("ctxswitch-trace"), "-d", "0.5", "--", "sleep", "30"}, harness::as_root());
     EXPECT_EQ(r.status, 128 + SIGTERM);
     EXPECT_NE(r.out.find("the duration elapsed"), std::string::npos) << r.out;
 }
@@ -274,14 +266,14 @@ TEST(CtxswitchTrace, JsonToAFileIsWholeAndTextStillPrinted) {
     std::string path = harness::temp_path("out.json");
     auto r = run({bin("ctxswitch-trace"), "--json", path, "--", bin("pingpong"), "--model", "thread", "--ipc",
                   "futex", "-n", "100"},
-                 plain());
+                 harness::as_root());
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("totals:"), std::string::npos);
     json j = parse_json(harness::read_file(path));
     EXPECT_EQ(j["tool"], "ctxswitch-trace");
     EXPECT_GT(j["totals"]["switches"].get<uint64_t>(), 0u);
     unlink(path.c_str());
-    auto bad = run({bin("ctxswitch-trace"), "--json", "/nonexistent-dir/out.json", "--", "true"}, plain());
+    auto bad = run({bin("ctxswitch-trace"), "--json", "/nonexistent-dir/out.json", "--", "true"}, harness::as_root());
     EXPECT_NE(bad.status, 0);
     EXPECT_NE(bad.err.find("cannot write /nonexistent-dir/out.json"), std::string::npos) << bad.err;
 }
@@ -301,7 +293,7 @@ TEST(CtxswitchTrace, UserSwitchesCountedThroughAUprobe) {
     EXPECT_LT(j["totals"]["switches"].get<uint64_t>(), uint64_t(n) / 10);
     auto bad = run({bin("ctxswitch-trace"), "--user-switch", "no_such_function_xyz", "--", bin("pingpong"), "--model",
                     "coroutine", "--ipc", "asm", "-n", "10"},
-                   plain());
+                   harness::as_root());
     EXPECT_EQ(bad.status, 1);
     EXPECT_NE(bad.err.find("--user-switch: no function no_such_function_xyz"), std::string::npos) << bad.err;
     EXPECT_TRUE(harness::our_programs_loaded().empty());
@@ -334,7 +326,7 @@ TEST(CtxswitchTrace, OneThreadOnly) {
         if (tid != workload) tids.push_back(tid);
     ASSERT_FALSE(tids.empty()) << ls.out;
     int target = tids.back();
-    auto r = run({bin("ctxswitch-trace"), "-t", std::to_string(target), "-d", "1", "--json", "-"}, plain());
+    auto r = run({bin("ctxswitch-trace"), "-t", std::to_string(target), "-d", "1", "--json", "-"}, harness::as_root());
     bg.join();
     EXPECT_EQ(r.status, 0) << r.err;
     json j = parse_json(r.out);
@@ -343,14 +335,14 @@ TEST(CtxswitchTrace, OneThreadOnly) {
     EXPECT_GT(j["threads"][0]["voluntary"].get<uint64_t>(), 100u);
     // its partner is not traced, so nobody traced woke it
     EXPECT_EQ(hist_count(j, "handoff_same_process"), 0u);
-    auto gone = run({bin("ctxswitch-trace"), "-t", "2147480000", "-d", "1"}, plain());
+    auto gone = run({bin("ctxswitch-trace"), "-t", "2147480000", "-d", "1"}, harness::as_root());
     EXPECT_EQ(gone.status, 1);
     EXPECT_EQ(gone.err, "ctxswitch-trace: no such thread: 2147480000 (check it with ps -eLf)\n");
 }
 
 TEST(CtxswitchTrace, IntervalReportsWhileTheWorkloadRuns) {
     REQUIRE_ROOT();
-    auto r = run({bin("ctxswitch-trace"), "-i", "0.3", "--", "sleep", "1.2"}, plain());
+    auto r = run({bin("ctxswitch-trace"), "-i", "0.3", "--", "sleep", "1.2"}, harness::as_root());
     EXPECT_EQ(r.status, 0) << r.err;
     size_t reports = 0;
     for (size_t at = r.out.find("totals:"); at != std::string::npos; at = r.out.find("totals:", at + 1)) reports++;
@@ -365,7 +357,7 @@ TEST(CtxswitchTrace, CtrlCOnAnAttachedProcessReportsAndDetaches) {
     std::thread bg([&] { run({"sleep", "4"}, RunOptions{{}, 60, [&](pid_t p) { workload = p; }}); });
     while (!workload) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     std::thread killer;
-    auto opts = plain();
+    auto opts = harness::as_root();
     opts.on_start = [&](pid_t tool) {
         killer = std::thread([tool] {
             std::this_thread::sleep_for(std::chrono::milliseconds(1000));

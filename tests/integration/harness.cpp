@@ -42,6 +42,13 @@ nlohmann::json parse_json(const std::string& text) {
     }
 }
 
+RunOptions as_root() {
+    RunOptions o;
+    o.env["SUDO_UID"] = std::nullopt;
+    o.env["SUDO_GID"] = std::nullopt;
+    return o;
+}
+
 Result run(const std::vector<std::string>& argv, const RunOptions& opts) {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) abort();

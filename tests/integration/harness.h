@@ -28,6 +28,9 @@ struct RunOptions {
 };
 
 Result run(const std::vector<std::string>& argv, const RunOptions& opts = {});
+// Options for running a tool whose launched workload must stay root: no SUDO_UID/SUDO_GID
+// (when the tests themselves run under sudo, the workload would otherwise be that user).
+RunOptions as_root();
 std::string bin(const std::string& name);  // BIN_DIR/name
 std::string temp_path(const std::string& stem);
 std::string read_file(const std::string& path);

@@ -21,14 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-// The tool with a clean environment for the workload: no SUDO_UID, so it runs as root.
-RunOptions plain() {
-    RunOptions o;
-    o.env["SUDO_UID"] = std::nullopt;
-    o.env["SUDO_GID"] = std::nullopt;
-    return o;
-}
-
 std::vector<std::string> lockwait_programs() {
     return {"sys_enter_btf", "sys_exit_btf",  "sys_enter_raw", "sys_exit_raw",
             "exec_raw",      "klock_begin",   "klock_end",     "ulock_enter",
@@ -82,7 +74,7 @@ Traced trace_with_perf(const std::vector<std::string>& workload,
     }
     argv.push_back("--");
     argv.insert(argv.end(), workload.begin(), workload.end());
-    out.result = run(argv, plain());
+    out.result = run(argv, harness::as_root());
     EXPECT_EQ(out.result.status, 0) << out.result.err;
     out.j = parse_json(harness::read_file(report));
     std::istringstream lines(harness::read_file(perf_out));
@@ -285,7 +277,7 @@ TEST(LockwaitTrace, TwoThreadHandoffNamesTheWaker) {
     std::string report = harness::temp_path("handoff.json");
     auto r = run({bin("lockwait-trace"), "--json", report, "--", bin("lockwait-handoff"),
                   std::to_string(rounds)},
-                 plain());
+                 harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(r.out, m, std::regex("waker_tid=(\\d+) waiter_tid=(\\d+)")))
@@ -465,7 +457,7 @@ TEST(LockwaitTrace, UprobesCountEveryAcquisitionAndTheirCost) {
                 workload_json = harness::temp_path("contention.json");
     auto r = run({bin("lockwait-trace"), "--uprobes", "--json", report, "--", bin("contention"),
                   "--json", workload_json, "--mode", "mutex", "-w", "4", "-n", "1000"},
-                 plain());
+                 harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     json j = parse_json(harness::read_file(report)),
          workload = parse_json(harness::read_file(workload_json));
@@ -495,7 +487,7 @@ TEST(LockwaitTrace, KernelLockContentionWithKernelStacks) {
     std::string report = harness::temp_path("klock.json");
     auto r =
         run({bin("lockwait-trace"), "--json", report, "--", bin("lockwait-mmap-storm"), "4", "300"},
-            plain());
+            harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     json j = parse_json(harness::read_file(report));
     unlink(report.c_str());
@@ -542,7 +534,7 @@ TEST(LockwaitTrace, AttachToARunningProcess) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it start its threads
     auto r = run({bin("lockwait-trace"), "-p", std::to_string(workload), "-d", "1", "--stacks",
                   "--json", "-"},
-                 plain());
+                 harness::as_root());
     bg.join();
     ASSERT_EQ(r.status, 0) << r.err;
     json j = parse_json(r.out);
@@ -559,12 +551,12 @@ TEST(LockwaitTrace, AttachToARunningProcess) {
 
 TEST(LockwaitTrace, ExitStatusOfTheWorkloadIsPassedOn) {
     REQUIRE_ROOT();
-    EXPECT_EQ(run({bin("lockwait-trace"), "--", "sh", "-c", "exit 7"}, plain()).status, 7);
+    EXPECT_EQ(run({bin("lockwait-trace"), "--", "sh", "-c", "exit 7"}, harness::as_root()).status, 7);
 }
 
 TEST(LockwaitTrace, MissingCommandIsOneClearLineAndExit127) {
     REQUIRE_ROOT();
-    auto r = run({bin("lockwait-trace"), "--", "/nonexistent/workload"}, plain());
+    auto r = run({bin("lockwait-trace"), "--", "/nonexistent/workload"}, harness::as_root());
     EXPECT_EQ(r.status, 127);
     EXPECT_EQ(r.err, "lockwait-trace: no such file: /nonexistent/workload: check the path\n");
     EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
@@ -572,7 +564,7 @@ TEST(LockwaitTrace, MissingCommandIsOneClearLineAndExit127) {
 
 TEST(LockwaitTrace, PidThatDoesNotExist) {
     REQUIRE_ROOT();
-    auto r = run({bin("lockwait-trace"), "-p", "2147480000", "-d", "1"}, plain());
+    auto r = run({bin("lockwait-trace"), "-p", "2147480000", "-d", "1"}, harness::as_root());
     EXPECT_NE(r.status, 0);
     EXPECT_EQ(r.err, "lockwait-trace: no such process: 2147480000 (check it with ps)\n");
     EXPECT_TRUE(r.out.empty());
@@ -580,7 +572,7 @@ TEST(LockwaitTrace, PidThatDoesNotExist) {
 
 TEST(LockwaitTrace, KernelWithoutFutexTracepointsIsAClearError) {
     REQUIRE_ROOT();
-    auto r = run({bin("lockwait-trace"), "--without", "sys_enter", "--", "true"}, plain());
+    auto r = run({bin("lockwait-trace"), "--without", "sys_enter", "--", "true"}, harness::as_root());
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("lockwait-trace: the kernel has no sys_enter/sys_exit tracepoints"),
               std::string::npos)
@@ -593,7 +585,7 @@ TEST(LockwaitTrace, KernelWithoutLockTracepointsStillTracesFutexes) {
     REQUIRE_ROOT();
     auto r = run({bin("lockwait-trace"), "--without", "contention_begin", "--json", "-", "--",
                   bin("lockwait-handoff"), "5"},
-                 plain());
+                 harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     json j = parse_json(r.out.substr(r.out.find("\n{") + 1));
     EXPECT_FALSE(j.contains("kernel_locks"));
@@ -620,7 +612,7 @@ TEST(LockwaitTrace, BadOptionsAreOneClearLine) {
                                           {}}) {
         std::vector<std::string> argv = {bin("lockwait-trace")};
         argv.insert(argv.end(), args.begin(), args.end());
-        auto r = run(argv, plain());
+        auto r = run(argv, harness::as_root());
         EXPECT_EQ(r.status, 2) << r.err;
         EXPECT_EQ(r.err.rfind("lockwait-trace: ", 0), 0u) << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

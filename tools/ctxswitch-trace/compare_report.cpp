@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "compare.h"
+#include "text.h"
 #include "histogram.h"
 
 namespace ctxswitch {
@@ -13,12 +14,6 @@ namespace ctxswitch {
 using tk::format_ns;
 
 namespace {
-
-std::string fmt(const char* f, auto... args) {
-    char buf[512];
-    snprintf(buf, sizeof buf, f, args...);
-    return buf;
-}
 
 const CompareRow* find(const std::vector<CompareRow>& rows, const std::string& model, const std::string& ipc) {
     for (auto& r : rows)
@@ -49,10 +44,10 @@ std::vector<std::string> compare_conclusions(const std::vector<CompareRow>& rows
         if (!p || !p->handoff_count || !p->handoff_p50_ns) continue;
         double ratio = double(t.handoff_p50_ns) / double(p->handoff_p50_ns);
         ratios.push_back(ratio);
-        pairs += fmt("%s%s %.2fx", pairs.empty() ? "" : ", ", t.ipc.c_str(), ratio);
+        pairs += tk::strprintf("%s%s %.2fx", pairs.empty() ? "" : ", ", t.ipc.c_str(), ratio);
     }
     if (!ratios.empty())
-        out.push_back(fmt("thread handoff is %.2fx process handoff here (median over the IPC kinds both have: %s)",
+        out.push_back(tk::strprintf("thread handoff is %.2fx process handoff here (median over the IPC kinds both have: %s)",
                           median(ratios), pairs.c_str()));
 
     // in-kernel switch cost by kind
@@ -64,7 +59,7 @@ std::vector<std::string> compare_conclusions(const std::vector<CompareRow>& rows
     }
     if (!thread_cost.empty() && !process_cost.empty()) {
         double t = median(thread_cost), p = median(process_cost);
-        out.push_back(fmt("in the kernel, a thread switch costs %s and a process switch %s (p50, median over rows): "
+        out.push_back(tk::strprintf("in the kernel, a thread switch costs %s and a process switch %s (p50, median over rows): "
                           "changing address spaces adds %s",
                           format_ns(t).c_str(), format_ns(p).c_str(), format_ns(std::max(0.0, p - t)).c_str()));
     }
@@ -73,13 +68,13 @@ std::vector<std::string> compare_conclusions(const std::vector<CompareRow>& rows
     const CompareRow* coro = find(rows, "coroutine", "asm");
     const CompareRow* thread = find(rows, "thread", "futex");
     if (coro && thread && coro->switch_cost_ns > 0 && thread->switch_cost_ns > 0)
-        out.push_back(fmt("a coroutine switch (hand-written asm, %s) is %.0fx cheaper than a thread switch over a "
+        out.push_back(tk::strprintf("a coroutine switch (hand-written asm, %s) is %.0fx cheaper than a thread switch over a "
                           "futex (%s)",
                           format_ns(coro->switch_cost_ns).c_str(), thread->switch_cost_ns / coro->switch_cost_ns,
                           format_ns(thread->switch_cost_ns).c_str()));
     const CompareRow* uc = find(rows, "coroutine", "ucontext");
     if (coro && uc && coro->switch_cost_ns > 0 && uc->switch_cost_ns > 0)
-        out.push_back(fmt("swapcontext (%s) costs %.0fx the hand-written switch: it also saves and restores the "
+        out.push_back(tk::strprintf("swapcontext (%s) costs %.0fx the hand-written switch: it also saves and restores the "
                           "signal mask with a system call",
                           format_ns(uc->switch_cost_ns).c_str(), uc->switch_cost_ns / coro->switch_cost_ns));
 
@@ -96,7 +91,7 @@ std::vector<std::string> compare_conclusions(const std::vector<CompareRow>& rows
         }
     }
     if (any_coro && any_kernel)
-        out.push_back(fmt("the kernel saw at most %.3f context switches per round trip for coroutines and at least "
+        out.push_back(tk::strprintf("the kernel saw at most %.3f context switches per round trip for coroutines and at least "
                           "%.2f for processes and threads: coroutine switches are invisible to it",
                           coro_max, kernel_min));
     return out;
@@ -104,11 +99,11 @@ std::vector<std::string> compare_conclusions(const std::vector<CompareRow>& rows
 
 std::string compare_table(const CompareResult& r) {
     std::ostringstream out;
-    out << fmt("ctxswitch-trace compare: ping-pong matrix, CPUs: %s%s, %.1f s\n\n", r.cpus.c_str(),
+    out << tk::strprintf("ctxswitch-trace compare: ping-pong matrix, CPUs: %s%s, %.1f s\n\n", r.cpus.c_str(),
                r.quick ? " (quick)" : "", r.seconds);
-    out << fmt("%-10s %-10s %23s %12s %23s %12s %9s %9s\n", "model", "IPC", "round trip p50 / p99", "switch cost",
+    out << tk::strprintf("%-10s %-10s %23s %12s %23s %12s %9s %9s\n", "model", "IPC", "round trip p50 / p99", "switch cost",
                "handoff p50 / p99", "kernel sw", "kernel", "user");
-    out << fmt("%-10s %-10s %23s %12s %23s %12s %9s %9s\n", "", "", "(workload)", "(workload)", "(kernel)",
+    out << tk::strprintf("%-10s %-10s %23s %12s %23s %12s %9s %9s\n", "", "", "(workload)", "(workload)", "(kernel)",
                "cost p50", "sw/rt", "sw/rt");
     for (auto& row : r.rows) {
         std::string rtt = format_ns(row.rtt_p50_ns) + " / " + format_ns(row.rtt_p99_ns);
@@ -116,7 +111,7 @@ std::string compare_table(const CompareResult& r) {
                                   ? format_ns(double(row.handoff_p50_ns)) + " / " + format_ns(double(row.handoff_p99_ns))
                                   : "-";
         std::string cost = row.kernel_switch_cost_p50_ns ? format_ns(double(row.kernel_switch_cost_p50_ns)) : "-";
-        out << fmt("%-10s %-10s %23s %12s %23s %12s %9.2f %9.2f%s\n", row.model.c_str(), row.ipc.c_str(), rtt.c_str(),
+        out << tk::strprintf("%-10s %-10s %23s %12s %23s %12s %9.2f %9.2f%s\n", row.model.c_str(), row.ipc.c_str(), rtt.c_str(),
                    format_ns(row.switch_cost_ns).c_str(), handoff.c_str(), cost.c_str(), row.kernel_switches_per_rt,
                    row.user_switches_per_rt, row.verified ? "" : "  NOT VERIFIED");
     }

@@ -117,14 +117,7 @@ int trace_main(int argc, char** argv) {
         if (w->status()) snap.workload_rusage = w->rusage();
     }
 
-    std::string text = ctxswitch::text_report(snap, ropts);
-    if (opts.json == "-") {
-        tk::write_output("-", ctxswitch::json_report(snap).dump(2) + "\n");
-    } else {
-        fputs(text.c_str(), stdout);
-        fflush(stdout);
-        if (!opts.json.empty()) tk::write_output(opts.json, ctxswitch::json_report(snap).dump(2) + "\n");
-    }
+    tk::emit_report(opts.json, ctxswitch::text_report(snap, ropts), ctxswitch::json_report(snap).dump(2) + "\n");
     return session.exit_code();
 }
 

@@ -1,4 +1,5 @@
 #include "report.h"
+#include "text.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -11,12 +12,6 @@ namespace ctxswitch {
 using tk::format_ns;
 
 namespace {
-
-std::string fmt(const char* f, auto... args) {
-    char buf[512];
-    snprintf(buf, sizeof buf, f, args...);
-    return buf;
-}
 
 std::string mean_ns(uint64_t total, uint64_t n) { return n ? format_ns(double(total) / double(n)) : "-"; }
 
@@ -38,21 +33,21 @@ std::string handoff_comparison(const Snapshot& s) {
                "process handoff to compare";
     if (!same.empty() && !cross.empty()) {
         double ratio = double(same.percentile(50)) / double(std::max<uint64_t>(1, cross.percentile(50)));
-        return fmt("handoff p50: %s between threads of one process (%" PRIu64 ") vs %s between processes (%" PRIu64
+        return tk::strprintf("handoff p50: %s between threads of one process (%" PRIu64 ") vs %s between processes (%" PRIu64
                    "): thread handoff is %.2fx process handoff",
                    format_ns(double(same.percentile(50))).c_str(), same.count(),
                    format_ns(double(cross.percentile(50))).c_str(), cross.count(), ratio);
     }
     if (!same.empty())
-        return fmt("handoff p50: %s between threads of one process (%" PRIu64 " handoffs); none between processes",
+        return tk::strprintf("handoff p50: %s between threads of one process (%" PRIu64 " handoffs); none between processes",
                    format_ns(double(same.percentile(50))).c_str(), same.count());
-    return fmt("handoff p50: %s between processes (%" PRIu64 " handoffs); none between threads of one process",
+    return tk::strprintf("handoff p50: %s between processes (%" PRIu64 " handoffs); none between threads of one process",
                format_ns(double(cross.percentile(50))).c_str(), cross.count());
 }
 
 std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     std::ostringstream out;
-    out << "ctxswitch-trace: " << s.target << ", " << fmt("%.2f s", s.duration_s) << ", probes "
+    out << "ctxswitch-trace: " << s.target << ", " << tk::strprintf("%.2f s", s.duration_s) << ", probes "
         << s.probe_mode;
     if (!s.end_reason.empty()) out << "; " << s.end_reason;
     if (s.workload_status) out << " (" << s.workload_status->describe() << ")";
@@ -68,7 +63,7 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     out << "\n";
 
     auto procs = s.processes();
-    out << fmt("totals: %" PRIu64 " switches (%" PRIu64 " voluntary, %" PRIu64 " involuntary), %" PRIu64
+    out << tk::strprintf("totals: %" PRIu64 " switches (%" PRIu64 " voluntary, %" PRIu64 " involuntary), %" PRIu64
                " migrations, %" PRIu64 " wakeups; %zu threads in %zu processes\n",
                s.counter(CS_C_SWITCHES), s.counter(CS_C_VOLUNTARY), s.counter(CS_C_INVOLUNTARY),
                s.counter(CS_C_MIGRATIONS), s.counter(CS_C_WAKEUPS), s.threads.size(), procs.size());
@@ -76,23 +71,23 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
         uint64_t nv = uint64_t(s.workload_rusage->ru_nvcsw), ni = uint64_t(s.workload_rusage->ru_nivcsw);
         uint64_t traced = s.counter(CS_C_VOLUNTARY) + s.counter(CS_C_INVOLUNTARY);
         double diff = nv + ni ? 100.0 * (double(traced) - double(nv + ni)) / double(nv + ni) : 0.0;
-        out << fmt("  cross-check: the workload's getrusage counts %" PRIu64 " switches (%" PRIu64 " + %" PRIu64
+        out << tk::strprintf("  cross-check: the workload's getrusage counts %" PRIu64 " switches (%" PRIu64 " + %" PRIu64
                    "); traced %" PRIu64 " (%+.2f%%)\n",
                    nv + ni, nv, ni, traced, diff);
     }
 
     if (!s.user_switch_function.empty())
-        out << fmt("user-level switches: %" PRIu64 " calls of %s by traced tasks; each uprobe hit costs about %s "
+        out << tk::strprintf("user-level switches: %" PRIu64 " calls of %s by traced tasks; each uprobe hit costs about %s "
                    "here (measured now), far more than the switch itself\n",
                    s.counter(CS_C_USER_SWITCHES), s.user_switch_function.c_str(),
                    format_ns(s.uprobe_cost_ns).c_str());
 
     out << "\nper process:\n"
-        << fmt("  %8s %-16s %7s %10s %11s %6s %10s %10s %10s %10s\n", "PID", "COMM", "THREADS", "VOLUNTARY",
+        << tk::strprintf("  %8s %-16s %7s %10s %11s %6s %10s %10s %10s %10s\n", "PID", "COMM", "THREADS", "VOLUNTARY",
                "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU", "WAIT avg", "HANDOFF avg");
     for (auto& p : procs)
-        out << fmt("  %8u %-16s %7u %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s\n", p.pid,
-                   p.comm.c_str(), p.threads, p.sum.voluntary, p.sum.involuntary, p.sum.migrations,
+        out << tk::strprintf("  %8u %-16s %7u %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s\n", p.pid,
+                   p.comm.c_str(), p.threads, uint64_t(p.sum.voluntary), uint64_t(p.sum.involuntary), uint64_t(p.sum.migrations),
                    format_ns(double(p.sum.on_cpu_ns)).c_str(), format_ns(double(p.sum.off_cpu_ns)).c_str(),
                    mean_ns(p.sum.wait_ns, p.sum.wait_count).c_str(),
                    mean_ns(p.sum.handoff_ns, p.sum.handoff_count).c_str());
@@ -104,20 +99,20 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     });
     size_t shown = opts.verbose ? threads.size() : std::min(threads.size(), opts.max_threads);
     out << "\nper thread:\n"
-        << fmt("  %8s %8s %-16s %10s %11s %6s %10s %10s %10s %10s %12s\n", "TID", "PID", "COMM", "VOLUNTARY",
+        << tk::strprintf("  %8s %8s %-16s %10s %11s %6s %10s %10s %10s %10s %12s\n", "TID", "PID", "COMM", "VOLUNTARY",
                "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU", "WAIT avg", "HANDOFF avg", "SWITCH-IN avg");
     for (size_t i = 0; i < shown; i++) {
         const auto& t = threads[i].stats;
         uint64_t cost = 0, n = 0;
         for (int k = 0; k < CS_KINDS; k++) cost += t.switch_in_cost_ns[k], n += t.switch_in_count[k];
-        out << fmt("  %8u %8u %-16s %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s %12s\n", t.tid,
-                   t.pid, threads[i].comm.c_str(), t.voluntary, t.involuntary, t.migrations,
+        out << tk::strprintf("  %8u %8u %-16s %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s %12s\n", t.tid,
+                   t.pid, threads[i].comm.c_str(), uint64_t(t.voluntary), uint64_t(t.involuntary), uint64_t(t.migrations),
                    format_ns(double(t.on_cpu_ns)).c_str(), format_ns(double(t.off_cpu_ns)).c_str(),
                    mean_ns(t.wait_ns, t.wait_count).c_str(), mean_ns(t.handoff_ns, t.handoff_count).c_str(),
                    s.switch_cost_measured ? mean_ns(cost, n).c_str() : "-");
     }
     if (shown < threads.size())
-        out << fmt("  ... %zu more threads (-v or --json for all)\n", threads.size() - shown);
+        out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n", threads.size() - shown);
 
     out << "\n";
     for (auto& nh : named_histograms()) {
@@ -134,11 +129,11 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
         out << "switch cost: not measured (the kernel has no usable sched_exit_tp)\n";
 
     uint64_t dropped = s.counter(CS_C_DROP_STORAGE) + s.counter(CS_C_DROP_EXITED) + s.counter(CS_C_DROP_LIVE);
-    out << fmt("dropped: %" PRIu64 " (task state %" PRIu64 ", exited-thread records %" PRIu64
+    out << tk::strprintf("dropped: %" PRIu64 " (task state %" PRIu64 ", exited-thread records %" PRIu64
                ", live-thread index %" PRIu64 ")",
                dropped, s.counter(CS_C_DROP_STORAGE), s.counter(CS_C_DROP_EXITED), s.counter(CS_C_DROP_LIVE));
     if (s.switch_cost_measured)
-        out << fmt("; switch cost unmatched (first runs of new tasks): %" PRIu64, s.counter(CS_C_COST_UNMATCHED));
+        out << tk::strprintf("; switch cost unmatched (first runs of new tasks): %" PRIu64, s.counter(CS_C_COST_UNMATCHED));
     out << "\n";
     for (auto& p : s.probes)
         if (!p.attached) out << "not attached: " << p.name << ": " << p.error << "\n";
@@ -148,10 +143,10 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
         uint64_t total = 0;
         for (auto& ps : s.program_stats) {
             total += ps.run_time_ns;
-            out << fmt("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(), ps.run_count,
+            out << tk::strprintf("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(), ps.run_count,
                        format_ns(double(ps.run_time_ns)).c_str(), mean_ns(ps.run_time_ns, ps.run_count).c_str());
         }
-        out << fmt("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
+        out << tk::strprintf("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
     }
     return out.str();
 }

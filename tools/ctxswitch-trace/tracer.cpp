@@ -8,9 +8,9 @@
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <set>
 #include <thread>
 
+#include "bpf_maps.h"
 #include "bpf_skeleton.h"
 #include "ctxswitch.skel.h"
 #include "errors.h"
@@ -44,12 +44,6 @@ std::vector<ProbePair> probe_pairs(ctxswitch_bpf* s) {
     };
 }
 
-int possible_cpus() {
-    int n = libbpf_num_possible_cpus();
-    if (n <= 0) throw UserError("cannot read the number of possible CPUs");
-    return n;
-}
-
 }  // namespace
 
 using Skel = tk::Skeleton<ctxswitch_bpf>;
@@ -57,8 +51,13 @@ using Skel = tk::Skeleton<ctxswitch_bpf>;
 struct Tracer::Impl {
     std::unique_ptr<Skel> skel;
     bool btf = true;
-    int ncpu = possible_cpus();
     std::unique_ptr<tk::BpfStatsGuard> stats;
+
+    tk::TaskStateMaps tasks() {
+        auto* s = skel->get();
+        return tk::TaskStateMaps(bpf_map__fd(s->maps.task_state), bpf_map__fd(s->maps.task_state_hash),
+                                 bpf_map__fd(s->maps.live), btf);
+    }
 };
 
 const std::vector<std::string>& Tracer::tracepoints() {
@@ -146,52 +145,29 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
 
 Tracer::~Tracer() = default;
 
-size_t Tracer::mark(pid_t tid, pid_t pid, bool follow) {
-    auto* s = impl_->skel->get();
+static cs_task_state first_state(pid_t tid, pid_t pid, bool follow) {
     cs_task_state st{};
     st.follow = follow;
     st.stats.tid = uint32_t(tid);
     st.stats.pid = uint32_t(pid);
-    int err;
-    if (impl_->btf) {
-        int fd = tk::pidfd_open(tid, tid != pid);
-        if (fd < 0) return 0;  // gone meanwhile
-        err = bpf_map_update_elem(bpf_map__fd(s->maps.task_state), &fd, &st, BPF_NOEXIST);
-        close(fd);
-    } else {
-        uint32_t key = uint32_t(tid);
-        err = bpf_map_update_elem(bpf_map__fd(s->maps.task_state_hash), &key, &st, BPF_NOEXIST);
-    }
-    if (err) return 0;  // already traced (its parent's fork got it first) or gone
-    uint32_t k = uint32_t(tid), v = uint32_t(pid);
-    bpf_map_update_elem(bpf_map__fd(s->maps.live), &k, &v, BPF_ANY);
-    return 1;
+    return st;
 }
 
 size_t Tracer::trace_process(pid_t pid) {
-    // Threads created while we walk the list are caught by the fork probe once their
-    // creator is marked; repeat until a pass finds nothing new.
-    std::set<pid_t> seen;
-    size_t marked = 0;
-    for (int pass = 0; pass < 100; pass++) {
-        bool fresh = false;
-        for (pid_t tid : tk::threads_of(pid)) {
-            if (!seen.insert(tid).second) continue;
-            fresh = true;
-            marked += mark(tid, pid, true);
-        }
-        if (!fresh) break;
-    }
-    if (seen.empty()) throw UserError(tk::describe_missing_task(pid, false));
-    return marked;
+    cs_task_state st{};
+    return impl_->tasks().adopt_process(pid, [&](pid_t tid) {
+        st = first_state(tid, pid, true);
+        return &st;
+    });
 }
 
 size_t Tracer::trace_thread(pid_t tid) {
     auto pid = tk::tgid_of(tid);
     if (!pid) throw UserError(tk::describe_missing_task(tid, true));
-    size_t n = mark(tid, *pid, false);
-    if (!n) throw UserError("cannot trace thread " + std::to_string(tid) + ": it is gone or already traced");
-    return n;
+    cs_task_state st = first_state(tid, *pid, false);
+    if (!impl_->tasks().adopt(tid, *pid, &st))
+        throw UserError("cannot trace thread " + std::to_string(tid) + ": it is gone or already traced");
+    return 1;
 }
 
 void Tracer::count_user_switches(const std::string& binary, const std::string& function) {
@@ -234,20 +210,8 @@ double Tracer::measure_uprobe_cost(bool emulated) {
     return std::max(0.0, per_hit[1]);
 }
 
-size_t Tracer::live_count() {
-    int fd = bpf_map__fd(impl_->skel->get()->maps.live);
-    uint32_t key, next;
-    size_t n = 0;
-    for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
-         err = bpf_map_get_next_key(fd, &key, &next)) {
-        key = next;
-        n++;
-    }
-    return n;
-}
-
 void Tracer::settle(int timeout_ms) {
-    for (int waited = 0; waited < timeout_ms && live_count() > 0; waited += 5)
+    for (int waited = 0; waited < timeout_ms && impl_->tasks().live_count() > 0; waited += 5)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
@@ -258,69 +222,35 @@ Snapshot Tracer::snapshot() {
     snap.switch_cost_measured = switch_cost_;
     snap.probes = impl_->skel->probes();
     snap.warnings = warnings_;
-    const int ncpu = impl_->ncpu;
+    auto counters = tk::sum_per_cpu_counters<CS_COUNTERS>(bpf_map__fd(s->maps.totals));
+    std::copy(counters.begin(), counters.end(), snap.counters.begin());
+    for (uint32_t id = 0; id < CS_HISTS; id++)
+        for (auto& h : tk::per_cpu_values<struct hist>(bpf_map__fd(s->maps.hists), id)) snap.hists[id].merge(h);
 
-    {  // counters
-        struct Totals { uint64_t c[CS_COUNTERS]; };
-        std::vector<Totals> per_cpu(static_cast<size_t>(ncpu));
-        uint32_t zero = 0;
-        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.totals), &zero, per_cpu.data()) == 0)
-            for (auto& t : per_cpu)
-                for (int i = 0; i < CS_COUNTERS; i++) snap.counters[size_t(i)] += t.c[i];
-    }
-    {  // histograms
-        std::vector<struct hist> per_cpu(static_cast<size_t>(ncpu));
-        for (uint32_t id = 0; id < CS_HISTS; id++)
-            if (bpf_map_lookup_elem(bpf_map__fd(s->maps.hists), &id, per_cpu.data()) == 0)
-                for (auto& h : per_cpu) snap.hists[id].merge(h);
-    }
     // live threads first, then the exited ones: a thread that ends in between is taken
     // from `exited`, its final record
     std::map<uint32_t, ThreadRow> rows;
-    {
-        int fd = bpf_map__fd(s->maps.live);
-        uint32_t key, next;
-        for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
-             err = bpf_map_get_next_key(fd, &key, &next)) {
-            key = next;
-            cs_task_state st{};
-            int found;
-            if (impl_->btf) {
-                uint32_t pid = 0;
-                bpf_map_lookup_elem(fd, &key, &pid);
-                int pfd = tk::pidfd_open(pid_t(key), key != pid);
-                if (pfd < 0) continue;
-                found = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state), &pfd, &st);
-                close(pfd);
-            } else {
-                found = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state_hash), &key, &st);
-            }
-            if (found != 0) continue;
-            ThreadRow row;
-            row.stats = st.stats;
-            row.comm = tk::comm_of(pid_t(key));
-            memcpy(row.stats.comm, row.comm.c_str(), std::min(row.comm.size() + 1, sizeof row.stats.comm));
-            row.stats.comm[CS_COMM_LEN - 1] = 0;
-            row.alive = true;
-            rows[key] = row;
-        }
-    }
-    {
-        int fd = bpf_map__fd(s->maps.exited);
-        uint32_t key, next;
-        for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
-             err = bpf_map_get_next_key(fd, &key, &next)) {
-            key = next;
-            cs_thread_stats st{};
-            if (bpf_map_lookup_elem(fd, &key, &st) != 0) continue;
-            ThreadRow row;
-            row.stats = st;
-            row.comm.assign(st.comm, strnlen(st.comm, sizeof st.comm));
-            row.alive = false;
-            rows.erase(st.tid);  // it ended after we read it live: this is its final record
-            snap.threads.push_back(row);  // (a reused tid may appear more than once)
-        }
-    }
+    cs_task_state st{};
+    impl_->tasks().for_each_live(&st, [&](uint32_t tid, uint32_t) {
+        ThreadRow row;
+        row.stats = st.stats;
+        row.comm = tk::comm_of(pid_t(tid));
+        memcpy(row.stats.comm, row.comm.c_str(), std::min(row.comm.size() + 1, sizeof row.stats.comm));
+        row.stats.comm[CS_COMM_LEN - 1] = 0;
+        row.alive = true;
+        rows[tid] = row;
+    });
+    int exited = bpf_map__fd(s->maps.exited);
+    tk::for_each_key<uint32_t>(exited, [&](uint32_t key) {
+        cs_thread_stats ended{};
+        if (bpf_map_lookup_elem(exited, &key, &ended) != 0) return;
+        ThreadRow row;
+        row.stats = ended;
+        row.comm.assign(ended.comm, strnlen(ended.comm, sizeof ended.comm));
+        row.alive = false;
+        rows.erase(ended.tid);        // it ended after we read it live: this is its final record
+        snap.threads.push_back(row);  // (a reused tid may appear more than once)
+    });
     for (auto& [tid, row] : rows) snap.threads.push_back(row);
     if (impl_->stats) snap.program_stats = impl_->skel->program_stats();
     return snap;

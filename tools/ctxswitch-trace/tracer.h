@@ -58,8 +58,6 @@ private:
     std::string mode_;
     bool switch_cost_ = false;
     std::vector<std::string> warnings_;
-    size_t mark(pid_t tid, pid_t pid, bool follow);
-    size_t live_count();
 };
 
 }  // namespace ctxswitch

@@ -107,14 +107,8 @@ int trace_main(int argc, char** argv) {
     if (auto* w = session.workload())
         snap.workload_status = w->status();
 
-    if (opts.json == "-") {
-        tk::write_output("-", epolltrace::json_report(snap).dump(2) + "\n");
-    } else {
-        fputs(epolltrace::text_report(snap, ropts).c_str(), stdout);
-        fflush(stdout);
-        if (!opts.json.empty())
-            tk::write_output(opts.json, epolltrace::json_report(snap).dump(2) + "\n");
-    }
+    tk::emit_report(opts.json, epolltrace::text_report(snap, ropts),
+                    epolltrace::json_report(snap).dump(2) + "\n");
     return session.exit_code();
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "bpf_maps.h"
 #include "bpf_skeleton.h"
 #include "epoll.skel.h"
 #include "errors.h"
@@ -62,31 +63,13 @@ std::vector<SchedProbe> sched_probes(epoll_bpf* s) {
     };
 }
 
-int possible_cpus() {
-    int n = libbpf_num_possible_cpus();
-    if (n <= 0)
-        throw UserError("cannot read the number of possible CPUs");
-    return n;
-}
-
-// Iterates the keys of a BPF hash map.
-template <typename K, typename F>
-void for_each_key(int fd, F&& f) {
-    K key{}, next{};
-    for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
-         err = bpf_map_get_next_key(fd, &key, &next)) {
-        key = next;
-        f(key);
-    }
-}
-
 }  // namespace
 
 using Skel = tk::Skeleton<epoll_bpf>;
 
 struct Tracer::Impl {
     std::unique_ptr<Skel> skel;
-    int ncpu = possible_cpus();
+    int ncpu = tk::possible_cpus();
     std::unique_ptr<tk::BpfStatsGuard> stats;
 };
 
@@ -239,18 +222,9 @@ Snapshot Tracer::snapshot() {
 
     // threads: live ones from their task storage, then the exited records
     std::map<uint32_t, ThreadRow> live;
-    for_each_key<uint32_t>(bpf_map__fd(s->maps.live), [&](uint32_t tid) {
-        uint32_t pid = 0;
-        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.live), &tid, &pid))
-            return;
-        int pfd = tk::pidfd_open(pid_t(tid), tid != pid);
-        if (pfd < 0)
-            return;
-        ep_task_state st{};
-        int err = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state), &pfd, &st);
-        close(pfd);
-        if (err)
-            return;
+    ep_task_state st{};
+    tk::TaskStateMaps tasks(bpf_map__fd(s->maps.task_state), -1, bpf_map__fd(s->maps.live), true);
+    tasks.for_each_live(&st, [&](uint32_t tid, uint32_t) {
         ThreadRow row;
         row.stats = st.stats;
         row.comm = tk::comm_of(pid_t(tid));
@@ -259,7 +233,7 @@ Snapshot Tracer::snapshot() {
         row.alive = true;
         live[tid] = row;
     });
-    for_each_key<uint32_t>(bpf_map__fd(s->maps.exited), [&](uint32_t key) {
+    tk::for_each_key<uint32_t>(bpf_map__fd(s->maps.exited), [&](uint32_t key) {
         ep_thread_stats st{};
         if (bpf_map_lookup_elem(bpf_map__fd(s->maps.exited), &key, &st))
             return;
@@ -277,7 +251,7 @@ Snapshot Tracer::snapshot() {
     {
         std::vector<ep_loop> per_cpu(ncpu);
         int fd = bpf_map__fd(s->maps.loops);
-        for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
+        tk::for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
             if (bpf_map_lookup_elem(fd, &k, per_cpu.data()))
                 return;
             Loop& l = loops[{k.pid, k.key}];
@@ -299,7 +273,7 @@ Snapshot Tracer::snapshot() {
     {
         std::vector<struct hist> per_cpu(ncpu);
         int fd = bpf_map__fd(s->maps.size_hists);
-        for_each_key<ep_size_key>(fd, [&](const ep_size_key& k) {
+        tk::for_each_key<ep_size_key>(fd, [&](const ep_size_key& k) {
             if (bpf_map_lookup_elem(fd, &k, per_cpu.data()))
                 return;
             CostRow row;
@@ -312,7 +286,7 @@ Snapshot Tracer::snapshot() {
     }
     {
         int fd = bpf_map__fd(s->maps.interest_size);
-        for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
+        tk::for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
             int64_t n = 0;
             if (bpf_map_lookup_elem(fd, &k, &n) == 0)
                 loop_of(k.pid, k.key).interest_size = n;
@@ -320,7 +294,7 @@ Snapshot Tracer::snapshot() {
     }
     {
         int fd = bpf_map__fd(s->maps.fds);
-        for_each_key<ep_fd_key>(fd, [&](const ep_fd_key& k) {
+        tk::for_each_key<ep_fd_key>(fd, [&](const ep_fd_key& k) {
             FdRow row;
             row.fd = k.fd;
             if (bpf_map_lookup_elem(fd, &k, &row.info) == 0)
@@ -330,7 +304,7 @@ Snapshot Tracer::snapshot() {
     {
         // epoll readiness since each live registration began, added to its fd's row
         int fd = bpf_map__fd(s->maps.by_data);
-        for_each_key<ep_data_key>(fd, [&](const ep_data_key& k) {
+        tk::for_each_key<ep_data_key>(fd, [&](const ep_data_key& k) {
             ep_data_info d{};
             if (bpf_map_lookup_elem(fd, &k, &d) || !d.ready)
                 return;
@@ -348,7 +322,7 @@ Snapshot Tracer::snapshot() {
     }
     {
         int fd = bpf_map__fd(s->maps.wakers);
-        for_each_key<ep_waker_key>(fd, [&](const ep_waker_key& k) {
+        tk::for_each_key<ep_waker_key>(fd, [&](const ep_waker_key& k) {
             ep_waker_info info{};
             if (bpf_map_lookup_elem(fd, &k, &info))
                 return;

@@ -21,6 +21,16 @@ void give_to_invoking_user(const std::string& path) {
     }
 }
 
+void emit_report(const std::string& json_dest, const std::string& text, const std::string& json) {
+    if (json_dest == "-") {
+        write_output("-", json);
+        return;
+    }
+    fputs(text.c_str(), stdout);
+    fflush(stdout);
+    if (!json_dest.empty()) write_output(json_dest, json);
+}
+
 void write_output(const std::string& path, const std::string& content, unsigned mode) {
     if (path == "-") {
         fwrite(content.data(), 1, content.size(), stdout);

@@ -10,6 +10,10 @@ namespace tk {
 // half-written file behind. `mode` applies to new files.
 void write_output(const std::string& path, const std::string& content, unsigned mode = 0644);
 
+// A tool's final report: the text on stdout and the JSON written to JSON_DEST (--json
+// FILE); with "-" stdout gets only the JSON; with "" only the text is printed.
+void emit_report(const std::string& json_dest, const std::string& text, const std::string& json);
+
 // Gives a file we created as root under sudo to the invoking user (SUDO_UID/SUDO_GID).
 void give_to_invoking_user(const std::string& path);
 

@@ -220,14 +220,8 @@ int trace_main(int argc, char** argv) {
 
     if (!tool.folded.empty())
         tk::write_output(tool.folded, lockwait::folded_stacks(report));
-    if (opts.json == "-") {
-        tk::write_output("-", lockwait::json_report(report).dump(2) + "\n");
-    } else {
-        fputs(lockwait::text_report(report, ropts).c_str(), stdout);
-        fflush(stdout);
-        if (!opts.json.empty())
-            tk::write_output(opts.json, lockwait::json_report(report).dump(2) + "\n");
-    }
+    tk::emit_report(opts.json, lockwait::text_report(report, ropts),
+                    lockwait::json_report(report).dump(2) + "\n");
     return session.exit_code();
 }
 

@@ -1,4 +1,5 @@
 #include "report.h"
+#include "text.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -14,12 +15,6 @@ namespace lockwait {
 using tk::format_ns;
 
 namespace {
-
-std::string fmt(const char* f, auto... args) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, f, args...);
-    return buf;
-}
 
 std::string mean_ns(uint64_t total, uint64_t n) {
     return n ? format_ns(double(total) / double(n)) : "-";
@@ -233,7 +228,7 @@ uint64_t Report::blocked_ns_total() const {
 std::string text_report(const Report& r, const ReportOptions& opts) {
     std::ostringstream out;
     const size_t top = opts.verbose ? SIZE_MAX : opts.top;
-    out << "lockwait-trace: " << r.target << ", " << fmt("%.2f s", r.duration_s) << ", probes "
+    out << "lockwait-trace: " << r.target << ", " << tk::strprintf("%.2f s", r.duration_s) << ", probes "
         << r.probe_mode;
     if (!r.end_reason.empty())
         out << "; " << r.end_reason;
@@ -243,7 +238,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
 
     auto procs = r.processes();
     const auto& handoff = r.hists[LW_H_HANDOFF];
-    out << fmt("futex: %" PRIu64 " call%s by %zu thread%s in %zu process%s: %" PRIu64
+    out << tk::strprintf("futex: %" PRIu64 " call%s by %zu thread%s in %zu process%s: %" PRIu64
                " waits (%" PRIu64 " blocked, %s blocked in total), %" PRIu64 " wakes, %" PRIu64
                " other\n",
                r.counter(LW_C_FUTEX_CALLS), r.counter(LW_C_FUTEX_CALLS) == 1 ? "" : "s",
@@ -254,10 +249,10 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
     std::string by_op;
     for (unsigned op = 0; op < LW_OPS; op++)
         if (r.calls[op])
-            by_op += fmt("%s%s %" PRIu64, by_op.empty() ? "" : ", ", op_name(op), r.calls[op]);
+            by_op += tk::strprintf("%s%s %" PRIu64, by_op.empty() ? "" : ", ", op_name(op), r.calls[op]);
     if (!by_op.empty())
         out << "  by operation: " << by_op << "\n";
-    out << fmt("  blocked waits woken by a task: %" PRIu64
+    out << tk::strprintf("  blocked waits woken by a task: %" PRIu64
                " (handoff p50 %s, p99 %s); by an interrupt (timeout, "
                "device): %" PRIu64 "\n",
                r.counter(LW_C_WOKEN_BY_TASK), pct(handoff, 50).c_str(), pct(handoff, 99).c_str(),
@@ -266,15 +261,15 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
     // locks
     size_t shown = std::min(r.locks.size(), top);
     out << "\nlocks by blocked time"
-        << (shown < r.locks.size() ? fmt(" (top %zu of %zu, -v for all)", shown, r.locks.size())
+        << (shown < r.locks.size() ? tk::strprintf(" (top %zu of %zu, -v for all)", shown, r.locks.size())
                                    : "")
         << ":\n";
-    out << fmt("  %7s  %-14s  %-28s %8s %8s %10s %10s %10s %8s %8s  %s\n", "PID", "ADDRESS", "LOCK",
+    out << tk::strprintf("  %7s  %-14s  %-28s %8s %8s %10s %10s %10s %8s %8s  %s\n", "PID", "ADDRESS", "LOCK",
                "WAITS", "BLOCKED", "BLOCKED-T", "AVG", "P99", "WAKES", "WOKEN", "OPS");
     for (size_t i = 0; i < shown; i++) {
         const Lock& l = r.locks[i];
         std::string name = l.name.size() > 28 ? l.name.substr(0, 27) + "~" : l.name;
-        out << fmt("  %7u  %-14s  %-28s %8" PRIu64 " %8" PRIu64 " %10s %10s %10s %8" PRIu64
+        out << tk::strprintf("  %7u  %-14s  %-28s %8" PRIu64 " %8" PRIu64 " %10s %10s %10s %8" PRIu64
                    " %8" PRIu64 "  %s\n",
                    l.pid, hex(l.address).c_str(), name.c_str(), l.waits, l.blocked,
                    format_ns(double(l.blocked_ns)).c_str(),
@@ -293,36 +288,36 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
             << (l.flags & LW_LF_SHARED ? "process-shared" : "private")
             << (l.flags & LW_LF_PI ? ", PI" : "") << "; " << ops_list(l.ops_seen, " ") << ")\n";
         if (l.waits) {
-            out << fmt("  %" PRIu64 " waits, %" PRIu64 " blocked for %s (avg %s); returned:",
+            out << tk::strprintf("  %" PRIu64 " waits, %" PRIu64 " blocked for %s (avg %s); returned:",
                        l.waits, l.blocked, format_ns(double(l.blocked_ns)).c_str(),
                        mean_ns(l.blocked_ns, l.blocked).c_str());
             for (unsigned o = 0; o < LW_OUTCOMES; o++)
                 out << " " << outcome_name(o) << " " << l.outcome[o];
-            out << fmt("; time in the call avg %s\n", mean_ns(l.wait_ns, l.waits).c_str());
+            out << tk::strprintf("; time in the call avg %s\n", mean_ns(l.wait_ns, l.waits).c_str());
         }
         if (l.wakes)
-            out << fmt("  %" PRIu64 " wakes woke %" PRIu64 " waiters", l.wakes, l.woken)
-                << (l.requeued ? fmt(" and requeued %" PRIu64, l.requeued) : "") << "\n";
+            out << tk::strprintf("  %" PRIu64 " wakes woke %" PRIu64 " waiters", l.wakes, l.woken)
+                << (l.requeued ? tk::strprintf(" and requeued %" PRIu64, l.requeued) : "") << "\n";
         size_t nw = std::min(l.waiters.size(), opts.verbose ? SIZE_MAX : size_t(5));
         for (size_t k = 0; k < nw; k++) {
             const auto& w = l.waiters[k];
-            out << fmt("  waiter tid %-7u %-16s %8" PRIu64 " waits %8" PRIu64 " blocked %10s\n",
+            out << tk::strprintf("  waiter tid %-7u %-16s %8" PRIu64 " waits %8" PRIu64 " blocked %10s\n",
                        w.tid, w.comm.c_str(), w.waits, w.blocked,
                        format_ns(double(w.blocked_ns)).c_str());
         }
         if (nw < l.waiters.size())
-            out << fmt("  ... %zu more waiters\n", l.waiters.size() - nw);
+            out << tk::strprintf("  ... %zu more waiters\n", l.waiters.size() - nw);
         size_t nk = std::min(l.wakers.size(), opts.verbose ? SIZE_MAX : size_t(5));
         for (size_t k = 0; k < nk; k++) {
             const auto& p = l.wakers[k];
-            out << fmt("  woken: tid %-7u %-16s by tid %-7u %-16s %8" PRIu64
+            out << tk::strprintf("  woken: tid %-7u %-16s by tid %-7u %-16s %8" PRIu64
                        " times, handoff avg %s%s\n",
                        p.waiter_tid, p.waiter_comm.c_str(), p.waker_tid, p.waker_comm.c_str(),
                        p.count, mean_ns(p.handoff_ns, p.handoffs).c_str(),
-                       p.waker_pid != l.pid ? fmt(" (waker in pid %u)", p.waker_pid).c_str() : "");
+                       p.waker_pid != l.pid ? tk::strprintf(" (waker in pid %u)", p.waker_pid).c_str() : "");
         }
         if (nk < l.wakers.size())
-            out << fmt("  ... %zu more waker/waiter pairs\n", l.wakers.size() - nk);
+            out << tk::strprintf("  ... %zu more waker/waiter pairs\n", l.wakers.size() - nk);
         if (l.blocked && opts.verbose)
             out << l.h_blocked.render("  blocked time, " + l.name);
     }
@@ -342,20 +337,20 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
     });
     size_t nt = opts.verbose ? threads.size() : std::min<size_t>(threads.size(), 20);
     out << "\nper thread:\n"
-        << fmt("  %8s %8s %-16s %9s %9s %9s %9s %10s %9s\n", "TID", "PID", "COMM", "CALLS", "WAITS",
+        << tk::strprintf("  %8s %8s %-16s %9s %9s %9s %9s %10s %9s\n", "TID", "PID", "COMM", "CALLS", "WAITS",
                "BLOCKED", "WAKES", "BLOCKED-T", "KLOCKS");
     for (size_t i = 0; i < nt; i++) {
         const auto& t = threads[i].stats;
         uint64_t calls = 0;
         for (int op = 0; op < LW_OPS; op++)
             calls += t.calls[op];
-        out << fmt("  %8u %8u %-16s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+        out << tk::strprintf("  %8u %8u %-16s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
                    " %10s %9" PRIu64 "\n",
-                   t.tid, t.pid, threads[i].comm.c_str(), calls, t.waits, t.blocked, t.wakes,
-                   format_ns(double(t.blocked_ns)).c_str(), t.klock_waits);
+                   t.tid, t.pid, threads[i].comm.c_str(), calls, uint64_t(t.waits), uint64_t(t.blocked),
+                   uint64_t(t.wakes), format_ns(double(t.blocked_ns)).c_str(), uint64_t(t.klock_waits));
     }
     if (nt < threads.size())
-        out << fmt("  ... %zu more threads (-v or --json for all)\n", threads.size() - nt);
+        out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n", threads.size() - nt);
 
     if (r.stacks_enabled) {
         size_t ns = std::min(r.stacks.size(), opts.verbose ? SIZE_MAX : opts.top);
@@ -363,7 +358,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
             << "):\n";
         for (size_t i = 0; i < ns; i++) {
             const auto& e = r.stacks[i];
-            out << fmt("  #%zu %s (pid %u): %" PRIu64 " blocked waits, %s blocked\n", i + 1,
+            out << tk::strprintf("  #%zu %s (pid %u): %" PRIu64 " blocked waits, %s blocked\n", i + 1,
                        e.lock_name.c_str(), e.pid, e.count,
                        format_ns(double(e.blocked_ns)).c_str());
             if (e.has_waiter) {
@@ -373,7 +368,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                 out << "    waiter: no stack (not captured)\n";
             }
             if (e.has_waker) {
-                out << fmt("    waker (pid %u):\n", e.waker_pid);
+                out << tk::strprintf("    waker (pid %u):\n", e.waker_pid);
                 render_stack(out, e.waker, "      ", opts.verbose ? 64 : 12);
             } else {
                 out << "    waker: none (woken by an interrupt, or its stack was not captured)\n";
@@ -390,17 +385,17 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
         for (const auto& k : r.kernel_locks)
             total += k.total_ns;
         size_t nk = std::min(r.kernel_locks.size(), top);
-        out << fmt("\nkernel lock contention of the traced tasks: %" PRIu64 " waits, %s in total",
+        out << tk::strprintf("\nkernel lock contention of the traced tasks: %" PRIu64 " waits, %s in total",
                    r.counter(LW_C_KLOCK_WAITS), format_ns(double(total)).c_str());
         if (r.kernel_locks.empty()) {
             out << "\n";
         } else {
-            out << fmt(" (top %zu of %zu sites)\n", nk, r.kernel_locks.size())
-                << fmt("  %-18s %-36s %8s %10s %10s %10s  %s\n", "TYPE", "WHERE", "COUNT", "TOTAL",
+            out << tk::strprintf(" (top %zu of %zu sites)\n", nk, r.kernel_locks.size())
+                << tk::strprintf("  %-18s %-36s %8s %10s %10s %10s  %s\n", "TYPE", "WHERE", "COUNT", "TOTAL",
                        "AVG", "MAX", "LOCK");
             for (size_t i = 0; i < nk; i++) {
                 const auto& k = r.kernel_locks[i];
-                out << fmt("  %-18s %-36s %8" PRIu64 " %10s %10s %10s  %s\n", k.type.c_str(),
+                out << tk::strprintf("  %-18s %-36s %8" PRIu64 " %10s %10s %10s  %s\n", k.type.c_str(),
                            k.where.c_str(), k.count, format_ns(double(k.total_ns)).c_str(),
                            mean_ns(k.total_ns, k.count).c_str(),
                            format_ns(double(k.max_ns)).c_str(), hex(k.address).c_str());
@@ -418,20 +413,20 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
         out << "\npthread calls (uprobes on libc.so.6 in " << r.uprobe_processes
             << (r.uprobe_processes == 1 ? " process): " : " processes): ") << hits << " hits";
         if (r.uprobe_ns_per_hit > 0)
-            out << fmt(", %s per hit => about %s added to the workload\n  (uprobe cost %s)\n",
+            out << tk::strprintf(", %s per hit => about %s added to the workload\n  (uprobe cost %s)\n",
                        format_ns(r.uprobe_ns_per_hit).c_str(),
                        format_ns(r.uprobe_ns_per_hit * double(hits)).c_str(),
                        r.uprobe_cost_how.c_str());
         else
             out << "; uprobe cost " << r.uprobe_cost_how << "\n";
         size_t nu = std::min(r.user_locks.size(), top);
-        out << fmt("  %7s  %-28s %-14s %9s %10s %10s %9s %10s %10s %10s %8s\n", "PID", "OBJECT",
+        out << tk::strprintf("  %7s  %-28s %-14s %9s %10s %10s %9s %10s %10s %10s %8s\n", "PID", "OBJECT",
                    "KIND", "ACQUIRES", "ACQ avg", "ACQ p99", "HOLDS", "HOLD avg", "HOLD p99",
                    "HOLD max", "TRYBUSY");
         for (size_t i = 0; i < nu; i++) {
             const auto& u = r.user_locks[i];
             std::string name = u.name.size() > 28 ? u.name.substr(0, 27) + "~" : u.name;
-            out << fmt("  %7u  %-28s %-14s %9" PRIu64 " %10s %10s %9" PRIu64
+            out << tk::strprintf("  %7u  %-28s %-14s %9" PRIu64 " %10s %10s %9" PRIu64
                        " %10s %10s %10s %8" PRIu64 "\n",
                        u.pid, name.c_str(), u.kind.c_str(), u.acquires,
                        mean_ns(u.acquire_ns, u.acquires).c_str(), pct(u.h_acquire, 99).c_str(),
@@ -439,16 +434,16 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                        u.holds ? format_ns(double(u.max_hold_ns)).c_str() : "-", u.try_busy);
         }
         if (nu < r.user_locks.size())
-            out << fmt("  ... %zu more\n", r.user_locks.size() - nu);
+            out << tk::strprintf("  ... %zu more\n", r.user_locks.size() - nu);
         out << "  (cond: ACQUIRES are waits, ACQ the time in pthread_cond_wait)\n";
     }
 
     uint64_t dropped = 0;
     for (int c = LW_C_DROP_STORAGE; c < LW_COUNTERS; c++)
         dropped += r.counters[size_t(c)];
-    out << fmt("\ndropped: %" PRIu64, dropped);
+    out << tk::strprintf("\ndropped: %" PRIu64, dropped);
     if (dropped)
-        out << fmt(" (task state %" PRIu64 ", lock rows %" PRIu64 ", waker pairs %" PRIu64
+        out << tk::strprintf(" (task state %" PRIu64 ", lock rows %" PRIu64 ", waker pairs %" PRIu64
                    ", stacks %" PRIu64 ", stack rows %" PRIu64 ", kernel locks %" PRIu64
                    ", pthread objects %" PRIu64 ", exited threads %" PRIu64 ", live index %" PRIu64
                    ", events %" PRIu64 ")",
@@ -459,7 +454,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                    r.counter(LW_C_DROP_LIVE), r.counter(LW_C_DROP_EVENTS));
     out << "\n";
     if (r.counter(LW_C_SWITCH_IN_UNSEEN))
-        out << fmt("note: %" PRIu64
+        out << tk::strprintf("note: %" PRIu64
                    " blocked waits returned without a sched_switch seen bringing the waiter back: "
                    "their blocked time ends at the call's return, their handoff is not measured\n",
                    r.counter(LW_C_SWITCH_IN_UNSEEN));
@@ -473,11 +468,11 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
         uint64_t total = 0;
         for (auto& ps : r.program_stats) {
             total += ps.run_time_ns;
-            out << fmt("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(),
+            out << tk::strprintf("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(),
                        ps.run_count, format_ns(double(ps.run_time_ns)).c_str(),
                        mean_ns(ps.run_time_ns, ps.run_count).c_str());
         }
-        out << fmt("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
+        out << tk::strprintf("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
     }
     return out.str();
 }

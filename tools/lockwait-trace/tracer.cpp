@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "bpf_maps.h"
 #include "bpf_skeleton.h"
 #include "errors.h"
 #include "kernel_features.h"
@@ -82,24 +83,6 @@ std::vector<ProbeGroup> probe_groups(lockwait_bpf* s, const Features& f) {
 constexpr long kSysFutexWaitv = 449, kSysFutexWake = 454, kSysFutexWait = 455,
                kSysFutexRequeue = 456;
 
-int possible_cpus() {
-    int n = libbpf_num_possible_cpus();
-    if (n <= 0)
-        throw UserError("cannot read the number of possible CPUs");
-    return n;
-}
-
-// Calls fn(key) for every key of a hash map.
-template <typename K>
-void for_each_key(int fd, const std::function<void(const K&)>& fn) {
-    K key{}, next{};
-    for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
-         err = bpf_map_get_next_key(fd, &key, &next)) {
-        key = next;
-        fn(key);
-    }
-}
-
 }  // namespace
 
 using Skel = tk::Skeleton<lockwait_bpf>;
@@ -107,8 +90,14 @@ using Skel = tk::Skeleton<lockwait_bpf>;
 struct Tracer::Impl {
     std::unique_ptr<Skel> skel;
     bool btf = true;
-    int ncpu = possible_cpus();
+    int ncpu = tk::possible_cpus();
     std::unique_ptr<tk::BpfStatsGuard> stats;
+
+    tk::TaskStateMaps tasks() {
+        auto* s = skel->get();
+        return tk::TaskStateMaps(bpf_map__fd(s->maps.task_state), bpf_map__fd(s->maps.task_state_hash),
+                                 bpf_map__fd(s->maps.live), btf);
+    }
 };
 
 const std::vector<std::string>& Tracer::tracepoints() {
@@ -248,71 +237,35 @@ int Tracer::events_fd() {
     return bpf_map__fd(impl_->skel->get()->maps.events);
 }
 
-size_t Tracer::mark(pid_t tid, pid_t pid, bool follow) {
-    auto* s = impl_->skel->get();
+static lw_task_state first_state(pid_t tid, pid_t pid, bool follow) {
     lw_task_state st{};
     st.follow = follow;
     st.stats.tid = uint32_t(tid);
     st.stats.pid = uint32_t(pid);
-    int err;
-    if (impl_->btf) {
-        int fd = tk::pidfd_open(tid, tid != pid);
-        if (fd < 0)
-            return 0;  // gone meanwhile
-        err = bpf_map_update_elem(bpf_map__fd(s->maps.task_state), &fd, &st, BPF_NOEXIST);
-        close(fd);
-    } else {
-        uint32_t key = uint32_t(tid);
-        err = bpf_map_update_elem(bpf_map__fd(s->maps.task_state_hash), &key, &st, BPF_NOEXIST);
-    }
-    if (err)
-        return 0;  // already traced (its creator's clone got it first) or gone
-    uint32_t k = uint32_t(tid), v = uint32_t(pid);
-    bpf_map_update_elem(bpf_map__fd(s->maps.live), &k, &v, BPF_ANY);
-    return 1;
+    return st;
 }
 
 size_t Tracer::trace_process(pid_t pid) {
-    // Threads created while we walk the list are caught by the fork probe once their
-    // creator is marked; repeat until a pass finds nothing new.
-    std::set<pid_t> seen;
-    size_t marked = 0;
-    for (int pass = 0; pass < 100; pass++) {
-        bool fresh = false;
-        for (pid_t tid : tk::threads_of(pid)) {
-            if (!seen.insert(tid).second)
-                continue;
-            fresh = true;
-            marked += mark(tid, pid, true);
-        }
-        if (!fresh)
-            break;
-    }
-    if (seen.empty())
-        throw UserError(tk::describe_missing_task(pid, false));
-    return marked;
+    lw_task_state st{};
+    return impl_->tasks().adopt_process(pid, [&](pid_t tid) {
+        st = first_state(tid, pid, true);
+        return &st;
+    });
 }
 
 size_t Tracer::trace_thread(pid_t tid) {
     auto pid = tk::tgid_of(tid);
     if (!pid)
         throw UserError(tk::describe_missing_task(tid, true));
-    size_t n = mark(tid, *pid, false);
-    if (!n)
+    lw_task_state st = first_state(tid, *pid, false);
+    if (!impl_->tasks().adopt(tid, *pid, &st))
         throw UserError("cannot trace thread " + std::to_string(tid) +
                         ": it is gone or already traced");
-    return n;
-}
-
-size_t Tracer::live_count() {
-    size_t n = 0;
-    for_each_key<uint32_t>(bpf_map__fd(impl_->skel->get()->maps.live),
-                           [&](const uint32_t&) { n++; });
-    return n;
+    return 1;
 }
 
 void Tracer::settle(int timeout_ms) {
-    for (int waited = 0; waited < timeout_ms && live_count() > 0; waited += 5)
+    for (int waited = 0; waited < timeout_ms && impl_->tasks().live_count() > 0; waited += 5)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
@@ -344,7 +297,7 @@ Snapshot Tracer::snapshot() {
     }
     {
         int fd = bpf_map__fd(s->maps.locks);
-        for_each_key<lw_lock_key>(fd, [&](const lw_lock_key& k) {
+        tk::for_each_key<lw_lock_key>(fd, [&](const lw_lock_key& k) {
             LockRow r;
             r.key = k;
             if (bpf_map_lookup_elem(fd, &k, &r.row) == 0)
@@ -353,7 +306,7 @@ Snapshot Tracer::snapshot() {
     }
     {
         int fd = bpf_map__fd(s->maps.wakers);
-        for_each_key<lw_wake_key>(fd, [&](const lw_wake_key& k) {
+        tk::for_each_key<lw_wake_key>(fd, [&](const lw_wake_key& k) {
             WakeRow r;
             r.key = k;
             if (bpf_map_lookup_elem(fd, &k, &r.row) == 0)
@@ -363,7 +316,7 @@ Snapshot Tracer::snapshot() {
     std::set<int32_t> stack_ids;
     if (features_.stacks) {
         int fd = bpf_map__fd(s->maps.stack_waits);
-        for_each_key<lw_stack_key>(fd, [&](const lw_stack_key& k) {
+        tk::for_each_key<lw_stack_key>(fd, [&](const lw_stack_key& k) {
             StackRow r;
             r.key = k;
             if (bpf_map_lookup_elem(fd, &k, &r.row) == 0) {
@@ -375,7 +328,7 @@ Snapshot Tracer::snapshot() {
     }
     if (features_.kernel_locks) {
         int fd = bpf_map__fd(s->maps.klocks);
-        for_each_key<lw_klock_key>(fd, [&](const lw_klock_key& k) {
+        tk::for_each_key<lw_klock_key>(fd, [&](const lw_klock_key& k) {
             KernelLockRow r;
             r.key = k;
             if (bpf_map_lookup_elem(fd, &k, &r.row) == 0) {
@@ -405,7 +358,7 @@ Snapshot Tracer::snapshot() {
     if (features_.uprobes) {
         int fd = bpf_map__fd(s->maps.ulocks);
         std::vector<lw_ulock_row> per_cpu(ncpu);
-        for_each_key<lw_ulock_key>(fd, [&](const lw_ulock_key& k) {
+        tk::for_each_key<lw_ulock_key>(fd, [&](const lw_ulock_key& k) {
             if (bpf_map_lookup_elem(fd, &k, per_cpu.data()) != 0)
                 return;
             UserLockRow r;
@@ -428,23 +381,8 @@ Snapshot Tracer::snapshot() {
     // from `exited`, its final record
     std::map<uint32_t, ThreadRow> rows;
     {
-        int fd = bpf_map__fd(s->maps.live);
-        for_each_key<uint32_t>(fd, [&](const uint32_t& tid) {
-            lw_task_state st{};
-            int found;
-            if (impl_->btf) {
-                uint32_t pid = 0;
-                bpf_map_lookup_elem(fd, &tid, &pid);
-                int pfd = tk::pidfd_open(pid_t(tid), tid != pid);
-                if (pfd < 0)
-                    return;
-                found = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state), &pfd, &st);
-                close(pfd);
-            } else {
-                found = bpf_map_lookup_elem(bpf_map__fd(s->maps.task_state_hash), &tid, &st);
-            }
-            if (found != 0)
-                return;
+        lw_task_state st{};
+        impl_->tasks().for_each_live(&st, [&](uint32_t tid, uint32_t) {
             ThreadRow row;
             row.stats = st.stats;
             row.stats.tid = tid;
@@ -455,7 +393,7 @@ Snapshot Tracer::snapshot() {
     }
     {
         int fd = bpf_map__fd(s->maps.exited);
-        for_each_key<uint32_t>(fd, [&](const uint32_t& key) {
+        tk::for_each_key<uint32_t>(fd, [&](const uint32_t& key) {
             lw_thread_stats st{};
             if (bpf_map_lookup_elem(fd, &key, &st) != 0)
                 return;

@@ -58,8 +58,6 @@ class Tracer {
     Features features_;
     std::vector<std::string> warnings_;
     std::map<std::string, bool> attachable_;  // probe group -> present and wanted
-    size_t mark(pid_t tid, pid_t pid, bool follow);
-    size_t live_count();
 };
 
 }  // namespace lockwait

@@ -1,0 +1,78 @@
+// Reading a tracer's BPF maps from user space: per-CPU values, hash-map keys, and the
+// per-task state every tracer keeps (bpf/common.bpf.h TK_DEFINE_TASK_STATE).
+#pragma once
+
+#include <bpf/bpf.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace tk {
+
+// libbpf_num_possible_cpus(), or UserError: the size of every per-CPU value.
+int possible_cpus();
+
+// Calls f(key) for every key of a hash map (keys added meanwhile may or may not be seen).
+template <typename K, typename F>
+void for_each_key(int fd, F&& f) {
+    K key{}, next{};
+    for (int err = bpf_map_get_next_key(fd, nullptr, &next); !err;
+         err = bpf_map_get_next_key(fd, &key, &next)) {
+        key = next;
+        f(key);
+    }
+}
+
+// The per-CPU copies of one key of a per-CPU map (empty when the key is missing).
+template <typename V, typename K>
+std::vector<V> per_cpu_values(int fd, const K& key) {
+    std::vector<V> values(static_cast<size_t>(possible_cpus()));
+    if (bpf_map_lookup_elem(fd, &key, values.data()) != 0) values.clear();
+    return values;
+}
+
+// N 64-bit counters kept as one per-CPU array value (key 0), added up over the CPUs.
+template <size_t N>
+std::vector<uint64_t> sum_per_cpu_counters(int fd) {
+    struct Counters {
+        uint64_t c[N];
+    };
+    std::vector<uint64_t> sum(N, 0);
+    uint32_t zero = 0;
+    for (const auto& cpu : per_cpu_values<Counters>(fd, zero))
+        for (size_t i = 0; i < N; i++) sum[i] += cpu.c[i];
+    return sum;
+}
+
+// The maps in which a tracer's BPF side keeps per-task state: task-local storage for the
+// tp_btf programs (from user space its key is a pidfd of the task), a tid-keyed hash for
+// the raw_tp twins, and `live`, the tid -> pid index of the traced tasks alive now.
+class TaskStateMaps {
+public:
+    TaskStateMaps(int task_storage_fd, int by_tid_fd, int live_fd, bool use_task_storage)
+        : storage_(task_storage_fd), by_tid_(by_tid_fd), live_(live_fd), task_storage_(use_task_storage) {}
+
+    // Gives thread TID of process PID its first state (VALUE, the map's value type). False
+    // when it is gone, or already has a state (its creator's fork probe was first).
+    bool adopt(pid_t tid, pid_t pid, const void* value) const;
+
+    // Adopts every thread of PID, VALUE(tid) giving each one's first state; walks
+    // /proc/PID/task again until a pass finds no new thread (threads created meanwhile by
+    // an adopted thread are adopted by the fork probe). Throws UserError when PID is gone.
+    // Returns how many threads it adopted.
+    size_t adopt_process(pid_t pid, const std::function<const void*(pid_t tid)>& value) const;
+
+    // Reads the state of every live traced task into VALUE (the map's value type) and calls
+    // fn(tid, pid) with it; tasks that ended meanwhile are skipped.
+    void for_each_live(void* value, const std::function<void(uint32_t tid, uint32_t pid)>& fn) const;
+
+    size_t live_count() const;
+
+private:
+    int storage_, by_tid_, live_;
+    bool task_storage_;
+};
+
+}  // namespace tk
