@@ -69,21 +69,31 @@ void expect_clean_failure(const Result& r, const std::string& what, bool asan) {
 class CorruptCore : public testing::Test {
   protected:
     static void SetUpTestSuite() {
-        dir_ = new std::string(fresh_dir("corrupt"));
+        // ctest runs each test of this suite in its own process, concurrently: each process
+        // needs a directory of its own.
+        dir_ = new std::string(fresh_dir("corrupt-" + std::to_string(getpid())));
         // Several threads, so that the notes hold several NT_PRSTATUS.
         Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", *dir_ + "/run", "--", VICTIM_O0,
                         "null-read", "--thread"});
         std::vector<std::string> cores = glob(*dir_ + "/run/*/core");
-        ASSERT_EQ(cores.size(), 1u) << r.err;
+        core_ = new std::vector<char>();
+        setup_error_ = new std::string();
+        if (cores.size() != 1) {
+            // A fatal failure here would show as a skipped test in ctest: fail in SetUp.
+            *setup_error_ = "expected one core, found " + std::to_string(cores.size()) +
+                            " in " + *dir_ + "/run\n" + r.err;
+            return;
+        }
         std::ifstream in(cores[0], std::ios::binary);
-        core_ = new std::vector<char>((std::istreambuf_iterator<char>(in)),
-                                      std::istreambuf_iterator<char>());
+        core_->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
+    void SetUp() override { ASSERT_TRUE(setup_error_->empty()) << *setup_error_; }
     static void TearDownTestSuite() {
         if (!::testing::Test::HasFailure())
             remove_tree(*dir_);
         delete dir_;
         delete core_;
+        delete setup_error_;
     }
 
     std::string write(const std::string& name, const std::vector<char>& bytes) {
@@ -126,10 +136,12 @@ class CorruptCore : public testing::Test {
 
     static std::string* dir_;
     static std::vector<char>* core_;
+    static std::string* setup_error_;
 };
 
 std::string* CorruptCore::dir_ = nullptr;
 std::vector<char>* CorruptCore::core_ = nullptr;
+std::string* CorruptCore::setup_error_ = nullptr;
 
 TEST_F(CorruptCore, TheIntactCoreIsCompleteUnderBothBuilds) {
     std::string path = write("intact", *core_);

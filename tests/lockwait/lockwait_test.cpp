@@ -584,7 +584,7 @@ TEST(LockwaitTrace, KernelWithoutFutexTracepointsIsAClearError) {
 TEST(LockwaitTrace, KernelWithoutLockTracepointsStillTracesFutexes) {
     REQUIRE_ROOT();
     auto r = run({bin("lockwait-trace"), "--without", "contention_begin", "--json", "-", "--",
-                  bin("lockwait-handoff"), "5"},
+                  bin("lockwait-handoff"), "50"},
                  harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     json j = parse_json(r.out.substr(r.out.find("\n{") + 1));
