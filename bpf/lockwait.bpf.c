@@ -836,7 +836,12 @@ int BPF_PROG(klock_begin, void *lock, unsigned int flags)
     }
     slot->lock = addr;
     slot->flags = flags;
-    slot->stack = capture_kstacks ? (__s32)bpf_get_stackid(ctx, &stacks, 0) : -1;
+    slot->stack = -1;
+    if (capture_kstacks) {
+        slot->stack = (__s32)bpf_get_stackid(ctx, &stacks, 0);
+        if (slot->stack < 0)
+            count(LW_C_DROP_STACKS);
+    }
     slot->ts = bpf_ktime_get_ns();
     return 0;
 }

@@ -496,17 +496,24 @@ TEST(LockwaitTrace, KernelLockContentionWithKernelStacks) {
         << "4 threads mapping and unmapping on 2 CPUs "
            "contend for their mmap_lock";
     ASSERT_FALSE(j["kernel_locks"].empty());
-    uint64_t counted = 0;
+    uint64_t counted = 0, without_stack = 0;
     for (const auto& k : j["kernel_locks"]) {
         counted += k["count"].get<uint64_t>();
         EXPECT_FALSE(k["type"].get<std::string>().empty());
-        ASSERT_FALSE(k["stack"].empty()) << k.dump();
+        if (k["stack"].empty()) {
+            // bpf_get_stackid fails on a hash collision in the stack map: counted, and said
+            without_stack += k["count"].get<uint64_t>();
+            EXPECT_EQ(k["where"], "(stack not captured)");
+            continue;
+        }
         // symbolized through /proc/kallsyms: "function+0xoffset"
         EXPECT_NE(k["stack"][0]["function"].get<std::string>().find("+0x"), std::string::npos)
             << k.dump();
         EXPECT_NE(k["where"].get<std::string>().find("+0x"), std::string::npos) << k.dump();
     }
     EXPECT_EQ(counted, j["totals"]["kernel_lock_waits"].get<uint64_t>());
+    EXPECT_LE(without_stack, j["dropped"]["stacks"].get<uint64_t>());
+    EXPECT_LT(without_stack, counted) << "most waits have their kernel stack";
     EXPECT_EQ(j["histograms"]["kernel_lock"]["count"], j["totals"]["kernel_lock_waits"]);
 }
 

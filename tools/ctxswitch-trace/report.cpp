@@ -13,7 +13,6 @@ using tk::format_ns;
 
 namespace {
 
-std::string mean_ns(uint64_t total, uint64_t n) { return n ? format_ns(double(total) / double(n)) : "-"; }
 
 const char* kind_name(int k) {
     switch (k) {
@@ -89,8 +88,8 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
         out << tk::strprintf("  %8u %-16s %7u %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s\n", p.pid,
                    p.comm.c_str(), p.threads, uint64_t(p.sum.voluntary), uint64_t(p.sum.involuntary), uint64_t(p.sum.migrations),
                    format_ns(double(p.sum.on_cpu_ns)).c_str(), format_ns(double(p.sum.off_cpu_ns)).c_str(),
-                   mean_ns(p.sum.wait_ns, p.sum.wait_count).c_str(),
-                   mean_ns(p.sum.handoff_ns, p.sum.handoff_count).c_str());
+                   tk::format_mean_ns(p.sum.wait_ns, p.sum.wait_count).c_str(),
+                   tk::format_mean_ns(p.sum.handoff_ns, p.sum.handoff_count).c_str());
 
     auto threads = s.threads;
     std::sort(threads.begin(), threads.end(), [](const ThreadRow& a, const ThreadRow& b) {
@@ -108,8 +107,8 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
         out << tk::strprintf("  %8u %8u %-16s %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s %12s\n", t.tid,
                    t.pid, threads[i].comm.c_str(), uint64_t(t.voluntary), uint64_t(t.involuntary), uint64_t(t.migrations),
                    format_ns(double(t.on_cpu_ns)).c_str(), format_ns(double(t.off_cpu_ns)).c_str(),
-                   mean_ns(t.wait_ns, t.wait_count).c_str(), mean_ns(t.handoff_ns, t.handoff_count).c_str(),
-                   s.switch_cost_measured ? mean_ns(cost, n).c_str() : "-");
+                   tk::format_mean_ns(t.wait_ns, t.wait_count).c_str(), tk::format_mean_ns(t.handoff_ns, t.handoff_count).c_str(),
+                   s.switch_cost_measured ? tk::format_mean_ns(cost, n).c_str() : "-");
     }
     if (shown < threads.size())
         out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n", threads.size() - shown);
@@ -135,19 +134,7 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     if (s.switch_cost_measured)
         out << tk::strprintf("; switch cost unmatched (first runs of new tasks): %" PRIu64, s.counter(CS_C_COST_UNMATCHED));
     out << "\n";
-    for (auto& p : s.probes)
-        if (!p.attached) out << "not attached: " << p.name << ": " << p.error << "\n";
-    for (auto& w : s.warnings) out << "warning: " << w << "\n";
-    if (opts.verbose && !s.program_stats.empty()) {
-        out << "\nBPF run time (kernel statistics):\n";
-        uint64_t total = 0;
-        for (auto& ps : s.program_stats) {
-            total += ps.run_time_ns;
-            out << tk::strprintf("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(), ps.run_count,
-                       format_ns(double(ps.run_time_ns)).c_str(), mean_ns(ps.run_time_ns, ps.run_count).c_str());
-        }
-        out << tk::strprintf("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
-    }
+    out << tk::probe_notes(s.probes, s.warnings, s.program_stats, opts.verbose);
     return out.str();
 }
 

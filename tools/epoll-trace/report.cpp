@@ -15,9 +15,6 @@ namespace {
 std::string p50(const tk::Histogram& h) {
     return h.empty() ? "-" : format_ns(double(h.percentile(50)));
 }
-std::string mean_ns(uint64_t total, uint64_t n) {
-    return n ? format_ns(double(total) / double(n)) : "-";
-}
 std::string pct(double share) {
     return tk::strprintf("%.1f%%", 100.0 * share);
 }
@@ -315,8 +312,8 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
                        format_ns(double(t.in_call_ns)).c_str(),
                        s.coverage.switches ? format_ns(double(t.blocked_ns)).c_str() : "-",
                        s.coverage.switches ? format_ns(double(t.cpu_in_call_ns)).c_str() : "-",
-                       mean_ns(t.ready_ns, t.ready_count).c_str(),
-                       mean_ns(t.busy_ns, t.busy_count).c_str());
+                       tk::format_mean_ns(t.ready_ns, t.ready_count).c_str(),
+                       tk::format_mean_ns(t.busy_ns, t.busy_count).c_str());
         }
         if (shown < threads.size())
             out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n", threads.size() - shown);
@@ -349,22 +346,7 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
                " with unknown epoll_data; unreadable user buffers %" PRIu64 "\n",
                s.counter(EP_C_EVENTS_UNREAD), s.counter(EP_C_EVENTS_UNMAPPED),
                s.counter(EP_C_READ_FAULTS));
-    for (auto& p : s.probes)
-        if (!p.attached)
-            out << "not attached: " << p.name << ": " << p.error << "\n";
-    for (auto& w : s.warnings)
-        out << "warning: " << w << "\n";
-    if (opts.verbose && !s.program_stats.empty()) {
-        out << "\nBPF run time (kernel statistics):\n";
-        uint64_t total = 0;
-        for (auto& ps : s.program_stats) {
-            total += ps.run_time_ns;
-            out << tk::strprintf("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(),
-                       ps.run_count, format_ns(double(ps.run_time_ns)).c_str(),
-                       mean_ns(ps.run_time_ns, ps.run_count).c_str());
-        }
-        out << tk::strprintf("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
-    }
+    out << tk::probe_notes(s.probes, s.warnings, s.program_stats, opts.verbose);
     return out.str();
 }
 

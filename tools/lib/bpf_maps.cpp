@@ -49,6 +49,13 @@ size_t TaskStateMaps::adopt_process(pid_t pid, const std::function<const void*(p
     return adopted;
 }
 
+void TaskStateMaps::adopt_thread(pid_t tid, const std::function<const void*(pid_t pid)>& value) const {
+    auto pid = tgid_of(tid);
+    if (!pid) throw UserError(describe_missing_task(tid, true));
+    if (!adopt(tid, *pid, value(*pid)))
+        throw UserError("cannot trace thread " + std::to_string(tid) + ": it is gone or already traced");
+}
+
 void TaskStateMaps::for_each_live(void* value, const std::function<void(uint32_t tid, uint32_t pid)>& fn) const {
     for_each_key<uint32_t>(live_, [&](uint32_t tid) {
         uint32_t pid = 0;

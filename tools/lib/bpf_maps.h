@@ -64,6 +64,23 @@ public:
     // Returns how many threads it adopted.
     size_t adopt_process(pid_t pid, const std::function<const void*(pid_t tid)>& value) const;
 
+    // Adopts thread TID alone, VALUE(pid) giving its first state. Throws UserError when it
+    // is gone or already traced.
+    void adopt_thread(pid_t tid, const std::function<const void*(pid_t pid)>& value) const;
+
+    // -p and -t for a tool whose per-task STATE has `follow` (trace what the task creates)
+    // and `stats.tid`, `stats.pid`: the first state is that, zero elsewhere.
+    template <typename State>
+    size_t trace_process(pid_t pid) const {
+        State st{};
+        return adopt_process(pid, [&](pid_t tid) { return &(st = first_state<State>(tid, pid, true)); });
+    }
+    template <typename State>
+    void trace_thread(pid_t tid) const {
+        State st{};
+        adopt_thread(tid, [&](pid_t pid) { return &(st = first_state<State>(tid, pid, false)); });
+    }
+
     // Reads the state of every live traced task into VALUE (the map's value type) and calls
     // fn(tid, pid) with it; tasks that ended meanwhile are skipped.
     void for_each_live(void* value, const std::function<void(uint32_t tid, uint32_t pid)>& fn) const;
@@ -71,6 +88,15 @@ public:
     size_t live_count() const;
 
 private:
+    template <typename State>
+    static State first_state(pid_t tid, pid_t pid, bool follow) {
+        State st{};
+        st.follow = follow;
+        st.stats.tid = uint32_t(tid);
+        st.stats.pid = uint32_t(pid);
+        return st;
+    }
+
     int storage_, by_tid_, live_;
     bool task_storage_;
 };

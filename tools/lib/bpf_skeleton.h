@@ -37,6 +37,11 @@ struct ProgramStats {
     uint64_t run_time_ns = 0;
 };
 
+// The end of every tracer's text report: probes that did not attach, warnings, and with
+// VERBOSE the kernel's run-time statistics of each program.
+std::string probe_notes(const std::vector<ProbeStatus>& probes, const std::vector<std::string>& warnings,
+                        const std::vector<ProgramStats>& program_stats, bool verbose);
+
 class LinkSet {
 public:
     // Attaches one program; the status is recorded and returned.

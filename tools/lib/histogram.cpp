@@ -151,4 +151,8 @@ Histogram Histogram::from_json(const nlohmann::json& j) {
     return h;
 }
 
+std::string format_mean_ns(uint64_t total, uint64_t n) {
+    return n ? format_ns(double(total) / double(n)) : "-";
+}
+
 }  // namespace tk

@@ -52,4 +52,7 @@ private:
 // "812 ns", "1.25 us", "3.40 ms", "2.10 s"
 std::string format_ns(double ns);
 
+// TOTAL/N as format_ns writes it; "-" when N is 0.
+std::string format_mean_ns(uint64_t total, uint64_t n);
+
 }  // namespace tk

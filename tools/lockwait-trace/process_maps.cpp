@@ -1,6 +1,8 @@
 #include "process_maps.h"
 
 #include <bpf/libbpf.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <chrono>
 
@@ -99,17 +101,33 @@ int MapsWatcher::on_event(void* ctx, void* data, size_t size) {
 }
 
 void MapsWatcher::drain() {
-    std::lock_guard guard(poll_mutex_);
-    ring_buffer__consume(rb_);
+    std::unique_lock lock(drain_mutex_);
+    uint64_t ticket = ++drain_requested_;
+    drained_cv_.wait(lock, [&] { return drained_ >= ticket; });
 }
 
 void MapsWatcher::run() {
+    // A process's mappings can be read only while it lives, and a short workload may exit
+    // a few milliseconds after its first futex call. As a real-time thread (we run as
+    // root) the watcher gets a CPU as soon as an event wakes it, ahead of the workload and
+    // whatever else keeps the CPUs busy. Without the privilege it stays an ordinary thread.
+    sched_param rt{};
+    rt.sched_priority = 1;
+    pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt);
     using clock = std::chrono::steady_clock;
     auto next_refresh = clock::now() + std::chrono::seconds(1);
     while (!stop_) {
+        ring_buffer__poll(rb_, 10);
+        uint64_t wanted;
         {
-            std::lock_guard guard(poll_mutex_);
-            ring_buffer__poll(rb_, 50);
+            std::lock_guard lock(drain_mutex_);
+            wanted = drain_requested_;
+        }
+        if (wanted > drained_) {  // drained_ is written by this thread only
+            ring_buffer__consume(rb_);
+            std::lock_guard lock(drain_mutex_);
+            drained_ = wanted;
+            drained_cv_.notify_all();
         }
         if (clock::now() >= next_refresh) {
             // libraries opened later (dlopen) and processes that keep running

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -67,7 +68,11 @@ class MapsWatcher {
     ProcessMaps& maps_;
     std::function<void(pid_t, bool)> on_process_;
     struct ring_buffer* rb_ = nullptr;
-    std::mutex poll_mutex_;
+    // drain(): the caller takes a ticket; the watcher, the only reader of the ring buffer,
+    // consumes what is queued and reports the ticket done.
+    std::mutex drain_mutex_;
+    std::condition_variable drained_cv_;
+    uint64_t drain_requested_ = 0, drained_ = 0;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };

@@ -16,9 +16,6 @@ using tk::format_ns;
 
 namespace {
 
-std::string mean_ns(uint64_t total, uint64_t n) {
-    return n ? format_ns(double(total) / double(n)) : "-";
-}
 std::string pct(const tk::Histogram& h, double p) {
     return h.empty() ? "-" : format_ns(double(h.percentile(p)));
 }
@@ -273,7 +270,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                    " %8" PRIu64 "  %s\n",
                    l.pid, hex(l.address).c_str(), name.c_str(), l.waits, l.blocked,
                    format_ns(double(l.blocked_ns)).c_str(),
-                   mean_ns(l.blocked_ns, l.blocked).c_str(), pct(l.h_blocked, 99).c_str(), l.wakes,
+                   tk::format_mean_ns(l.blocked_ns, l.blocked).c_str(), pct(l.h_blocked, 99).c_str(), l.wakes,
                    l.woken, short_ops(l.ops_seen).c_str());
     }
 
@@ -290,10 +287,10 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
         if (l.waits) {
             out << tk::strprintf("  %" PRIu64 " waits, %" PRIu64 " blocked for %s (avg %s); returned:",
                        l.waits, l.blocked, format_ns(double(l.blocked_ns)).c_str(),
-                       mean_ns(l.blocked_ns, l.blocked).c_str());
+                       tk::format_mean_ns(l.blocked_ns, l.blocked).c_str());
             for (unsigned o = 0; o < LW_OUTCOMES; o++)
                 out << " " << outcome_name(o) << " " << l.outcome[o];
-            out << tk::strprintf("; time in the call avg %s\n", mean_ns(l.wait_ns, l.waits).c_str());
+            out << tk::strprintf("; time in the call avg %s\n", tk::format_mean_ns(l.wait_ns, l.waits).c_str());
         }
         if (l.wakes)
             out << tk::strprintf("  %" PRIu64 " wakes woke %" PRIu64 " waiters", l.wakes, l.woken)
@@ -313,7 +310,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
             out << tk::strprintf("  woken: tid %-7u %-16s by tid %-7u %-16s %8" PRIu64
                        " times, handoff avg %s%s\n",
                        p.waiter_tid, p.waiter_comm.c_str(), p.waker_tid, p.waker_comm.c_str(),
-                       p.count, mean_ns(p.handoff_ns, p.handoffs).c_str(),
+                       p.count, tk::format_mean_ns(p.handoff_ns, p.handoffs).c_str(),
                        p.waker_pid != l.pid ? tk::strprintf(" (waker in pid %u)", p.waker_pid).c_str() : "");
         }
         if (nk < l.wakers.size())
@@ -397,7 +394,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                 const auto& k = r.kernel_locks[i];
                 out << tk::strprintf("  %-18s %-36s %8" PRIu64 " %10s %10s %10s  %s\n", k.type.c_str(),
                            k.where.c_str(), k.count, format_ns(double(k.total_ns)).c_str(),
-                           mean_ns(k.total_ns, k.count).c_str(),
+                           tk::format_mean_ns(k.total_ns, k.count).c_str(),
                            format_ns(double(k.max_ns)).c_str(), hex(k.address).c_str());
                 if (opts.verbose || i == 0) {
                     Stack s;
@@ -429,8 +426,8 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
             out << tk::strprintf("  %7u  %-28s %-14s %9" PRIu64 " %10s %10s %9" PRIu64
                        " %10s %10s %10s %8" PRIu64 "\n",
                        u.pid, name.c_str(), u.kind.c_str(), u.acquires,
-                       mean_ns(u.acquire_ns, u.acquires).c_str(), pct(u.h_acquire, 99).c_str(),
-                       u.holds, mean_ns(u.hold_ns, u.holds).c_str(), pct(u.h_hold, 99).c_str(),
+                       tk::format_mean_ns(u.acquire_ns, u.acquires).c_str(), pct(u.h_acquire, 99).c_str(),
+                       u.holds, tk::format_mean_ns(u.hold_ns, u.holds).c_str(), pct(u.h_hold, 99).c_str(),
                        u.holds ? format_ns(double(u.max_hold_ns)).c_str() : "-", u.try_busy);
         }
         if (nu < r.user_locks.size())
@@ -458,22 +455,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                    " blocked waits returned without a sched_switch seen bringing the waiter back: "
                    "their blocked time ends at the call's return, their handoff is not measured\n",
                    r.counter(LW_C_SWITCH_IN_UNSEEN));
-    for (auto& p : r.probes)
-        if (!p.attached)
-            out << "not attached: " << p.name << ": " << p.error << "\n";
-    for (auto& w : r.warnings)
-        out << "warning: " << w << "\n";
-    if (opts.verbose && !r.program_stats.empty()) {
-        out << "\nBPF run time (kernel statistics):\n";
-        uint64_t total = 0;
-        for (auto& ps : r.program_stats) {
-            total += ps.run_time_ns;
-            out << tk::strprintf("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(),
-                       ps.run_count, format_ns(double(ps.run_time_ns)).c_str(),
-                       mean_ns(ps.run_time_ns, ps.run_count).c_str());
-        }
-        out << tk::strprintf("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
-    }
+    out << tk::probe_notes(r.probes, r.warnings, r.program_stats, opts.verbose);
     return out.str();
 }
 

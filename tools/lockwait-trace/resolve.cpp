@@ -382,7 +382,8 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
             auto st = snap.stacks.find(k.key.stack);
             if (k.key.stack >= 0 && st != snap.stacks.end())
                 kl.stack = kernel_frames(ksyms, st->second);
-            kl.where = kernel_lock_site(kl.stack);
+            // a failed capture (a hash collision in the stack map) is counted in dropped.stacks
+            kl.where = kl.stack.empty() ? "(stack not captured)" : kernel_lock_site(kl.stack);
             r.kernel_locks.push_back(std::move(kl));
         }
         std::sort(r.kernel_locks.begin(), r.kernel_locks.end(),

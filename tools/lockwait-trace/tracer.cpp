@@ -237,30 +237,12 @@ int Tracer::events_fd() {
     return bpf_map__fd(impl_->skel->get()->maps.events);
 }
 
-static lw_task_state first_state(pid_t tid, pid_t pid, bool follow) {
-    lw_task_state st{};
-    st.follow = follow;
-    st.stats.tid = uint32_t(tid);
-    st.stats.pid = uint32_t(pid);
-    return st;
-}
-
 size_t Tracer::trace_process(pid_t pid) {
-    lw_task_state st{};
-    return impl_->tasks().adopt_process(pid, [&](pid_t tid) {
-        st = first_state(tid, pid, true);
-        return &st;
-    });
+    return impl_->tasks().trace_process<lw_task_state>(pid);
 }
 
 size_t Tracer::trace_thread(pid_t tid) {
-    auto pid = tk::tgid_of(tid);
-    if (!pid)
-        throw UserError(tk::describe_missing_task(tid, true));
-    lw_task_state st = first_state(tid, *pid, false);
-    if (!impl_->tasks().adopt(tid, *pid, &st))
-        throw UserError("cannot trace thread " + std::to_string(tid) +
-                        ": it is gone or already traced");
+    impl_->tasks().trace_thread<lw_task_state>(tid);
     return 1;
 }
 
