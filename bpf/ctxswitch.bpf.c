@@ -291,7 +291,8 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
     __u32 child_tgid = TASK_READ(btf, child, tgid);
     struct cs_task_state *ps, *cs;
 
-    if (!(launcher_tgid && parent_tgid == launcher_tgid)) {
+    /* the launched command is a new process of ours; our own threads are not traced */
+    if (!(launcher_tgid && parent_tgid == launcher_tgid && child_tgid != launcher_tgid)) {
         ps = state_of(btf, parent, parent_tid);
         if (!ps || !ps->follow)
             return 0;
