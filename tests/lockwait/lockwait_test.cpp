@@ -482,12 +482,33 @@ TEST(LockwaitTrace, UprobesCountEveryAcquisitionAndTheirCost) {
     EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
 }
 
-TEST(LockwaitTrace, KernelLockContentionWithKernelStacks) {
+// Counted and timed by default; the kernel stack (the call site) with --stacks.
+TEST(LockwaitTrace, KernelLockContentionWithoutStacksByDefault) {
     REQUIRE_ROOT();
     std::string report = harness::temp_path("klock.json");
     auto r =
         run({bin("lockwait-trace"), "--json", report, "--", bin("lockwait-mmap-storm"), "4", "300"},
             harness::as_root());
+    ASSERT_EQ(r.status, 0) << r.err;
+    json j = parse_json(harness::read_file(report));
+    unlink(report.c_str());
+    ASSERT_GT(j["totals"]["kernel_lock_waits"].get<uint64_t>(), 0u);
+    uint64_t counted = 0;
+    for (const auto& k : j["kernel_locks"]) {
+        counted += k["count"].get<uint64_t>();
+        EXPECT_TRUE(k["stack"].empty()) << k.dump();
+        EXPECT_EQ(k["where"], "(--stacks for the call site)");
+    }
+    EXPECT_EQ(counted, j["totals"]["kernel_lock_waits"].get<uint64_t>());
+    EXPECT_EQ(j["histograms"]["kernel_lock"]["count"], j["totals"]["kernel_lock_waits"]);
+}
+
+TEST(LockwaitTrace, KernelLockContentionWithKernelStacks) {
+    REQUIRE_ROOT();
+    std::string report = harness::temp_path("klock.json");
+    auto r = run({bin("lockwait-trace"), "--stacks", "--json", report, "--",
+                  bin("lockwait-mmap-storm"), "4", "300"},
+                 harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     json j = parse_json(harness::read_file(report));
     unlink(report.c_str());

@@ -117,7 +117,7 @@ void MapsWatcher::run() {
     using clock = std::chrono::steady_clock;
     auto next_refresh = clock::now() + std::chrono::seconds(1);
     while (!stop_) {
-        ring_buffer__poll(rb_, 10);
+        ring_buffer__poll(rb_, 50);
         uint64_t wanted;
         {
             std::lock_guard lock(drain_mutex_);

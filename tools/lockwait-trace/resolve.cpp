@@ -383,7 +383,10 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
             if (k.key.stack >= 0 && st != snap.stacks.end())
                 kl.stack = kernel_frames(ksyms, st->second);
             // a failed capture (a hash collision in the stack map) is counted in dropped.stacks
-            kl.where = kl.stack.empty() ? "(stack not captured)" : kernel_lock_site(kl.stack);
+            if (!opts.stacks)
+                kl.where = "(--stacks for the call site)";
+            else
+                kl.where = kl.stack.empty() ? "(stack not captured)" : kernel_lock_site(kl.stack);
             r.kernel_locks.push_back(std::move(kl));
         }
         std::sort(r.kernel_locks.begin(), r.kernel_locks.end(),
