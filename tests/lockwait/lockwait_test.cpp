@@ -482,7 +482,7 @@ TEST(LockwaitTrace, UprobesCountEveryAcquisitionAndTheirCost) {
     EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
 }
 
-// Counted and timed by default; the kernel stack (the call site) with --stacks.
+// Counted and timed by default; the kernel stack (the call site) with --kernel-stacks.
 TEST(LockwaitTrace, KernelLockContentionWithoutStacksByDefault) {
     REQUIRE_ROOT();
     std::string report = harness::temp_path("klock.json");
@@ -497,7 +497,7 @@ TEST(LockwaitTrace, KernelLockContentionWithoutStacksByDefault) {
     for (const auto& k : j["kernel_locks"]) {
         counted += k["count"].get<uint64_t>();
         EXPECT_TRUE(k["stack"].empty()) << k.dump();
-        EXPECT_EQ(k["where"], "(--stacks for the call site)");
+        EXPECT_EQ(k["where"], "(--kernel-stacks for the call site)");
     }
     EXPECT_EQ(counted, j["totals"]["kernel_lock_waits"].get<uint64_t>());
     EXPECT_EQ(j["histograms"]["kernel_lock"]["count"], j["totals"]["kernel_lock_waits"]);
@@ -506,7 +506,7 @@ TEST(LockwaitTrace, KernelLockContentionWithoutStacksByDefault) {
 TEST(LockwaitTrace, KernelLockContentionWithKernelStacks) {
     REQUIRE_ROOT();
     std::string report = harness::temp_path("klock.json");
-    auto r = run({bin("lockwait-trace"), "--stacks", "--json", report, "--",
+    auto r = run({bin("lockwait-trace"), "--kernel-stacks", "--json", report, "--",
                   bin("lockwait-mmap-storm"), "4", "300"},
                  harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;

@@ -61,8 +61,10 @@ int trace_main(int argc, char** argv) {
     bool no_kernel_locks = false;
     tk::add_trace_options(app, opts);
     app.add_flag("--stacks", tool.features.stacks,
-                 "user stacks of the waiter and the waker of every wait that blocked (symbolized), "
-                 "and the kernel stack of every kernel lock contention (its call site)");
+                 "user stacks of the waiter and the waker of every wait that blocked (symbolized)");
+    app.add_flag("--kernel-stacks", tool.features.kernel_stacks,
+                 "the kernel stack of every kernel lock contention, which names its call site "
+                 "(about 2 us per contention: opt-in)");
     app.add_option("--folded", tool.folded,
                    "write the waiters' stacks weighted by blocked time (ns) as folded stacks "
                    "(flamegraph.pl, inferno, speedscope); implies --stacks")
@@ -89,8 +91,6 @@ int trace_main(int argc, char** argv) {
     tool.features.kernel_locks = !no_kernel_locks;
     if (!tool.folded.empty())
         tool.features.stacks = true;
-    // a kernel stack costs about 2 us per contention here: with the other stacks, opt-in
-    tool.features.kernel_stacks = tool.features.stacks;
 
     if (opts.features) {
         tk::KernelFeatures::get().print(std::cout, lockwait::Tracer::tracepoints());
@@ -179,10 +179,11 @@ int trace_main(int argc, char** argv) {
         lockwait::ResolveOptions res;
         res.stacks = tool.features.stacks;
         res.kernel_locks = tracer.features().kernel_locks;
+        res.kernel_stacks = tool.features.kernel_stacks;
         res.uprobes = tool.features.uprobes;
         if (!tool.folded.empty())
             res.max_stacks = 100000;
-        if (res.kernel_locks && res.stacks && !snap.kernel_locks.empty() && !ksyms)
+        if (res.kernel_locks && res.kernel_stacks && !snap.kernel_locks.empty() && !ksyms)
             ksyms = lockwait::KernelSymbols::load();  // only when there is a stack to name
         lockwait::resolve(snap, maps, symbols, ksyms ? &*ksyms : nullptr, res, r);
         if (uprobes) {

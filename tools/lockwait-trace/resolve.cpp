@@ -383,8 +383,8 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
             if (k.key.stack >= 0 && st != snap.stacks.end())
                 kl.stack = kernel_frames(ksyms, st->second);
             // a failed capture (a hash collision in the stack map) is counted in dropped.stacks
-            if (!opts.stacks)
-                kl.where = "(--stacks for the call site)";
+            if (!opts.kernel_stacks)
+                kl.where = "(--kernel-stacks for the call site)";
             else
                 kl.where = kl.stack.empty() ? "(stack not captured)" : kernel_lock_site(kl.stack);
             r.kernel_locks.push_back(std::move(kl));

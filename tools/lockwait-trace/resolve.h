@@ -35,6 +35,7 @@ class SymbolizerCache {
 struct ResolveOptions {
     bool stacks = false;
     bool kernel_locks = false;
+    bool kernel_stacks = false;
     bool uprobes = false;
     size_t max_stacks = 200;  // stack entries symbolized (the rest only counted)
 };
