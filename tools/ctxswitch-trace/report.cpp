@@ -211,12 +211,7 @@ nlohmann::json json_report(const Snapshot& s) {
         {"live_index", s.counter(CS_C_DROP_LIVE)},
     };
     j["switch_cost_unmatched"] = s.counter(CS_C_COST_UNMATCHED);
-    auto& probes = j["probes"] = nlohmann::json::array();
-    for (auto& p : s.probes) {
-        nlohmann::json pj2 = {{"name", p.name}, {"attached", p.attached}};
-        if (!p.attached) pj2["error"] = p.error;
-        probes.push_back(pj2);
-    }
+    tk::add_probes_json(j, s.probes, s.program_stats);
     if (!s.user_switch_function.empty())
         j["user_switches"] = {{"function", s.user_switch_function},
                               {"count", s.counter(CS_C_USER_SWITCHES)},
@@ -227,11 +222,6 @@ nlohmann::json json_report(const Snapshot& s) {
         w["exit_code"] = s.workload_status->shell_code();
         if (s.workload_rusage)
             w["rusage"] = {{"nvcsw", s.workload_rusage->ru_nvcsw}, {"nivcsw", s.workload_rusage->ru_nivcsw}};
-    }
-    if (!s.program_stats.empty()) {
-        auto& ps = j["bpf_run_time"] = nlohmann::json::array();
-        for (auto& p : s.program_stats)
-            ps.push_back({{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
     }
     j["warnings"] = s.warnings;
     return j;

@@ -195,22 +195,10 @@ json json_report(const Snapshot& s) {
     j["not_attributed"] = {{"events_beyond_read_limit", s.counter(EP_C_EVENTS_UNREAD)},
                            {"events_unknown_data", s.counter(EP_C_EVENTS_UNMAPPED)},
                            {"unreadable_buffers", s.counter(EP_C_READ_FAULTS)}};
-    auto& probes = j["probes"] = json::array();
-    for (auto& p : s.probes) {
-        json pj = {{"name", p.name}, {"attached", p.attached}};
-        if (!p.attached)
-            pj["error"] = p.error;
-        probes.push_back(pj);
-    }
+    tk::add_probes_json(j, s.probes, s.program_stats);
     if (s.workload_status)
         j["workload"] = {{"status", s.workload_status->describe()},
                          {"exit_code", s.workload_status->shell_code()}};
-    if (!s.program_stats.empty()) {
-        auto& rt = j["bpf_run_time"] = json::array();
-        for (auto& p : s.program_stats)
-            rt.push_back(
-                {{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
-    }
     j["warnings"] = s.warnings;
     return j;
 }

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
 #include "histogram.h"
 #include "text.h"
 
@@ -102,6 +104,20 @@ std::string probe_notes(const std::vector<ProbeStatus>& probes, const std::vecto
     }
     out += strprintf("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
     return out;
+}
+
+void add_probes_json(nlohmann::json& report, const std::vector<ProbeStatus>& probes,
+                     const std::vector<ProgramStats>& program_stats) {
+    auto& pj = report["probes"] = nlohmann::json::array();
+    for (auto& p : probes) {
+        nlohmann::json one = {{"name", p.name}, {"attached", p.attached}};
+        if (!p.attached) one["error"] = p.error;
+        pj.push_back(one);
+    }
+    if (program_stats.empty()) return;
+    auto& rt = report["bpf_run_time"] = nlohmann::json::array();
+    for (auto& p : program_stats)
+        rt.push_back({{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
 }
 
 }  // namespace tk

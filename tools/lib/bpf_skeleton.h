@@ -10,6 +10,8 @@
 
 #include <bpf/libbpf.h>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +43,11 @@ struct ProgramStats {
 // VERBOSE the kernel's run-time statistics of each program.
 std::string probe_notes(const std::vector<ProbeStatus>& probes, const std::vector<std::string>& warnings,
                         const std::vector<ProgramStats>& program_stats, bool verbose);
+
+// The same in every tracer's JSON: `probes` [{name, attached, error?}] and, with -v,
+// `bpf_run_time` [{program, runs, run_time_ns}].
+void add_probes_json(nlohmann::json& report, const std::vector<ProbeStatus>& probes,
+                     const std::vector<ProgramStats>& program_stats);
 
 class LinkSet {
 public:

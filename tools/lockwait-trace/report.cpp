@@ -642,22 +642,10 @@ nlohmann::json json_report(const Report& r) {
         {"events", r.counter(LW_C_DROP_EVENTS)},
     };
     j["mappings_captured"] = r.maps_captured;
-    auto& probes = j["probes"] = nlohmann::json::array();
-    for (const auto& p : r.probes) {
-        nlohmann::json x = {{"name", p.name}, {"attached", p.attached}};
-        if (!p.attached)
-            x["error"] = p.error;
-        probes.push_back(x);
-    }
+    tk::add_probes_json(j, r.probes, r.program_stats);
     if (r.workload_status) {
         j["workload"] = {{"status", r.workload_status->describe()},
                          {"exit_code", r.workload_status->shell_code()}};
-    }
-    if (!r.program_stats.empty()) {
-        auto& ps = j["bpf_run_time"] = nlohmann::json::array();
-        for (const auto& p : r.program_stats)
-            ps.push_back(
-                {{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
     }
     j["warnings"] = r.warnings;
     return j;
