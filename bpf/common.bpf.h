@@ -49,6 +49,9 @@ static __always_inline void hist_add(void *map, __u32 id, __u64 v)
  *   state_of(btf, task, tid)      the task's state, NULL when it is not traced
  *   state_create(btf, task, tid)  the task's state, made zeroed if missing; NULL when full
  *   state_of_current(btf)         current's state
+ *   state_of_child(btf, parent, child, launcher, &no_room)
+ *                                 at sched_process_fork: the child's new state when it is
+ *                                 followed (TYPE's `follow` and `stats.tid`/`stats.pid` set)
  */
 #define TK_TASK_STATE(TYPE, MAX_THREADS)                                                   \
     struct {                                                                               \
@@ -98,6 +101,35 @@ static __always_inline void hist_add(void *map, __u32 id, __u64 v)
         if (btf)                                                                           \
             return bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);    \
         return bpf_map_lookup_elem(&task_state_hash, &tid);                                \
+    }                                                                                      \
+                                                                                           \
+    /* The child is followed when its parent is, or when LAUNCHER (the tool's pid in       \
+     * launch mode, else 0) starts the command; the tool's own threads never are. NULL     \
+     * when it is not followed, and then *no_room says whether it should have been. */     \
+    static __always_inline TYPE *state_of_child(bool btf, struct task_struct *parent,      \
+                                                struct task_struct *child, __u32 launcher, \
+                                                bool *no_room)                             \
+    {                                                                                      \
+        __u32 parent_tgid = TASK_READ(btf, parent, tgid);                                  \
+        __u32 child_tid = TASK_READ(btf, child, pid);                                      \
+        __u32 child_tgid = TASK_READ(btf, child, tgid);                                    \
+        TYPE *ps, *cs;                                                                     \
+                                                                                           \
+        *no_room = false;                                                                  \
+        if (!(launcher && parent_tgid == launcher && child_tgid != launcher)) {            \
+            ps = state_of(btf, parent, TASK_READ(btf, parent, pid));                       \
+            if (!ps || !ps->follow)                                                        \
+                return NULL;                                                               \
+        }                                                                                  \
+        cs = state_create(btf, child, child_tid);                                          \
+        if (!cs) {                                                                         \
+            *no_room = true;                                                               \
+            return NULL;                                                                   \
+        }                                                                                  \
+        cs->follow = 1;                                                                    \
+        cs->stats.tid = child_tid;                                                         \
+        cs->stats.pid = child_tgid;                                                        \
+        return cs;                                                                         \
     }
 
 /*

@@ -728,32 +728,21 @@ static __always_inline int on_waking(bool btf, void *ctx, struct task_struct *p)
 
 static __always_inline int on_fork(bool btf, struct task_struct *parent, struct task_struct *child)
 {
-    __u32 parent_tid = TASK_READ(btf, parent, pid);
-    __u32 parent_tgid = TASK_READ(btf, parent, tgid);
-    __u32 child_tid = TASK_READ(btf, child, pid);
-    __u32 child_tgid = TASK_READ(btf, child, tgid);
-    struct lw_task_state *ps, *cs;
+    struct lw_task_state *cs;
+    bool no_room;
 
-    /* the launched command is a new process of ours; our own threads are not traced */
-    if (!(launcher_tgid && parent_tgid == launcher_tgid && child_tgid != launcher_tgid)) {
-        ps = state_of(btf, parent, parent_tid);
-        if (!ps || !ps->follow)
-            return 0;
-    }
-    cs = state_create(btf, child, child_tid);
+    cs = state_of_child(btf, parent, child, launcher_tgid, &no_room);
     if (!cs) {
-        count(LW_C_DROP_STORAGE);
+        if (no_room)
+            count(LW_C_DROP_STORAGE);
         return 0;
     }
-    cs->follow = 1;
-    cs->stats.tid = child_tid;
-    cs->stats.pid = child_tgid;
-    if (bpf_map_update_elem(&live, &child_tid, &child_tgid, BPF_ANY))
+    if (bpf_map_update_elem(&live, &cs->stats.tid, &cs->stats.pid, BPF_ANY))
         count(LW_C_DROP_LIVE);
     count(LW_C_FORKS);
     /* a new process: user space reads its mappings (and attaches uprobes) right away */
-    if (child_tid == child_tgid)
-        emit_for(LW_EV_FORK, child_tgid, child_tid, parent_tgid, 0);
+    if (cs->stats.tid == cs->stats.pid)
+        emit_for(LW_EV_FORK, cs->stats.pid, cs->stats.tid, TASK_READ(btf, parent, tgid), 0);
     return 0;
 }
 
