@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Empty programs on the tracepoints ctxswitch-trace uses: the benchmark's floor, what
- * merely having BPF attached there costs (tests/bench/ctxswitch-overhead).
+ * Empty programs on the tracepoints the tracers use: the benchmarks' floor, what merely
+ * having BPF attached there costs (tests/bench/ctxswitch-overhead, lockwait-overhead).
+ * tests/bench/empty_probes.cpp loads the set of one tool: ctxswitch_* or lockwait_*.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -9,23 +10,49 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* ctxswitch-trace */
 SEC("tp_btf/sched_switch")
-int BPF_PROG(empty_switch) { return 0; }
+int BPF_PROG(ctxswitch_switch) { return 0; }
 
 SEC("tp_btf/sched_exit_tp")
-int BPF_PROG(empty_schedule_exit) { return 0; }
+int BPF_PROG(ctxswitch_schedule_exit) { return 0; }
 
 SEC("tp_btf/sched_waking")
-int BPF_PROG(empty_waking) { return 0; }
+int BPF_PROG(ctxswitch_waking) { return 0; }
 
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(empty_wakeup_new) { return 0; }
+int BPF_PROG(ctxswitch_wakeup_new) { return 0; }
 
 SEC("tp_btf/sched_process_fork")
-int BPF_PROG(empty_fork) { return 0; }
+int BPF_PROG(ctxswitch_fork) { return 0; }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(empty_exit) { return 0; }
+int BPF_PROG(ctxswitch_exit) { return 0; }
 
 SEC("tp_btf/sched_migrate_task")
-int BPF_PROG(empty_migrate) { return 0; }
+int BPF_PROG(ctxswitch_migrate) { return 0; }
+
+/* lockwait-trace (default mode: no uprobes) */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(lockwait_sys_enter) { return 0; }
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(lockwait_sys_exit) { return 0; }
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(lockwait_switch) { return 0; }
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(lockwait_waking) { return 0; }
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(lockwait_fork) { return 0; }
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(lockwait_exec) { return 0; }
+
+SEC("raw_tp/contention_begin")
+int BPF_PROG(lockwait_contention_begin) { return 0; }
+
+SEC("raw_tp/contention_end")
+int BPF_PROG(lockwait_contention_end) { return 0; }

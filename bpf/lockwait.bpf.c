@@ -225,6 +225,35 @@ static __always_inline void *row_of(void *map, void *key, __u32 drop_counter)
     return row;
 }
 
+/* Moves the row of the thread's hot word to `locks`; false when there is no room. */
+static __always_inline bool spill_hot_slot(struct lw_task_state *s)
+{
+    struct lw_lock_key key = {.pid = s->stats.pid, .tid = s->stats.tid, .uaddr = s->hot_uaddr};
+
+    if (!s->hot_used)
+        return true;
+    if (bpf_map_update_elem(&locks, &key, &s->hot, BPF_NOEXIST))
+        return false;
+    s->hot_used = 0;
+    return true;
+}
+
+/* The hot slot for a word new to the thread (see struct lw_task_state): the word it held
+ * moves to `locks`. NULL when that cannot be done (the new word then goes to `locks`). */
+static __always_inline struct lw_lock_row *take_hot_slot(struct lw_task_state *s, __u64 uaddr)
+{
+    void *zero;
+
+    if (!spill_hot_slot(s))
+        return NULL;
+    zero = zero_value();
+    if (!zero || bpf_probe_read_kernel(&s->hot, sizeof(s->hot), zero))
+        return NULL;
+    s->hot_uaddr = uaddr;
+    s->hot_used = 1;
+    return &s->hot;
+}
+
 /* The state of `current` (syscall, exec, contention and uprobe programs serve both modes). */
 static __always_inline struct lw_task_state *current_state(void)
 {
@@ -520,7 +549,7 @@ static __always_inline int on_exit(void *ctx, long ret)
     struct lw_lock_row *row;
     struct lw_call *c;
     struct lw_lock_key key;
-    __u64 id, dur;
+    __u64 dur;
     int cls;
 
     if (!s || !s->call.active)
@@ -541,9 +570,9 @@ static __always_inline int on_exit(void *ctx, long ret)
     } else {
         dur = 0;
     }
-    id = bpf_get_current_pid_tgid();
-    key.pid = id >> 32;
-    key.tid = (__u32)id;
+    /* who it is: from the state, not a helper call (~15 ns each here) */
+    key.pid = s->stats.pid;
+    key.tid = s->stats.tid;
     key.uaddr = c->uaddr;
     if (c->op == LW_SYS_FUTEX_WAITV) {
         /* the word that woke it (the index is the return value), else the first */
@@ -552,11 +581,16 @@ static __always_inline int on_exit(void *ctx, long ret)
         key.uaddr = waitv_uaddr(c->arg, i & 127);
     }
 
-    row = bpf_map_lookup_elem(&locks, &key);
+    if (s->hot_used && s->hot_uaddr == key.uaddr)
+        row = &s->hot;
+    else
+        row = bpf_map_lookup_elem(&locks, &key);
     if (!row) {
         /* a word new to this thread: user space makes sure it knows the mapping (a
          * thread stack, a shared-memory segment mapped since the last look) */
-        row = row_of(&locks, &key, LW_C_DROP_LOCK_ROWS);
+        row = take_hot_slot(s, key.uaddr);
+        if (!row)
+            row = row_of(&locks, &key, LW_C_DROP_LOCK_ROWS);
         emit(LW_EV_WORD, 0, key.uaddr);
         /* where the caller's stack is: names words that lie on a thread's stack */
         s->stats.user_sp = user_stack_pointer();
@@ -649,6 +683,8 @@ static __always_inline void retire(bool btf, struct task_struct *t, __u32 tid,
     bpf_probe_read_kernel_str(s->stats.comm, sizeof(s->stats.comm), &t->comm);
     if (bpf_map_update_elem(&exited, &key, &s->stats, BPF_NOEXIST))
         count(LW_C_DROP_EXITED);
+    if (!spill_hot_slot(s))
+        count(LW_C_DROP_LOCK_ROWS);
     bpf_map_delete_elem(&live, &tid);
     count(LW_C_EXITS);
     if (!btf)
@@ -790,12 +826,19 @@ SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_raw)
 {
     struct lw_task_state *s = current_state();
-    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    __u64 id = bpf_get_current_pid_tgid();
+    __u32 tgid = id >> 32, tid = (__u32)id;
 
     if (!s)
         return 0;
     bpf_map_delete_elem(&procs, &tgid);
     s->announced = 0;
+    if (s->stats.tid != tid) {
+        /* a thread other than the leader exec'd: it took the process's pid as its tid */
+        bpf_map_delete_elem(&live, &s->stats.tid);
+        s->stats.tid = tid;
+        bpf_map_update_elem(&live, &tid, &tgid, BPF_ANY);
+    }
     emit(LW_EV_EXEC, 0, 0);
     return 0;
 }

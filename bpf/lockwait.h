@@ -278,6 +278,15 @@ struct lw_task_state {
     __u32 _pad;
     __u64 ucond_mutex;             /* pthread_cond_wait in flight: its mutex */
     struct lw_thread_stats stats;
+    /* The row of the thread's "hot" word, kept here rather than in `locks`, so that the
+     * common case (a thread calling on the same word again) costs no hash lookup. A word's
+     * row is either here or in `locks`, never both: the newest word the thread uses takes
+     * this slot, and the word it held moves to `locks` for good (as it does when the
+     * thread ends). User space reads it with the rest of the state. */
+    __u64 hot_uaddr;
+    __u32 hot_used;
+    __u32 _pad2;
+    struct lw_lock_row hot;
 };
 
 /* Global counters (one per-CPU slot of `totals`), indexed by lw_counter. */

@@ -132,6 +132,24 @@ std::set<int> pids_named(const json& j, const std::string& comm) {
     return out;
 }
 
+// Every futex call of a process lands on one (word, thread) row when it returns: the rows
+// of its words add up to its calls, less at most `in_flight` calls not yet returned. (A
+// thread's most recent word is kept in its task state, the others in a map: this checks
+// that neither loses or doubles a call.)
+void expect_rows_add_up(const json& j, uint64_t in_flight = 0) {
+    EXPECT_EQ(j["dropped"]["lock_rows"], 0);
+    std::map<int, uint64_t> by_rows;
+    for (const auto& l : j["locks"])
+        by_rows[l["pid"].get<int>()] += l["waits"].get<uint64_t>() + l["wakes"].get<uint64_t>() +
+                                        l["other_calls"].get<uint64_t>();
+    for (const auto& p : j["processes"]) {
+        uint64_t calls = p["futex_calls"].get<uint64_t>();
+        uint64_t rows = by_rows[p["pid"].get<int>()];
+        EXPECT_LE(rows, calls) << "pid " << p["pid"] << " (" << p["comm"] << ")";
+        EXPECT_GE(rows + in_flight, calls) << "pid " << p["pid"] << " (" << p["comm"] << ")";
+    }
+}
+
 void expect_counts_match_perf(const Traced& r) {
     ASSERT_EQ(r.perf.size(), 3u);
     EXPECT_EQ(calls_of(r.j, "contention", "futex_calls"), r.perf[0]) << "every futex call";
@@ -146,6 +164,7 @@ void expect_counts_match_perf(const Traced& r) {
               r.j["totals"]["wait_calls"].get<uint64_t>() +
                   r.j["totals"]["wake_calls"].get<uint64_t>() +
                   r.j["totals"]["other_calls"].get<uint64_t>());
+    expect_rows_add_up(r.j);
 }
 
 void expect_histogram_shape(const json& h) {
@@ -242,6 +261,8 @@ TEST(LockwaitTrace, ConditionVariableWaitsAreWaitBitset) {
                   calls_of(r.j, "contention", "FUTEX_WAKE_BITSET"),
               r.perf[2]);
     EXPECT_GT(r.perf[1], 0u) << "a producer/consumer queue on one CPU makes its consumers wait";
+    // each thread alternates between the mutex and a condition variable's words
+    expect_rows_add_up(r.j);
     // the waits are on the condition variables' words, named after them: WAIT_BITSET on
     // their sequence words (glibc also waits with plain FUTEX_WAIT on a group's refcount,
     // and the main thread's joins use WAIT_BITSET on the threads' stacks)
@@ -344,7 +365,9 @@ TEST(LockwaitTrace, EveryFutexOperationAndOutcomeIsDecoded) {
         EXPECT_EQ(by_op.value("futex_wake", uint64_t(0)), r.perf[5]);
         EXPECT_EQ(by_op.value("futex_requeue", uint64_t(0)), r.perf[6]);
     }
-    // and per word, what the workload did to it
+    // and per word, what the workload did to it (the main thread goes round six words:
+    // only the newest is kept in its task state, the rest in the map)
+    expect_rows_add_up(r.j);
     auto word = [&](const char* name) -> const json& {
         static const json none = json::object();
         const json* l = find_lock(r.j, name, pid);
@@ -574,6 +597,9 @@ TEST(LockwaitTrace, AttachToARunningProcess) {
     ASSERT_TRUE(l) << j["locks"].dump(1).substr(0, 2000);
     EXPECT_GT((*l)["blocked"].get<uint64_t>(), 0u);
     EXPECT_FALSE(j["stacks"].empty());
+    // the threads live on after the tool detaches: their rows are read from their state;
+    // each may be inside a call when the tool stops (counted on entry, recorded on return)
+    expect_rows_add_up(j, 4);
     EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
 }
 

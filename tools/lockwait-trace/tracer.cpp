@@ -9,8 +9,10 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "bpf_maps.h"
 #include "bpf_skeleton.h"
@@ -278,15 +280,6 @@ Snapshot Tracer::snapshot() {
                     snap.hists[id].merge(h);
     }
     {
-        int fd = bpf_map__fd(s->maps.locks);
-        tk::for_each_key<lw_lock_key>(fd, [&](const lw_lock_key& k) {
-            LockRow r;
-            r.key = k;
-            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0)
-                snap.locks.push_back(r);
-        });
-    }
-    {
         int fd = bpf_map__fd(s->maps.wakers);
         tk::for_each_key<lw_wake_key>(fd, [&](const lw_wake_key& k) {
             WakeRow r;
@@ -362,17 +355,38 @@ Snapshot Tracer::snapshot() {
     // live threads first, then the exited ones: a thread that ends in between is taken
     // from `exited`, its final record
     std::map<uint32_t, ThreadRow> rows;
+    // (pid, tid, word) rows: each live thread's hot word (in its state), then `locks`,
+    // where a hot row moves when its thread ends or takes up a new word: the copy read
+    // there is the later one
+    std::map<std::tuple<uint32_t, uint32_t, uint64_t>, LockRow> lock_rows;
     {
-        lw_task_state st{};
-        impl_->tasks().for_each_live(&st, [&](uint32_t tid, uint32_t) {
+        auto st = std::make_unique<lw_task_state>();
+        impl_->tasks().for_each_live(st.get(), [&](uint32_t tid, uint32_t) {
             ThreadRow row;
-            row.stats = st.stats;
+            row.stats = st->stats;
             row.stats.tid = tid;
             row.comm = tk::comm_of(pid_t(tid));
             row.alive = true;
             rows[tid] = row;
+            if (st->hot_used) {
+                LockRow r;
+                r.key = lw_lock_key{.pid = st->stats.pid, .tid = st->stats.tid, .uaddr = st->hot_uaddr};
+                r.row = st->hot;
+                lock_rows[{r.key.pid, r.key.tid, r.key.uaddr}] = r;
+            }
         });
     }
+    {
+        int fd = bpf_map__fd(s->maps.locks);
+        tk::for_each_key<lw_lock_key>(fd, [&](const lw_lock_key& k) {
+            LockRow r;
+            r.key = k;
+            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0)
+                lock_rows[{k.pid, k.tid, k.uaddr}] = r;
+        });
+    }
+    for (auto& [key, row] : lock_rows)
+        snap.locks.push_back(row);
     {
         int fd = bpf_map__fd(s->maps.exited);
         tk::for_each_key<uint32_t>(fd, [&](const uint32_t& key) {
