@@ -729,8 +729,9 @@ static __always_inline int on_waking(bool btf, void *ctx, struct task_struct *p)
 {
     __u32 tid = TASK_READ(btf, p, pid);
     struct lw_task_state *s = state_of(btf, p, tid), *w;
+    struct task_struct *cur;
     struct lw_call *c;
-    __u64 cur;
+    __u32 cur_tid;
 
     if (!s || !s->call.off_ts)
         return 0;
@@ -741,15 +742,17 @@ static __always_inline int on_waking(bool btf, void *ctx, struct task_struct *p)
     c->waker_pid = 0;
     c->waker_in_wake = 0;
     c->waker_stack = -1;
-    cur = bpf_get_current_pid_tgid();
-    /* in_task_context() also tells an interrupt taken in user mode, which runs on the
+    /* who `current` is, read from its task_struct (typed): one helper call, not three */
+    cur = bpf_get_current_task_btf();
+    cur_tid = cur->pid;
+    /* in_task_context_of() also tells an interrupt taken in user mode, which runs on the
      * interrupted task's stack (an hrtimer expiring while some program computes) */
-    if ((__u32)cur == tid || !in_task_context())
+    if (cur_tid == tid || !in_task_context_of(cur))
         return 0; /* a timeout or a device interrupt, not a task */
-    c->waker_tid = (__u32)cur;
-    c->waker_pid = cur >> 32;
-    bpf_get_current_comm(c->waker_comm, sizeof(c->waker_comm));
-    w = state_of(btf, bpf_get_current_task_btf(), (__u32)cur);
+    c->waker_tid = cur_tid;
+    c->waker_pid = cur->tgid;
+    __builtin_memcpy(c->waker_comm, cur->comm, sizeof(c->waker_comm));
+    w = state_of(btf, cur, cur_tid);
     if (w && w->call.active && lw_op_class(w->call.op) == LW_CLASS_WAKE)
         c->waker_in_wake = 1;
     if (capture_stacks) {
