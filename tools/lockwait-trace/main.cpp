@@ -207,14 +207,17 @@ int trace_main(int argc, char** argv) {
         session.finish_workload();  // terminated first if it still runs (-d, second Ctrl-C)
         tracer.settle(250);
     }
+    // calls stop being recorded first, so that the numbers read agree with each other (a
+    // -p target runs on); forks and exits are followed until the maps have been read
+    if (uprobes)
+        uprobes->detach_all();
+    tracer.stop_recording_calls();
     watcher.drain();
     auto snap = tracer.snapshot();
     tracer.detach();
     lockwait::UprobeCost cost;
-    if (uprobes) {
-        uprobes->detach_all();
+    if (uprobes)
         cost = uprobes->calibrate(lockwait::libc_of(getpid()));
-    }
     auto report = build(snap, duration);
     report.end_reason = tk::TraceSession::describe(end);
     report.uprobe_ns_per_hit = cost.ns_per_hit;

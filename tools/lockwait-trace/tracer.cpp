@@ -421,6 +421,10 @@ Snapshot Tracer::snapshot() {
     return snap;
 }
 
+void Tracer::stop_recording_calls() {
+    impl_->skel->get()->bss->stop_calls = true;
+}
+
 void Tracer::detach() {
     impl_->skel->detach_all();
 }

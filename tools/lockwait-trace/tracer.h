@@ -43,6 +43,9 @@ class Tracer {
     void settle(int timeout_ms);
 
     Snapshot snapshot();
+    // No new futex call is recorded from now on (forks and exits still are): the final
+    // snapshot then reads numbers that agree with each other while a -p target runs on.
+    void stop_recording_calls();
     void detach();
 
     lockwait_bpf* skeleton();
