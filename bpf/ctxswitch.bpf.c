@@ -78,6 +78,10 @@ struct {
 } cpu_state SEC(".maps");
 
 __u32 exit_seq = 0;
+/* set by user space before it reads the maps for the final report: nothing more is
+ * counted, so totals, histograms and per-thread rows read one after another agree (a -p
+ * target runs on); a thread that ends meanwhile still has its counters kept */
+bool stop_counting = false;
 
 static __always_inline void count(__u32 which)
 {
@@ -146,6 +150,11 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
             count(CS_C_COST_UNMATCHED);
             c->ts = 0;
         }
+        return 0;
+    }
+    if (stop_counting) {
+        if (ps && (prev_state & TASK_DEAD))
+            retire(btf, prev, prev_tid, ps);
         return 0;
     }
     now = bpf_ktime_get_ns();
@@ -227,7 +236,7 @@ static __always_inline int on_schedule_exit(bool is_switch)
     struct cs_cpu_state *c = bpf_map_lookup_elem(&cpu_state, &zero);
     __u64 delta;
 
-    if (!c || !c->ts || !is_switch)
+    if (!c || !c->ts || !is_switch || stop_counting)
         return 0;
     /* Every sched_switch on this CPU either records itself here (traced) or clears this
      * (untraced), and the only switch whose __schedule() does not end here is into a new
@@ -253,7 +262,7 @@ static __always_inline int on_waking(bool btf, struct task_struct *p)
     struct cs_cpu_state *c;
     struct task_struct *cur;
 
-    if (!s)
+    if (!s || stop_counting)
         return 0;
     count(CS_C_WAKEUPS);
     s->runnable_ts = bpf_ktime_get_ns();
@@ -276,7 +285,7 @@ static __always_inline int on_wakeup_new(bool btf, struct task_struct *p)
     __u32 tid = TASK_READ(btf, p, pid);
     struct cs_task_state *s = state_of(btf, p, tid);
 
-    if (s) {
+    if (s && !stop_counting) {
         s->runnable_ts = bpf_ktime_get_ns(); /* its first run is a wakeup-to-run too */
         s->waker_tid = 0;
     }
@@ -288,6 +297,8 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
     struct cs_task_state *cs;
     bool no_room;
 
+    if (stop_counting)
+        return 0;
     cs = state_of_child(btf, parent, child, launcher_tgid, &no_room);
     if (!cs) {
         if (no_room)
@@ -305,7 +316,7 @@ static __always_inline int on_exit(bool btf, struct task_struct *p)
     __u32 tid = TASK_READ(btf, p, pid);
     struct cs_task_state *s = state_of(btf, p, tid);
 
-    if (s)
+    if (s && !stop_counting)
         count(CS_C_EXITS);
     return 0;
 }
@@ -315,7 +326,7 @@ static __always_inline int on_migrate(bool btf, struct task_struct *p)
     __u32 tid = TASK_READ(btf, p, pid);
     struct cs_task_state *s = state_of(btf, p, tid);
 
-    if (s) {
+    if (s && !stop_counting) {
         s->stats.migrations++;
         count(CS_C_MIGRATIONS);
     }
@@ -328,7 +339,7 @@ static __always_inline int on_user_switch(bool btf)
 {
     struct cs_task_state *s = state_of_current(btf);
 
-    if (s) {
+    if (s && !stop_counting) {
         s->stats.user_switches++;
         count(CS_C_USER_SWITCHES);
     }

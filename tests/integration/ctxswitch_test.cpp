@@ -185,6 +185,14 @@ TEST(CtxswitchTrace, AttachToARunningProcess) {
     EXPECT_GE(j["threads"].size(), 2u);  // the two partners
     EXPECT_GT(j["totals"]["voluntary"].get<uint64_t>(), 1000u);
     EXPECT_GT(hist_count(j, "handoff_same_process"), 500u);
+    // it runs on while the report is read: the numbers still agree with each other
+    uint64_t vol = 0, invol = 0;
+    for (auto& t : j["threads"]) {
+        vol += t["voluntary"].get<uint64_t>();
+        invol += t["involuntary"].get<uint64_t>();
+    }
+    EXPECT_EQ(vol, j["totals"]["voluntary"].get<uint64_t>());
+    EXPECT_EQ(invol, j["totals"]["involuntary"].get<uint64_t>());
     EXPECT_TRUE(harness::our_programs_loaded().empty());
 }
 

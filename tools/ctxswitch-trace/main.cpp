@@ -107,6 +107,7 @@ int trace_main(int argc, char** argv) {
         session.finish_workload();  // terminated first if it still runs (-d, second Ctrl-C)
         tracer.settle(250);
     }
+    tracer.stop_counting();  // the numbers read next then agree with each other
     auto snap = tracer.snapshot();
     tracer.detach();
     fill(snap);

@@ -240,6 +240,8 @@ Snapshot Tracer::snapshot() {
     return snap;
 }
 
+void Tracer::stop_counting() { impl_->skel->get()->bss->stop_counting = true; }
+
 void Tracer::detach() { impl_->skel->detach_all(); }
 
 }  // namespace ctxswitch

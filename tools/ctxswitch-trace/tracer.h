@@ -46,6 +46,9 @@ public:
 
     // Reads counters, histograms and per-thread rows (live and exited) now.
     Snapshot snapshot();
+    // Nothing more is counted from now on (exits still keep their counters), so that the
+    // final snapshot reads numbers that agree with each other while a -p target runs on.
+    void stop_counting();
     void detach();
 
     const std::string& mode() const { return mode_; }
