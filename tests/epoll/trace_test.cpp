@@ -426,6 +426,14 @@ TEST(EpollTrace, AttachesToARunningServer) {
     EXPECT_EQ(j["instances"][0]["pid"].get<int>(), server);
     EXPECT_GT(j["instances"][0]["calls"].get<uint64_t>(), 100u);
     EXPECT_GT(j["instances"][0]["events"].get<uint64_t>(), 100u);
+    // it serves on while the report is read: per-thread and per-loop numbers still agree
+    uint64_t calls = 0, events = 0;
+    for (const auto& t : j["threads"]) {
+        calls += t["epoll_calls"].get<uint64_t>();
+        events += t["events"].get<uint64_t>();
+    }
+    EXPECT_EQ(calls, j["instances"][0]["calls"].get<uint64_t>());
+    EXPECT_EQ(events, j["instances"][0]["events"].get<uint64_t>());
     EXPECT_EQ(j["end_reason"], "the duration elapsed");
     EXPECT_TRUE(our_programs().empty());
 }

@@ -99,6 +99,7 @@ int trace_main(int argc, char** argv) {
     double duration = session.elapsed_seconds();
     if (opts.launching())
         session.finish_workload();  // terminated first if it still runs
+    tracer.stop_counting();  // the numbers read next then agree with each other
     auto snap = tracer.snapshot();
     tracer.detach();
     fill(snap);

@@ -356,6 +356,10 @@ Snapshot Tracer::snapshot() {
     return snap;
 }
 
+void Tracer::stop_counting() {
+    impl_->skel->get()->bss->stop_counting = true;
+}
+
 void Tracer::detach() {
     impl_->skel->detach_all();
 }

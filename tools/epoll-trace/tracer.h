@@ -29,6 +29,9 @@ class Tracer {
 
     // Reads counters, loops, fds, wakers and per-thread rows now.
     Snapshot snapshot();
+    // Calls that return from now on are not counted (exits still keep their counters), so
+    // that the final snapshot reads numbers that agree while a -p target runs on.
+    void stop_counting();
     void detach();
 
     const Coverage& coverage() const { return coverage_; }
