@@ -166,11 +166,10 @@ struct {
 } totals SEC(".maps");
 
 /* An all-zero value to create rows from: they are too large for the BPF stack. Never
- * written. */
+ * written. (A new task state comes from TK_TASK_STATE's own template.) */
 union lw_zero {
     struct lw_lock_row lock;
     struct lw_ulock_row ulock;
-    struct lw_task_state task;
 };
 
 struct {
@@ -209,7 +208,6 @@ static __always_inline void *zero_value(void)
 
     return bpf_map_lookup_elem(&zeros, &zero);
 }
-
 
 /* Look a row up, creating it from zeros when missing; NULL (and a drop) when full. */
 static __always_inline void *row_of(void *map, void *key, __u32 drop_counter)
@@ -264,7 +262,7 @@ static __always_inline struct lw_task_state *current_state(void)
     return state_of_current(btf_mode);
 }
 
-static __always_inline void emit_for(__u32 type, __u32 pid, __u32 tid, __u32 ppid, __u64 addr)
+static __always_inline void emit(__u32 type, __u32 pid, __u32 tid, __u32 ppid, __u64 addr)
 {
     struct lw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -281,26 +279,18 @@ static __always_inline void emit_for(__u32 type, __u32 pid, __u32 tid, __u32 ppi
     bpf_ringbuf_submit(e, 0);
 }
 
-/* an event about the current task */
-static __always_inline void emit(__u32 type, __u32 ppid, __u64 addr)
-{
-    __u64 id = bpf_get_current_pid_tgid();
-
-    emit_for(type, id >> 32, (__u32)id, ppid, addr);
-}
-
 /* First futex call of a thread: report its process once, so user space reads its
  * mappings while it lives (to name the locks and symbolize stacks later). */
 static __always_inline void announce(struct lw_task_state *s)
 {
-    __u32 tgid = bpf_get_current_pid_tgid() >> 32, one = 1, ppid;
+    __u32 tgid = s->stats.pid, one = 1, ppid;
 
     s->announced = 1;
     if (bpf_map_lookup_elem(&procs, &tgid))
         return;
     bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
     ppid = BPF_CORE_READ(bpf_get_current_task_btf(), real_parent, tgid);
-    emit(LW_EV_PROCESS, ppid, 0);
+    emit(LW_EV_PROCESS, tgid, s->stats.tid, ppid, 0);
 }
 
 static __always_inline __u64 user_stack_pointer(void)
@@ -595,7 +585,7 @@ static __always_inline int on_exit(void *ctx, long ret)
         row = take_hot_slot(s, key.uaddr);
         if (!row)
             row = row_of(&locks, &key, LW_C_DROP_LOCK_ROWS);
-        emit(LW_EV_WORD, 0, key.uaddr);
+        emit(LW_EV_WORD, key.pid, key.tid, 0, key.uaddr);
         /* where the caller's stack is: names words that lie on a thread's stack */
         s->stats.user_sp = user_stack_pointer();
         if (row)
@@ -785,7 +775,7 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
     count(LW_C_FORKS);
     /* a new process: user space reads its mappings (and attaches uprobes) right away */
     if (cs->stats.tid == cs->stats.pid)
-        emit_for(LW_EV_FORK, cs->stats.pid, cs->stats.tid, TASK_READ(btf, parent, tgid), 0);
+        emit(LW_EV_FORK, cs->stats.pid, cs->stats.tid, TASK_READ(btf, parent, tgid), 0);
     return 0;
 }
 
@@ -846,7 +836,7 @@ int BPF_PROG(exec_raw)
         s->stats.tid = tid;
         bpf_map_update_elem(&live, &tid, &tgid, BPF_ANY);
     }
-    emit(LW_EV_EXEC, 0, 0);
+    emit(LW_EV_EXEC, tgid, tid, 0, 0);
     return 0;
 }
 

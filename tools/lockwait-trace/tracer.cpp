@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <functional>
 #include <map>
 #include <memory>
 #include <set>
