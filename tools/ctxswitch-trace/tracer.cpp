@@ -206,8 +206,7 @@ Snapshot Tracer::snapshot() {
     snap.switch_cost_measured = switch_cost_;
     snap.probes = impl_->skel->probes();
     snap.warnings = warnings_;
-    auto counters = tk::sum_per_cpu_counters<CS_COUNTERS>(bpf_map__fd(s->maps.totals));
-    std::copy(counters.begin(), counters.end(), snap.counters.begin());
+    snap.counters = tk::sum_per_cpu_counters<CS_COUNTERS>(bpf_map__fd(s->maps.totals));
     for (uint32_t id = 0; id < CS_HISTS; id++)
         for (auto& h : tk::per_cpu_values<struct hist>(bpf_map__fd(s->maps.hists), id)) snap.hists[id].merge(h);
 

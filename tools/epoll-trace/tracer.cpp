@@ -208,17 +208,7 @@ Snapshot Tracer::snapshot() {
     snap.probes = impl_->skel->probes();
     snap.warnings = warnings_;
 
-    {  // global counters
-        struct Totals {
-            uint64_t c[EP_COUNTERS];
-        };
-        std::vector<Totals> per_cpu(ncpu);
-        uint32_t zero = 0;
-        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.totals), &zero, per_cpu.data()) == 0)
-            for (auto& t : per_cpu)
-                for (size_t i = 0; i < EP_COUNTERS; i++)
-                    snap.counters[i] += t.c[i];
-    }
+    snap.counters = tk::sum_per_cpu_counters<EP_COUNTERS>(bpf_map__fd(s->maps.totals));
 
     // threads: live ones from their task storage, then the exited records
     std::map<uint32_t, ThreadRow> live;

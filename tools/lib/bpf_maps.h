@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -35,11 +36,11 @@ std::vector<V> per_cpu_values(int fd, const K& key) {
 
 // N 64-bit counters kept as one per-CPU array value (key 0), added up over the CPUs.
 template <size_t N>
-std::vector<uint64_t> sum_per_cpu_counters(int fd) {
+std::array<uint64_t, N> sum_per_cpu_counters(int fd) {
     struct Counters {
         uint64_t c[N];
     };
-    std::vector<uint64_t> sum(N, 0);
+    std::array<uint64_t, N> sum{};
     uint32_t zero = 0;
     for (const auto& cpu : per_cpu_values<Counters>(fd, zero))
         for (size_t i = 0; i < N; i++) sum[i] += cpu.c[i];

@@ -260,24 +260,16 @@ Snapshot Tracer::snapshot() {
     snap.warnings = warnings_;
     const size_t ncpu = size_t(impl_->ncpu);
 
-    {  // counters
-        std::vector<lw_totals> per_cpu(ncpu);
-        uint32_t zero = 0;
-        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.totals), &zero, per_cpu.data()) == 0)
-            for (auto& t : per_cpu) {
-                for (int i = 0; i < LW_COUNTERS; i++)
-                    snap.counters[size_t(i)] += t.c[i];
-                for (int i = 0; i < LW_OPS; i++)
-                    snap.calls[size_t(i)] += t.calls[i];
-            }
+    uint32_t zero = 0;
+    for (const auto& t : tk::per_cpu_values<lw_totals>(bpf_map__fd(s->maps.totals), zero)) {
+        for (int i = 0; i < LW_COUNTERS; i++)
+            snap.counters[size_t(i)] += t.c[i];
+        for (int i = 0; i < LW_OPS; i++)
+            snap.calls[size_t(i)] += t.calls[i];
     }
-    {  // histograms
-        std::vector<struct hist> per_cpu(ncpu);
-        for (uint32_t id = 0; id < LW_HISTS; id++)
-            if (bpf_map_lookup_elem(bpf_map__fd(s->maps.hists), &id, per_cpu.data()) == 0)
-                for (auto& h : per_cpu)
-                    snap.hists[id].merge(h);
-    }
+    for (uint32_t id = 0; id < LW_HISTS; id++)
+        for (const auto& h : tk::per_cpu_values<struct hist>(bpf_map__fd(s->maps.hists), id))
+            snap.hists[id].merge(h);
     {
         int fd = bpf_map__fd(s->maps.wakers);
         tk::for_each_key<lw_wake_key>(fd, [&](const lw_wake_key& k) {
