@@ -118,7 +118,9 @@ int trace_main(int argc, char** argv) {
         if (w->status()) snap.workload_rusage = w->rusage();
     }
 
-    tk::emit_report(opts.json, ctxswitch::text_report(snap, ropts), ctxswitch::json_report(snap).dump(2) + "\n");
+    tk::emit_report(
+        opts.json, [&] { return ctxswitch::text_report(snap, ropts); },
+        [&] { return ctxswitch::json_report(snap).dump(2) + "\n"; });
     return session.exit_code();
 }
 

@@ -108,8 +108,9 @@ int trace_main(int argc, char** argv) {
     if (auto* w = session.workload())
         snap.workload_status = w->status();
 
-    tk::emit_report(opts.json, epolltrace::text_report(snap, ropts),
-                    epolltrace::json_report(snap).dump(2) + "\n");
+    tk::emit_report(
+        opts.json, [&] { return epolltrace::text_report(snap, ropts); },
+        [&] { return epolltrace::json_report(snap).dump(2) + "\n"; });
     return session.exit_code();
 }
 

@@ -21,14 +21,15 @@ void give_to_invoking_user(const std::string& path) {
     }
 }
 
-void emit_report(const std::string& json_dest, const std::string& text, const std::string& json) {
+void emit_report(const std::string& json_dest, const std::function<std::string()>& text,
+                 const std::function<std::string()>& json) {
     if (json_dest == "-") {
-        write_output("-", json);
+        write_output("-", json());
         return;
     }
-    fputs(text.c_str(), stdout);
+    fputs(text().c_str(), stdout);
     fflush(stdout);
-    if (!json_dest.empty()) write_output(json_dest, json);
+    if (!json_dest.empty()) write_output(json_dest, json());
 }
 
 void write_output(const std::string& path, const std::string& content, unsigned mode) {

@@ -227,8 +227,9 @@ int trace_main(int argc, char** argv) {
 
     if (!tool.folded.empty())
         tk::write_output(tool.folded, lockwait::folded_stacks(report));
-    tk::emit_report(opts.json, lockwait::text_report(report, ropts),
-                    lockwait::json_report(report).dump(2) + "\n");
+    tk::emit_report(
+        opts.json, [&] { return lockwait::text_report(report, ropts); },
+        [&] { return lockwait::json_report(report).dump(2) + "\n"; });
     return session.exit_code();
 }
 
