@@ -223,18 +223,7 @@ Snapshot Tracer::snapshot() {
         row.alive = true;
         rows[tid] = row;
     });
-    int exited = bpf_map__fd(s->maps.exited);
-    tk::for_each_key<uint32_t>(exited, [&](uint32_t key) {
-        cs_thread_stats ended{};
-        if (bpf_map_lookup_elem(exited, &key, &ended) != 0) return;
-        ThreadRow row;
-        row.stats = ended;
-        row.comm.assign(ended.comm, strnlen(ended.comm, sizeof ended.comm));
-        row.alive = false;
-        rows.erase(ended.tid);        // it ended after we read it live: this is its final record
-        snap.threads.push_back(row);  // (a reused tid may appear more than once)
-    });
-    for (auto& [tid, row] : rows) snap.threads.push_back(row);
+    snap.threads = tk::threads_with_exited(bpf_map__fd(s->maps.exited), std::move(rows));
     if (impl_->stats) snap.program_stats = impl_->skel->program_stats();
     return snap;
 }

@@ -223,18 +223,7 @@ Snapshot Tracer::snapshot() {
         row.alive = true;
         live[tid] = row;
     });
-    tk::for_each_key<uint32_t>(bpf_map__fd(s->maps.exited), [&](uint32_t key) {
-        ep_thread_stats st{};
-        if (bpf_map_lookup_elem(bpf_map__fd(s->maps.exited), &key, &st))
-            return;
-        ThreadRow row;
-        row.stats = st;
-        row.comm.assign(st.comm, strnlen(st.comm, sizeof st.comm));
-        live.erase(st.tid);  // it ended after we read it live: this is its final record
-        snap.threads.push_back(row);
-    });
-    for (auto& [tid, row] : live)
-        snap.threads.push_back(row);
+    snap.threads = tk::threads_with_exited(bpf_map__fd(s->maps.exited), std::move(live));
 
     // loops and their counters and histograms, added up over the CPUs
     std::map<std::pair<uint32_t, int32_t>, Loop> loops;

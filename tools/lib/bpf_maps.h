@@ -7,7 +7,9 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <map>
 #include <vector>
 
 namespace tk {
@@ -101,5 +103,24 @@ private:
     int storage_, by_tid_, live_;
     bool task_storage_;
 };
+
+// The threads of a report: LIVE (tid -> row, read from their state first), then the final
+// records of the threads that ended, from EXITED_FD (a hash keyed by exit sequence number
+// whose values are ROW's `stats`, with `tid` and `comm`). A thread that ended after it was
+// read live is taken from `exited`; a reused tid may appear more than once.
+template <typename Row>
+std::vector<Row> threads_with_exited(int exited_fd, std::map<uint32_t, Row> live) {
+    std::vector<Row> out;
+    for_each_key<uint32_t>(exited_fd, [&](uint32_t key) {
+        Row row;
+        if (bpf_map_lookup_elem(exited_fd, &key, &row.stats) != 0) return;
+        row.comm.assign(row.stats.comm, strnlen(row.stats.comm, sizeof row.stats.comm));
+        row.alive = false;
+        live.erase(row.stats.tid);
+        out.push_back(row);
+    });
+    for (auto& [tid, row] : live) out.push_back(row);
+    return out;
+}
 
 }  // namespace tk

@@ -378,21 +378,7 @@ Snapshot Tracer::snapshot() {
     }
     for (auto& [key, row] : lock_rows)
         snap.locks.push_back(row);
-    {
-        int fd = bpf_map__fd(s->maps.exited);
-        tk::for_each_key<uint32_t>(fd, [&](const uint32_t& key) {
-            lw_thread_stats st{};
-            if (bpf_map_lookup_elem(fd, &key, &st) != 0)
-                return;
-            ThreadRow row;
-            row.stats = st;
-            row.comm.assign(st.comm, strnlen(st.comm, sizeof st.comm));
-            rows.erase(st.tid);  // it ended after we read it live: this is its final record
-            snap.threads.push_back(row);
-        });
-    }
-    for (auto& [tid, row] : rows)
-        snap.threads.push_back(row);
+    snap.threads = tk::threads_with_exited(bpf_map__fd(s->maps.exited), std::move(rows));
     if (impl_->stats)
         snap.program_stats = impl_->skel->program_stats();
     // runs the kernel skipped because the same program was already running on that CPU
