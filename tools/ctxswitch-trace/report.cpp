@@ -55,7 +55,7 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
         out << "in-kernel switch cost p50:";
         for (int k = 0; k < CS_KINDS; k++) {
             const auto& h = s.hist(CS_H_SWITCH_COST + k);
-            out << " " << kind_name(k) << " " << (h.empty() ? "-" : format_ns(double(h.percentile(50))));
+            out << " " << kind_name(k) << " " << tk::format_percentile_ns(h, 50);
             out << (k + 1 < CS_KINDS ? "," : "\n");
         }
     }

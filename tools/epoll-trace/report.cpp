@@ -13,7 +13,7 @@ using tk::format_ns;
 namespace {
 
 std::string p50(const tk::Histogram& h) {
-    return h.empty() ? "-" : format_ns(double(h.percentile(50)));
+    return tk::format_percentile_ns(h, 50);
 }
 std::string pct(double share) {
     return tk::strprintf("%.1f%%", 100.0 * share);

@@ -155,4 +155,8 @@ std::string format_mean_ns(uint64_t total, uint64_t n) {
     return n ? format_ns(double(total) / double(n)) : "-";
 }
 
+std::string format_percentile_ns(const Histogram& h, double p) {
+    return h.empty() ? "-" : format_ns(double(h.percentile(p)));
+}
+
 }  // namespace tk

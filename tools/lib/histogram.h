@@ -55,4 +55,7 @@ std::string format_ns(double ns);
 // TOTAL/N as format_ns writes it; "-" when N is 0.
 std::string format_mean_ns(uint64_t total, uint64_t n);
 
+// format_ns() of percentile P of H, or "-" when H is empty.
+std::string format_percentile_ns(const Histogram& h, double p);
+
 }  // namespace tk

@@ -13,12 +13,9 @@
 namespace lockwait {
 
 using tk::format_ns;
+using tk::format_percentile_ns;
 
 namespace {
-
-std::string pct(const tk::Histogram& h, double p) {
-    return h.empty() ? "-" : format_ns(double(h.percentile(p)));
-}
 
 std::string ops_list(uint32_t ops_seen, const char* sep) {
     std::string out;
@@ -252,8 +249,8 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
     out << tk::strprintf("  blocked waits woken by a task: %" PRIu64
                " (handoff p50 %s, p99 %s); by an interrupt (timeout, "
                "device): %" PRIu64 "\n",
-               r.counter(LW_C_WOKEN_BY_TASK), pct(handoff, 50).c_str(), pct(handoff, 99).c_str(),
-               r.counter(LW_C_WOKEN_BY_IRQ));
+               r.counter(LW_C_WOKEN_BY_TASK), format_percentile_ns(handoff, 50).c_str(),
+               format_percentile_ns(handoff, 99).c_str(), r.counter(LW_C_WOKEN_BY_IRQ));
 
     // locks
     size_t shown = std::min(r.locks.size(), top);
@@ -270,8 +267,9 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                    " %8" PRIu64 "  %s\n",
                    l.pid, hex(l.address).c_str(), name.c_str(), l.waits, l.blocked,
                    format_ns(double(l.blocked_ns)).c_str(),
-                   tk::format_mean_ns(l.blocked_ns, l.blocked).c_str(), pct(l.h_blocked, 99).c_str(), l.wakes,
-                   l.woken, short_ops(l.ops_seen).c_str());
+                   tk::format_mean_ns(l.blocked_ns, l.blocked).c_str(),
+                   format_percentile_ns(l.h_blocked, 99).c_str(), l.wakes, l.woken,
+                   short_ops(l.ops_seen).c_str());
     }
 
     // the busiest locks in detail
@@ -426,8 +424,10 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
             out << tk::strprintf("  %7u  %-28s %-14s %9" PRIu64 " %10s %10s %9" PRIu64
                        " %10s %10s %10s %8" PRIu64 "\n",
                        u.pid, name.c_str(), u.kind.c_str(), u.acquires,
-                       tk::format_mean_ns(u.acquire_ns, u.acquires).c_str(), pct(u.h_acquire, 99).c_str(),
-                       u.holds, tk::format_mean_ns(u.hold_ns, u.holds).c_str(), pct(u.h_hold, 99).c_str(),
+                       tk::format_mean_ns(u.acquire_ns, u.acquires).c_str(),
+                       format_percentile_ns(u.h_acquire, 99).c_str(), u.holds,
+                       tk::format_mean_ns(u.hold_ns, u.holds).c_str(),
+                       format_percentile_ns(u.h_hold, 99).c_str(),
                        u.holds ? format_ns(double(u.max_hold_ns)).c_str() : "-", u.try_busy);
         }
         if (nu < r.user_locks.size())
