@@ -149,10 +149,7 @@ size_t Tracer::trace_process(pid_t pid) {
     return impl_->tasks().trace_process<cs_task_state>(pid);
 }
 
-size_t Tracer::trace_thread(pid_t tid) {
-    impl_->tasks().trace_thread<cs_task_state>(tid);
-    return 1;
-}
+void Tracer::trace_thread(pid_t tid) { impl_->tasks().trace_thread<cs_task_state>(tid); }
 
 void Tracer::count_user_switches(const std::string& binary, const std::string& function) {
     auto* s = impl_->skel->get();

@@ -26,10 +26,10 @@ public:
     explicit Tracer(const tk::TraceOptions& opts);
     ~Tracer();
 
-    // -p: every thread of pid, following what they fork; -t: that one thread.
-    // Returns how many threads were marked.
+    // -p: every thread of pid, following what they fork (returns how many threads were
+    // marked); -t: that one thread.
     size_t trace_process(pid_t pid);
-    size_t trace_thread(pid_t tid);
+    void trace_thread(pid_t tid);
 
     // Counts calls of a user-level switch function by traced tasks (a uprobe in every
     // process mapping the binary; only traced tasks count). Throws tk::UserError when the

@@ -242,9 +242,8 @@ size_t Tracer::trace_process(pid_t pid) {
     return impl_->tasks().trace_process<lw_task_state>(pid);
 }
 
-size_t Tracer::trace_thread(pid_t tid) {
+void Tracer::trace_thread(pid_t tid) {
     impl_->tasks().trace_thread<lw_task_state>(tid);
-    return 1;
 }
 
 void Tracer::settle(int timeout_ms) {

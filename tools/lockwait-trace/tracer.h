@@ -37,7 +37,7 @@ class Tracer {
 
     // -p: every thread of pid, following what they fork; -t: that one thread.
     size_t trace_process(pid_t pid);
-    size_t trace_thread(pid_t tid);
+    void trace_thread(pid_t tid);
 
     // Waits (up to timeout_ms) until every traced task that ended has been retired.
     void settle(int timeout_ms);
