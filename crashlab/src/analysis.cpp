@@ -111,10 +111,7 @@ FaultInfo describe_address(uint64_t addr, const CoreFile& core, tk::Symbolizer& 
             f.description =
                 "in " + fm->path + " (" + f.perms + ", file offset " + hex(file_off) + ")";
             std::string path = fm->path;
-            static const std::string kDeleted = " (deleted)";
-            if (path.size() > kDeleted.size() &&
-                path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
-                path.resize(path.size() - kDeleted.size());
+            strip_deleted(path);
             struct stat st;
             if (signo == SIGBUS && code == BUS_ADRERR) {
                 if (stat(path.c_str(), &st) == 0 && uint64_t(st.st_size) <= file_off) {
@@ -207,10 +204,7 @@ std::string mapped_path(const CoreFile& core, uint64_t address, const std::strin
     if (!f)
         return fallback;
     std::string p = f->path;
-    static const std::string kDeleted = " (deleted)";
-    if (p.size() > kDeleted.size() &&
-        p.compare(p.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
-        p.resize(p.size() - kDeleted.size());
+    strip_deleted(p);
     return p;
 }
 
@@ -372,10 +366,7 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
 
     // Is the executable there, and is it the one that crashed?
     std::string exe_on_disk = a.executable;
-    static const std::string kDeleted = " (deleted)";
-    if (exe_on_disk.size() > kDeleted.size() &&
-        exe_on_disk.compare(exe_on_disk.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
-        exe_on_disk.resize(exe_on_disk.size() - kDeleted.size());
+    if (strip_deleted(exe_on_disk)) {
         a.executable = exe_on_disk;  // the name it had; the warning says it is gone
         a.warnings.push_back("the executable " + exe_on_disk +
                              " was deleted before the crash; symbols only if a copy with the "

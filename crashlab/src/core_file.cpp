@@ -452,4 +452,13 @@ std::string CoreFile::read_string(uint64_t addr, size_t max_len) const {
     return s;
 }
 
+bool strip_deleted(std::string& path) {
+    static const std::string kDeleted = " (deleted)";
+    if (path.size() <= kDeleted.size() ||
+        path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) != 0)
+        return false;
+    path.resize(path.size() - kDeleted.size());
+    return true;
+}
+
 }  // namespace crashlab

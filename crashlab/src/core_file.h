@@ -61,6 +61,10 @@ struct FileMapping {
     std::string path;     // may end in " (deleted)"
 };
 
+// Removes the " (deleted)" the kernel appends to the path of a file deleted while mapped;
+// true when there was one.
+bool strip_deleted(std::string& path);
+
 // NT_PRPSINFO
 struct ProcessInfo {
     int pid = 0, ppid = 0, uid = 0, gid = 0;

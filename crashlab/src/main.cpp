@@ -48,9 +48,7 @@ int cmd_list(bool json) {
         std::string sig(k.signal);
         printf("  %-19s %-20s %.*s%s\n", name.c_str(), sig.c_str(), int(k.description.size()),
                k.description.data(),
-               k.needs_timeout ? " (run with --timeout)"
-               : !k.triggered  ? ""
-                               : "");
+               k.needs_timeout ? " (run with --timeout)" : "");
     }
     return 0;
 }
@@ -103,10 +101,7 @@ std::string executable_for(const std::string& core_path, const std::string& exe)
     if (auto entry = core.auxv_value(AT_ENTRY))
         if (const crashlab::FileMapping* f = core.file_at(*entry)) {
             std::string p = f->path;
-            const std::string deleted = " (deleted)";
-            if (p.size() > deleted.size() &&
-                p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
-                p.resize(p.size() - deleted.size());
+            crashlab::strip_deleted(p);
             return p;
         }
     throw tk::UserError(core_path +

@@ -408,8 +408,7 @@ int run_command(const RunOptions& options) {
     if (pipe2(err_pipe, O_CLOEXEC) != 0)
         throw tk::UserError(tk::errno_text("pipe"));
     // Like system(): the terminal's Ctrl-C goes to the command; we wait for its outcome.
-    struct sigaction ignore {
-    }, old_int{}, old_quit{};
+    struct sigaction ignore = {}, old_int = {}, old_quit = {};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGINT, &ignore, &old_int);
     sigaction(SIGQUIT, &ignore, &old_quit);
