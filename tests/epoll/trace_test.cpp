@@ -525,6 +525,12 @@ TEST(EpollTrace, UnknownOptionAndRawTpAreClearErrors) {
     EXPECT_EQ(std::count(raw.err.begin(), raw.err.end(), '\n'), 1) << raw.err;
 }
 
+TEST(EpollTrace, HelpPrintsUsageAndExitsZero) {
+    auto r = run({bin("epoll-trace"), "--help"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.out.find("-p,--pid"), std::string::npos) << r.out;  // it once printed nothing
+}
+
 TEST(EpollTrace, SigintReportsAndDetaches) {
     REQUIRE_ROOT();
     std::thread killer;

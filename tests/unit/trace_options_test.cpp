@@ -13,9 +13,7 @@ tk::TraceOptions parse(std::vector<std::string> args) {
     tk::add_trace_options(app, o);
     std::vector<char*> argv = {const_cast<char*>("tool")};
     for (auto& a : args) argv.push_back(a.data());
-    app.parse(int(argv.size()), argv.data());
-    o.command = app.remaining();
-    if (!o.command.empty() && o.command[0] == "--") o.command.erase(o.command.begin());
+    EXPECT_TRUE(tk::parse_trace_command_line(app, int(argv.size()), argv.data(), o));
     return o;
 }
 
@@ -60,6 +58,29 @@ TEST(TraceOptions, ValidationSaysWhatIsWrong) {
     expect_error(parse({"-p", "2147480000"}), "no such process: 2147480000");
     expect_error(parse({"-t", "2147480000"}), "no such thread: 2147480000");
     expect_error(parse({"-d", "-1", "true"}), "-d must be");
+}
+
+TEST(TraceOptions, UnknownOptionBeforeTheCommandIsAMistake) {
+    try {
+        parse({"--bogus", "./workload"});
+        ADD_FAILURE() << "no error for --bogus";
+    } catch (const tk::UserError& e) {
+        EXPECT_EQ(e.exit_code(), 2);
+        EXPECT_NE(std::string(e.what()).find("unknown option --bogus"), std::string::npos) << e.what();
+    }
+    // after "--" it is the command's own
+    EXPECT_EQ(parse({"--", "--bogus"}).command, std::vector<std::string>{"--bogus"});
+    EXPECT_EQ(parse({"--", "-"}).command, std::vector<std::string>{"-"});
+}
+
+TEST(TraceOptions, HelpPrintsUsageAndSaysSo) {
+    CLI::App app{"test", "tool"};
+    tk::TraceOptions o;
+    tk::add_trace_options(app, o);
+    std::vector<char*> argv = {const_cast<char*>("tool"), const_cast<char*>("--help")};
+    testing::internal::CaptureStdout();
+    EXPECT_FALSE(tk::parse_trace_command_line(app, int(argv.size()), argv.data(), o));
+    EXPECT_NE(testing::internal::GetCapturedStdout().find("-p,--pid"), std::string::npos);
 }
 
 TEST(TraceOptions, NonNumericPidIsAParseError) {

@@ -40,14 +40,7 @@ int trace_main(int argc, char** argv) {
                    "count calls of this user-level switch function (a uprobe: about a microsecond per "
                    "call), e.g. coro_switch, swapcontext, /path/lib.so:name")
         ->type_name("FUNCTION");
-    if (!tk::parse_command_line(app, argc, argv)) return 0;
-    opts.command = app.remaining();
-    if (!opts.command.empty() && opts.command[0] == "--") {
-        opts.command.erase(opts.command.begin());
-    } else if (!opts.command.empty() && opts.command[0].size() > 1 && opts.command[0][0] == '-') {
-        // prefix_command() hands unknown options over as the command; they are mistakes
-        throw tk::UserError("unknown option " + opts.command[0] + " (see --help; put the command after --)", 2);
-    }
+    if (!tk::parse_trace_command_line(app, argc, argv, opts)) return 0;  // --help printed
 
     if (opts.features) {
         tk::KernelFeatures::get().print(std::cout, ctxswitch::Tracer::tracepoints());

@@ -62,6 +62,18 @@ bool parse_command_line(CLI::App& app, int argc, char** argv) {
     }
 }
 
+bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions& opts) {
+    if (!parse_command_line(app, argc, argv)) return false;
+    opts.command = app.remaining();
+    if (!opts.command.empty() && opts.command[0] == "--") {
+        opts.command.erase(opts.command.begin());
+    } else if (!opts.command.empty() && opts.command[0].size() > 1 && opts.command[0][0] == '-') {
+        // prefix_command() hands unknown options over as the command; they are mistakes
+        throw UserError("unknown option " + opts.command[0] + " (see --help; put the command after --)", 2);
+    }
+    return true;
+}
+
 int run_tool(const std::string& tool, const std::function<int()>& body) {
     try {
         return body();

@@ -42,6 +42,10 @@ void validate_trace_options(const TraceOptions& opts);
 // Parses the command line; --help prints the help and returns false (exit 0 then). Any
 // other parse error is thrown for run_tool to report.
 bool parse_command_line(CLI::App& app, int argc, char** argv);
+// The same for a tracer (add_trace_options), then the command after the options goes to
+// opts.command, without a leading "--"; an unknown option before it is a mistake, not a
+// command: UserError.
+bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions& opts);
 
 // Runs a tool's main: a UserError or a CLI11 parse error becomes one line
 // "TOOL: message" on stderr and a non-zero exit status.

@@ -78,16 +78,7 @@ int trace_main(int argc, char** argv) {
     app.add_option("--top", tool.top,
                    "locks, stacks and kernel lock sites shown (default 10; -v: all)")
         ->check(CLI::PositiveNumber);
-    if (!tk::parse_command_line(app, argc, argv))
-        return 0;  // --help printed
-    opts.command = app.remaining();
-    if (!opts.command.empty() && opts.command[0] == "--") {
-        opts.command.erase(opts.command.begin());
-    } else if (!opts.command.empty() && opts.command[0].size() > 1 && opts.command[0][0] == '-') {
-        // prefix_command() hands unknown options over as the command; they are mistakes
-        throw tk::UserError(
-            "unknown option " + opts.command[0] + " (see --help; put the command after --)", 2);
-    }
+    if (!tk::parse_trace_command_line(app, argc, argv, opts)) return 0;  // --help printed
     tool.features.kernel_locks = !no_kernel_locks;
     if (!tool.folded.empty())
         tool.features.stacks = true;
