@@ -104,12 +104,8 @@ int trace_main(int argc, char** argv) {
     auto snap = tracer.snapshot();
     tracer.detach();
     fill(snap);
-    snap.duration_s = duration;
-    snap.end_reason = tk::TraceSession::describe(end);
-    if (auto* w = session.workload()) {
-        snap.workload_status = w->status();
-        if (w->status()) snap.workload_rusage = w->rusage();
-    }
+    session.describe_end(snap, end, duration);
+    if (snap.workload_status) snap.workload_rusage = session.workload()->rusage();
 
     tk::emit_report(
         opts.json, [&] { return ctxswitch::text_report(snap, ropts); },

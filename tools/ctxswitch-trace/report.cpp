@@ -160,14 +160,7 @@ static nlohmann::json stats_json(const cs_thread_stats& t) {
 }
 
 nlohmann::json json_report(const Snapshot& s) {
-    nlohmann::json j;
-    j["tool"] = "ctxswitch-trace";
-    j["schema_version"] = 1;
-    j["target"] = s.target;
-    j["command"] = s.command;
-    j["probe_mode"] = s.probe_mode;
-    j["duration_s"] = s.duration_s;
-    j["end_reason"] = s.end_reason;
+    nlohmann::json j = tk::run_json("ctxswitch-trace", s);
     j["comparison"] = handoff_comparison(s);
     auto procs = s.processes();
     j["totals"] = {
@@ -211,19 +204,12 @@ nlohmann::json json_report(const Snapshot& s) {
         {"live_index", s.counter(CS_C_DROP_LIVE)},
     };
     j["switch_cost_unmatched"] = s.counter(CS_C_COST_UNMATCHED);
-    tk::add_probes_json(j, s.probes, s.program_stats);
     if (!s.user_switch_function.empty())
         j["user_switches"] = {{"function", s.user_switch_function},
                               {"count", s.counter(CS_C_USER_SWITCHES)},
                               {"uprobe_cost_ns", s.uprobe_cost_ns}};
-    if (s.workload_status) {
-        auto& w = j["workload"];
-        w["status"] = s.workload_status->describe();
-        w["exit_code"] = s.workload_status->shell_code();
-        if (s.workload_rusage)
-            w["rusage"] = {{"nvcsw", s.workload_rusage->ru_nvcsw}, {"nivcsw", s.workload_rusage->ru_nivcsw}};
-    }
-    j["warnings"] = s.warnings;
+    if (s.workload_status && s.workload_rusage)
+        j["workload"]["rusage"] = {{"nvcsw", s.workload_rusage->ru_nvcsw}, {"nivcsw", s.workload_rusage->ru_nivcsw}};
     return j;
 }
 

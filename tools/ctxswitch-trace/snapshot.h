@@ -14,7 +14,7 @@
 #include "bpf_skeleton.h"
 #include "ctxswitch.h"
 #include "histogram.h"
-#include "launcher.h"
+#include "run_report.h"
 
 namespace ctxswitch {
 
@@ -31,23 +31,14 @@ struct ProcessRow {
     cs_thread_stats sum{};  // counters of all its threads added up (tid/comm unused)
 };
 
-struct Snapshot {
-    std::string target;          // "./pingpong -n 10 (pid 123)", "pid 1234", "tid 99"
-    std::vector<std::string> command;
-    std::string probe_mode;      // "tp_btf" or "raw_tp"
-    double duration_s = 0;
-    std::string end_reason;
+struct Snapshot : tk::RunInfo {  // probe_mode: "tp_btf" or "raw_tp"
     bool switch_cost_measured = false;
     std::array<uint64_t, CS_COUNTERS> counters{};
     std::array<tk::Histogram, CS_HISTS> hists;
     std::vector<ThreadRow> threads;
-    std::vector<tk::ProbeStatus> probes;
-    std::vector<tk::ProgramStats> program_stats;  // -v
-    std::vector<std::string> warnings;
     // --user-switch: the probed function, and the measured cost of one uprobe hit
     std::string user_switch_function;  // "BINARY:FUNCTION", "" when not asked for
     double uprobe_cost_ns = 0;
-    std::optional<tk::ExitStatus> workload_status;
     std::optional<struct rusage> workload_rusage;  // wait4() of the launched command
 
     uint64_t counter(cs_counter c) const { return counters[c]; }

@@ -95,10 +95,7 @@ int trace_main(int argc, char** argv) {
     auto snap = tracer.snapshot();
     tracer.detach();
     fill(snap);
-    snap.duration_s = duration;
-    snap.end_reason = tk::TraceSession::describe(end);
-    if (auto* w = session.workload())
-        snap.workload_status = w->status();
+    session.describe_end(snap, end, duration);
 
     tk::emit_report(
         opts.json, [&] { return epolltrace::text_report(snap, ropts); },

@@ -130,14 +130,7 @@ json stats_json(const ep_thread_stats& t) {
 }  // namespace
 
 json json_report(const Snapshot& s) {
-    json j;
-    j["tool"] = "epoll-trace";
-    j["schema_version"] = 1;
-    j["target"] = s.target;
-    j["command"] = s.command;
-    j["probe_mode"] = s.probe_mode;
-    j["duration_s"] = s.duration_s;
-    j["end_reason"] = s.end_reason;
+    json j = tk::run_json("epoll-trace", s);
     j["summary"] = summary_lines(s);
     j["measured"] = {{"blocked", s.coverage.switches},
                      {"ready_to_return", s.coverage.wakeups},
@@ -195,11 +188,6 @@ json json_report(const Snapshot& s) {
     j["not_attributed"] = {{"events_beyond_read_limit", s.counter(EP_C_EVENTS_UNREAD)},
                            {"events_unknown_data", s.counter(EP_C_EVENTS_UNMAPPED)},
                            {"unreadable_buffers", s.counter(EP_C_READ_FAULTS)}};
-    tk::add_probes_json(j, s.probes, s.program_stats);
-    if (s.workload_status)
-        j["workload"] = {{"status", s.workload_status->describe()},
-                         {"exit_code", s.workload_status->shell_code()}};
-    j["warnings"] = s.warnings;
     return j;
 }
 

@@ -13,7 +13,7 @@
 #include "bpf_skeleton.h"
 #include "epoll.h"
 #include "histogram.h"
-#include "launcher.h"
+#include "run_report.h"
 
 namespace epolltrace {
 
@@ -102,20 +102,11 @@ struct Coverage {
     std::vector<std::string> syscalls_missing;  // waiting syscalls not traced
 };
 
-struct Snapshot {
-    std::string target;
-    std::vector<std::string> command;
-    std::string probe_mode;  // "tp_btf + syscall tracepoints"
-    double duration_s = 0;
-    std::string end_reason;
+struct Snapshot : tk::RunInfo {  // probe_mode: "tp_btf + syscall tracepoints"
     Coverage coverage;
     std::array<uint64_t, EP_COUNTERS> counters{};
     std::vector<Loop> loops;  // epoll instances first (by pid, epfd), then poll, select
     std::vector<ThreadRow> threads;
-    std::vector<tk::ProbeStatus> probes;
-    std::vector<tk::ProgramStats> program_stats;  // -v
-    std::vector<std::string> warnings;
-    std::optional<tk::ExitStatus> workload_status;
 
     uint64_t counter(ep_counter c) const { return counters[c]; }
     uint64_t calls_of(ep_syscall s) const { return counters[size_t(EP_C_CALLS) + size_t(s)]; }

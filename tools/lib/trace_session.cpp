@@ -184,4 +184,10 @@ const char* TraceSession::describe(End end) {
     return "";
 }
 
+void TraceSession::describe_end(RunInfo& run, End end, double duration_s) {
+    run.duration_s = duration_s;
+    run.end_reason = describe(end);
+    if (workload_) run.workload_status = workload_->status();
+}
+
 }  // namespace tk

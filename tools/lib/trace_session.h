@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "launcher.h"
+#include "run_report.h"
 
 namespace tk {
 
@@ -81,6 +82,9 @@ public:
     int exit_code() const;
     double elapsed_seconds() const;
     static const char* describe(End end);
+    // The end of the run in its report: how long it took, why it ended, and how the
+    // launched command ended (after finish_workload).
+    void describe_end(RunInfo& run, End end, double duration_s);
 
 private:
     std::string tool_;

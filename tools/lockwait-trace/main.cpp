@@ -210,11 +210,9 @@ int trace_main(int argc, char** argv) {
     if (uprobes)
         cost = uprobes->calibrate(lockwait::libc_of(getpid()));
     auto report = build(snap, duration);
-    report.end_reason = tk::TraceSession::describe(end);
+    session.describe_end(report, end, duration);
     report.uprobe_ns_per_hit = cost.ns_per_hit;
     report.uprobe_cost_how = cost.how;
-    if (auto* w = session.workload())
-        report.workload_status = w->status();
 
     if (!tool.folded.empty())
         tk::write_output(tool.folded, lockwait::folded_stacks(report));

@@ -460,14 +460,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
 }
 
 nlohmann::json json_report(const Report& r) {
-    nlohmann::json j;
-    j["tool"] = "lockwait-trace";
-    j["schema_version"] = 1;
-    j["target"] = r.target;
-    j["command"] = r.command;
-    j["probe_mode"] = r.probe_mode;
-    j["duration_s"] = r.duration_s;
-    j["end_reason"] = r.end_reason;
+    nlohmann::json j = tk::run_json("lockwait-trace", r);
     auto procs = r.processes();
     j["totals"] = {
         {"futex_calls", r.counter(LW_C_FUTEX_CALLS)},
@@ -642,12 +635,6 @@ nlohmann::json json_report(const Report& r) {
         {"events", r.counter(LW_C_DROP_EVENTS)},
     };
     j["mappings_captured"] = r.maps_captured;
-    tk::add_probes_json(j, r.probes, r.program_stats);
-    if (r.workload_status) {
-        j["workload"] = {{"status", r.workload_status->describe()},
-                         {"exit_code", r.workload_status->shell_code()}};
-    }
-    j["warnings"] = r.warnings;
     return j;
 }
 

@@ -15,7 +15,7 @@
 
 #include "bpf_skeleton.h"
 #include "histogram.h"
-#include "launcher.h"
+#include "run_report.h"
 #include "lockwait.h"
 #include "snapshot.h"
 
@@ -102,14 +102,7 @@ struct ProcessRow {
     lw_thread_stats sum{};  // counters of its threads added up
 };
 
-struct Report {
-    std::string target;
-    std::vector<std::string> command;
-    std::string probe_mode;
-    double duration_s = 0;
-    std::string end_reason;
-    std::optional<tk::ExitStatus> workload_status;
-
+struct Report : tk::RunInfo {
     std::array<uint64_t, LW_COUNTERS> counters{};
     std::array<uint64_t, LW_OPS> calls{};
     std::array<tk::Histogram, LW_HISTS> hists;
@@ -130,9 +123,6 @@ struct Report {
     size_t uprobe_processes = 0;
     std::vector<UserLock> user_locks;  // by acquire time
 
-    std::vector<tk::ProbeStatus> probes;
-    std::vector<tk::ProgramStats> program_stats;
-    std::vector<std::string> warnings;
     size_t maps_captured = 0;
 
     uint64_t counter(lw_counter c) const { return counters[c]; }
