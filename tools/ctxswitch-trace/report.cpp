@@ -134,7 +134,7 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     if (s.switch_cost_measured)
         out << tk::strprintf("; switch cost unmatched (first runs of new tasks): %" PRIu64, s.counter(CS_C_COST_UNMATCHED));
     out << "\n";
-    out << tk::probe_notes(s.probes, s.warnings, s.program_stats, opts.verbose);
+    out << tk::probe_notes(s, opts.verbose);
     return out.str();
 }
 

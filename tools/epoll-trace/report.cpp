@@ -346,7 +346,7 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
                " with unknown epoll_data; unreadable user buffers %" PRIu64 "\n",
                s.counter(EP_C_EVENTS_UNREAD), s.counter(EP_C_EVENTS_UNMAPPED),
                s.counter(EP_C_READ_FAULTS));
-    out << tk::probe_notes(s.probes, s.warnings, s.program_stats, opts.verbose);
+    out << tk::probe_notes(s, opts.verbose);
     return out.str();
 }
 

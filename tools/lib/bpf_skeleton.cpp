@@ -8,10 +8,6 @@
 #include <cstdio>
 #include <mutex>
 
-#include <nlohmann/json.hpp>
-
-#include "histogram.h"
-#include "text.h"
 
 namespace tk {
 
@@ -85,39 +81,6 @@ std::vector<ProgramStats> program_stats_of(struct bpf_object* obj) {
 BpfStatsGuard::BpfStatsGuard() : fd_(bpf_enable_stats(BPF_STATS_RUN_TIME)) {}
 BpfStatsGuard::~BpfStatsGuard() {
     if (fd_ >= 0) close(fd_);
-}
-
-std::string probe_notes(const std::vector<ProbeStatus>& probes, const std::vector<std::string>& warnings,
-                        const std::vector<ProgramStats>& program_stats, bool verbose) {
-    std::string out;
-    for (auto& p : probes)
-        if (!p.attached) out += "not attached: " + p.name + ": " + p.error + "\n";
-    for (auto& w : warnings) out += "warning: " + w + "\n";
-    if (!verbose || program_stats.empty()) return out;
-    out += "\nBPF run time (kernel statistics):\n";
-    uint64_t total = 0;
-    for (auto& ps : program_stats) {
-        total += ps.run_time_ns;
-        out += strprintf("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(), ps.run_count,
-                         format_ns(double(ps.run_time_ns)).c_str(),
-                         format_mean_ns(ps.run_time_ns, ps.run_count).c_str());
-    }
-    out += strprintf("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
-    return out;
-}
-
-void add_probes_json(nlohmann::json& report, const std::vector<ProbeStatus>& probes,
-                     const std::vector<ProgramStats>& program_stats) {
-    auto& pj = report["probes"] = nlohmann::json::array();
-    for (auto& p : probes) {
-        nlohmann::json one = {{"name", p.name}, {"attached", p.attached}};
-        if (!p.attached) one["error"] = p.error;
-        pj.push_back(one);
-    }
-    if (program_stats.empty()) return;
-    auto& rt = report["bpf_run_time"] = nlohmann::json::array();
-    for (auto& p : program_stats)
-        rt.push_back({{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
 }
 
 }  // namespace tk

@@ -10,8 +10,6 @@
 
 #include <bpf/libbpf.h>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,16 +36,6 @@ struct ProgramStats {
     uint64_t run_count = 0;
     uint64_t run_time_ns = 0;
 };
-
-// The end of every tracer's text report: probes that did not attach, warnings, and with
-// VERBOSE the kernel's run-time statistics of each program.
-std::string probe_notes(const std::vector<ProbeStatus>& probes, const std::vector<std::string>& warnings,
-                        const std::vector<ProgramStats>& program_stats, bool verbose);
-
-// The same in every tracer's JSON: `probes` [{name, attached, error?}] and, with -v,
-// `bpf_run_time` [{program, runs, run_time_ns}].
-void add_probes_json(nlohmann::json& report, const std::vector<ProbeStatus>& probes,
-                     const std::vector<ProgramStats>& program_stats);
 
 class LinkSet {
 public:

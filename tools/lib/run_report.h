@@ -25,6 +25,10 @@ struct RunInfo {
     std::vector<std::string> warnings;
 };
 
+// The end of every tracer's text report: probes that did not attach, warnings, and with
+// VERBOSE the kernel's run-time statistics of each program.
+std::string probe_notes(const RunInfo& run, bool verbose);
+
 // The run's keys in TOOL's JSON report: tool, schema_version, target, command,
 // probe_mode, duration_s, end_reason, probes (and bpf_run_time with -v), workload
 // {status, exit_code} when a launched command ended, warnings.

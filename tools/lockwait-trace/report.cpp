@@ -455,7 +455,7 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                    " blocked waits returned without a sched_switch seen bringing the waiter back: "
                    "their blocked time ends at the call's return, their handoff is not measured\n",
                    r.counter(LW_C_SWITCH_IN_UNSEEN));
-    out << tk::probe_notes(r.probes, r.warnings, r.program_stats, opts.verbose);
+    out << tk::probe_notes(r, opts.verbose);
     return out.str();
 }
 
