@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "errors.h"
+#include "output.h"
 #include "report.h"
 #include "signals.h"
 
@@ -329,37 +330,7 @@ std::string piped_core_advice(const CorePattern& pattern, int pid) {
 }
 
 void write_private_file(const std::string& path, const std::string& content, int uid, int gid) {
-    // Whole or not at all: a temporary file in the same directory, renamed into place.
-    std::string tmp = path + ".XXXXXX";
-    int fd = mkstemp(tmp.data());  // 0600, O_EXCL: never follows a planted link
-    if (fd < 0)
-        throw tk::UserError(tk::errno_text("cannot write " + path));
-    auto fail = [&](const std::string& what) {
-        int err = errno;
-        close(fd);
-        unlink(tmp.c_str());
-        throw tk::UserError(tk::errno_text(what, err));
-    };
-    size_t done = 0;
-    while (done < content.size()) {
-        ssize_t n = write(fd, content.data() + done, content.size() - done);
-        if (n <= 0)
-            fail("cannot write " + path);
-        done += size_t(n);
-    }
-    if (fchmod(fd, 0600) != 0)
-        fail("cannot restrict " + path);
-    if (uid >= 0 && fchown(fd, uid_t(uid), gid_t(gid)) != 0)
-        fail("cannot hand " + path + " to uid " + std::to_string(uid));
-    if (close(fd) != 0) {
-        unlink(tmp.c_str());
-        throw tk::UserError(tk::errno_text("cannot write " + path));
-    }
-    if (rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        unlink(tmp.c_str());
-        throw tk::UserError(tk::errno_text("cannot write " + path, err));
-    }
+    tk::write_output_as(path, content, 0600, uid, gid);
 }
 
 InvokingUser invoking_user() {

@@ -12,15 +12,6 @@
 
 namespace tk {
 
-void give_to_invoking_user(const std::string& path) {
-    const char* su = getenv("SUDO_UID");
-    const char* sg = getenv("SUDO_GID");
-    if (geteuid() != 0 || !su || !*su) return;
-    if (chown(path.c_str(), uid_t(strtoul(su, nullptr, 10)), sg ? gid_t(strtoul(sg, nullptr, 10)) : gid_t(-1)) != 0) {
-        // not fatal: the file is still there, just owned by root
-    }
-}
-
 void emit_report(const std::string& json_dest, const std::function<std::string()>& text,
                  const std::function<std::string()>& json) {
     if (json_dest == "-") {
@@ -32,37 +23,103 @@ void emit_report(const std::string& json_dest, const std::function<std::string()
     if (!json_dest.empty()) write_output(json_dest, json());
 }
 
+namespace {
+
+// Writes all of content to fd; 0, or the errno of the write that failed.
+int write_all(int fd, const std::string& content) {
+    size_t done = 0;
+    while (done < content.size()) {
+        ssize_t n = write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? errno : EIO;
+        done += size_t(n);
+    }
+    return 0;
+}
+
+// The descriptor a path names when it is one of ours: /dev/stdout, /dev/stderr,
+// /dev/fd/N, /proc/self/fd/N (a shell's >(jq .) is /dev/fd/63); -1 otherwise.
+int own_descriptor(const std::string& path) {
+    if (path == "/dev/stdout") return 1;
+    if (path == "/dev/stderr") return 2;
+    for (const char* dir : {"/dev/fd/", "/proc/self/fd/"}) {
+        std::string d = dir;
+        if (path.size() > d.size() && path.compare(0, d.size(), d) == 0 &&
+            path.find_first_not_of("0123456789", d.size()) == std::string::npos)
+            return atoi(path.c_str() + d.size());
+    }
+    return -1;
+}
+
+}  // namespace
+
 void write_output(const std::string& path, const std::string& content, unsigned mode) {
+    // under sudo, a new file belongs to the user who asked for it
+    int uid = -1, gid = -1;
+    const char* su = getenv("SUDO_UID");
+    const char* sg = getenv("SUDO_GID");
+    if (geteuid() == 0 && su && *su && sg && *sg) {
+        uid = int(strtoul(su, nullptr, 10));
+        gid = int(strtoul(sg, nullptr, 10));
+    }
+    write_output_as(path, content, mode, uid, gid);
+}
+
+void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid, int gid) {
     if (path == "-") {
         fwrite(content.data(), 1, content.size(), stdout);
         fflush(stdout);
         return;
     }
-    std::string tmp = path + ".tmp." + std::to_string(getpid());
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    // one of our descriptors: written where it stands (after the text report on stdout);
+    // opening the path again would start a regular file over from its beginning
+    if (int fd = own_descriptor(path); fd >= 0) {
+        if (fd == 1) fflush(stdout);
+        if (int e = write_all(fd, content)) throw UserError(errno_text("cannot write " + path, e));
+        return;
+    }
+    // a symbolic link stays, and the file it names is replaced
+    std::string target = path;
+    if (char* real = realpath(path.c_str(), nullptr)) {
+        target = real;
+        free(real);
+    }
+    struct stat st;
+    if (stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        // a device, FIFO or socket is written in place: a file renamed over it would
+        // replace it (as root, /dev/null)
+        int fd = open(target.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) throw UserError(errno_text("cannot write " + path));
+        int e = write_all(fd, content);
+        close(fd);
+        if (e) throw UserError(errno_text("cannot write " + path, e));
+        return;
+    }
+    // a regular file is replaced whole: written beside it, then renamed over it. mkstemp
+    // makes a new file (O_EXCL) under an unpredictable name: never through a planted link
+    std::string tmp = target + ".XXXXXX";
+    int fd = mkostemp(tmp.data(), O_CLOEXEC);
     if (fd < 0) throw UserError(errno_text("cannot write " + path));
-    size_t done = 0;
-    while (done < content.size()) {
-        ssize_t n = write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp.c_str());
-            throw UserError(errno_text("cannot write " + path, e));
-        }
-        done += size_t(n);
-    }
-    if (fsync(fd) != 0 && errno != EINVAL) {
-        // a pipe or device: nothing to sync
-    }
-    close(fd);
-    if (rename(tmp.c_str(), path.c_str()) != 0) {
+    auto fail = [&](const std::string& what, int e) {
+        close(fd);
+        unlink(tmp.c_str());
+        throw UserError(errno_text(what, e));
+    };
+    if (int e = write_all(fd, content)) fail("cannot write " + path, e);
+    if (fchmod(fd, mode_t(mode)) != 0) fail("cannot set the mode of " + path, errno);
+    if (uid >= 0 && fchown(fd, uid_t(uid), gid_t(gid)) != 0)
+        fail("cannot hand " + path + " to uid " + std::to_string(uid), errno);
+    fsync(fd);  // the content is on disk before the name points at it
+    if (close(fd) != 0) {
         int e = errno;
         unlink(tmp.c_str());
         throw UserError(errno_text("cannot write " + path, e));
     }
-    give_to_invoking_user(path);
+    if (rename(tmp.c_str(), target.c_str()) != 0) {
+        int e = errno;
+        unlink(tmp.c_str());
+        throw UserError(errno_text("cannot write " + path, e));
+    }
 }
 
 }  // namespace tk

@@ -7,17 +7,20 @@
 
 namespace tk {
 
-// Writes `content` to `path` ("-" = stdout). Throws UserError on failure, leaving no
-// half-written file behind. `mode` applies to new files.
+// Writes `content` to `path` ("-" = stdout). A regular file is replaced whole through a
+// temporary file, so a failure leaves no half-written file behind (through a symbolic
+// link, the file it names); a device or FIFO (/dev/null, a named pipe) is written in
+// place, and /dev/stdout, /dev/stderr, /dev/fd/N (a shell's >(jq .)) go to that open
+// descriptor. Throws UserError on failure. A file written gets `mode` and, under sudo,
+// belongs to the invoking user (SUDO_UID/SUDO_GID).
 void write_output(const std::string& path, const std::string& content, unsigned mode = 0644);
+// The same, the file owned by UID/GID (-1: by us).
+void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid, int gid);
 
 // A tool's final report: the text on stdout and the JSON written to JSON_DEST (--json
 // FILE); with "-" stdout gets only the JSON; with "" only the text is printed. Each is
 // built only when it is printed.
 void emit_report(const std::string& json_dest, const std::function<std::string()>& text,
                  const std::function<std::string()>& json);
-
-// Gives a file we created as root under sudo to the invoking user (SUDO_UID/SUDO_GID).
-void give_to_invoking_user(const std::string& path);
 
 }  // namespace tk
