@@ -58,6 +58,10 @@ TEST(TraceOptions, ValidationSaysWhatIsWrong) {
     expect_error(parse({"-p", "2147480000"}), "no such process: 2147480000");
     expect_error(parse({"-t", "2147480000"}), "no such thread: 2147480000");
     expect_error(parse({"-d", "-1", "true"}), "-d must be");
+    expect_error(parse({"--json", "/nonexistent-dir/x.json", "true"}), "cannot write /nonexistent-dir/x.json (--json)");
+    expect_error(parse({"--json", "/tmp", "true"}), "not a directory");
+    EXPECT_NO_THROW(tk::validate_trace_options(parse({"--json", "/dev/stdout", "true"})));
+    EXPECT_NO_THROW(tk::validate_trace_options(parse({"--json", "/dev/null", "true"})));
 }
 
 TEST(TraceOptions, UnknownOptionBeforeTheCommandIsAMistake) {

@@ -177,6 +177,8 @@ int compare_main(int argc, char** argv) {
     app.add_option("--only", o.only, "run only MODEL or MODEL/IPC (e.g. thread, process/pipe)");
     app.add_option("-n,--iterations", o.kernel_iterations, "round trips for the process and thread rows");
     if (!tk::parse_command_line(app, argc, argv)) return 0;
+    tk::check_writable(o.json, "--json");
+    tk::check_writable(o.svg, "--svg");
 
     auto started = std::chrono::steady_clock::now();
     if (o.pingpong.empty()) o.pingpong = our_directory() + "/pingpong";

@@ -51,7 +51,36 @@ int own_descriptor(const std::string& path) {
     return -1;
 }
 
+// The file a path names, through symbolic links (the path itself when it does not exist).
+std::string resolved(const std::string& path) {
+    std::string target = path;
+    if (char* real = realpath(path.c_str(), nullptr)) {
+        target = real;
+        free(real);
+    }
+    return target;
+}
+
 }  // namespace
+
+void check_writable(const std::string& path, const std::string& option) {
+    if (path.empty() || path == "-" || own_descriptor(path) >= 0) return;
+    std::string target = resolved(path);
+    auto refuse = [&](const std::string& why, int e) {
+        throw UserError(errno_text("cannot write " + path + " (" + option + ")", e) + ": " + why, 2);
+    };
+    struct stat st;
+    if (stat(target.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) refuse("give a file, not a directory", EISDIR);
+        if (!S_ISREG(st.st_mode)) {  // a device or FIFO: written in place
+            if (access(target.c_str(), W_OK) != 0) refuse("give a file you may write", errno);
+            return;
+        }
+    }
+    auto slash = target.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : target.substr(0, slash);
+    if (access(dir.c_str(), W_OK) != 0) refuse("give a file in an existing, writable directory", errno);
+}
 
 void write_output(const std::string& path, const std::string& content, unsigned mode) {
     // under sudo, a new file belongs to the user who asked for it
@@ -79,11 +108,7 @@ void write_output_as(const std::string& path, const std::string& content, unsign
         return;
     }
     // a symbolic link stays, and the file it names is replaced
-    std::string target = path;
-    if (char* real = realpath(path.c_str(), nullptr)) {
-        target = real;
-        free(real);
-    }
+    std::string target = resolved(path);
     struct stat st;
     if (stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         // a device, FIFO or socket is written in place: a file renamed over it would

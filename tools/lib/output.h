@@ -17,6 +17,10 @@ void write_output(const std::string& path, const std::string& content, unsigned 
 // The same, the file owned by UID/GID (-1: by us).
 void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid, int gid);
 
+// Throws UserError (exit 2) when `path`, given with OPTION, could not be written: checked
+// before a run, so that its report is not lost at the end. "" and "-" are fine.
+void check_writable(const std::string& path, const std::string& option);
+
 // A tool's final report: the text on stdout and the JSON written to JSON_DEST (--json
 // FILE); with "-" stdout gets only the JSON; with "" only the text is printed. Each is
 // built only when it is printed.

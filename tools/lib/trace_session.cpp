@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "errors.h"
+#include "output.h"
 #include "proc.h"
 
 namespace tk {
@@ -49,6 +50,7 @@ void validate_trace_options(const TraceOptions& o) {
         throw UserError(std::to_string(o.pid) + " is a thread, not a process: use -t " +
                         std::to_string(o.pid) + " for one thread", 2);
     if (o.tid && !tgid_of(o.tid)) throw UserError(describe_missing_task(o.tid, true));
+    check_writable(o.json, "--json");
 }
 
 bool parse_command_line(CLI::App& app, int argc, char** argv) {

@@ -32,18 +32,6 @@ std::string join(const std::vector<std::string>& words) {
 }
 
 // Fails early (before tracing) when FILE cannot be written: its directory must exist.
-void check_writable(const std::string& path, const char* option) {
-    if (path.empty() || path == "-")
-        return;
-    auto slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    if (access(dir.c_str(), W_OK) != 0)
-        throw tk::UserError(
-            tk::errno_text(std::string("cannot write ") + path + " (" + option + ")") +
-                ": give a file in an existing, writable directory",
-            2);
-}
-
 struct ToolOptions {
     lockwait::Features features;
     std::string folded;
@@ -88,8 +76,7 @@ int trace_main(int argc, char** argv) {
         return 0;
     }
     tk::validate_trace_options(opts);
-    check_writable(opts.json, "--json");
-    check_writable(tool.folded, "--folded");
+    tk::check_writable(tool.folded, "--folded");
     if (opts.launching())
         tk::resolve_command(opts.command[0]);  // fail before loading anything
     if (geteuid() == 0)
