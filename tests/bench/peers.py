@@ -1,14 +1,50 @@
-"""Shared by the overhead benchmarks: running a system-wide peer tool (runqlat, offcputime,
-bpftrace, perf ...) beside a workload."""
+"""Shared by the overhead benchmarks: running the variants in alternating rounds, the ratio
+to the untraced run of the same round, and running a system-wide peer tool (runqlat,
+offcputime, bpftrace, perf ...) beside a workload."""
 import os
 import re
 import signal
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
 # `ready` for a tool that prints nothing until it ends: it is attached once it holds a BPF link
 BPF_LINK = object()
+
+
+def run_rounds(variants, rounds, show, prefix=""):
+    """Runs each available variant of variants [(key, label, run, available)] once per
+    round. Each round starts one variant later than the last, so that slow phases of a
+    shared machine hit all of them alike and no variant always runs in the same place.
+    Returns (results, errors): key -> the values run() returned, in round order; key -> the
+    last line of the error of a variant that failed (a peer that fails on this kernel is
+    reported, not fatal; it is not run again). show(value) formats a value for the
+    progress line on stderr."""
+    results = {key: [] for key, *_ in variants}
+    errors = {}
+    for r in range(rounds):
+        shift = r % len(variants)
+        for key, _label, run, available in variants[shift:] + variants[:shift]:
+            if not available or key in errors:
+                continue
+            try:
+                results[key].append(run())
+            except Exception as e:
+                text = getattr(e, "stderr", None) or str(e)
+                errors[key] = (text.strip().splitlines() or ["?"])[-1][:160]
+        print(f"{prefix}round {r + 1}/{rounds}: " +
+              ", ".join(f"{k} {show(v[-1])}" for k, v in results.items() if v), file=sys.stderr, flush=True)
+    return results, errors
+
+
+def paired_ratio(results, key, value=lambda x: x, base="untraced"):
+    """The median over rounds of value(KEY's result) / value(the base's result of the same
+    round). Slow phases of a shared VM often last a whole round: this moves less with them
+    than the ratio of the medians. (A variant that failed midway pairs its rounds with the
+    base's first ones, which are the same rounds.)"""
+    return statistics.median(value(v) / value(u) for u, v in zip(results[base], results[key]))
 
 
 def has_bpf_links(pid):
