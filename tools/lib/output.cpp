@@ -61,40 +61,9 @@ std::string resolved(const std::string& path) {
     return target;
 }
 
-}  // namespace
-
-void check_writable(const std::string& path, const std::string& option) {
-    if (path.empty() || path == "-" || own_descriptor(path) >= 0) return;
-    std::string target = resolved(path);
-    auto refuse = [&](const std::string& why, int e) {
-        throw UserError(errno_text("cannot write " + path + " (" + option + ")", e) + ": " + why, 2);
-    };
-    struct stat st;
-    if (stat(target.c_str(), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) refuse("give a file, not a directory", EISDIR);
-        if (!S_ISREG(st.st_mode)) {  // a device or FIFO: written in place
-            if (access(target.c_str(), W_OK) != 0) refuse("give a file you may write", errno);
-            return;
-        }
-    }
-    auto slash = target.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : target.substr(0, slash);
-    if (access(dir.c_str(), W_OK) != 0) refuse("give a file in an existing, writable directory", errno);
-}
-
-void write_output(const std::string& path, const std::string& content, unsigned mode) {
-    // under sudo, a new file belongs to the user who asked for it
-    int uid = -1, gid = -1;
-    const char* su = getenv("SUDO_UID");
-    const char* sg = getenv("SUDO_GID");
-    if (geteuid() == 0 && su && *su && sg && *sg) {
-        uid = int(strtoul(su, nullptr, 10));
-        gid = int(strtoul(sg, nullptr, 10));
-    }
-    write_output_as(path, content, mode, uid, gid);
-}
-
-void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid, int gid) {
+// write_output and write_output_as; MUST_OWN: a file that cannot be handed to UID is an error
+void write_file(const std::string& path, const std::string& content, unsigned mode, int uid, int gid,
+                bool must_own) {
     if (path == "-") {
         fwrite(content.data(), 1, content.size(), stdout);
         fflush(stdout);
@@ -132,7 +101,7 @@ void write_output_as(const std::string& path, const std::string& content, unsign
     };
     if (int e = write_all(fd, content)) fail("cannot write " + path, e);
     if (fchmod(fd, mode_t(mode)) != 0) fail("cannot set the mode of " + path, errno);
-    if (uid >= 0 && fchown(fd, uid_t(uid), gid_t(gid)) != 0)
+    if (uid >= 0 && fchown(fd, uid_t(uid), gid_t(gid)) != 0 && must_own)
         fail("cannot hand " + path + " to uid " + std::to_string(uid), errno);
     fsync(fd);  // the content is on disk before the name points at it
     if (close(fd) != 0) {
@@ -145,6 +114,43 @@ void write_output_as(const std::string& path, const std::string& content, unsign
         unlink(tmp.c_str());
         throw UserError(errno_text("cannot write " + path, e));
     }
+}
+
+}  // namespace
+
+void check_writable(const std::string& path, const std::string& option) {
+    if (path.empty() || path == "-" || own_descriptor(path) >= 0) return;
+    std::string target = resolved(path);
+    auto refuse = [&](const std::string& why, int e) {
+        throw UserError(errno_text("cannot write " + path + " (" + option + ")", e) + ": " + why, 2);
+    };
+    struct stat st;
+    if (stat(target.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) refuse("give a file, not a directory", EISDIR);
+        if (!S_ISREG(st.st_mode)) {  // a device or FIFO: written in place
+            if (access(target.c_str(), W_OK) != 0) refuse("give a file you may write", errno);
+            return;
+        }
+    }
+    auto slash = target.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : target.substr(0, slash);
+    if (access(dir.c_str(), W_OK) != 0) refuse("give a file in an existing, writable directory", errno);
+}
+
+void write_output(const std::string& path, const std::string& content, unsigned mode) {
+    // under sudo, a new file belongs to the user who asked for it
+    int uid = -1, gid = -1;
+    const char* su = getenv("SUDO_UID");
+    const char* sg = getenv("SUDO_GID");
+    if (geteuid() == 0 && su && *su && sg && *sg) {
+        uid = int(strtoul(su, nullptr, 10));
+        gid = int(strtoul(sg, nullptr, 10));
+    }
+    write_file(path, content, mode, uid, gid, false);  // a report owned by root is still a report
+}
+
+void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid, int gid) {
+    write_file(path, content, mode, uid, gid, true);
 }
 
 }  // namespace tk

@@ -14,7 +14,8 @@ namespace tk {
 // descriptor. Throws UserError on failure. A file written gets `mode` and, under sudo,
 // belongs to the invoking user (SUDO_UID/SUDO_GID).
 void write_output(const std::string& path, const std::string& content, unsigned mode = 0644);
-// The same, the file owned by UID/GID (-1: by us).
+// The same, the file owned by UID/GID (-1: by us); a file that cannot be handed to them is
+// an error (write_output keeps a report it could not hand over, owned by root).
 void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid, int gid);
 
 // Throws UserError (exit 2) when `path`, given with OPTION, could not be written: checked
