@@ -23,6 +23,7 @@
 #include "core_file.h"
 #include "errors.h"
 #include "kinds.h"
+#include "launcher.h"
 #include "report.h"
 #include "runner.h"
 
@@ -62,8 +63,9 @@ int cmd_analyze(const std::string& core, const crashlab::AnalyzeOptions& opts,
             std::cout << dump;
         } else {
             // Under sudo the report belongs to the user who asked for it.
-            crashlab::InvokingUser u = crashlab::invoking_user();
-            crashlab::write_private_file(*json, dump, u.uid, u.gid);
+            auto invoker = tk::sudo_invoker();
+            crashlab::write_private_file(*json, dump, invoker ? int(invoker->first) : -1,
+                                         invoker ? int(invoker->second) : -1);
         }
     } else {
         crashlab::TextOptions t;

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <grp.h>
-#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -23,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "errors.h"
+#include "launcher.h"
 #include "output.h"
 #include "report.h"
 #include "signals.h"
@@ -118,26 +118,13 @@ struct Credentials {
 // unless --as-root.
 Credentials target_credentials(bool as_root) {
     Credentials c;
-    if (as_root)
+    // looked up here, before fork: the child may only make async-signal-safe calls
+    tk::Credentials user = tk::workload_credentials(as_root);
+    if (!user.dropped)
         return c;
-    InvokingUser u = invoking_user();
-    if (u.uid < 0)
-        return c;
-    c.uid = u.uid;
-    c.gid = u.gid;
-    // Looked up here, before fork: the child may only make async-signal-safe calls.
-    if (struct passwd* pw = getpwuid(uid_t(u.uid))) {
-        int n = 64;
-        std::vector<gid_t> groups(static_cast<size_t>(n));
-        if (getgrouplist(pw->pw_name, gid_t(u.gid), groups.data(), &n) < 0) {
-            groups.resize(size_t(n));
-            getgrouplist(pw->pw_name, gid_t(u.gid), groups.data(), &n);
-        }
-        groups.resize(size_t(std::max(n, 0)));
-        c.groups = groups;
-    }
-    if (c.groups.empty())
-        c.groups.push_back(gid_t(u.gid));
+    c.uid = int(user.uid);
+    c.gid = int(user.gid);
+    c.groups = user.groups;
     return c;
 }
 
@@ -331,19 +318,6 @@ std::string piped_core_advice(const CorePattern& pattern, int pid) {
 
 void write_private_file(const std::string& path, const std::string& content, int uid, int gid) {
     tk::write_output_as(path, content, 0600, uid, gid);
-}
-
-InvokingUser invoking_user() {
-    InvokingUser u;
-    if (geteuid() != 0)
-        return u;
-    const char* su = getenv("SUDO_UID");
-    const char* sg = getenv("SUDO_GID");
-    if (su && sg && atoi(su) > 0) {
-        u.uid = atoi(su);
-        u.gid = atoi(sg);
-    }
-    return u;
 }
 
 int run_command(const RunOptions& options) {

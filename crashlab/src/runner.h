@@ -47,10 +47,4 @@ std::string piped_core_advice(const CorePattern& pattern, int pid);
 // renamed into place), and owned by UID/GID when they are >= 0.
 void write_private_file(const std::string& path, const std::string& content, int uid, int gid);
 
-// The user who ran sudo (SUDO_UID/SUDO_GID) when we are root; -1 otherwise.
-struct InvokingUser {
-    int uid = -1, gid = -1;
-};
-InvokingUser invoking_user();
-
 }  // namespace crashlab

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <tuple>
 
 #include "errors.h"
 
@@ -26,20 +27,23 @@ std::string ExitStatus::describe() const {
     return s;
 }
 
+std::optional<std::pair<uid_t, gid_t>> sudo_invoker() {
+    const char* su = getenv("SUDO_UID");
+    const char* sg = getenv("SUDO_GID");
+    if (geteuid() != 0 || !su || !*su) return std::nullopt;
+    char* end = nullptr;
+    unsigned long uid = strtoul(su, &end, 10);
+    if (*end != 0 || uid == 0) return std::nullopt;
+    return std::pair{uid_t(uid), sg && *sg ? gid_t(strtoul(sg, nullptr, 10)) : gid_t(uid)};
+}
+
 Credentials workload_credentials(bool run_as_root) {
     Credentials c;
     c.uid = getuid();
     c.gid = getgid();
-    const char* su = getenv("SUDO_UID");
-    const char* sg = getenv("SUDO_GID");
-    if (geteuid() == 0 && !run_as_root && su && *su) {
-        char* end = nullptr;
-        unsigned long uid = strtoul(su, &end, 10);
-        if (*end == 0 && uid != 0) {
-            c.uid = uid_t(uid);
-            c.gid = sg && *sg ? gid_t(strtoul(sg, nullptr, 10)) : gid_t(uid);
-            c.dropped = true;
-        }
+    if (auto invoker = sudo_invoker(); invoker && !run_as_root) {
+        std::tie(c.uid, c.gid) = *invoker;
+        c.dropped = true;
     }
     if (struct passwd* pw = getpwuid(c.uid)) {
         c.user = pw->pw_name;

@@ -43,6 +43,11 @@ struct Credentials {
     bool dropped = false;  // switching away from root
 };
 
+// Under sudo, as root: the uid and gid of the user who typed sudo (SUDO_UID, not 0; and
+// SUDO_GID, else that uid). Nothing otherwise. Whom a launched command runs as, and whom
+// the files we write belong to.
+std::optional<std::pair<uid_t, gid_t>> sudo_invoker();
+
 // The credentials a launched command gets: SUDO_UID/SUDO_GID and that user's groups when
 // running as root under sudo (unless run_as_root), else our own.
 Credentials workload_credentials(bool run_as_root);

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "errors.h"
+#include "launcher.h"
 
 namespace tk {
 
@@ -139,13 +140,8 @@ void check_writable(const std::string& path, const std::string& option) {
 
 void write_output(const std::string& path, const std::string& content, unsigned mode) {
     // under sudo, a new file belongs to the user who asked for it
-    int uid = -1, gid = -1;
-    const char* su = getenv("SUDO_UID");
-    const char* sg = getenv("SUDO_GID");
-    if (geteuid() == 0 && su && *su && sg && *sg) {
-        uid = int(strtoul(su, nullptr, 10));
-        gid = int(strtoul(sg, nullptr, 10));
-    }
+    auto invoker = sudo_invoker();
+    int uid = invoker ? int(invoker->first) : -1, gid = invoker ? int(invoker->second) : -1;
     write_file(path, content, mode, uid, gid, false);  // a report owned by root is still a report
 }
 
