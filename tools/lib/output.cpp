@@ -52,14 +52,28 @@ int own_descriptor(const std::string& path) {
     return -1;
 }
 
-// The file a path names, through symbolic links (the path itself when it does not exist).
-std::string resolved(const std::string& path) {
+// Where the output for a path goes. check_writable and write_file follow the same rules.
+struct Destination {
+    enum Kind {
+        Descriptor,  // one of our open descriptors (fd): written where it stands
+        InPlace,     // an existing device, FIFO or socket (target): opened and written
+        Directory,   // refused
+        File,        // a regular file, or none yet (target): replaced whole
+    } kind;
+    int fd = -1;
+    std::string target;  // through symbolic links: the link stays, the file it names changes
+};
+
+Destination destination_of(const std::string& path) {
+    if (int fd = own_descriptor(path); fd >= 0) return {Destination::Descriptor, fd, path};
     std::string target = path;
     if (char* real = realpath(path.c_str(), nullptr)) {
         target = real;
         free(real);
     }
-    return target;
+    struct stat st;
+    if (stat(target.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return {Destination::File, -1, target};
+    return {S_ISDIR(st.st_mode) ? Destination::Directory : Destination::InPlace, -1, target};
 }
 
 // write_output and write_output_as; MUST_OWN: a file that cannot be handed to UID is an error
@@ -70,25 +84,27 @@ void write_file(const std::string& path, const std::string& content, unsigned mo
         fflush(stdout);
         return;
     }
-    // one of our descriptors: written where it stands (after the text report on stdout);
-    // opening the path again would start a regular file over from its beginning
-    if (int fd = own_descriptor(path); fd >= 0) {
-        if (fd == 1) fflush(stdout);
-        if (int e = write_all(fd, content)) throw UserError(errno_text("cannot write " + path, e));
-        return;
-    }
-    // a symbolic link stays, and the file it names is replaced
-    std::string target = resolved(path);
-    struct stat st;
-    if (stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        // a device, FIFO or socket is written in place: a file renamed over it would
-        // replace it (as root, /dev/null)
-        int fd = open(target.c_str(), O_WRONLY | O_CLOEXEC);
-        if (fd < 0) throw UserError(errno_text("cannot write " + path));
-        int e = write_all(fd, content);
-        close(fd);
-        if (e) throw UserError(errno_text("cannot write " + path, e));
-        return;
+    Destination d = destination_of(path);
+    const std::string& target = d.target;
+    switch (d.kind) {
+        case Destination::Descriptor:
+            // opening the path again would start a regular file over from its beginning
+            if (d.fd == 1) fflush(stdout);
+            if (int e = write_all(d.fd, content)) throw UserError(errno_text("cannot write " + path, e));
+            return;
+        case Destination::InPlace: {
+            // a file renamed over it would replace it (as root, /dev/null)
+            int fd = open(target.c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0) throw UserError(errno_text("cannot write " + path));
+            int e = write_all(fd, content);
+            close(fd);
+            if (e) throw UserError(errno_text("cannot write " + path, e));
+            return;
+        }
+        case Destination::Directory:
+            throw UserError(errno_text("cannot write " + path, EISDIR));
+        case Destination::File:
+            break;
     }
     // a regular file is replaced whole: written beside it, then renamed over it. mkstemp
     // makes a new file (O_EXCL) under an unpredictable name: never through a planted link
@@ -120,21 +136,24 @@ void write_file(const std::string& path, const std::string& content, unsigned mo
 }  // namespace
 
 void check_writable(const std::string& path, const std::string& option) {
-    if (path.empty() || path == "-" || own_descriptor(path) >= 0) return;
-    std::string target = resolved(path);
+    if (path.empty() || path == "-") return;
     auto refuse = [&](const std::string& why, int e) {
         throw UserError(errno_text("cannot write " + path + " (" + option + ")", e) + ": " + why, 2);
     };
-    struct stat st;
-    if (stat(target.c_str(), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) refuse("give a file, not a directory", EISDIR);
-        if (!S_ISREG(st.st_mode)) {  // a device or FIFO: written in place
-            if (access(target.c_str(), W_OK) != 0) refuse("give a file you may write", errno);
+    Destination d = destination_of(path);
+    switch (d.kind) {
+        case Destination::Descriptor:
             return;
-        }
+        case Destination::InPlace:
+            if (access(d.target.c_str(), W_OK) != 0) refuse("give a file you may write", errno);
+            return;
+        case Destination::Directory:
+            refuse("give a file, not a directory", EISDIR);
+        case Destination::File:
+            break;
     }
-    auto slash = target.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : target.substr(0, slash);
+    auto slash = d.target.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : d.target.substr(0, slash);
     if (access(dir.c_str(), W_OK) != 0) refuse("give a file in an existing, writable directory", errno);
 }
 
