@@ -41,33 +41,23 @@ int BPF_PROG(ctxswitch_migrate) { return 0; }
 /* ctxswitch-trace's tracepoints, with the clock reads its definitions need */
 __u64 last_ts = 0; /* a store the compiler cannot drop */
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(ctxswitchclock_switch)
+static __always_inline int read_clock(void)
 {
     last_ts = bpf_ktime_get_ns();
     return 0;
 }
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ctxswitchclock_switch) { return read_clock(); }
 
 SEC("tp_btf/sched_exit_tp")
-int BPF_PROG(ctxswitchclock_schedule_exit)
-{
-    last_ts = bpf_ktime_get_ns();
-    return 0;
-}
+int BPF_PROG(ctxswitchclock_schedule_exit) { return read_clock(); }
 
 SEC("tp_btf/sched_waking")
-int BPF_PROG(ctxswitchclock_waking)
-{
-    last_ts = bpf_ktime_get_ns();
-    return 0;
-}
+int BPF_PROG(ctxswitchclock_waking) { return read_clock(); }
 
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(ctxswitchclock_wakeup_new)
-{
-    last_ts = bpf_ktime_get_ns();
-    return 0;
-}
+int BPF_PROG(ctxswitchclock_wakeup_new) { return read_clock(); }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ctxswitchclock_fork) { return 0; }
