@@ -2,6 +2,7 @@
 to the untraced run of the same round, and running a system-wide peer tool (runqlat,
 offcputime, bpftrace, perf ...) beside a workload."""
 import os
+import platform
 import re
 import signal
 import statistics
@@ -12,6 +13,17 @@ import time
 
 # `ready` for a tool that prints nothing until it ends: it is attached once it holds a BPF link
 BPF_LINK = object()
+
+
+def machine_line():
+    """The line that says which machine a benchmark ran on."""
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"machine: {platform.node()}, {os.cpu_count()} CPUs, {cpu}, Linux {platform.release()}"
 
 
 def run_rounds(variants, rounds, show, prefix=""):

@@ -31,7 +31,6 @@ std::string join(const std::vector<std::string>& words) {
     return out;
 }
 
-// Fails early (before tracing) when FILE cannot be written: its directory must exist.
 struct ToolOptions {
     lockwait::Features features;
     std::string folded;
