@@ -8,11 +8,14 @@ set -eu
 BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
        libdw-dev libunwind-dev libcapstone-dev libcli11-dev nlohmann-json3-dev
        libgtest-dev libgmock-dev libbenchmark-dev pkg-config libdeflate0"
+# what the tools read at run time: glibc's debug symbols name libc's internal functions in
+# stacks and backtraces (__lll_lock_wait, where a contended mutex sleeps)
+RUN="libc6-dbg"
 # the independent sources every number is cross-checked against
 TEST="gdb elfutils linux-perf procps util-linux python3 file"
 PEERS="libbpf-tools bpftrace stress-ng"
 
-want="$BUILD $TEST"
+want="$BUILD $RUN $TEST"
 [ "${1:-}" = "--peers" ] && want="$want $PEERS"
 
 missing=""

@@ -112,6 +112,7 @@ void make_private_dir(const std::string& path, int uid, int gid) {
 struct Credentials {
     int uid = -1, gid = -1;     // -1: keep ours
     std::vector<gid_t> groups;  // the user's supplementary groups
+    tk::Credentials user;       // the whole lookup (name, home), to explain a failed exec
 };
 
 // Under sudo, the command runs as the user who typed sudo (with that user's groups),
@@ -119,12 +120,12 @@ struct Credentials {
 Credentials target_credentials(bool as_root) {
     Credentials c;
     // looked up here, before fork: the child may only make async-signal-safe calls
-    tk::Credentials user = tk::workload_credentials(as_root);
-    if (!user.dropped)
+    c.user = tk::workload_credentials(as_root);
+    if (!c.user.dropped)
         return c;
-    c.uid = int(user.uid);
-    c.gid = int(user.gid);
-    c.groups = user.groups;
+    c.uid = int(c.user.uid);
+    c.gid = int(c.user.gid);
+    c.groups = c.user.groups;
     return c;
 }
 
@@ -378,6 +379,11 @@ int run_command(const RunOptions& options) {
                                        "cannot raise RLIMIT_CORE",
                                        "cannot switch to the invoking user", "cannot execute"};
         int stage = child_error[0] >= 1 && child_error[0] <= 4 ? child_error[0] : 4;
+        if (stage == 4 && child_error[1] == EACCES && creds.user.dropped) {
+            if (std::string why = tk::path_closed_to(program, creds.user); !why.empty())
+                throw tk::UserError(why + ": put the program where that user can reach it, or "
+                                          "keep root for it with --as-root");
+        }
         throw tk::UserError(std::string(stages[stage]) + " (" + program +
                             "): " + strerror(child_error[1]));
     }

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "integration/harness.h"  // harness::ReachableCopy
 
 using namespace crashlab_test;
 
@@ -100,9 +101,11 @@ TEST(Run, UnderSudoTheCommandRunsAsTheInvokingUser) {
     ASSERT_NE(nobody, nullptr);
     std::string uid = std::to_string(nobody->pw_uid), gid = std::to_string(nobody->pw_gid);
     std::string dir = fresh_dir("run-sudo");
-    Result r =
-        run({CRASHLAB_BIN, "run", "-q", "--dir", dir + "/crashes", "--", VICTIM_O0, "null-write"},
-            {"SUDO_UID=" + uid, "SUDO_GID=" + gid});
+    // The build tree may be closed to nobody (a checkout under /root): it gets a copy.
+    harness::ReachableCopy victim(VICTIM_O0);
+    Result r = run(
+        {CRASHLAB_BIN, "run", "-q", "--dir", dir + "/crashes", "--", victim.path(), "null-write"},
+        {"SUDO_UID=" + uid, "SUDO_GID=" + gid});
     ASSERT_TRUE(r.exited);
     ASSERT_EQ(r.code, 128 + 11) << r.err;
     std::vector<std::string> runs = glob(dir + "/crashes/*");
@@ -129,6 +132,26 @@ TEST(Run, UnderSudoTheCommandRunsAsTheInvokingUser) {
     EXPECT_EQ(load_json(meta[0])["uid"].get<int>(), 0);
     remove_tree(dir);
     remove_tree(dir2);
+}
+
+TEST(Run, UnderSudoAProgramTheUserCannotReachIsOneClearLine) {
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root (it pretends to be sudo)";
+    struct passwd* nobody = getpwnam("nobody");
+    ASSERT_NE(nobody, nullptr);
+    // The victim in a directory only root may enter, like a checkout under /root.
+    harness::ReachableCopy copy(VICTIM_O0);
+    chmod(copy.dir().c_str(), 0700);
+    std::string dir = fresh_dir("run-sudo-closed");
+    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", dir, "--", copy.path(), "null-write"},
+                   {"SUDO_UID=" + std::to_string(nobody->pw_uid),
+                    "SUDO_GID=" + std::to_string(nobody->pw_gid)});
+    ASSERT_TRUE(r.exited);
+    EXPECT_NE(r.code, 0);
+    EXPECT_EQ(r.err, "crashlab: user nobody cannot reach " + copy.path() + ": " + copy.dir() +
+                         " (mode 0700, owner root) is closed to it: put the program where that "
+                         "user can reach it, or keep root for it with --as-root\n");
+    remove_tree(dir);
 }
 
 TEST(List, EveryKind) {

@@ -1,5 +1,6 @@
 // ctxswitch-trace end to end: the real tool, the real BPF programs, real workloads.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -146,6 +147,23 @@ TEST(CtxswitchTrace, UnderSudoTheWorkloadRunsAsTheInvokingUser) {
     EXPECT_NE(root.err.find("uid=0"), std::string::npos) << root.err;
 }
 
+TEST(CtxswitchTrace, UnderSudoACommandTheUserCannotReachIsOneClearLine) {
+    REQUIRE_ROOT();
+    // The command in a directory only root may enter, like a build tree under /root.
+    harness::ReachableCopy copy("/bin/true");
+    chmod(copy.dir().c_str(), 0700);
+    RunOptions o;
+    o.env["SUDO_UID"] = "65534";
+    o.env["SUDO_GID"] = "65534";
+    auto r = run({bin("ctxswitch-trace"), "--", copy.path()}, o);
+    EXPECT_EQ(r.status, 126);
+    EXPECT_EQ(r.err, "ctxswitch-trace: user nobody cannot reach " + copy.path() + ": " +
+                         copy.dir() +
+                         " (mode 0700, owner root) is closed to it: put the program where that "
+                         "user can reach it, or keep root for it with --run-as-root\n");
+    EXPECT_TRUE(harness::our_programs_loaded().empty());
+}
+
 TEST(CtxswitchTrace, ExitStatusOfTheWorkloadIsPassedOn) {
     REQUIRE_ROOT();
     EXPECT_EQ(run({bin("ctxswitch-trace"), "--", "sh", "-c", "exit 7"}, harness::as_root()).status, 7);
@@ -228,8 +246,7 @@ TEST(CtxswitchTrace, KernelWithoutSchedSwitchIsAClearError) {
 
 TEST(CtxswitchTrace, NotRootIsAClearError) {
     REQUIRE_ROOT();
-    // drop to nobody for the tool itself
-    auto r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin("ctxswitch-trace"), "--", "true"});
+    auto r = harness::run_as_nobody(bin("ctxswitch-trace"), {"--", "true"});
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(r.err, "ctxswitch-trace: needs root or CAP_BPF and CAP_PERFMON: run with sudo\n");
 }

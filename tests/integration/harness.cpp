@@ -6,10 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace harness {
 
@@ -31,6 +35,29 @@ std::string read_file(const std::string& path) {
     std::stringstream s;
     s << f.rdbuf();
     return s.str();
+}
+
+ReachableCopy::ReachableCopy(const std::string& program) {
+    char dir[] = "/tmp/toolkit-test-reachable-XXXXXX";
+    if (!mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+    dir_ = dir;
+    chmod(dir, 0755);
+    path_ = dir_ + "/" + std::filesystem::path(program).filename().string();
+    std::filesystem::copy_file(program, path_);
+    chmod(path_.c_str(), 0755);
+}
+
+ReachableCopy::~ReachableCopy() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+Result run_as_nobody(const std::string& program, const std::vector<std::string>& args) {
+    ReachableCopy copy(program);
+    std::vector<std::string> argv = {"setpriv", "--reuid=65534", "--regid=65534",
+                                     "--clear-groups", copy.path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
 }
 
 nlohmann::json parse_json(const std::string& text) {

@@ -41,6 +41,26 @@ std::vector<std::string> programs_loaded(const std::vector<std::string>& names);
 // programs_loaded() for ctxswitch-trace's programs.
 std::vector<std::string> our_programs_loaded();
 
+// A copy of the program at PATH in a directory of its own under /tmp that every user can
+// reach (0755), removed with the object. For tests that run a program as another user:
+// the build tree may be closed to that user (a checkout in /root, whose mode is 0700).
+class ReachableCopy {
+  public:
+    explicit ReachableCopy(const std::string& program);
+    ~ReachableCopy();
+    ReachableCopy(const ReachableCopy&) = delete;
+    ReachableCopy& operator=(const ReachableCopy&) = delete;
+    const std::string& path() const { return path_; }
+    const std::string& dir() const { return dir_; }
+
+  private:
+    std::string dir_, path_;
+};
+
+// Runs PROGRAM (a copy reachable by every user) with ARGS as user nobody (65534), with no
+// groups and no capabilities: how a tool behaves for a user who forgot sudo.
+Result run_as_nobody(const std::string& program, const std::vector<std::string>& args);
+
 // Privileged tests call this first.
 bool have_root();
 bool in_ci();

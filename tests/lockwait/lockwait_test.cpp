@@ -654,8 +654,7 @@ TEST(LockwaitTrace, KernelWithoutLockTracepointsStillTracesFutexes) {
 
 TEST(LockwaitTrace, NotRootIsAClearError) {
     REQUIRE_ROOT();
-    auto r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                  bin("lockwait-trace"), "--", "true"});
+    auto r = harness::run_as_nobody(bin("lockwait-trace"), {"--", "true"});
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(r.err, "lockwait-trace: needs root or CAP_BPF and CAP_PERFMON: run with sudo\n");
 }

@@ -165,6 +165,22 @@ TEST(LockwaitStacks, AStackIsWholeWhenItReachesAnEntryPoint) {
     EXPECT_FALSE(reaches_entry_point({}));
 }
 
+TEST(LockwaitStacks, FramesWithoutANameSayWhichSymbolsToInstall) {
+    std::map<std::string, size_t> unnamed;
+    count_unnamed_frames({frame("", "libc.so.6"), frame("", "[kernel]"), frame("main", "app"),
+                          frame("", "libc.so.6"), frame("")},
+                         unnamed);
+    EXPECT_EQ(unnamed, (std::map<std::string, size_t>{{"libc.so.6", 2}}));
+    EXPECT_EQ(unnamed_frames_note(unnamed),
+              "2 frames have no function name, in libc.so.6 (2): their debug symbols are not "
+              "installed; for libc.so.6 install libc6-dbg (Debian), which names its internal "
+              "functions such as __lll_lock_wait");
+    EXPECT_EQ(unnamed_frames_note({{"libfoo.so.1", 1}}),
+              "1 frames have no function name, in libfoo.so.1 (1): their debug symbols are not "
+              "installed; install the module's -dbg or -dbgsym package for names");
+    EXPECT_EQ(unnamed_frames_note({}), "");
+}
+
 namespace {
 
 Report sample_report() {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -61,6 +62,48 @@ Credentials workload_credentials(bool run_as_root) {
     }
     if (c.dropped && c.groups.empty()) c.groups.push_back(c.gid);
     return c;
+}
+
+namespace {
+
+// Whether the mode bits of ST give CREDS the permission BIT of the owner class (S_IXUSR
+// for search), as the kernel decides it without ACLs: owner, else group, else others.
+bool mode_allows(const struct stat& st, const Credentials& creds, mode_t owner_bit) {
+    if (st.st_uid == creds.uid) return st.st_mode & owner_bit;
+    bool in_group = st.st_gid == creds.gid;
+    for (gid_t g : creds.groups) in_group |= st.st_gid == g;
+    return st.st_mode & (in_group ? owner_bit >> 3 : owner_bit >> 6);
+}
+
+std::string user_name(const Credentials& creds) {
+    return creds.user.empty() ? "uid " + std::to_string(creds.uid) : creds.user;
+}
+
+}  // namespace
+
+std::string path_closed_to(const std::string& path, const Credentials& creds) {
+    if (creds.uid == 0) return "";
+    auto closed = [&](const std::string& at, const struct stat& st, const char* what) {
+        char mode[8];
+        snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+        struct passwd* owner = getpwuid(st.st_uid);
+        return "user " + user_name(creds) + " cannot reach " + path + ": " + at + " (mode " +
+               mode + ", owner " + (owner ? owner->pw_name : std::to_string(st.st_uid)) +
+               ") " + what;
+    };
+    // Every directory from / down to the file's own must let the user search it.
+    std::string dir;
+    for (size_t slash = path.find('/', 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+        dir = path.substr(0, slash);
+        struct stat st;
+        if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && !mode_allows(st, creds, S_IXUSR))
+            return closed(dir, st, "is closed to it");
+    }
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0 && !mode_allows(st, creds, S_IXUSR))
+        return closed(path, st, "is not executable by it");
+    return "";
 }
 
 namespace {
@@ -127,6 +170,7 @@ std::unique_ptr<Workload> Workload::spawn_paused(const LaunchOptions& opts) {
     std::string exe = resolve_command(opts.argv[0]);
 
     std::unique_ptr<Workload> w(new Workload());
+    w->exe_ = exe;
     w->creds_ = workload_credentials(opts.run_as_root);
 
     int go[2], err[2];
@@ -211,6 +255,12 @@ void Workload::resume() {
         reap();
         if (e == EPERM && creds_.dropped)
             throw UserError(errno_text("cannot switch to user " + creds_.user, e), 126);
+        if (e == EACCES && creds_.dropped) {
+            if (std::string why = path_closed_to(exe_, creds_); !why.empty())
+                throw UserError(why + ": put the program where that user can reach it, or "
+                                      "keep root for it with --run-as-root",
+                                126);
+        }
         throw UserError(errno_text("cannot execute the command", e), e == ENOENT ? 127 : 126);
     }
 }

@@ -56,6 +56,13 @@ Credentials workload_credentials(bool run_as_root);
 // code 127 (not found) or 126 (not executable) and a clear message.
 std::string resolve_command(const std::string& argv0);
 
+// When the user of CREDS cannot reach PATH because a directory on the way (or the file
+// itself) does not let that user through by its mode bits, the sentence that says so:
+// "user nobody cannot reach /root/w/prog: /root (mode 0700, owner root) is closed to it".
+// "" when the mode bits let that user through. Says why an exec after dropping root failed
+// with EACCES, when the same path works as root (a checkout under /root, whose mode is 0700).
+std::string path_closed_to(const std::string& path, const Credentials& creds);
+
 class Workload {
 public:
     static std::unique_ptr<Workload> spawn_paused(const LaunchOptions& opts);
@@ -85,6 +92,7 @@ public:
 private:
     Workload() = default;
     pid_t pid_ = -1;
+    std::string exe_;   // the resolved command
     int go_fd_ = -1;    // write end: one byte lets the child exec
     int err_fd_ = -1;   // read end: the child's errno if exec failed (close-on-exec)
     bool resumed_ = false;

@@ -371,6 +371,8 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
         }
         if (!r.short_stack_note.empty())
             out << "  note: " << r.short_stack_note << "\n";
+        if (!r.unnamed_frames_note.empty())
+            out << "  note: " << r.unnamed_frames_note << "\n";
         if (r.stacks.empty())
             out << "  none: no wait blocked\n";
     }
@@ -584,6 +586,8 @@ nlohmann::json json_report(const Report& r) {
         j["stack_summary"] = {{"user_stacks", r.user_stacks},
                               {"short_stacks", r.short_user_stacks},
                               {"note", r.short_stack_note},
+                              {"unnamed_frames", r.unnamed_frames},
+                              {"unnamed_frames_note", r.unnamed_frames_note},
                               {"captured", r.counter(LW_C_STACKS)}};
     }
     if (r.kernel_locks_enabled) {

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -113,6 +114,9 @@ struct Report : tk::RunInfo {
     std::vector<StackEntry> stacks;  // by blocked time
     size_t user_stacks = 0, short_user_stacks = 0;
     std::string short_stack_note;  // where the short stacks stop, and why
+    // user frames without a function name, by module: its symbols are not installed
+    std::map<std::string, size_t> unnamed_frames;
+    std::string unnamed_frames_note;  // which modules, and how to get their names
 
     bool kernel_locks_enabled = false;
     std::vector<KernelLock> kernel_locks;  // by total time

@@ -134,6 +134,32 @@ std::vector<std::string> SymbolizerCache::warnings() const {
     return out;
 }
 
+void count_unnamed_frames(const std::vector<Frame>& frames, std::map<std::string, size_t>& counts) {
+    for (const Frame& f : frames)
+        if (f.function.empty() && !f.module.empty() && f.module != "[kernel]")
+            counts[f.module]++;
+}
+
+std::string unnamed_frames_note(const std::map<std::string, size_t>& counts) {
+    if (counts.empty())
+        return "";
+    size_t total = 0;
+    std::string modules;
+    bool libc = false;
+    for (const auto& [module, n] : counts) {
+        total += n;
+        modules += (modules.empty() ? "" : ", ") + module + " (" + std::to_string(n) + ")";
+        libc |= module.rfind("libc.so", 0) == 0;
+    }
+    // Debian's C library exports few of its internal functions (__lll_lock_wait is not one):
+    // their names are in its debug symbols only.
+    return std::to_string(total) + " frames have no function name, in " + modules +
+           ": their debug symbols are not installed" +
+           (libc ? "; for libc.so.6 install libc6-dbg (Debian), which names its internal "
+                   "functions such as __lll_lock_wait"
+                 : "; install the module's -dbg or -dbgsym package for names");
+}
+
 bool reaches_entry_point(const std::vector<Frame>& frames) {
     static const std::set<std::string> entries = {"_start",
                                                   "__libc_start_main",
@@ -355,8 +381,11 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
                 e.waker.frames = user_frames(symbols.of(pid_t(k.waker_pid)), wk->second);
                 e.waker.truncated = !reaches_entry_point(e.waker.frames);
             }
+            count_unnamed_frames(e.waiter.frames, r.unnamed_frames);
+            count_unnamed_frames(e.waker.frames, r.unnamed_frames);
             r.stacks.push_back(std::move(e));
         }
+        r.unnamed_frames_note = unnamed_frames_note(r.unnamed_frames);
         if (r.short_user_stacks) {
             auto most = std::max_element(short_ends.begin(), short_ends.end(),
                                          [](auto& a, auto& b) { return a.second < b.second; });

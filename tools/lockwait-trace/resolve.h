@@ -48,6 +48,12 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
 // the frame-pointer walk was cut short, by code without frame pointers).
 bool reaches_entry_point(const std::vector<Frame>& frames);
 
+// Adds the user frames of FRAMES that have no function name to COUNTS, by module.
+void count_unnamed_frames(const std::vector<Frame>& frames, std::map<std::string, size_t>& counts);
+// What a report says of those frames: the modules whose symbols were missing and how to
+// install them ("" when every frame had a name).
+std::string unnamed_frames_note(const std::map<std::string, size_t>& counts);
+
 // The first frame outside the kernel's locking code and the tracing machinery.
 std::string kernel_lock_site(const std::vector<Frame>& frames);
 
