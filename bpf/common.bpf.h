@@ -53,85 +53,85 @@ static __always_inline void hist_add(void *map, __u32 id, __u64 v)
  *                                 at sched_process_fork: the child's new state when it is
  *                                 followed (TYPE's `follow` and `stats.tid`/`stats.pid` set)
  */
-#define TK_TASK_STATE(TYPE, MAX_THREADS)                                                   \
-    struct {                                                                               \
-        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);                                           \
-        __uint(map_flags, BPF_F_NO_PREALLOC);                                              \
-        __type(key, int);                                                                  \
-        __type(value, TYPE);                                                               \
-    } task_state SEC(".maps");                                                             \
-    struct {                                                                               \
-        __uint(type, BPF_MAP_TYPE_HASH);                                                   \
-        __uint(map_flags, BPF_F_NO_PREALLOC);                                              \
-        __uint(max_entries, MAX_THREADS);                                                  \
-        __type(key, __u32);                                                                \
-        __type(value, TYPE);                                                               \
-    } task_state_hash SEC(".maps");                                                        \
-    struct {                                                                               \
-        __uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
-        __uint(max_entries, 1);                                                            \
-        __type(key, __u32);                                                                \
-        __type(value, TYPE);                                                               \
-    } task_state_zero SEC(".maps");                                                        \
-                                                                                           \
-    static __always_inline TYPE *state_of(bool btf, struct task_struct *t, __u32 tid)      \
-    {                                                                                      \
-        if (btf)                                                                           \
-            return bpf_task_storage_get(&task_state, t, 0, 0);                             \
-        return bpf_map_lookup_elem(&task_state_hash, &tid);                                \
-    }                                                                                      \
-                                                                                           \
-    static __always_inline TYPE *state_create(bool btf, struct task_struct *t, __u32 tid)  \
-    {                                                                                      \
-        __u32 zero_key = 0;                                                                \
-        TYPE *zero;                                                                        \
-                                                                                           \
-        if (btf)                                                                           \
+#define TK_TASK_STATE(TYPE, MAX_THREADS)                                                    \
+    struct {                                                                                \
+        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);                                            \
+        __uint(map_flags, BPF_F_NO_PREALLOC);                                               \
+        __type(key, int);                                                                   \
+        __type(value, TYPE);                                                                \
+    } task_state SEC(".maps");                                                              \
+    struct {                                                                                \
+        __uint(type, BPF_MAP_TYPE_HASH);                                                    \
+        __uint(map_flags, BPF_F_NO_PREALLOC);                                               \
+        __uint(max_entries, MAX_THREADS);                                                   \
+        __type(key, __u32);                                                                 \
+        __type(value, TYPE);                                                                \
+    } task_state_hash SEC(".maps");                                                         \
+    struct {                                                                                \
+        __uint(type, BPF_MAP_TYPE_ARRAY);                                                   \
+        __uint(max_entries, 1);                                                             \
+        __type(key, __u32);                                                                 \
+        __type(value, TYPE);                                                                \
+    } task_state_zero SEC(".maps");                                                         \
+                                                                                            \
+    static __always_inline TYPE *state_of(bool btf, struct task_struct *t, __u32 tid)       \
+    {                                                                                       \
+        if (btf)                                                                            \
+            return bpf_task_storage_get(&task_state, t, 0, 0);                              \
+        return bpf_map_lookup_elem(&task_state_hash, &tid);                                 \
+    }                                                                                       \
+                                                                                            \
+    static __always_inline TYPE *state_create(bool btf, struct task_struct *t, __u32 tid)   \
+    {                                                                                       \
+        __u32 zero_key = 0;                                                                 \
+        TYPE *zero;                                                                         \
+                                                                                            \
+        if (btf)                                                                            \
             return bpf_task_storage_get(&task_state, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE); \
-        zero = bpf_map_lookup_elem(&task_state_zero, &zero_key);                           \
-        if (zero)                                                                          \
-            bpf_map_update_elem(&task_state_hash, &tid, zero, BPF_NOEXIST);                \
-        return bpf_map_lookup_elem(&task_state_hash, &tid);                                \
-    }                                                                                      \
-                                                                                           \
-    /* (the tid is asked for only when needed: a helper call costs ~15 ns on our VMs) */ \
-    static __always_inline TYPE *state_of_current(bool btf)                                \
-    {                                                                                      \
-        __u32 tid;                                                                         \
-                                                                                           \
-        if (btf)                                                                           \
-            return bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);    \
-        tid = (__u32)bpf_get_current_pid_tgid();                                           \
-        return bpf_map_lookup_elem(&task_state_hash, &tid);                                \
-    }                                                                                      \
-                                                                                           \
-    /* The child is followed when its parent is, or when LAUNCHER (the tool's pid in       \
-     * launch mode, else 0) starts the command; the tool's own threads never are. NULL     \
-     * when it is not followed, and then *no_room says whether it should have been. */     \
-    static __always_inline TYPE *state_of_child(bool btf, struct task_struct *parent,      \
-                                                struct task_struct *child, __u32 launcher, \
-                                                bool *no_room)                             \
-    {                                                                                      \
-        __u32 parent_tgid = TASK_READ(btf, parent, tgid);                                  \
-        __u32 child_tid = TASK_READ(btf, child, pid);                                      \
-        __u32 child_tgid = TASK_READ(btf, child, tgid);                                    \
-        TYPE *ps, *cs;                                                                     \
-                                                                                           \
-        *no_room = false;                                                                  \
-        if (!(launcher && parent_tgid == launcher && child_tgid != launcher)) {            \
-            ps = state_of(btf, parent, TASK_READ(btf, parent, pid));                       \
-            if (!ps || !ps->follow)                                                        \
-                return NULL;                                                               \
-        }                                                                                  \
-        cs = state_create(btf, child, child_tid);                                          \
-        if (!cs) {                                                                         \
-            *no_room = true;                                                               \
-            return NULL;                                                                   \
-        }                                                                                  \
-        cs->follow = 1;                                                                    \
-        cs->stats.tid = child_tid;                                                         \
-        cs->stats.pid = child_tgid;                                                        \
-        return cs;                                                                         \
+        zero = bpf_map_lookup_elem(&task_state_zero, &zero_key);                            \
+        if (zero)                                                                           \
+            bpf_map_update_elem(&task_state_hash, &tid, zero, BPF_NOEXIST);                 \
+        return bpf_map_lookup_elem(&task_state_hash, &tid);                                 \
+    }                                                                                       \
+                                                                                            \
+    /* (the tid is asked for only when needed: a helper call costs ~15 ns on our VMs) */    \
+    static __always_inline TYPE *state_of_current(bool btf)                                 \
+    {                                                                                       \
+        __u32 tid;                                                                          \
+                                                                                            \
+        if (btf)                                                                            \
+            return bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);     \
+        tid = (__u32)bpf_get_current_pid_tgid();                                            \
+        return bpf_map_lookup_elem(&task_state_hash, &tid);                                 \
+    }                                                                                       \
+                                                                                            \
+    /* The child is followed when its parent is, or when LAUNCHER (the tool's pid in        \
+     * launch mode, else 0) starts the command; the tool's own threads never are. NULL      \
+     * when it is not followed, and then *no_room says whether it should have been. */      \
+    static __always_inline TYPE *state_of_child(bool btf, struct task_struct *parent,       \
+                                                struct task_struct *child, __u32 launcher,  \
+                                                bool *no_room)                              \
+    {                                                                                       \
+        __u32 parent_tgid = TASK_READ(btf, parent, tgid);                                   \
+        __u32 child_tid = TASK_READ(btf, child, pid);                                       \
+        __u32 child_tgid = TASK_READ(btf, child, tgid);                                     \
+        TYPE *ps, *cs;                                                                      \
+                                                                                            \
+        *no_room = false;                                                                   \
+        if (!(launcher && parent_tgid == launcher && child_tgid != launcher)) {             \
+            ps = state_of(btf, parent, TASK_READ(btf, parent, pid));                        \
+            if (!ps || !ps->follow)                                                         \
+                return NULL;                                                                \
+        }                                                                                   \
+        cs = state_create(btf, child, child_tid);                                           \
+        if (!cs) {                                                                          \
+            *no_room = true;                                                                \
+            return NULL;                                                                    \
+        }                                                                                   \
+        cs->follow = 1;                                                                     \
+        cs->stats.tid = child_tid;                                                          \
+        cs->stats.pid = child_tgid;                                                         \
+        return cs;                                                                          \
     }
 
 /*
@@ -149,7 +149,8 @@ static __always_inline void hist_add(void *map, __u32 id, __u64 v)
  *    -1, where a system call leaves its number and an exception its error code.
  * The stack test needs pointer comparisons, which the verifier allows with CAP_PERFMON.
  */
-#define TK_THREAD_SIZE (16 * 1024) /* x86-64 without KASAN; a larger stack errs towards "interrupt" */
+#define TK_THREAD_SIZE \
+    (16 * 1024) /* x86-64 without KASAN; a larger stack errs towards "interrupt" */
 
 static __always_inline bool in_task_context_of(struct task_struct *cur /* current */)
 {

@@ -29,7 +29,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define TASK_DEAD 0x80
 
 /* set by user space between open and load */
-const volatile __u32 launcher_tgid = 0; /* adopt children of this process (launch mode) */
+const volatile __u32 launcher_tgid = 0;          /* adopt children of this process (launch mode) */
 const volatile bool measure_switch_cost = false; /* sched_exit_tp is attached */
 
 TK_TASK_STATE(struct cs_task_state, CS_MAX_THREADS)
@@ -347,16 +347,10 @@ static __always_inline int on_user_switch(bool btf)
 }
 
 SEC("uprobe")
-int user_switch_btf(struct pt_regs *ctx)
-{
-    return on_user_switch(true);
-}
+int user_switch_btf(struct pt_regs *ctx) { return on_user_switch(true); }
 
 SEC("uprobe")
-int user_switch_raw(struct pt_regs *ctx)
-{
-    return on_user_switch(false);
-}
+int user_switch_raw(struct pt_regs *ctx) { return on_user_switch(false); }
 
 /* ---- tp_btf programs ------------------------------------------------------------------ */
 
@@ -368,22 +362,13 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
 }
 
 SEC("tp_btf/sched_exit_tp")
-int BPF_PROG(schedule_exit_btf, bool is_switch)
-{
-    return on_schedule_exit(is_switch);
-}
+int BPF_PROG(schedule_exit_btf, bool is_switch) { return on_schedule_exit(is_switch); }
 
 SEC("tp_btf/sched_waking")
-int BPF_PROG(waking_btf, struct task_struct *p)
-{
-    return on_waking(true, p);
-}
+int BPF_PROG(waking_btf, struct task_struct *p) { return on_waking(true, p); }
 
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(wakeup_new_btf, struct task_struct *p)
-{
-    return on_wakeup_new(true, p);
-}
+int BPF_PROG(wakeup_new_btf, struct task_struct *p) { return on_wakeup_new(true, p); }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
@@ -392,16 +377,10 @@ int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(exit_btf, struct task_struct *p)
-{
-    return on_exit(true, p);
-}
+int BPF_PROG(exit_btf, struct task_struct *p) { return on_exit(true, p); }
 
 SEC("tp_btf/sched_migrate_task")
-int BPF_PROG(migrate_btf, struct task_struct *p, int dest_cpu)
-{
-    return on_migrate(true, p);
-}
+int BPF_PROG(migrate_btf, struct task_struct *p, int dest_cpu) { return on_migrate(true, p); }
 
 /* ---- raw_tp twins ---------------------------------------------------------------------- */
 
@@ -413,22 +392,13 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
 }
 
 SEC("raw_tp/sched_exit_tp")
-int BPF_PROG(schedule_exit_raw, bool is_switch)
-{
-    return on_schedule_exit(is_switch);
-}
+int BPF_PROG(schedule_exit_raw, bool is_switch) { return on_schedule_exit(is_switch); }
 
 SEC("raw_tp/sched_waking")
-int BPF_PROG(waking_raw, struct task_struct *p)
-{
-    return on_waking(false, p);
-}
+int BPF_PROG(waking_raw, struct task_struct *p) { return on_waking(false, p); }
 
 SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(wakeup_new_raw, struct task_struct *p)
-{
-    return on_wakeup_new(false, p);
-}
+int BPF_PROG(wakeup_new_raw, struct task_struct *p) { return on_wakeup_new(false, p); }
 
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
@@ -437,13 +407,7 @@ int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
 }
 
 SEC("raw_tp/sched_process_exit")
-int BPF_PROG(exit_raw, struct task_struct *p)
-{
-    return on_exit(false, p);
-}
+int BPF_PROG(exit_raw, struct task_struct *p) { return on_exit(false, p); }
 
 SEC("raw_tp/sched_migrate_task")
-int BPF_PROG(migrate_raw, struct task_struct *p, int dest_cpu)
-{
-    return on_migrate(false, p);
-}
+int BPF_PROG(migrate_raw, struct task_struct *p, int dest_cpu) { return on_migrate(false, p); }

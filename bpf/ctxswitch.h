@@ -43,20 +43,20 @@ enum cs_hist_id {
 
 /* Global counters (one per-CPU slot of `totals`), indexed by cs_counter. */
 enum cs_counter {
-    CS_C_SWITCHES = 0,     /* switch-outs of traced tasks = voluntary + involuntary */
-    CS_C_VOLUNTARY,        /* left the CPU in a sleeping state (!preempt && state != RUNNING) */
-    CS_C_INVOLUNTARY,      /* preempted or yielded while runnable */
-    CS_C_MIGRATIONS,       /* sched_migrate_task of traced tasks */
-    CS_C_WAKEUPS,          /* sched_waking of traced tasks */
-    CS_C_FORKS,            /* tasks that became traced by fork or clone */
-    CS_C_EXITS,            /* traced tasks that died (their final switch) */
-    CS_C_COST_UNMATCHED,   /* sched_switch with no sched_exit_tp in the next task
-                              (first run of a new task returns through ret_from_fork) */
-    CS_C_USER_SWITCHES,    /* calls of the user-level switch function (--user-switch uprobe) */
+    CS_C_SWITCHES = 0,   /* switch-outs of traced tasks = voluntary + involuntary */
+    CS_C_VOLUNTARY,      /* left the CPU in a sleeping state (!preempt && state != RUNNING) */
+    CS_C_INVOLUNTARY,    /* preempted or yielded while runnable */
+    CS_C_MIGRATIONS,     /* sched_migrate_task of traced tasks */
+    CS_C_WAKEUPS,        /* sched_waking of traced tasks */
+    CS_C_FORKS,          /* tasks that became traced by fork or clone */
+    CS_C_EXITS,          /* traced tasks that died (their final switch) */
+    CS_C_COST_UNMATCHED, /* sched_switch with no sched_exit_tp in the next task
+                            (first run of a new task returns through ret_from_fork) */
+    CS_C_USER_SWITCHES,  /* calls of the user-level switch function (--user-switch uprobe) */
     /* what did not fit, printed as `dropped` */
-    CS_C_DROP_STORAGE,     /* task state could not be created (out of memory, map full) */
-    CS_C_DROP_EXITED,      /* exited thread's record did not fit in `exited` */
-    CS_C_DROP_LIVE,        /* live-thread index `live` full */
+    CS_C_DROP_STORAGE, /* task state could not be created (out of memory, map full) */
+    CS_C_DROP_EXITED,  /* exited thread's record did not fit in `exited` */
+    CS_C_DROP_LIVE,    /* live-thread index `live` full */
     CS_COUNTERS,
 };
 
@@ -69,12 +69,12 @@ struct cs_thread_stats {
     __u64 voluntary;
     __u64 involuntary;
     __u64 migrations;
-    __u64 on_cpu_ns;          /* total time on a CPU */
-    __u64 off_cpu_ns;         /* total time asleep (off-CPU, DESIGN.md 5) */
+    __u64 on_cpu_ns;  /* total time on a CPU */
+    __u64 off_cpu_ns; /* total time asleep (off-CPU, DESIGN.md 5) */
     __u64 off_cpu_count;
-    __u64 wait_ns;            /* total wakeup-to-run latency */
+    __u64 wait_ns; /* total wakeup-to-run latency */
     __u64 wait_count;
-    __u64 handoff_ns;         /* total handoff latency into this thread */
+    __u64 handoff_ns; /* total handoff latency into this thread */
     __u64 handoff_count;
     __u64 switch_in_cost_ns[CS_KINDS]; /* switch cost of the switches into this thread */
     __u64 switch_in_count[CS_KINDS];
@@ -88,7 +88,7 @@ struct cs_task_state {
     __u64 runnable_ts; /* woken or preempted at; 0 unless waiting for a CPU */
     __u32 waker_tid;   /* traced task that woke it (0: woken by someone untraced) */
     __u32 waker_pid;
-    __u32 follow;      /* trace what it forks and clones */
+    __u32 follow; /* trace what it forks and clones */
     __u32 _pad;
     struct cs_thread_stats stats;
 };
@@ -100,13 +100,13 @@ struct cs_task_state {
  * hand anyway, sparing sched_exit_tp a task-state lookup).
  */
 struct cs_cpu_state {
-    __u32 cur_tid;     /* the task switched in last on this CPU */
-    __u32 cur_traced;  /* ... and whether it is traced */
-    __u64 ts;          /* sched_switch time; 0 when nothing is in flight */
+    __u32 cur_tid;    /* the task switched in last on this CPU */
+    __u32 cur_traced; /* ... and whether it is traced */
+    __u64 ts;         /* sched_switch time; 0 when nothing is in flight */
     __u32 next_tid;
     __u32 kind;
-    __u64 cost;        /* the last measured switch cost, 0 once handed over */
-    __u32 cost_tid;    /* the task it was measured for */
+    __u64 cost;     /* the last measured switch cost, 0 once handed over */
+    __u32 cost_tid; /* the task it was measured for */
     __u32 cost_kind;
 };
 

@@ -184,17 +184,11 @@ static __always_inline void count_n(__u32 which, __u64 n)
         t->c[which] += n;
 }
 
-static __always_inline void count(__u32 which)
-{
-    count_n(which, 1);
-}
+static __always_inline void count(__u32 which) { count_n(which, 1); }
 
 /* hist_record() of common.bpf.h as a real call rather than inlined: its branches would
  * otherwise multiply the verifier's states at every use. */
-static __noinline void hist_put(struct hist *h, __u64 v)
-{
-    hist_record(h, v);
-}
+static __noinline void hist_put(struct hist *h, __u64 v) { hist_record(h, v); }
 
 static __always_inline __u32 popcount64(__u64 x)
 {
@@ -568,8 +562,8 @@ static __always_inline void attribute_fds(struct ep_call *c, __u8 family, __u32 
 
 static __always_inline void note_waker(struct ep_call *c, __u32 pid)
 {
-    struct ep_waker_key k = {.pid = pid, .key = c->key, .tid = c->waker_tid,
-                             .interrupt = c->waker_interrupt};
+    struct ep_waker_key k = {
+        .pid = pid, .key = c->key, .tid = c->waker_tid, .interrupt = c->waker_interrupt};
     struct ep_waker_info *w = bpf_map_lookup_elem(&wakers, &k);
 
     if (!w) {
@@ -663,7 +657,8 @@ __noinline int ep_account_thread(struct ep_thread_stats *t, const struct ep_exit
 
     if (!t || !x)
         return 0;
-    timed_out = x->ret == 0 && x->timeout && x->timeout != EP_TIMEOUT_NONE && x->in_call >= x->timeout;
+    timed_out =
+        x->ret == 0 && x->timeout && x->timeout != EP_TIMEOUT_NONE && x->in_call >= x->timeout;
     early_zero = x->ret == 0 && x->timeout && !timed_out;
     if (x->family < EP_FAMILIES)
         t->calls[x->family]++;
@@ -1120,7 +1115,8 @@ int BPF_PROG(ep_fork, struct task_struct *parent, struct task_struct *child)
 
     if (child_tgid == parent_tgid || target_tid)
         return 0; /* a new thread: traced through its process */
-    if (!(launcher_tgid && parent_tgid == launcher_tgid) && !bpf_map_lookup_elem(&targets, &parent_tgid))
+    if (!(launcher_tgid && parent_tgid == launcher_tgid) &&
+        !bpf_map_lookup_elem(&targets, &parent_tgid))
         return 0;
     if (bpf_map_update_elem(&targets, &child_tgid, &one, BPF_ANY) == 0)
         count(EP_C_FORKS);

@@ -23,11 +23,11 @@
 #define EP_MAX_WAKERS 8192     /* (loop, waker) counts */
 
 /* How much of the user's buffers is read back at sys_exit to attribute readiness to fds. */
-#define EP_EVENTS_READ 64   /* epoll_event entries (12 bytes each, packed on x86-64) */
+#define EP_EVENTS_READ 64 /* epoll_event entries (12 bytes each, packed on x86-64) */
 #define EP_EVENT_SIZE 12
 #define EP_POLLFDS_READ 256 /* struct pollfd entries (8 bytes each) */
 #define EP_POLLFD_SIZE 8
-#define EP_FDSET_WORDS 16   /* 64-bit words of an fd_set: FD_SETSIZE 1024 */
+#define EP_FDSET_WORDS 16 /* 64-bit words of an fd_set: FD_SETSIZE 1024 */
 #define EP_SCRATCH_SIZE 2048
 
 /* Two wakeups of different waiters by the same waker on the same CPU this close together are
@@ -76,25 +76,25 @@ enum ep_hist_id {
 
 /* Global counters (one per-CPU slot of `totals`). */
 enum ep_counter {
-    EP_C_CALLS = 0,           /* + ep_syscall: sys_enter of each waiting syscall */
-    EP_C_CTL = EP_SYSCALLS,   /* sys_enter of epoll_ctl */
-    EP_C_EVENTS,              /* events returned (sum of positive returns) */
-    EP_C_TIMEOUTS,            /* returned 0 once a timeout > 0 elapsed */
-    EP_C_NONBLOCKING,         /* timeout 0 */
-    EP_C_ERRORS,              /* returned an error (EINTR included) */
-    EP_C_FORKS,               /* processes that became traced at fork */
-    EP_C_EXITS,               /* traced threads that ended */
+    EP_C_CALLS = 0,         /* + ep_syscall: sys_enter of each waiting syscall */
+    EP_C_CTL = EP_SYSCALLS, /* sys_enter of epoll_ctl */
+    EP_C_EVENTS,            /* events returned (sum of positive returns) */
+    EP_C_TIMEOUTS,          /* returned 0 once a timeout > 0 elapsed */
+    EP_C_NONBLOCKING,       /* timeout 0 */
+    EP_C_ERRORS,            /* returned an error (EINTR included) */
+    EP_C_FORKS,             /* processes that became traced at fork */
+    EP_C_EXITS,             /* traced threads that ended */
     /* what could not be read or did not fit */
-    EP_C_READ_FAULTS,         /* a user buffer could not be read */
-    EP_C_EVENTS_UNREAD,       /* events beyond EP_EVENTS_READ / EP_POLLFDS_READ per call */
-    EP_C_EVENTS_UNMAPPED,     /* epoll events whose data matched no epoll_ctl we saw */
-    EP_C_DROP_STORAGE,        /* task state could not be created */
-    EP_C_DROP_LOOPS,          /* `loops` full */
-    EP_C_DROP_SIZE_HISTS,     /* `size_hists` full */
-    EP_C_DROP_FDS,            /* `fds` or `by_data` full */
-    EP_C_DROP_WAKERS,         /* `wakers` full */
-    EP_C_DROP_EXITED,         /* `exited` full */
-    EP_C_DROP_LIVE,           /* `live` full */
+    EP_C_READ_FAULTS,     /* a user buffer could not be read */
+    EP_C_EVENTS_UNREAD,   /* events beyond EP_EVENTS_READ / EP_POLLFDS_READ per call */
+    EP_C_EVENTS_UNMAPPED, /* epoll events whose data matched no epoll_ctl we saw */
+    EP_C_DROP_STORAGE,    /* task state could not be created */
+    EP_C_DROP_LOOPS,      /* `loops` full */
+    EP_C_DROP_SIZE_HISTS, /* `size_hists` full */
+    EP_C_DROP_FDS,        /* `fds` or `by_data` full */
+    EP_C_DROP_WAKERS,     /* `wakers` full */
+    EP_C_DROP_EXITED,     /* `exited` full */
+    EP_C_DROP_LIVE,       /* `live` full */
     EP_COUNTERS,
 };
 
@@ -105,23 +105,23 @@ struct ep_loop_key {
 
 /* Per loop, per CPU; user space adds the CPUs up. */
 struct ep_loop {
-    __u64 calls;                    /* calls that returned (entered while traced) */
+    __u64 calls; /* calls that returned (entered while traced) */
     __u64 by_syscall[EP_SYSCALLS];
-    __u64 events;                   /* sum of positive returns */
-    __u64 full;                     /* epoll: returned maxevents events (maxevents too small?) */
-    __u64 maxevents;                /* epoll: largest maxevents passed */
-    __u64 timeouts;                 /* 0 events after a timeout > 0 elapsed */
-    __u64 nonblocking;              /* timeout 0: a poll that never waits */
-    __u64 errors;                   /* negative returns */
-    __u64 interrupted;              /* -EINTR */
-    __u64 blocked_calls;            /* slept at least once */
-    __u64 ready_on_entry;           /* returned events without sleeping */
-    __u64 woken_calls;              /* returned events after a wakeup inside the call */
-    __u64 spurious_sleeps;          /* woken inside the call, then asleep again in it */
-    __u64 spurious_zero;            /* 0 events before a finite timeout > 0 elapsed */
-    __u64 herd_wakeups;             /* woken in one burst with another waiter (one readiness) */
-    __u64 herd_wasted;              /* of those: found nothing (asleep again, or returned 0) */
-    __u64 overruns;                 /* timed out later than asked */
+    __u64 events;          /* sum of positive returns */
+    __u64 full;            /* epoll: returned maxevents events (maxevents too small?) */
+    __u64 maxevents;       /* epoll: largest maxevents passed */
+    __u64 timeouts;        /* 0 events after a timeout > 0 elapsed */
+    __u64 nonblocking;     /* timeout 0: a poll that never waits */
+    __u64 errors;          /* negative returns */
+    __u64 interrupted;     /* -EINTR */
+    __u64 blocked_calls;   /* slept at least once */
+    __u64 ready_on_entry;  /* returned events without sleeping */
+    __u64 woken_calls;     /* returned events after a wakeup inside the call */
+    __u64 spurious_sleeps; /* woken inside the call, then asleep again in it */
+    __u64 spurious_zero;   /* 0 events before a finite timeout > 0 elapsed */
+    __u64 herd_wakeups;    /* woken in one burst with another waiter (one readiness) */
+    __u64 herd_wasted;     /* of those: found nothing (asleep again, or returned 0) */
+    __u64 overruns;        /* timed out later than asked */
     __u64 ctl_add, ctl_mod, ctl_del, ctl_failed;
     struct hist h[EP_HISTS];
 };
@@ -151,7 +151,7 @@ struct ep_fd_info {
     __u32 interest;      /* event mask of the last ADD/MOD (EPOLLIN, EPOLLET, ...) */
     __u32 returned_mask; /* OR of the event masks returned for it */
     __u32 adds, mods, dels;
-    __u32 flags;         /* EP_FD_REGISTERED */
+    __u32 flags; /* EP_FD_REGISTERED */
 };
 
 /* One live epoll registration, found by its epoll_data: a returned event's data leads here
@@ -164,7 +164,7 @@ struct ep_data_key {
 };
 
 struct ep_data_info {
-    __u64 ready;         /* times returned since it was registered */
+    __u64 ready; /* times returned since it was registered */
     __s32 fd;
     __u32 returned_mask;
 };
@@ -198,40 +198,40 @@ struct ep_thread_stats {
     __u64 in_call_ns;
     __u64 blocked_ns;
     __u64 cpu_in_call_ns;
-    __u64 ready_ns;     /* ready-to-return latency, summed */
+    __u64 ready_ns; /* ready-to-return latency, summed */
     __u64 ready_count;
-    __u64 busy_ns;      /* loop busy time, summed */
+    __u64 busy_ns; /* loop busy time, summed */
     __u64 busy_count;
-    __u64 spurious;     /* spurious sleeps + zero-event early returns */
+    __u64 spurious; /* spurious sleeps + zero-event early returns */
 };
 
 /* The waiting call a task is in. */
 struct ep_call {
     __u64 enter_ts;
-    __u64 timeout_ns;      /* EP_TIMEOUT_NONE: forever */
-    __u64 buf;             /* events, ufds or readfds */
-    __u64 buf2, buf3;      /* select: writefds, exceptfds */
-    __u64 busy_ns;         /* loop busy time before this call (0: first call) */
-    __u64 off_ts;          /* left the CPU at (0: on a CPU) */
-    __u64 blocked_ns;      /* asleep inside the call, until running again */
-    __u64 preempted_ns;    /* preempted inside the call, until running again */
-    __u64 woken_ts;        /* the wakeup that is still pending a return (0: none) */
-    __u64 wait_cpu_ns;     /* runnable but not running since woken_ts */
+    __u64 timeout_ns;   /* EP_TIMEOUT_NONE: forever */
+    __u64 buf;          /* events, ufds or readfds */
+    __u64 buf2, buf3;   /* select: writefds, exceptfds */
+    __u64 busy_ns;      /* loop busy time before this call (0: first call) */
+    __u64 off_ts;       /* left the CPU at (0: on a CPU) */
+    __u64 blocked_ns;   /* asleep inside the call, until running again */
+    __u64 preempted_ns; /* preempted inside the call, until running again */
+    __u64 woken_ts;     /* the wakeup that is still pending a return (0: none) */
+    __u64 wait_cpu_ns;  /* runnable but not running since woken_ts */
     __u32 waker_tid, waker_pid;
     char waker_comm[EP_COMM_LEN];
-    __s32 key;             /* loop key */
-    __u32 size;            /* maxevents, nfds, or select's n */
-    __u32 fds;             /* fds watched (0 for epoll: looked up at exit) */
+    __s32 key;  /* loop key */
+    __u32 size; /* maxevents, nfds, or select's n */
+    __u32 fds;  /* fds watched (0 for epoll: looked up at exit) */
     __u32 spurious_sleeps;
-    __u16 herd_wakeups;    /* wakeups that were part of a herd */
-    __u16 herd_wasted;     /* of those: asleep again, or the call returned nothing */
+    __u16 herd_wakeups; /* wakeups that were part of a herd */
+    __u16 herd_wasted;  /* of those: asleep again, or the call returned nothing */
     __u8 active;
-    __u8 sys;              /* enum ep_syscall */
-    __u8 family;           /* enum ep_family */
-    __u8 off_sleeping;     /* the current off-CPU period is a sleep, not a preemption */
-    __u8 slept;            /* slept at least once */
+    __u8 sys;          /* enum ep_syscall */
+    __u8 family;       /* enum ep_family */
+    __u8 off_sleeping; /* the current off-CPU period is a sleep, not a preemption */
+    __u8 slept;        /* slept at least once */
     __u8 waker_interrupt;
-    __u8 herd_pending;     /* the pending wakeup (woken_ts) is part of a herd */
+    __u8 herd_pending; /* the pending wakeup (woken_ts) is part of a herd */
     __u8 _pad;
 };
 
@@ -248,7 +248,7 @@ struct ep_ctl {
 struct ep_task_state {
     struct ep_call call;
     struct ep_ctl ctl;
-    __u64 last_exit_ts;  /* the last wait call of this thread returned at */
+    __u64 last_exit_ts; /* the last wait call of this thread returned at */
     struct ep_thread_stats stats;
 };
 

@@ -27,9 +27,9 @@
 
 struct hist {
     __u64 count;
-    __u64 sum;  /* ns */
-    __u64 min;  /* ns; valid when count > 0 (0 in an untouched slot) */
-    __u64 max;  /* ns */
+    __u64 sum; /* ns */
+    __u64 min; /* ns; valid when count > 0 (0 in an untouched slot) */
+    __u64 max; /* ns */
     __u64 buckets[HIST_BUCKETS];
 };
 
@@ -37,11 +37,21 @@ struct hist {
 static inline __u32 hist_log2(__u64 v)
 {
     __u32 r = 0, s;
-    s = (v > 0xFFFFFFFFULL) << 5; v >>= s; r |= s;
-    s = (v > 0xFFFF) << 4;        v >>= s; r |= s;
-    s = (v > 0xFF) << 3;          v >>= s; r |= s;
-    s = (v > 0xF) << 2;           v >>= s; r |= s;
-    s = (v > 0x3) << 1;           v >>= s; r |= s;
+    s = (v > 0xFFFFFFFFULL) << 5;
+    v >>= s;
+    r |= s;
+    s = (v > 0xFFFF) << 4;
+    v >>= s;
+    r |= s;
+    s = (v > 0xFF) << 3;
+    v >>= s;
+    r |= s;
+    s = (v > 0xF) << 2;
+    v >>= s;
+    r |= s;
+    s = (v > 0x3) << 1;
+    v >>= s;
+    r |= s;
     r |= (__u32)(v >> 1);
     return r;
 }
@@ -54,7 +64,8 @@ static inline __u32 hist_bucket(__u64 v)
     e = hist_log2(v);
     if (e >= HIST_MAX_POW)
         return HIST_BUCKETS - 1;
-    return (e - HIST_SUB_BITS + 1) * HIST_SUB + (__u32)((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
+    return (e - HIST_SUB_BITS + 1) * HIST_SUB +
+           (__u32)((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
 }
 
 /* The smallest value that lands in bucket b (its upper bound is hist_bucket_low(b + 1)). */

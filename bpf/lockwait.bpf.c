@@ -45,8 +45,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define ERESTART_RESTARTBLOCK 516
 
 /* set by user space between open and load */
-const volatile __u32 launcher_tgid = 0;    /* adopt new processes of this one (launch mode) */
-const volatile bool btf_mode = true;       /* task-local storage (else the tid hash) */
+const volatile __u32 launcher_tgid = 0;     /* adopt new processes of this one (launch mode) */
+const volatile bool btf_mode = true;        /* task-local storage (else the tid hash) */
 const volatile bool capture_stacks = false; /* --stacks: user stacks of blocked waits */
 const volatile bool capture_kstacks = true; /* kernel stacks of kernel lock contention */
 /* this architecture's syscall numbers (x86-64 defaults) */
@@ -305,16 +305,16 @@ static __always_inline __u32 outcome_of(long ret)
     if (ret >= 0)
         return LW_OUT_WOKEN;
     switch (-ret) {
-    case EAGAIN:
-        return LW_OUT_EAGAIN;
-    case ETIMEDOUT:
-        return LW_OUT_TIMEDOUT;
-    case EINTR:
-        return LW_OUT_EINTR;
-    default:
-        if (-ret >= ERESTARTSYS && -ret <= ERESTART_RESTARTBLOCK)
+        case EAGAIN:
+            return LW_OUT_EAGAIN;
+        case ETIMEDOUT:
+            return LW_OUT_TIMEDOUT;
+        case EINTR:
             return LW_OUT_EINTR;
-        return LW_OUT_ERROR;
+        default:
+            if (-ret >= ERESTARTSYS && -ret <= ERESTART_RESTARTBLOCK)
+                return LW_OUT_EINTR;
+            return LW_OUT_ERROR;
     }
 }
 
@@ -341,7 +341,7 @@ static __always_inline int on_enter(__u32 op, __u64 uaddr, __u64 arg, __u32 flag
     t = totals_here();
     if (t) {
         t->c[LW_C_FUTEX_CALLS]++;
-        t->c[cls == LW_CLASS_WAIT ? LW_C_WAIT_CALLS
+        t->c[cls == LW_CLASS_WAIT   ? LW_C_WAIT_CALLS
              : cls == LW_CLASS_WAKE ? LW_C_WAKE_CALLS
                                     : LW_C_OTHER_CALLS]++;
         t->calls[op]++;
@@ -413,7 +413,8 @@ static __always_inline int on_sys_enter(bool btf, struct pt_regs *regs, long id)
         cmd = lw_futex_op((int)a1);
         flags = ((int)a1 & LW_FUTEX_PRIVATE_FLAG) ? 0 : LW_LF_SHARED;
         if (cmd == LW_FUTEX_LOCK_PI || cmd == LW_FUTEX_LOCK_PI2 || cmd == LW_FUTEX_UNLOCK_PI ||
-            cmd == LW_FUTEX_TRYLOCK_PI || cmd == LW_FUTEX_WAIT_REQUEUE_PI || cmd == LW_FUTEX_CMP_REQUEUE_PI)
+            cmd == LW_FUTEX_TRYLOCK_PI || cmd == LW_FUTEX_WAIT_REQUEUE_PI ||
+            cmd == LW_FUTEX_CMP_REQUEUE_PI)
             flags |= LW_LF_PI;
         return on_enter(cmd, a0, a2, flags, 0);
     }
@@ -628,7 +629,8 @@ static __always_inline int on_exit(void *ctx, long ret)
 #if defined(__TARGET_ARCH_x86)
 #define SYSCALL_NR(btf, regs) ((btf) ? (long)(regs)->orig_ax : (long)BPF_CORE_READ(regs, orig_ax))
 #elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL_NR(btf, regs) ((btf) ? (long)(regs)->syscallno : (long)BPF_CORE_READ(regs, syscallno))
+#define SYSCALL_NR(btf, regs) \
+    ((btf) ? (long)(regs)->syscallno : (long)BPF_CORE_READ(regs, syscallno))
 #else
 #error "lockwait.bpf.c: add this architecture's syscall number register"
 #endif
@@ -641,10 +643,7 @@ static __always_inline int on_sys_exit(bool btf, void *ctx, struct pt_regs *regs
 }
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
-{
-    return on_sys_enter(true, regs, id);
-}
+int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id) { return on_sys_enter(true, regs, id); }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
@@ -653,10 +652,7 @@ int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 }
 
 SEC("raw_tp/sys_enter")
-int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long id)
-{
-    return on_sys_enter(false, regs, id);
-}
+int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long id) { return on_sys_enter(false, regs, id); }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit_raw, struct pt_regs *regs, long ret)
@@ -787,10 +783,7 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
 }
 
 SEC("tp_btf/sched_waking")
-int BPF_PROG(waking_btf, struct task_struct *p)
-{
-    return on_waking(true, ctx, p);
-}
+int BPF_PROG(waking_btf, struct task_struct *p) { return on_waking(true, ctx, p); }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
@@ -806,10 +799,7 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
 }
 
 SEC("raw_tp/sched_waking")
-int BPF_PROG(waking_raw, struct task_struct *p)
-{
-    return on_waking(false, ctx, p);
-}
+int BPF_PROG(waking_raw, struct task_struct *p) { return on_waking(false, ctx, p); }
 
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)

@@ -15,15 +15,15 @@
 #include "hist.h"
 
 #define LW_COMM_LEN 16
-#define LW_MAX_THREADS 16384    /* live-thread index, exited-thread records */
-#define LW_MAX_LOCK_ROWS 8192   /* (futex word, thread) rows */
-#define LW_MAX_WAKE_PAIRS 8192  /* (futex word, waiter, waker) rows */
-#define LW_MAX_STACK_ROWS 8192  /* (futex word, waiter stack, waker stack) rows */
-#define LW_MAX_STACKS 8192      /* distinct stacks kept (--stacks, kernel locks) */
-#define LW_STACK_DEPTH 64       /* frames kept per stack */
-#define LW_MAX_KLOCK_ROWS 4096  /* (kernel lock, kernel stack) rows */
-#define LW_MAX_ULOCKS 2048      /* pthread objects seen by the uprobes */
-#define LW_MAX_HELD 16384       /* (thread, mutex) pairs held right now (uprobes) */
+#define LW_MAX_THREADS 16384   /* live-thread index, exited-thread records */
+#define LW_MAX_LOCK_ROWS 8192  /* (futex word, thread) rows */
+#define LW_MAX_WAKE_PAIRS 8192 /* (futex word, waiter, waker) rows */
+#define LW_MAX_STACK_ROWS 8192 /* (futex word, waiter stack, waker stack) rows */
+#define LW_MAX_STACKS 8192     /* distinct stacks kept (--stacks, kernel locks) */
+#define LW_STACK_DEPTH 64      /* frames kept per stack */
+#define LW_MAX_KLOCK_ROWS 4096 /* (kernel lock, kernel stack) rows */
+#define LW_MAX_ULOCKS 2048     /* pthread objects seen by the uprobes */
+#define LW_MAX_HELD 16384      /* (thread, mutex) pairs held right now (uprobes) */
 
 /*
  * Operations, one index per kind of futex call: the futex(2) commands are op &
@@ -71,26 +71,26 @@ static inline unsigned int lw_futex_op(int op)
 static inline int lw_op_class(unsigned int op)
 {
     switch (op) {
-    case LW_FUTEX_WAIT:
-    case LW_FUTEX_WAIT_BITSET:
-    case LW_FUTEX_LOCK_PI:
-    case LW_FUTEX_LOCK_PI2:
-    case LW_FUTEX_WAIT_REQUEUE_PI:
-    case LW_SYS_FUTEX_WAIT:
-    case LW_SYS_FUTEX_WAITV:
-        return LW_CLASS_WAIT;
-    case LW_FUTEX_WAKE:
-    case LW_FUTEX_WAKE_BITSET:
-    case LW_FUTEX_WAKE_OP:
-    case LW_FUTEX_UNLOCK_PI:
-    case LW_FUTEX_REQUEUE:
-    case LW_FUTEX_CMP_REQUEUE:
-    case LW_FUTEX_CMP_REQUEUE_PI:
-    case LW_SYS_FUTEX_WAKE:
-    case LW_SYS_FUTEX_REQUEUE:
-        return LW_CLASS_WAKE;
-    default:
-        return LW_CLASS_OTHER;
+        case LW_FUTEX_WAIT:
+        case LW_FUTEX_WAIT_BITSET:
+        case LW_FUTEX_LOCK_PI:
+        case LW_FUTEX_LOCK_PI2:
+        case LW_FUTEX_WAIT_REQUEUE_PI:
+        case LW_SYS_FUTEX_WAIT:
+        case LW_SYS_FUTEX_WAITV:
+            return LW_CLASS_WAIT;
+        case LW_FUTEX_WAKE:
+        case LW_FUTEX_WAKE_BITSET:
+        case LW_FUTEX_WAKE_OP:
+        case LW_FUTEX_UNLOCK_PI:
+        case LW_FUTEX_REQUEUE:
+        case LW_FUTEX_CMP_REQUEUE:
+        case LW_FUTEX_CMP_REQUEUE_PI:
+        case LW_SYS_FUTEX_WAKE:
+        case LW_SYS_FUTEX_REQUEUE:
+            return LW_CLASS_WAKE;
+        default:
+            return LW_CLASS_OTHER;
     }
 }
 
@@ -116,8 +116,8 @@ struct lw_lock_key {
 };
 
 struct lw_lock_row {
-    __u64 waits;           /* wait calls on this word */
-    __u64 blocked;         /* waits that went to sleep inside the call */
+    __u64 waits;   /* wait calls on this word */
+    __u64 blocked; /* waits that went to sleep inside the call */
     __u64 outcome[LW_OUTCOMES];
     __u64 blocked_ns;      /* blocked time of those waits */
     __u64 wait_ns;         /* time in the wait calls, enter to exit */
@@ -145,8 +145,8 @@ struct lw_wake_key {
 };
 
 struct lw_wake_row {
-    __u64 count;      /* blocked waits this waker woke */
-    __u64 handoffs;   /* ... whose handoff latency was measured */
+    __u64 count;    /* blocked waits this waker woke */
+    __u64 handoffs; /* ... whose handoff latency was measured */
     __u64 handoff_ns;
     __u64 by_futex_wake; /* the waker was inside a traced futex wake call */
     char waker_comm[LW_COMM_LEN];
@@ -175,9 +175,9 @@ struct lw_stack_row {
 #define LW_LCB_F_MUTEX (1U << 5)
 
 struct lw_klock_key {
-    __u64 lock;    /* the lock's kernel address */
-    __s32 stack;   /* kernel stack at contention_begin (-1 if none) */
-    __u32 flags;   /* LW_LCB_F_* of the first contention_begin */
+    __u64 lock;  /* the lock's kernel address */
+    __s32 stack; /* kernel stack at contention_begin (-1 if none) */
+    __u32 flags; /* LW_LCB_F_* of the first contention_begin */
     __u32 pid;
     __u32 _pad;
 };
@@ -204,11 +204,11 @@ struct lw_ulock_key {
 
 /* Per CPU (many threads update one object), added up in user space. */
 struct lw_ulock_row {
-    __u64 acquires;      /* successful lock calls (mutex, rwlock), cond waits (cond) */
-    __u64 acquire_ns;    /* time in those calls: lock call entry to return */
-    __u64 try_busy;      /* pthread_mutex_trylock that found it taken */
-    __u64 holds;         /* unlocks matched to an acquisition by the same thread */
-    __u64 hold_ns;       /* acquisition to unlock */
+    __u64 acquires;   /* successful lock calls (mutex, rwlock), cond waits (cond) */
+    __u64 acquire_ns; /* time in those calls: lock call entry to return */
+    __u64 try_busy;   /* pthread_mutex_trylock that found it taken */
+    __u64 holds;      /* unlocks matched to an acquisition by the same thread */
+    __u64 hold_ns;    /* acquisition to unlock */
     __u64 max_hold_ns;
     struct hist h_acquire;
     struct hist h_hold;
@@ -225,36 +225,36 @@ struct lw_thread_stats {
     __u32 tid;
     __u32 pid;
     char comm[LW_COMM_LEN];
-    __u64 calls[LW_OPS];  /* futex calls by operation */
+    __u64 calls[LW_OPS]; /* futex calls by operation */
     __u64 waits;
     __u64 blocked;
     __u64 blocked_ns;
     __u64 wait_ns;
     __u64 wakes;
     __u64 woken;
-    __u64 klock_waits;    /* kernel lock contentions */
+    __u64 klock_waits; /* kernel lock contentions */
     __u64 klock_ns;
-    __u64 user_sp;        /* stack pointer at its latest first call on a word (names stack words) */
+    __u64 user_sp; /* stack pointer at its latest first call on a word (names stack words) */
 };
 
 /* A futex call in flight, and what happened to the caller inside it. */
 struct lw_call {
-    __u64 ts;          /* a wait call entered at; 0 when not in a wait call */
+    __u64 ts; /* a wait call entered at; 0 when not in a wait call */
     __u64 uaddr;
-    __u64 arg;         /* val (nr_wake for requeues), or the futex_waitv array */
-    __u64 off_ts;      /* went to sleep inside the call at; 0 while on a CPU */
-    __u64 blocked_ns;  /* sleeps inside the call so far */
-    __u64 wake_ts;     /* sched_waking while asleep inside the call; 0 if none */
-    __u64 handoff_ns;  /* wake -> running, of the last wake */
-    __u32 op;          /* LW_FUTEX_* / LW_SYS_* */
-    __u32 flags;       /* LW_LF_* */
+    __u64 arg;        /* val (nr_wake for requeues), or the futex_waitv array */
+    __u64 off_ts;     /* went to sleep inside the call at; 0 while on a CPU */
+    __u64 blocked_ns; /* sleeps inside the call so far */
+    __u64 wake_ts;    /* sched_waking while asleep inside the call; 0 if none */
+    __u64 handoff_ns; /* wake -> running, of the last wake */
+    __u32 op;         /* LW_FUTEX_* / LW_SYS_* */
+    __u32 flags;      /* LW_LF_* */
     __u32 sleeps;
-    __u32 waker_tid;   /* 0: woken from an interrupt, or not woken */
+    __u32 waker_tid; /* 0: woken from an interrupt, or not woken */
     __u32 waker_pid;
     __u32 waker_in_wake;
     __s32 waker_stack;
-    __u32 nr;          /* futex_waitv: entries */
-    __u32 active;      /* in a futex call (of any kind) */
+    __u32 nr;     /* futex_waitv: entries */
+    __u32 active; /* in a futex call (of any kind) */
     __u32 _pad;
     char waker_comm[LW_COMM_LEN];
 };
@@ -276,7 +276,7 @@ struct lw_task_state {
     __u64 ulock_ts;
     __u32 ulock_kind;
     __u32 _pad;
-    __u64 ucond_mutex;             /* pthread_cond_wait in flight: its mutex */
+    __u64 ucond_mutex; /* pthread_cond_wait in flight: its mutex */
     struct lw_thread_stats stats;
     /* The row of the thread's "hot" word, kept here rather than in `locks`, so that the
      * common case (a thread calling on the same word again) costs no hash lookup. A word's
@@ -295,14 +295,14 @@ enum lw_counter {
     LW_C_WAIT_CALLS,
     LW_C_WAKE_CALLS,
     LW_C_OTHER_CALLS,
-    LW_C_BLOCKED_WAITS,   /* wait calls that went to sleep inside the call */
-    LW_C_WOKEN_BY_TASK,   /* blocked waits with a waker (sched_waking in task context) */
-    LW_C_WOKEN_BY_IRQ,    /* ... woken from an interrupt (a timeout, a device) */
+    LW_C_BLOCKED_WAITS, /* wait calls that went to sleep inside the call */
+    LW_C_WOKEN_BY_TASK, /* blocked waits with a waker (sched_waking in task context) */
+    LW_C_WOKEN_BY_IRQ,  /* ... woken from an interrupt (a timeout, a device) */
     LW_C_FORKS,
     LW_C_EXITS,
-    LW_C_KLOCK_WAITS,     /* kernel lock contentions of traced tasks */
-    LW_C_ULOCK_HITS,      /* uprobe hits that were for traced tasks */
-    LW_C_STACKS,          /* user stacks captured */
+    LW_C_KLOCK_WAITS,      /* kernel lock contentions of traced tasks */
+    LW_C_ULOCK_HITS,       /* uprobe hits that were for traced tasks */
+    LW_C_STACKS,           /* user stacks captured */
     LW_C_SWITCH_IN_UNSEEN, /* a wait that slept returned without a sched_switch bringing it in */
     /* what did not fit, printed as `dropped` */
     LW_C_DROP_STORAGE,    /* task state could not be created */
@@ -335,10 +335,10 @@ enum lw_hist_id {
 };
 
 /* Ring buffer events: a process to read /proc/PID/maps of, now, while it lives. */
-#define LW_EV_EXEC 1     /* a traced task exec'd (the image changed) */
-#define LW_EV_PROCESS 2  /* first futex call of a traced process (since its exec or fork) */
-#define LW_EV_WORD 3     /* first call of a thread on a futex word: is its mapping known? */
-#define LW_EV_FORK 4     /* a traced process forked a new process (pid: the child) */
+#define LW_EV_EXEC 1    /* a traced task exec'd (the image changed) */
+#define LW_EV_PROCESS 2 /* first futex call of a traced process (since its exec or fork) */
+#define LW_EV_WORD 3    /* first call of a thread on a futex word: is its mapping known? */
+#define LW_EV_FORK 4    /* a traced process forked a new process (pid: the child) */
 
 struct lw_event {
     __u32 type;

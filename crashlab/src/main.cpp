@@ -48,8 +48,7 @@ int cmd_list(bool json) {
         std::string name(k.name);
         std::string sig(k.signal);
         printf("  %-19s %-20s %.*s%s\n", name.c_str(), sig.c_str(), int(k.description.size()),
-               k.description.data(),
-               k.needs_timeout ? " (run with --timeout)" : "");
+               k.description.data(), k.needs_timeout ? " (run with --timeout)" : "");
     }
     return 0;
 }

@@ -381,8 +381,9 @@ int run_command(const RunOptions& options) {
         int stage = child_error[0] >= 1 && child_error[0] <= 4 ? child_error[0] : 4;
         if (stage == 4 && child_error[1] == EACCES && creds.user.dropped) {
             if (std::string why = tk::path_closed_to(program, creds.user); !why.empty())
-                throw tk::UserError(why + ": put the program where that user can reach it, or "
-                                          "keep root for it with --as-root");
+                throw tk::UserError(why +
+                                    ": put the program where that user can reach it, or "
+                                    "keep root for it with --as-root");
         }
         throw tk::UserError(std::string(stages[stage]) + " (" + program +
                             "): " + strerror(child_error[1]));

@@ -17,9 +17,12 @@ namespace {
 
 // The name prefix of a set's programs in bpf/bench_empty.bpf.c; empty for an unknown set.
 std::string prefix_of(const std::string& set) {
-    if (set == "ctxswitch") return "ctxswitch_";
-    if (set == "ctxswitch-clock") return "ctxswitchclock_";
-    if (set == "lockwait") return "lockwait_";
+    if (set == "ctxswitch")
+        return "ctxswitch_";
+    if (set == "ctxswitch-clock")
+        return "ctxswitchclock_";
+    if (set == "lockwait")
+        return "lockwait_";
     return "";
 }
 
@@ -30,7 +33,8 @@ int main(int argc, char** argv) {
     const std::string set = arg.substr(0, arg.find('/'));
     const std::string prefix = prefix_of(set);
     if (prefix.empty()) {
-        fprintf(stderr, "usage: empty-probes ctxswitch|ctxswitch-clock|lockwait[/PROGRAM] CMD ARGS...\n");
+        fprintf(stderr,
+                "usage: empty-probes ctxswitch|ctxswitch-clock|lockwait[/PROGRAM] CMD ARGS...\n");
         return 2;
     }
     // the whole set, or the one program named after the slash

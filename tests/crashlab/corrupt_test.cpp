@@ -80,8 +80,8 @@ class CorruptCore : public testing::Test {
         setup_error_ = new std::string();
         if (cores.size() != 1) {
             // A fatal failure here would show as a skipped test in ctest: fail in SetUp.
-            *setup_error_ = "expected one core, found " + std::to_string(cores.size()) +
-                            " in " + *dir_ + "/run\n" + r.err;
+            *setup_error_ = "expected one core, found " + std::to_string(cores.size()) + " in " +
+                            *dir_ + "/run\n" + r.err;
             return;
         }
         std::ifstream in(cores[0], std::ios::binary);

@@ -416,8 +416,8 @@ TEST(EpollTrace, AttachesToARunningServer) {
         run({bin("echo-client"), "--port", std::to_string(port), "-c", "2", "-n", "0", "-d", "3"});
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    auto r =
-        run({bin("epoll-trace"), "-p", std::to_string(server), "-d", "1", "--json", "-"}, harness::as_root());
+    auto r = run({bin("epoll-trace"), "-p", std::to_string(server), "-d", "1", "--json", "-"},
+                 harness::as_root());
     client.join();
     bg.join();
     ASSERT_EQ(r.status, 0) << r.err;
@@ -463,8 +463,8 @@ TEST(EpollTrace, WithoutTheSchedulerProbesTheCountsRemain) {
 TEST(EpollTrace, TextReportHasTheSections) {
     REQUIRE_ROOT();
     std::string out = harness::temp_path("pipe.json");
-    auto r =
-        run({bin("epoll-trace"), "--", bin("epoll-waiters"), "pipe", "epoll", "5", out}, harness::as_root());
+    auto r = run({bin("epoll-trace"), "--", bin("epoll-waiters"), "pipe", "epoll", "5", out},
+                 harness::as_root());
     unlink(out.c_str());
     ASSERT_EQ(r.status, 0) << r.err;
     for (const char* s : {"totals: epoll_wait calls 5", "epoll instances:", "woken by",

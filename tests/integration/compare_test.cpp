@@ -10,7 +10,8 @@ using nlohmann::json;
 TEST(CtxswitchCompare, QuickMatrixHasEveryRowAndTheKernelAgrees) {
     REQUIRE_ROOT();
     std::string svg = harness::temp_path("compare.svg");
-    auto r = run({bin("ctxswitch-trace"), "compare", "--quick", "--json", "-", "--svg", svg}, harness::as_root());
+    auto r = run({bin("ctxswitch-trace"), "compare", "--quick", "--json", "-", "--svg", svg},
+                 harness::as_root());
     ASSERT_EQ(r.status, 0) << r.err;
     json j = harness::parse_json(r.out);
     auto list = run({bin("pingpong"), "--list"});
@@ -18,9 +19,9 @@ TEST(CtxswitchCompare, QuickMatrixHasEveryRowAndTheKernelAgrees) {
     ASSERT_EQ(j["rows"].size(), pairs);
     std::set<std::string> models;
     for (auto& row : j["rows"]) {
-        for (const char* k : {"model", "ipc", "rtt_p50_ns", "rtt_p99_ns", "switch_cost_ns", "handoff_p50_ns",
-                              "handoff_p99_ns", "kernel_switch_cost_p50_ns", "kernel_switches_per_rt",
-                              "user_switches_per_rt"})
+        for (const char* k : {"model", "ipc", "rtt_p50_ns", "rtt_p99_ns", "switch_cost_ns",
+                              "handoff_p50_ns", "handoff_p99_ns", "kernel_switch_cost_p50_ns",
+                              "kernel_switches_per_rt", "user_switches_per_rt"})
             ASSERT_TRUE(row.contains(k)) << k << " in " << row.dump();
         std::string model = row["model"];
         models.insert(model);

@@ -17,17 +17,22 @@
 
 namespace harness {
 
-bool have_root() { return geteuid() == 0; }
+bool have_root() {
+    return geteuid() == 0;
+}
 bool in_ci() {
     const char* ci = getenv("CI");
     return ci && std::string(ci) == "true";
 }
 
-std::string bin(const std::string& name) { return std::string(BIN_DIR) + "/" + name; }
+std::string bin(const std::string& name) {
+    return std::string(BIN_DIR) + "/" + name;
+}
 
 std::string temp_path(const std::string& stem) {
     static int seq = 0;
-    return "/tmp/toolkit-test-" + std::to_string(getpid()) + "-" + std::to_string(seq++) + "-" + stem;
+    return "/tmp/toolkit-test-" + std::to_string(getpid()) + "-" + std::to_string(seq++) + "-" +
+           stem;
 }
 
 std::string read_file(const std::string& path) {
@@ -39,7 +44,8 @@ std::string read_file(const std::string& path) {
 
 ReachableCopy::ReachableCopy(const std::string& program) {
     char dir[] = "/tmp/toolkit-test-reachable-XXXXXX";
-    if (!mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+    if (!mkdtemp(dir))
+        throw std::runtime_error("mkdtemp failed");
     dir_ = dir;
     chmod(dir, 0755);
     path_ = dir_ + "/" + std::filesystem::path(program).filename().string();
@@ -54,8 +60,8 @@ ReachableCopy::~ReachableCopy() {
 
 Result run_as_nobody(const std::string& program, const std::vector<std::string>& args) {
     ReachableCopy copy(program);
-    std::vector<std::string> argv = {"setpriv", "--reuid=65534", "--regid=65534",
-                                     "--clear-groups", copy.path()};
+    std::vector<std::string> argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                     copy.path()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv);
 }
@@ -78,17 +84,21 @@ RunOptions as_root() {
 
 Result run(const std::vector<std::string>& argv, const RunOptions& opts) {
     int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) abort();
+    if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+        abort();
     pid_t pid = fork();
     if (pid == 0) {
         dup2(out[1], 1);
         dup2(err[1], 2);
         for (auto& [k, v] : opts.env) {
-            if (v) setenv(k.c_str(), v->c_str(), 1);
-            else unsetenv(k.c_str());
+            if (v)
+                setenv(k.c_str(), v->c_str(), 1);
+            else
+                unsetenv(k.c_str());
         }
         std::vector<char*> args;
-        for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        for (auto& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
         sigset_t none;
         sigemptyset(&none);
@@ -98,22 +108,27 @@ Result run(const std::vector<std::string>& argv, const RunOptions& opts) {
     }
     close(out[1]);
     close(err[1]);
-    if (opts.on_start) opts.on_start(pid);
+    if (opts.on_start)
+        opts.on_start(pid);
     Result r;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opts.timeout_s);
     struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
     int open_fds = 2;
     char buf[65536];
     while (open_fds) {
-        int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+        int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           deadline - std::chrono::steady_clock::now())
+                           .count());
         if (left <= 0) {
             kill(pid, SIGKILL);
             ADD_FAILURE() << "timed out: " << argv[0];
             break;
         }
-        if (poll(fds, 2, left) < 0) continue;
+        if (poll(fds, 2, left) < 0)
+            continue;
         for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+                continue;
             ssize_t n = read(fds[i].fd, buf, sizeof buf);
             if (n <= 0) {
                 close(fds[i].fd);
@@ -125,7 +140,8 @@ Result run(const std::vector<std::string>& argv, const RunOptions& opts) {
         }
     }
     for (auto& f : fds)
-        if (f.fd >= 0) close(f.fd);
+        if (f.fd >= 0)
+            close(f.fd);
     int st = 0;
     waitpid(pid, &st, 0);
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -140,16 +156,18 @@ std::vector<std::string> programs_loaded(const std::vector<std::string>& wanted)
     std::vector<std::string> names;
     for (int i = 0; i < 100; i++) {
         names = programs_now(wanted);
-        if (names.empty()) break;
+        if (names.empty())
+            break;
         usleep(20000);
     }
     return names;
 }
 
 std::vector<std::string> our_programs_loaded() {
-    return programs_loaded({"switch_btf", "switch_raw", "schedule_exit_b", "schedule_exit_r", "waking_btf",
-                            "waking_raw", "fork_btf", "fork_raw", "migrate_btf", "migrate_raw", "wakeup_new_btf",
-                            "wakeup_new_raw", "exit_btf", "exit_raw", "user_switch_btf", "user_switch_raw"});
+    return programs_loaded({"switch_btf", "switch_raw", "schedule_exit_b", "schedule_exit_r",
+                            "waking_btf", "waking_raw", "fork_btf", "fork_raw", "migrate_btf",
+                            "migrate_raw", "wakeup_new_btf", "wakeup_new_raw", "exit_btf",
+                            "exit_raw", "user_switch_btf", "user_switch_raw"});
 }
 
 static std::vector<std::string> programs_now(const std::vector<std::string>& wanted) {
@@ -159,11 +177,13 @@ static std::vector<std::string> programs_now(const std::vector<std::string>& wan
     std::string line;
     while (std::getline(in, line)) {
         auto pos = line.find(" name ");
-        if (pos == std::string::npos) continue;
+        if (pos == std::string::npos)
+            continue;
         std::string name = line.substr(pos + 6);
         name = name.substr(0, name.find(' '));
         for (auto& w : wanted)
-            if (name == w.substr(0, 15)) names.push_back(name);
+            if (name == w.substr(0, 15))
+                names.push_back(name);
     }
     return names;
 }

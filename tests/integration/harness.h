@@ -67,10 +67,11 @@ bool in_ci();
 
 }  // namespace harness
 
-#define REQUIRE_ROOT()                                                                 \
-    do {                                                                               \
-        if (!harness::have_root()) {                                                   \
-            if (harness::in_ci()) FAIL() << "CI=true but not root: BPF tests must run"; \
-            GTEST_SKIP() << "needs root (BPF): run the tests with sudo";               \
-        }                                                                              \
+#define REQUIRE_ROOT()                                                   \
+    do {                                                                 \
+        if (!harness::have_root()) {                                     \
+            if (harness::in_ci())                                        \
+                FAIL() << "CI=true but not root: BPF tests must run";    \
+            GTEST_SKIP() << "needs root (BPF): run the tests with sudo"; \
+        }                                                                \
     } while (0)

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
     struct rusage ru = {};
     getrusage(RUSAGE_CHILDREN, &ru);
     FILE* f = fopen(argv[1], "w");
-    if (!f) return 1;
+    if (!f)
+        return 1;
     fprintf(f, "%ld %ld %d %ld %ld\n", ru.ru_nvcsw, ru.ru_nivcsw, int(getpid()),
             long(ru.ru_utime.tv_sec) * 1000000 + long(ru.ru_utime.tv_usec),
             long(ru.ru_stime.tv_sec) * 1000000 + long(ru.ru_stime.tv_usec));

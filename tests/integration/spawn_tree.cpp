@@ -16,8 +16,10 @@ static int g_fd = -1;
 static void record_and_nap() {
     char line[64];
     int n = snprintf(line, sizeof line, "%ld %d\n", long(syscall(SYS_gettid)), int(getpid()));
-    if (write(g_fd, line, size_t(n)) != n) _exit(3);
-    for (int i = 0; i < 5; i++) usleep(2000);
+    if (write(g_fd, line, size_t(n)) != n)
+        _exit(3);
+    for (int i = 0; i < 5; i++)
+        usleep(2000);
 }
 
 int main(int argc, char** argv) {

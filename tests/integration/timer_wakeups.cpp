@@ -25,11 +25,13 @@ int main(int argc, char** argv) {
     std::thread sleeper([&] {
         pin_to_cpu0();
         struct timespec ts = {0, 500000};
-        for (int i = 0; i < n; i++) nanosleep(&ts, nullptr);
+        for (int i = 0; i < n; i++)
+            nanosleep(&ts, nullptr);
         done = true;
     });
     volatile unsigned long spins = 0;
-    while (!done) spins = spins + 1;
+    while (!done)
+        spins = spins + 1;
     sleeper.join();
     printf("%d sleeps\n", n);
     return 0;

@@ -605,7 +605,8 @@ TEST(LockwaitTrace, AttachToARunningProcess) {
 
 TEST(LockwaitTrace, ExitStatusOfTheWorkloadIsPassedOn) {
     REQUIRE_ROOT();
-    EXPECT_EQ(run({bin("lockwait-trace"), "--", "sh", "-c", "exit 7"}, harness::as_root()).status, 7);
+    EXPECT_EQ(run({bin("lockwait-trace"), "--", "sh", "-c", "exit 7"}, harness::as_root()).status,
+              7);
 }
 
 TEST(LockwaitTrace, MissingCommandIsOneClearLineAndExit127) {
@@ -626,7 +627,8 @@ TEST(LockwaitTrace, PidThatDoesNotExist) {
 
 TEST(LockwaitTrace, KernelWithoutFutexTracepointsIsAClearError) {
     REQUIRE_ROOT();
-    auto r = run({bin("lockwait-trace"), "--without", "sys_enter", "--", "true"}, harness::as_root());
+    auto r =
+        run({bin("lockwait-trace"), "--without", "sys_enter", "--", "true"}, harness::as_root());
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("lockwait-trace: the kernel has no sys_enter/sys_exit tracepoints"),
               std::string::npos)

@@ -53,15 +53,17 @@ Snapshot sample() {
 
 TEST(CtxswitchReport, JsonContract) {
     auto j = json_report(sample());
-    for (const char* k : {"switches", "voluntary", "involuntary", "migrations"}) EXPECT_TRUE(j["totals"].contains(k)) << k;
+    for (const char* k : {"switches", "voluntary", "involuntary", "migrations"})
+        EXPECT_TRUE(j["totals"].contains(k)) << k;
     EXPECT_EQ(j["totals"]["voluntary"], 300);
     EXPECT_EQ(j["totals"]["processes"], 2);
     ASSERT_EQ(j["threads"].size(), 3u);
     for (auto& t : j["threads"])
-        for (const char* k : {"tid", "pid", "comm", "voluntary", "involuntary"}) EXPECT_TRUE(t.contains(k)) << k;
+        for (const char* k : {"tid", "pid", "comm", "voluntary", "involuntary"})
+            EXPECT_TRUE(t.contains(k)) << k;
     EXPECT_EQ(j["threads"][1]["comm"], "demo-worker");
-    for (const char* h : {"switch_cost_thread", "switch_cost_process", "wakeup_to_run", "handoff_same_process",
-                          "handoff_cross_process", "off_cpu", "on_cpu"})
+    for (const char* h : {"switch_cost_thread", "switch_cost_process", "wakeup_to_run",
+                          "handoff_same_process", "handoff_cross_process", "off_cpu", "on_cpu"})
         for (const char* k : {"count", "p50_ns", "p90_ns", "p99_ns", "max_ns", "buckets"})
             EXPECT_TRUE(j["histograms"][h].contains(k)) << h << "." << k;
     // wakeup_to_run merges the three splits
@@ -89,12 +91,14 @@ TEST(CtxswitchReport, SwitchCostOmittedWhenNotMeasured) {
 TEST(CtxswitchReport, HandoffComparisonLine) {
     auto s = sample();
     EXPECT_EQ(handoff_comparison(s),
-              "handoff p50: 2.00 us between threads of one process (100) vs 4.00 us between processes (100): "
+              "handoff p50: 2.00 us between threads of one process (100) vs 4.00 us between "
+              "processes (100): "
               "thread handoff is 0.50x process handoff");
     s.hists[CS_H_HANDOFF_CROSS] = tk::Histogram();
     EXPECT_NE(handoff_comparison(s).find("none between processes"), std::string::npos);
     s.hists[CS_H_HANDOFF_SAME] = tk::Histogram();
-    EXPECT_NE(handoff_comparison(s).find("no traced task woke another traced task"), std::string::npos);
+    EXPECT_NE(handoff_comparison(s).find("no traced task woke another traced task"),
+              std::string::npos);
 }
 
 TEST(CtxswitchReport, TextHasTheComparisonFirstAndEveryTable) {
@@ -102,14 +106,15 @@ TEST(CtxswitchReport, TextHasTheComparisonFirstAndEveryTable) {
     auto first_newline = text.find('\n');
     EXPECT_NE(text.find("handoff p50", first_newline), std::string::npos);
     EXPECT_LT(text.find("handoff p50"), text.find("totals:"));
-    for (const char* part : {"per process:", "per thread:", "demo-worker", "dropped: 2", "switch cost: thread switch",
-                             "off-CPU time", "on-CPU slice", "|"})
+    for (const char* part : {"per process:", "per thread:", "demo-worker", "dropped: 2",
+                             "switch cost: thread switch", "off-CPU time", "on-CPU slice", "|"})
         EXPECT_NE(text.find(part), std::string::npos) << part;
 }
 
 TEST(CtxswitchReport, ThreadTableIsCappedUnlessVerbose) {
     auto s = sample();
-    for (uint32_t i = 0; i < 30; i++) s.threads.push_back(thread(100 + i, 100, "many", 1, 0));
+    for (uint32_t i = 0; i < 30; i++)
+        s.threads.push_back(thread(100 + i, 100, "many", 1, 0));
     auto text = text_report(s, {});
     EXPECT_NE(text.find("... 13 more threads"), std::string::npos);
     ReportOptions verbose;
@@ -123,6 +128,7 @@ TEST(CtxswitchReport, RusageCrossCheckLine) {
     ru.ru_nvcsw = 300;
     ru.ru_nivcsw = 30;
     s.workload_rusage = ru;
-    EXPECT_NE(text_report(s, {}).find("getrusage counts 330 switches (300 + 30); traced 330 (+0.00%)"),
-              std::string::npos);
+    EXPECT_NE(
+        text_report(s, {}).find("getrusage counts 330 switches (300 + 30); traced 330 (+0.00%)"),
+        std::string::npos);
 }

@@ -44,13 +44,15 @@ TEST(HistBucket, HugeValuesClampToLastBucket) {
 }
 
 TEST(HistLog2, MatchesBuiltin) {
-    for (uint64_t v = 1; v < (UINT64_MAX / 3); v = v * 3 + 1) EXPECT_EQ(hist_log2(v), 63u - __builtin_clzll(v)) << v;
+    for (uint64_t v = 1; v < (UINT64_MAX / 3); v = v * 3 + 1)
+        EXPECT_EQ(hist_log2(v), 63u - __builtin_clzll(v)) << v;
     EXPECT_EQ(hist_log2(UINT64_MAX), 63u);
 }
 
 TEST(Histogram, PercentilesOfUniformValues) {
     Histogram h;
-    for (uint64_t v = 1; v <= 10000; v++) h.record(v * 100);  // 100 ns .. 1 ms
+    for (uint64_t v = 1; v <= 10000; v++)
+        h.record(v * 100);  // 100 ns .. 1 ms
     EXPECT_EQ(h.count(), 10000u);
     EXPECT_EQ(h.min(), 100u);
     EXPECT_EQ(h.max(), 1000000u);
@@ -71,12 +73,13 @@ TEST(Histogram, SingleValueIsExact) {
 }
 
 TEST(Histogram, MergeOfKernelCopies) {
-    struct hist a{}, b{};
+    struct hist a {
+    }, b{};
     a.count = 2, a.sum = 300, a.min = 100, a.max = 200;
     a.buckets[hist_bucket(100)]++, a.buckets[hist_bucket(200)]++;
     b.count = 1, b.sum = 50, b.min = 50, b.max = 50;
     b.buckets[hist_bucket(50)]++;
-    struct hist empty{};
+    struct hist empty {};
     Histogram h;
     h.merge(a), h.merge(b), h.merge(empty);
     EXPECT_EQ(h.count(), 3u);
@@ -87,12 +90,14 @@ TEST(Histogram, MergeOfKernelCopies) {
 
 TEST(Histogram, JsonRoundTrip) {
     Histogram h;
-    for (uint64_t v : {5, 900, 1100, 1400, 70000, 3000000}) h.record(v);
+    for (uint64_t v : {5, 900, 1100, 1400, 70000, 3000000})
+        h.record(v);
     auto j = h.to_json();
     EXPECT_EQ(j["count"], 6);
     EXPECT_EQ(j["max_ns"], 3000000);
     EXPECT_EQ(j["buckets"].size(), 6u);
-    for (auto& b : j["buckets"]) EXPECT_LT(b["low_ns"].get<uint64_t>(), b["high_ns"].get<uint64_t>());
+    for (auto& b : j["buckets"])
+        EXPECT_LT(b["low_ns"].get<uint64_t>(), b["high_ns"].get<uint64_t>());
     auto back = Histogram::from_json(j);
     EXPECT_EQ(back.to_json(), j);
 }

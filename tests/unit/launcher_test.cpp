@@ -41,7 +41,8 @@ TEST(Launcher, MissingCommandIs127) {
         FAIL();
     } catch (const tk::UserError& e) {
         EXPECT_EQ(e.exit_code(), 127);
-        EXPECT_NE(std::string(e.what()).find("command not found: no-such-command-for-sure"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("command not found: no-such-command-for-sure"),
+                  std::string::npos);
     }
     try {
         tk::resolve_command("/no/such/dir/prog");
@@ -61,7 +62,8 @@ TEST(Launcher, NotExecutableIs126) {
         ADD_FAILURE() << "no error";
     } catch (const tk::UserError& e) {
         EXPECT_EQ(e.exit_code(), 126);
-        EXPECT_NE(std::string(e.what()).find(std::string("cannot execute ") + path), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find(std::string("cannot execute ") + path),
+                  std::string::npos);
     }
     unlink(path);
 }
@@ -92,7 +94,8 @@ TEST(Launcher, CredentialsWithoutSudoAreOurOwn) {
 }
 
 TEST(Launcher, CredentialsUnderSudoAreTheInvokingUsers) {
-    if (geteuid() != 0) GTEST_SKIP() << "only root drops privileges";
+    if (geteuid() != 0)
+        GTEST_SKIP() << "only root drops privileges";
     setenv("SUDO_UID", "65534", 1);
     setenv("SUDO_GID", "65534", 1);
     auto c = tk::workload_credentials(false);

@@ -53,7 +53,8 @@ TEST(WriteOutput, ModeAndOwner) {
     struct stat st;
     ASSERT_EQ(stat(out.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
-    if (geteuid() != 0) GTEST_SKIP() << "handing a file to another user needs root";
+    if (geteuid() != 0)
+        GTEST_SKIP() << "handing a file to another user needs root";
     tk::write_output_as(out, "y\n", 0640, 65534, 65534);
     ASSERT_EQ(stat(out.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0640u);

@@ -23,7 +23,7 @@ TEST(RunJson, CarriesTheRunAndTheWorkloadOnlyOnceItEnded) {
     ASSERT_EQ(j["probes"].size(), 2u);
     EXPECT_EQ(j["probes"][1]["error"], "not in this kernel");
     EXPECT_FALSE(j.contains("bpf_run_time"));  // only with -v
-    EXPECT_FALSE(j.contains("workload"));       // -p/-t, or not ended yet
+    EXPECT_FALSE(j.contains("workload"));      // -p/-t, or not ended yet
     EXPECT_EQ(j["warnings"][0], "something could not be measured");
 
     tk::ExitStatus killed;

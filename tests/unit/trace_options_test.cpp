@@ -12,7 +12,8 @@ tk::TraceOptions parse(std::vector<std::string> args) {
     tk::TraceOptions o;
     tk::add_trace_options(app, o);
     std::vector<char*> argv = {const_cast<char*>("tool")};
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     EXPECT_TRUE(tk::parse_trace_command_line(app, int(argv.size()), argv.data(), o));
     return o;
 }
@@ -35,7 +36,8 @@ TEST(TraceOptions, DoubleDashSeparatesTheCommand) {
 }
 
 TEST(TraceOptions, PidTidAndWithout) {
-    auto o = parse({"-p", std::to_string(getpid()), "-i", "1", "--without", "sched_exit_tp", "--raw-tp"});
+    auto o = parse(
+        {"-p", std::to_string(getpid()), "-i", "1", "--without", "sched_exit_tp", "--raw-tp"});
     EXPECT_EQ(o.pid, getpid());
     EXPECT_DOUBLE_EQ(o.interval, 1.0);
     EXPECT_TRUE(o.lacks("sched_exit_tp"));
@@ -58,7 +60,8 @@ TEST(TraceOptions, ValidationSaysWhatIsWrong) {
     expect_error(parse({"-p", "2147480000"}), "no such process: 2147480000");
     expect_error(parse({"-t", "2147480000"}), "no such thread: 2147480000");
     expect_error(parse({"-d", "-1", "true"}), "-d must be");
-    expect_error(parse({"--json", "/nonexistent-dir/x.json", "true"}), "cannot write /nonexistent-dir/x.json (--json)");
+    expect_error(parse({"--json", "/nonexistent-dir/x.json", "true"}),
+                 "cannot write /nonexistent-dir/x.json (--json)");
     expect_error(parse({"--json", "/tmp", "true"}), "not a directory");
     EXPECT_NO_THROW(tk::validate_trace_options(parse({"--json", "/dev/stdout", "true"})));
     EXPECT_NO_THROW(tk::validate_trace_options(parse({"--json", "/dev/null", "true"})));
@@ -70,7 +73,8 @@ TEST(TraceOptions, UnknownOptionBeforeTheCommandIsAMistake) {
         ADD_FAILURE() << "no error for --bogus";
     } catch (const tk::UserError& e) {
         EXPECT_EQ(e.exit_code(), 2);
-        EXPECT_NE(std::string(e.what()).find("unknown option --bogus"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("unknown option --bogus"), std::string::npos)
+            << e.what();
     }
     // after "--" it is the command's own
     EXPECT_EQ(parse({"--", "--bogus"}).command, std::vector<std::string>{"--bogus"});
@@ -93,7 +97,8 @@ TEST(TraceOptions, NonNumericPidIsAParseError) {
 
 TEST(RunTool, UserErrorBecomesOneLineAndItsExitCode) {
     testing::internal::CaptureStderr();
-    int rc = tk::run_tool("demo", [] () -> int { throw tk::UserError("what is wrong: what to do", 3); });
+    int rc =
+        tk::run_tool("demo", []() -> int { throw tk::UserError("what is wrong: what to do", 3); });
     EXPECT_EQ(rc, 3);
     EXPECT_EQ(testing::internal::GetCapturedStderr(), "demo: what is wrong: what to do\n");
 }

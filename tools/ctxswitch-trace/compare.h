@@ -16,8 +16,8 @@ struct CompareRow {
     std::string ipc;    // pipe, futex, asm ...
     uint64_t iterations = 0;
     // the workload's own measurements
-    double rtt_p50_ns = 0, rtt_p99_ns = 0;  // coroutine rows have fractions of a ns
-    double switch_cost_ns = 0;          // (round trip - baseline) / 2
+    double rtt_p50_ns = 0, rtt_p99_ns = 0;       // coroutine rows have fractions of a ns
+    double switch_cost_ns = 0;                   // (round trip - baseline) / 2
     double workload_kernel_switches_per_rt = 0;  // from the workload's getrusage
     bool verified = false;
     // the kernel's view (ctxswitch-trace)

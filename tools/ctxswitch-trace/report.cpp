@@ -13,12 +13,14 @@ using tk::format_ns;
 
 namespace {
 
-
 const char* kind_name(int k) {
     switch (k) {
-        case CS_KIND_THREAD: return "thread";
-        case CS_KIND_PROCESS: return "process";
-        default: return "kernel";
+        case CS_KIND_THREAD:
+            return "thread";
+        case CS_KIND_PROCESS:
+            return "process";
+        default:
+            return "kernel";
     }
 }
 
@@ -31,25 +33,31 @@ std::string handoff_comparison(const Snapshot& s) {
         return "handoff: no traced task woke another traced task, so there is no thread vs "
                "process handoff to compare";
     if (!same.empty() && !cross.empty()) {
-        double ratio = double(same.percentile(50)) / double(std::max<uint64_t>(1, cross.percentile(50)));
-        return tk::strprintf("handoff p50: %s between threads of one process (%" PRIu64 ") vs %s between processes (%" PRIu64
-                   "): thread handoff is %.2fx process handoff",
-                   format_ns(double(same.percentile(50))).c_str(), same.count(),
-                   format_ns(double(cross.percentile(50))).c_str(), cross.count(), ratio);
+        double ratio =
+            double(same.percentile(50)) / double(std::max<uint64_t>(1, cross.percentile(50)));
+        return tk::strprintf("handoff p50: %s between threads of one process (%" PRIu64
+                             ") vs %s between processes (%" PRIu64
+                             "): thread handoff is %.2fx process handoff",
+                             format_ns(double(same.percentile(50))).c_str(), same.count(),
+                             format_ns(double(cross.percentile(50))).c_str(), cross.count(), ratio);
     }
     if (!same.empty())
-        return tk::strprintf("handoff p50: %s between threads of one process (%" PRIu64 " handoffs); none between processes",
-                   format_ns(double(same.percentile(50))).c_str(), same.count());
-    return tk::strprintf("handoff p50: %s between processes (%" PRIu64 " handoffs); none between threads of one process",
-               format_ns(double(cross.percentile(50))).c_str(), cross.count());
+        return tk::strprintf("handoff p50: %s between threads of one process (%" PRIu64
+                             " handoffs); none between processes",
+                             format_ns(double(same.percentile(50))).c_str(), same.count());
+    return tk::strprintf("handoff p50: %s between processes (%" PRIu64
+                         " handoffs); none between threads of one process",
+                         format_ns(double(cross.percentile(50))).c_str(), cross.count());
 }
 
 std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     std::ostringstream out;
-    out << "ctxswitch-trace: " << s.target << ", " << tk::strprintf("%.2f s", s.duration_s) << ", probes "
-        << s.probe_mode;
-    if (!s.end_reason.empty()) out << "; " << s.end_reason;
-    if (s.workload_status) out << " (" << s.workload_status->describe() << ")";
+    out << "ctxswitch-trace: " << s.target << ", " << tk::strprintf("%.2f s", s.duration_s)
+        << ", probes " << s.probe_mode;
+    if (!s.end_reason.empty())
+        out << "; " << s.end_reason;
+    if (s.workload_status)
+        out << " (" << s.workload_status->describe() << ")";
     out << "\n" << handoff_comparison(s) << "\n";
     if (s.switch_cost_measured) {
         out << "in-kernel switch cost p50:";
@@ -62,60 +70,76 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     out << "\n";
 
     auto procs = s.processes();
-    out << tk::strprintf("totals: %" PRIu64 " switches (%" PRIu64 " voluntary, %" PRIu64 " involuntary), %" PRIu64
-               " migrations, %" PRIu64 " wakeups; %zu threads in %zu processes\n",
-               s.counter(CS_C_SWITCHES), s.counter(CS_C_VOLUNTARY), s.counter(CS_C_INVOLUNTARY),
-               s.counter(CS_C_MIGRATIONS), s.counter(CS_C_WAKEUPS), s.threads.size(), procs.size());
+    out << tk::strprintf(
+        "totals: %" PRIu64 " switches (%" PRIu64 " voluntary, %" PRIu64 " involuntary), %" PRIu64
+        " migrations, %" PRIu64 " wakeups; %zu threads in %zu processes\n",
+        s.counter(CS_C_SWITCHES), s.counter(CS_C_VOLUNTARY), s.counter(CS_C_INVOLUNTARY),
+        s.counter(CS_C_MIGRATIONS), s.counter(CS_C_WAKEUPS), s.threads.size(), procs.size());
     if (s.workload_rusage) {
-        uint64_t nv = uint64_t(s.workload_rusage->ru_nvcsw), ni = uint64_t(s.workload_rusage->ru_nivcsw);
+        uint64_t nv = uint64_t(s.workload_rusage->ru_nvcsw),
+                 ni = uint64_t(s.workload_rusage->ru_nivcsw);
         uint64_t traced = s.counter(CS_C_VOLUNTARY) + s.counter(CS_C_INVOLUNTARY);
         double diff = nv + ni ? 100.0 * (double(traced) - double(nv + ni)) / double(nv + ni) : 0.0;
-        out << tk::strprintf("  cross-check: the workload's getrusage counts %" PRIu64 " switches (%" PRIu64 " + %" PRIu64
-                   "); traced %" PRIu64 " (%+.2f%%)\n",
-                   nv + ni, nv, ni, traced, diff);
+        out << tk::strprintf("  cross-check: the workload's getrusage counts %" PRIu64
+                             " switches (%" PRIu64 " + %" PRIu64 "); traced %" PRIu64
+                             " (%+.2f%%)\n",
+                             nv + ni, nv, ni, traced, diff);
     }
 
     if (!s.user_switch_function.empty())
-        out << tk::strprintf("user-level switches: %" PRIu64 " calls of %s by traced tasks; each uprobe hit costs about %s "
-                   "here (measured now), far more than the switch itself\n",
-                   s.counter(CS_C_USER_SWITCHES), s.user_switch_function.c_str(),
-                   format_ns(s.uprobe_cost_ns).c_str());
+        out << tk::strprintf("user-level switches: %" PRIu64
+                             " calls of %s by traced tasks; each uprobe hit costs about %s "
+                             "here (measured now), far more than the switch itself\n",
+                             s.counter(CS_C_USER_SWITCHES), s.user_switch_function.c_str(),
+                             format_ns(s.uprobe_cost_ns).c_str());
 
     out << "\nper process:\n"
-        << tk::strprintf("  %8s %-16s %7s %10s %11s %6s %10s %10s %10s %10s\n", "PID", "COMM", "THREADS", "VOLUNTARY",
-               "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU", "WAIT avg", "HANDOFF avg");
+        << tk::strprintf("  %8s %-16s %7s %10s %11s %6s %10s %10s %10s %10s\n", "PID", "COMM",
+                         "THREADS", "VOLUNTARY", "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU",
+                         "WAIT avg", "HANDOFF avg");
     for (auto& p : procs)
-        out << tk::strprintf("  %8u %-16s %7u %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s\n", p.pid,
-                   p.comm.c_str(), p.threads, uint64_t(p.sum.voluntary), uint64_t(p.sum.involuntary), uint64_t(p.sum.migrations),
-                   format_ns(double(p.sum.on_cpu_ns)).c_str(), format_ns(double(p.sum.off_cpu_ns)).c_str(),
-                   tk::format_mean_ns(p.sum.wait_ns, p.sum.wait_count).c_str(),
-                   tk::format_mean_ns(p.sum.handoff_ns, p.sum.handoff_count).c_str());
+        out << tk::strprintf(
+            "  %8u %-16s %7u %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s\n", p.pid,
+            p.comm.c_str(), p.threads, uint64_t(p.sum.voluntary), uint64_t(p.sum.involuntary),
+            uint64_t(p.sum.migrations), format_ns(double(p.sum.on_cpu_ns)).c_str(),
+            format_ns(double(p.sum.off_cpu_ns)).c_str(),
+            tk::format_mean_ns(p.sum.wait_ns, p.sum.wait_count).c_str(),
+            tk::format_mean_ns(p.sum.handoff_ns, p.sum.handoff_count).c_str());
 
     auto threads = s.threads;
     std::sort(threads.begin(), threads.end(), [](const ThreadRow& a, const ThreadRow& b) {
-        uint64_t sa = a.stats.voluntary + a.stats.involuntary, sb = b.stats.voluntary + b.stats.involuntary;
+        uint64_t sa = a.stats.voluntary + a.stats.involuntary,
+                 sb = b.stats.voluntary + b.stats.involuntary;
         return sa != sb ? sa > sb : a.stats.tid < b.stats.tid;
     });
     size_t shown = opts.verbose ? threads.size() : std::min(threads.size(), opts.max_threads);
     out << "\nper thread:\n"
-        << tk::strprintf("  %8s %8s %-16s %10s %11s %6s %10s %10s %10s %10s %12s\n", "TID", "PID", "COMM", "VOLUNTARY",
-               "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU", "WAIT avg", "HANDOFF avg", "SWITCH-IN avg");
+        << tk::strprintf("  %8s %8s %-16s %10s %11s %6s %10s %10s %10s %10s %12s\n", "TID", "PID",
+                         "COMM", "VOLUNTARY", "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU",
+                         "WAIT avg", "HANDOFF avg", "SWITCH-IN avg");
     for (size_t i = 0; i < shown; i++) {
         const auto& t = threads[i].stats;
         uint64_t cost = 0, n = 0;
-        for (int k = 0; k < CS_KINDS; k++) cost += t.switch_in_cost_ns[k], n += t.switch_in_count[k];
-        out << tk::strprintf("  %8u %8u %-16s %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s %12s\n", t.tid,
-                   t.pid, threads[i].comm.c_str(), uint64_t(t.voluntary), uint64_t(t.involuntary), uint64_t(t.migrations),
-                   format_ns(double(t.on_cpu_ns)).c_str(), format_ns(double(t.off_cpu_ns)).c_str(),
-                   tk::format_mean_ns(t.wait_ns, t.wait_count).c_str(), tk::format_mean_ns(t.handoff_ns, t.handoff_count).c_str(),
-                   s.switch_cost_measured ? tk::format_mean_ns(cost, n).c_str() : "-");
+        for (int k = 0; k < CS_KINDS; k++)
+            cost += t.switch_in_cost_ns[k], n += t.switch_in_count[k];
+        out << tk::strprintf(
+            "  %8u %8u %-16s %10" PRIu64 " %11" PRIu64 " %6" PRIu64 " %10s %10s %10s %10s %12s\n",
+            t.tid, t.pid, threads[i].comm.c_str(), uint64_t(t.voluntary), uint64_t(t.involuntary),
+            uint64_t(t.migrations), format_ns(double(t.on_cpu_ns)).c_str(),
+            format_ns(double(t.off_cpu_ns)).c_str(),
+            tk::format_mean_ns(t.wait_ns, t.wait_count).c_str(),
+            tk::format_mean_ns(t.handoff_ns, t.handoff_count).c_str(),
+            s.switch_cost_measured ? tk::format_mean_ns(cost, n).c_str() : "-");
     }
     if (shown < threads.size())
-        out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n", threads.size() - shown);
+        out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n",
+                             threads.size() - shown);
 
     out << "\n";
     for (auto& nh : named_histograms()) {
-        if (nh.id >= CS_H_SWITCH_COST && nh.id < CS_H_SWITCH_COST + CS_KINDS && !s.switch_cost_measured) continue;
+        if (nh.id >= CS_H_SWITCH_COST && nh.id < CS_H_SWITCH_COST + CS_KINDS &&
+            !s.switch_cost_measured)
+            continue;
         tk::Histogram h = nh.id < 0 ? s.wakeup_to_run() : s.hist(nh.id);
         // the per-kind wakeup splits only in verbose mode, the merged one always
         if (!opts.verbose && nh.id >= CS_H_WAKEUP_TO_RUN && nh.id < CS_H_WAKEUP_TO_RUN + CS_KINDS) {
@@ -127,12 +151,15 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     if (!s.switch_cost_measured)
         out << "switch cost: not measured (the kernel has no usable sched_exit_tp)\n";
 
-    uint64_t dropped = s.counter(CS_C_DROP_STORAGE) + s.counter(CS_C_DROP_EXITED) + s.counter(CS_C_DROP_LIVE);
-    out << tk::strprintf("dropped: %" PRIu64 " (task state %" PRIu64 ", exited-thread records %" PRIu64
-               ", live-thread index %" PRIu64 ")",
-               dropped, s.counter(CS_C_DROP_STORAGE), s.counter(CS_C_DROP_EXITED), s.counter(CS_C_DROP_LIVE));
+    uint64_t dropped =
+        s.counter(CS_C_DROP_STORAGE) + s.counter(CS_C_DROP_EXITED) + s.counter(CS_C_DROP_LIVE);
+    out << tk::strprintf("dropped: %" PRIu64 " (task state %" PRIu64
+                         ", exited-thread records %" PRIu64 ", live-thread index %" PRIu64 ")",
+                         dropped, s.counter(CS_C_DROP_STORAGE), s.counter(CS_C_DROP_EXITED),
+                         s.counter(CS_C_DROP_LIVE));
     if (s.switch_cost_measured)
-        out << tk::strprintf("; switch cost unmatched (first runs of new tasks): %" PRIu64, s.counter(CS_C_COST_UNMATCHED));
+        out << tk::strprintf("; switch cost unmatched (first runs of new tasks): %" PRIu64,
+                             s.counter(CS_C_COST_UNMATCHED));
     out << "\n";
     out << tk::probe_notes(s, opts.verbose);
     return out.str();
@@ -140,21 +167,17 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
 
 static nlohmann::json stats_json(const cs_thread_stats& t) {
     nlohmann::json j = {
-        {"voluntary", t.voluntary},
-        {"involuntary", t.involuntary},
-        {"migrations", t.migrations},
-        {"on_cpu_ns", t.on_cpu_ns},
-        {"off_cpu_ns", t.off_cpu_ns},
-        {"off_cpu_count", t.off_cpu_count},
-        {"wait_ns_total", t.wait_ns},
-        {"wait_count", t.wait_count},
-        {"handoff_ns_total", t.handoff_ns},
-        {"handoff_count", t.handoff_count},
+        {"voluntary", t.voluntary},         {"involuntary", t.involuntary},
+        {"migrations", t.migrations},       {"on_cpu_ns", t.on_cpu_ns},
+        {"off_cpu_ns", t.off_cpu_ns},       {"off_cpu_count", t.off_cpu_count},
+        {"wait_ns_total", t.wait_ns},       {"wait_count", t.wait_count},
+        {"handoff_ns_total", t.handoff_ns}, {"handoff_count", t.handoff_count},
         {"user_switches", t.user_switches},
     };
     nlohmann::json cost = nlohmann::json::object();
     for (int k = 0; k < CS_KINDS; k++)
-        cost[kind_name(k)] = {{"count", t.switch_in_count[k]}, {"ns_total", t.switch_in_cost_ns[k]}};
+        cost[kind_name(k)] = {{"count", t.switch_in_count[k]},
+                              {"ns_total", t.switch_in_cost_ns[k]}};
     j["switch_in_cost"] = cost;
     return j;
 }
@@ -177,7 +200,9 @@ nlohmann::json json_report(const Snapshot& s) {
     j["switch_cost_measured"] = s.switch_cost_measured;
     nlohmann::json hists = nlohmann::json::object();
     for (auto& nh : named_histograms()) {
-        if (nh.id >= CS_H_SWITCH_COST && nh.id < CS_H_SWITCH_COST + CS_KINDS && !s.switch_cost_measured) continue;
+        if (nh.id >= CS_H_SWITCH_COST && nh.id < CS_H_SWITCH_COST + CS_KINDS &&
+            !s.switch_cost_measured)
+            continue;
         hists[nh.name] = (nh.id < 0 ? s.wakeup_to_run() : s.hist(nh.id)).to_json();
     }
     j["histograms"] = hists;
@@ -209,7 +234,8 @@ nlohmann::json json_report(const Snapshot& s) {
                               {"count", s.counter(CS_C_USER_SWITCHES)},
                               {"uprobe_cost_ns", s.uprobe_cost_ns}};
     if (s.workload_status && s.workload_rusage)
-        j["workload"]["rusage"] = {{"nvcsw", s.workload_rusage->ru_nvcsw}, {"nivcsw", s.workload_rusage->ru_nivcsw}};
+        j["workload"]["rusage"] = {{"nvcsw", s.workload_rusage->ru_nvcsw},
+                                   {"nivcsw", s.workload_rusage->ru_nivcsw}};
     return j;
 }
 

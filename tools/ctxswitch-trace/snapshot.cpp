@@ -6,7 +6,8 @@ namespace ctxswitch {
 
 tk::Histogram Snapshot::wakeup_to_run() const {
     tk::Histogram h;
-    for (int k = 0; k < CS_KINDS; k++) h.merge(hists[size_t(CS_H_WAKEUP_TO_RUN + k)]);
+    for (int k = 0; k < CS_KINDS; k++)
+        h.merge(hists[size_t(CS_H_WAKEUP_TO_RUN + k)]);
     return h;
 }
 
@@ -33,26 +34,37 @@ std::vector<ProcessRow> Snapshot::processes() const {
     for (auto& t : threads) {
         auto& p = by_pid[t.stats.pid];
         p.pid = t.stats.pid;
-        if (p.comm.empty() || t.stats.tid == t.stats.pid) p.comm = t.comm;
+        if (p.comm.empty() || t.stats.tid == t.stats.pid)
+            p.comm = t.comm;
         p.threads++;
         add_stats(p.sum, t.stats);
     }
     std::vector<ProcessRow> out;
-    for (auto& [pid, row] : by_pid) out.push_back(row);
+    for (auto& [pid, row] : by_pid)
+        out.push_back(row);
     return out;
 }
 
 const std::vector<NamedHist>& named_histograms() {
     static const std::vector<NamedHist> list = {
-        {"switch_cost_thread", "switch cost: thread switch (prev and next share an mm)", CS_H_SWITCH_COST + CS_KIND_THREAD},
-        {"switch_cost_process", "switch cost: process switch (different mm)", CS_H_SWITCH_COST + CS_KIND_PROCESS},
-        {"switch_cost_kernel", "switch cost: to or from a kernel thread or idle", CS_H_SWITCH_COST + CS_KIND_KERNEL},
+        {"switch_cost_thread", "switch cost: thread switch (prev and next share an mm)",
+         CS_H_SWITCH_COST + CS_KIND_THREAD},
+        {"switch_cost_process", "switch cost: process switch (different mm)",
+         CS_H_SWITCH_COST + CS_KIND_PROCESS},
+        {"switch_cost_kernel", "switch cost: to or from a kernel thread or idle",
+         CS_H_SWITCH_COST + CS_KIND_KERNEL},
         {"wakeup_to_run", "wakeup-to-run latency: all", -1},
-        {"wakeup_to_run_thread", "wakeup-to-run latency: CPU taken from a thread of the same process", CS_H_WAKEUP_TO_RUN + CS_KIND_THREAD},
-        {"wakeup_to_run_process", "wakeup-to-run latency: CPU taken from another process", CS_H_WAKEUP_TO_RUN + CS_KIND_PROCESS},
-        {"wakeup_to_run_kernel", "wakeup-to-run latency: CPU taken from idle or a kernel thread", CS_H_WAKEUP_TO_RUN + CS_KIND_KERNEL},
-        {"handoff_same_process", "handoff latency: woken by a thread of the same process", CS_H_HANDOFF_SAME},
-        {"handoff_cross_process", "handoff latency: woken by another traced process", CS_H_HANDOFF_CROSS},
+        {"wakeup_to_run_thread",
+         "wakeup-to-run latency: CPU taken from a thread of the same process",
+         CS_H_WAKEUP_TO_RUN + CS_KIND_THREAD},
+        {"wakeup_to_run_process", "wakeup-to-run latency: CPU taken from another process",
+         CS_H_WAKEUP_TO_RUN + CS_KIND_PROCESS},
+        {"wakeup_to_run_kernel", "wakeup-to-run latency: CPU taken from idle or a kernel thread",
+         CS_H_WAKEUP_TO_RUN + CS_KIND_KERNEL},
+        {"handoff_same_process", "handoff latency: woken by a thread of the same process",
+         CS_H_HANDOFF_SAME},
+        {"handoff_cross_process", "handoff latency: woken by another traced process",
+         CS_H_HANDOFF_CROSS},
         {"off_cpu", "off-CPU time (asleep until running again)", CS_H_OFF_CPU},
         {"on_cpu", "on-CPU slice (switched in until switched out)", CS_H_ON_CPU},
     };

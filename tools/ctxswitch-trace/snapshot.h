@@ -50,9 +50,9 @@ struct Snapshot : tk::RunInfo {  // probe_mode: "tp_btf" or "raw_tp"
 
 // The histograms under their documented names (JSON keys), in report order.
 struct NamedHist {
-    const char* name;    // "switch_cost_thread"
-    const char* title;   // "switch cost, thread switch (same process)"
-    int id;              // cs_hist_id, or -1 for the merged wakeup_to_run
+    const char* name;   // "switch_cost_thread"
+    const char* title;  // "switch cost, thread switch (same process)"
+    int id;             // cs_hist_id, or -1 for the merged wakeup_to_run
 };
 const std::vector<NamedHist>& named_histograms();
 

@@ -55,16 +55,16 @@ struct Tracer::Impl {
 
     tk::TaskStateMaps tasks() {
         auto* s = skel->get();
-        return tk::TaskStateMaps(bpf_map__fd(s->maps.task_state), bpf_map__fd(s->maps.task_state_hash),
-                                 bpf_map__fd(s->maps.live), btf);
+        return tk::TaskStateMaps(bpf_map__fd(s->maps.task_state),
+                                 bpf_map__fd(s->maps.task_state_hash), bpf_map__fd(s->maps.live),
+                                 btf);
     }
 };
 
 const std::vector<std::string>& Tracer::tracepoints() {
-    static const std::vector<std::string> list = {"sched_switch",       "sched_exit_tp",
-                                                  "sched_waking",       "sched_wakeup_new",
-                                                  "sched_process_fork", "sched_process_exit",
-                                                  "sched_migrate_task"};
+    static const std::vector<std::string> list = {
+        "sched_switch",       "sched_exit_tp",      "sched_waking",      "sched_wakeup_new",
+        "sched_process_fork", "sched_process_exit", "sched_migrate_task"};
     return list;
 }
 
@@ -72,10 +72,12 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
     const auto& f = tk::KernelFeatures::get();
     f.require_tracing("ctxswitch-trace");
     tk::capture_libbpf_messages(opts.verbose > 1);
-    if (opts.verbose) impl_->stats = std::make_unique<tk::BpfStatsGuard>();
+    if (opts.verbose)
+        impl_->stats = std::make_unique<tk::BpfStatsGuard>();
 
     auto present = [&](const std::string& tp, bool typed) {
-        if (opts.lacks(tp)) return false;
+        if (opts.lacks(tp))
+            return false;
         const auto& s = f.tracepoint(tp);
         return typed ? s.typed : s.exists();
     };
@@ -98,14 +100,16 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
                 // its arguments changed across releases; we read only the first, is_switch
                 const auto& args = f.tracepoint("sched_exit_tp").args;
                 if (f.tracepoint("sched_exit_tp").typed && (args.empty() || args[0] != "bool")) {
-                    warnings_.push_back("sched_exit_tp has an unexpected signature; switch cost not measured");
+                    warnings_.push_back(
+                        "sched_exit_tp has an unexpected signature; switch cost not measured");
                     have = false;
                 }
                 exit_tp = have;
             }
             bpf_program__set_autoload(p.btf, btf && have);
             bpf_program__set_autoload(p.raw, !btf && have);
-            if (!have) missing.push_back(p.tracepoint);
+            if (!have)
+                missing.push_back(p.tracepoint);
         }
         bpf_program__set_autoload(s->progs.user_switch_btf, btf);
         bpf_program__set_autoload(s->progs.user_switch_raw, !btf);
@@ -118,7 +122,8 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
         if (!st) {
             if (btf) {
                 warnings_.push_back("tp_btf programs did not load; using the raw_tp twins");
-                if (opts.verbose) warnings_.push_back(st.message());
+                if (opts.verbose)
+                    warnings_.push_back(st.message());
                 continue;
             }
             throw UserError(st.message());
@@ -130,11 +135,13 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
             if (m == "sched_exit_tp")
                 warnings_.push_back("the kernel has no sched_exit_tp: switch cost is not measured");
             else
-                warnings_.push_back("the kernel has no " + m + " tracepoint: what it feeds is missing");
+                warnings_.push_back("the kernel has no " + m +
+                                    " tracepoint: what it feeds is missing");
         }
         for (auto& p : probe_pairs(s)) {
             auto* prog = btf ? p.btf : p.raw;
-            if (!bpf_program__autoload(prog)) continue;
+            if (!bpf_program__autoload(prog))
+                continue;
             const auto& ps = impl_->skel->attach(prog, p.tracepoint + " (" + mode_ + ")");
             if (!ps.attached && p.essential)
                 throw UserError("cannot attach to sched_switch: " + ps.error);
@@ -149,16 +156,20 @@ size_t Tracer::trace_process(pid_t pid) {
     return impl_->tasks().trace_process<cs_task_state>(pid);
 }
 
-void Tracer::trace_thread(pid_t tid) { impl_->tasks().trace_thread<cs_task_state>(tid); }
+void Tracer::trace_thread(pid_t tid) {
+    impl_->tasks().trace_thread<cs_task_state>(tid);
+}
 
 void Tracer::count_user_switches(const std::string& binary, const std::string& function) {
     auto* s = impl_->skel->get();
     LIBBPF_OPTS(bpf_uprobe_opts, uopts, .func_name = function.c_str());
     auto* prog = impl_->btf ? s->progs.user_switch_btf : s->progs.user_switch_raw;
-    const auto& st = impl_->skel->adopt(bpf_program__attach_uprobe_opts(prog, -1, binary.c_str(), 0, &uopts),
-                                        "uprobe " + binary + ":" + function);
+    const auto& st =
+        impl_->skel->adopt(bpf_program__attach_uprobe_opts(prog, -1, binary.c_str(), 0, &uopts),
+                           "uprobe " + binary + ":" + function);
     if (!st.attached)
-        throw UserError("cannot attach a uprobe to " + function + " in " + binary + ": " + st.error);
+        throw UserError("cannot attach a uprobe to " + function + " in " + binary + ": " +
+                        st.error);
 }
 
 double Tracer::measure_uprobe_cost(bool emulated) {
@@ -166,14 +177,17 @@ double Tracer::measure_uprobe_cost(bool emulated) {
     auto* prog = impl_->btf ? s->progs.user_switch_btf : s->progs.user_switch_raw;
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return 0;
+    if (n <= 0)
+        return 0;
     self[n] = 0;
     const int calls = emulated ? 20000 : 2000;
     auto time_calls = [&] {
         auto t0 = std::chrono::steady_clock::now();
         for (int i = 0; i < calls; i++)
-            emulated ? ctxswitch_uprobe_calibration_emulated() : ctxswitch_uprobe_calibration_stepped();
-        return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+            emulated ? ctxswitch_uprobe_calibration_emulated()
+                     : ctxswitch_uprobe_calibration_stepped();
+        return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0)
+            .count();
     };
     std::vector<double> per_hit;
     for (int round = 0; round < 3; round++) {
@@ -181,7 +195,8 @@ double Tracer::measure_uprobe_cost(bool emulated) {
                     .func_name = emulated ? "ctxswitch_uprobe_calibration_emulated"
                                           : "ctxswitch_uprobe_calibration_stepped");
         struct bpf_link* link = bpf_program__attach_uprobe_opts(prog, getpid(), self, 0, &uopts);
-        if (!link) return 0;
+        if (!link)
+            return 0;
         double with = time_calls();
         bpf_link__destroy(link);
         double without = time_calls();
@@ -205,7 +220,8 @@ Snapshot Tracer::snapshot() {
     snap.warnings = warnings_;
     snap.counters = tk::sum_per_cpu_counters<CS_COUNTERS>(bpf_map__fd(s->maps.totals));
     for (uint32_t id = 0; id < CS_HISTS; id++)
-        for (auto& h : tk::per_cpu_values<struct hist>(bpf_map__fd(s->maps.hists), id)) snap.hists[id].merge(h);
+        for (auto& h : tk::per_cpu_values<struct hist>(bpf_map__fd(s->maps.hists), id))
+            snap.hists[id].merge(h);
 
     // live threads first, then the exited ones: a thread that ends in between is taken
     // from `exited`, its final record
@@ -215,18 +231,24 @@ Snapshot Tracer::snapshot() {
         ThreadRow row;
         row.stats = st.stats;
         row.comm = tk::comm_of(pid_t(tid));
-        memcpy(row.stats.comm, row.comm.c_str(), std::min(row.comm.size() + 1, sizeof row.stats.comm));
+        memcpy(row.stats.comm, row.comm.c_str(),
+               std::min(row.comm.size() + 1, sizeof row.stats.comm));
         row.stats.comm[CS_COMM_LEN - 1] = 0;
         row.alive = true;
         rows[tid] = row;
     });
     snap.threads = tk::threads_with_exited(bpf_map__fd(s->maps.exited), std::move(rows));
-    if (impl_->stats) snap.program_stats = impl_->skel->program_stats();
+    if (impl_->stats)
+        snap.program_stats = impl_->skel->program_stats();
     return snap;
 }
 
-void Tracer::stop_counting() { impl_->skel->get()->bss->stop_counting = true; }
+void Tracer::stop_counting() {
+    impl_->skel->get()->bss->stop_counting = true;
+}
 
-void Tracer::detach() { impl_->skel->detach_all(); }
+void Tracer::detach() {
+    impl_->skel->detach_all();
+}
 
 }  // namespace ctxswitch

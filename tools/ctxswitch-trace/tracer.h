@@ -16,7 +16,7 @@ struct ctxswitch_bpf;
 namespace ctxswitch {
 
 class Tracer {
-public:
+  public:
     // The tracepoints this tool uses, for --features.
     static const std::vector<std::string>& tracepoints();
 
@@ -55,7 +55,7 @@ public:
     bool switch_cost_measured() const { return switch_cost_; }
     const std::vector<std::string>& warnings() const { return warnings_; }
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::string mode_;

@@ -40,21 +40,26 @@ namespace {
 bool find_function(const std::string& path, const std::string& function, unsigned char first[4]) {
     elf_version(EV_CURRENT);
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
+    if (fd < 0)
+        return false;
     bool found = false;
     if (Elf* elf = elf_begin(fd, ELF_C_READ, nullptr)) {
         Elf_Scn* scn = nullptr;
         while (!found && (scn = elf_nextscn(elf, scn))) {
             GElf_Shdr sh;
-            if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)) continue;
+            if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+                continue;
             Elf_Data* data = elf_getdata(scn, nullptr);
             size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
             for (size_t i = 0; data && i < n; i++) {
                 GElf_Sym sym;
-                if (!gelf_getsym(data, int(i), &sym)) continue;
-                if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0) continue;
+                if (!gelf_getsym(data, int(i), &sym))
+                    continue;
+                if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0)
+                    continue;
                 const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
-                if (!name || function != name) continue;
+                if (!name || function != name)
+                    continue;
                 found = true;
                 // the bytes at the symbol's address, from the section that holds it
                 Elf_Scn* code = elf_getscn(elf, sym.st_shndx);
@@ -62,7 +67,8 @@ bool find_function(const std::string& path, const std::string& function, unsigne
                 if (code && gelf_getshdr(code, &csh) && sym.st_value >= csh.sh_addr &&
                     sym.st_value + 4 <= csh.sh_addr + csh.sh_size && csh.sh_type == SHT_PROGBITS) {
                     off_t at = off_t(csh.sh_offset + (sym.st_value - csh.sh_addr));
-                    if (pread(fd, first, 4, at) != 4) memset(first, 0, 4);
+                    if (pread(fd, first, 4, at) != 4)
+                        memset(first, 0, 4);
                 }
                 break;
             }
@@ -82,12 +88,18 @@ bool elf_defines_function(const std::string& path, const std::string& function) 
 
 bool uprobe_is_emulated(const std::string& path, const std::string& function) {
     unsigned char b[4] = {};
-    if (!find_function(path, function, b)) return false;
-    if (b[0] >= 0x50 && b[0] <= 0x57) return true;                     // push reg
-    if (b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57) return true;     // push r8-r15
-    if (b[0] == 0x90 || (b[0] == 0x0f && b[1] == 0x1f)) return true;   // nop
-    if (b[0] == 0xe8 || b[0] == 0xe9 || b[0] == 0xeb) return true;     // call, jmp
-    if ((b[0] >= 0x70 && b[0] <= 0x7f) || (b[0] == 0x0f && b[1] >= 0x80 && b[1] <= 0x8f)) return true;  // jcc
+    if (!find_function(path, function, b))
+        return false;
+    if (b[0] >= 0x50 && b[0] <= 0x57)
+        return true;  // push reg
+    if (b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57)
+        return true;  // push r8-r15
+    if (b[0] == 0x90 || (b[0] == 0x0f && b[1] == 0x1f))
+        return true;  // nop
+    if (b[0] == 0xe8 || b[0] == 0xe9 || b[0] == 0xeb)
+        return true;  // call, jmp
+    if ((b[0] >= 0x70 && b[0] <= 0x7f) || (b[0] == 0x0f && b[1] >= 0x80 && b[1] <= 0x8f))
+        return true;  // jcc
     return false;
 }
 
@@ -100,21 +112,25 @@ UserFunction resolve_user_function(const std::string& spec, const std::string& e
             throw tk::UserError(tk::errno_text("--user-switch: cannot open " + f.binary));
         f.binary = real;
         if (!elf_defines_function(f.binary, f.function))
-            throw tk::UserError("--user-switch: " + f.binary + " does not define a function " + f.function);
+            throw tk::UserError("--user-switch: " + f.binary + " does not define a function " +
+                                f.function);
         return f;
     }
     if (!exe.empty()) {
         char real[PATH_MAX];
-        if (realpath(exe.c_str(), real) && elf_defines_function(real, spec)) return {real, spec};
+        if (realpath(exe.c_str(), real) && elf_defines_function(real, spec))
+            return {real, spec};
     }
     // a library function (swapcontext): where our own copy of the library comes from is
     // where the workload's comes from too, for the system libraries we share
     if (void* addr = dlsym(RTLD_DEFAULT, spec.c_str())) {
         Dl_info info;
         char real[PATH_MAX];
-        if (dladdr(addr, &info) && info.dli_fname && realpath(info.dli_fname, real)) return {real, spec};
+        if (dladdr(addr, &info) && info.dli_fname && realpath(info.dli_fname, real))
+            return {real, spec};
     }
-    throw tk::UserError("--user-switch: no function " + spec + " in " + (exe.empty() ? "the target" : exe) +
+    throw tk::UserError("--user-switch: no function " + spec + " in " +
+                        (exe.empty() ? "the target" : exe) +
                         " or the system libraries: name its file as BINARY:" + spec);
 }
 

@@ -40,7 +40,8 @@ int trace_main(int argc, char** argv) {
     tk::add_trace_options(app, opts);
     app.add_option("--top", ropts.top, "fds and wakers listed per loop (all with -v)")
         ->check(CLI::PositiveNumber);
-    if (!tk::parse_trace_command_line(app, argc, argv, opts)) return 0;  // --help printed
+    if (!tk::parse_trace_command_line(app, argc, argv, opts))
+        return 0;  // --help printed
 
     if (opts.features) {
         tk::KernelFeatures::get().print(std::cout, epolltrace::Tracer::tracepoints());
@@ -91,7 +92,7 @@ int trace_main(int argc, char** argv) {
     double duration = session.elapsed_seconds();
     if (opts.launching())
         session.finish_workload();  // terminated first if it still runs
-    tracer.stop_counting();  // the numbers read next then agree with each other
+    tracer.stop_counting();         // the numbers read next then agree with each other
     auto snap = tracer.snapshot();
     tracer.detach();
     fill(snap);

@@ -25,10 +25,10 @@ std::string render_counts(const tk::Histogram& h, const std::string& title, cons
     std::string out = title + "\n";
     if (h.empty())
         return out + "  count 0\n";
-    out += tk::strprintf("  count %" PRIu64 "  min %" PRIu64 "  mean %.2f  p50 %" PRIu64 "  p90 %" PRIu64
-               "  p99 %" PRIu64 "  max %" PRIu64 " %s\n",
-               h.count(), h.min(), h.mean(), h.percentile(50), h.percentile(90), h.percentile(99),
-               h.max(), unit);
+    out += tk::strprintf("  count %" PRIu64 "  min %" PRIu64 "  mean %.2f  p50 %" PRIu64
+                         "  p90 %" PRIu64 "  p99 %" PRIu64 "  max %" PRIu64 " %s\n",
+                         h.count(), h.min(), h.mean(), h.percentile(50), h.percentile(90),
+                         h.percentile(99), h.max(), unit);
     uint64_t peak = 0;
     for (uint32_t b = 0; b < HIST_BUCKETS; b++)
         peak = std::max(peak, h.bucket(b));
@@ -41,7 +41,7 @@ std::string render_counts(const tk::Histogram& h, const std::string& title, cons
             low == high ? std::to_string(low) : std::to_string(low) + " .. " + std::to_string(high);
         int stars = int((h.bucket(b) * uint64_t(bar) + peak - 1) / peak);
         out += tk::strprintf("  %17s : %-10" PRIu64 " |%-*s|\n", range.c_str(), h.bucket(b), bar,
-                   std::string(size_t(stars), '*').c_str());
+                             std::string(size_t(stars), '*').c_str());
     }
     return out;
 }
@@ -82,8 +82,8 @@ std::string cost_table(const Loop& l) {
     std::string out = "  on-CPU time per call by fds watched" +
                       std::string(l.family() == Family::Epoll ? " (interest list size)" : "") +
                       ":\n";
-    out += tk::strprintf("    %-13s %10s %10s %10s   %10s %10s %10s\n", "FDS", "AT ONCE", "p50", "mean",
-               "SLEPT", "p50", "mean");
+    out += tk::strprintf("    %-13s %10s %10s %10s   %10s %10s %10s\n", "FDS", "AT ONCE", "p50",
+                         "mean", "SLEPT", "p50", "mean");
     for (size_t i = 0; i < l.cost.size();) {
         // the two rows of a bucket side by side: calls that returned at once, calls that slept
         const CostRow* rows[2] = {nullptr, nullptr};
@@ -92,11 +92,12 @@ std::string cost_table(const Loop& l) {
             rows[l.cost[i].slept] = &l.cost[i];
         const CostRow& any = rows[0] ? *rows[0] : *rows[1];
         std::string range =
-            bucket == 0 ? "0-1" : tk::strprintf("%" PRIu64 "-%" PRIu64, any.fds_low(), any.fds_high());
+            bucket == 0 ? "0-1"
+                        : tk::strprintf("%" PRIu64 "-%" PRIu64, any.fds_low(), any.fds_high());
         std::string cells;
         for (auto* r : rows)
-            cells += r ? tk::strprintf("%10" PRIu64 " %10s %10s   ", r->cpu.count(), p50(r->cpu).c_str(),
-                             format_ns(r->cpu.mean()).c_str())
+            cells += r ? tk::strprintf("%10" PRIu64 " %10s %10s   ", r->cpu.count(),
+                                       p50(r->cpu).c_str(), format_ns(r->cpu.mean()).c_str())
                        : tk::strprintf("%10s %10s %10s   ", "0", "-", "-");
         while (!cells.empty() && cells.back() == ' ')
             cells.pop_back();
@@ -111,11 +112,11 @@ std::string loop_detail(const Snapshot& s, const Loop& l, const ReportOptions& o
     out << loop_title(l) << ":\n";
     if (l.family() == Family::Epoll) {
         out << tk::strprintf("  interest list: size %" PRId64 " (ADD %" PRIu64 ", MOD %" PRIu64
-                   ", DEL %" PRIu64 ", failed %" PRIu64 "); edge-triggered %" PRIu64
-                   ", EPOLLEXCLUSIVE %" PRIu64 ", EPOLLONESHOT %" PRIu64 "\n",
-                   l.interest_size, c.ctl_add, c.ctl_mod, c.ctl_del, c.ctl_failed,
-                   l.registered_with(1u << 31), l.registered_with(1u << 28),
-                   l.registered_with(1u << 30));
+                             ", DEL %" PRIu64 ", failed %" PRIu64 "); edge-triggered %" PRIu64
+                             ", EPOLLEXCLUSIVE %" PRIu64 ", EPOLLONESHOT %" PRIu64 "\n",
+                             l.interest_size, c.ctl_add, c.ctl_mod, c.ctl_del, c.ctl_failed,
+                             l.registered_with(1u << 31), l.registered_with(1u << 28),
+                             l.registered_with(1u << 30));
         if (c.calls)
             out << tk::strprintf(
                 "  maxevents up to %" PRIu64 ": a call returned it full %" PRIu64 " times (%s)%s\n",
@@ -125,29 +126,31 @@ std::string loop_detail(const Snapshot& s, const Loop& l, const ReportOptions& o
     if (c.calls == 0) {
         out << "  no waiting calls\n";
     } else {
-        out << tk::strprintf("  %" PRIu64 " calls: %" PRIu64 " slept, %" PRIu64
-                   " found events ready on entry, %" PRIu64
-                   " returned events after a wakeup; %" PRIu64 " timeouts, %" PRIu64
-                   " non-blocking (%s), %" PRIu64 " errors (%" PRIu64 " EINTR)\n",
-                   c.calls, c.blocked_calls, c.ready_on_entry, c.woken_calls, c.timeouts,
-                   c.nonblocking, pct(l.nonblocking_share()).c_str(), c.errors, c.interrupted);
+        out << tk::strprintf(
+            "  %" PRIu64 " calls: %" PRIu64 " slept, %" PRIu64
+            " found events ready on entry, %" PRIu64 " returned events after a wakeup; %" PRIu64
+            " timeouts, %" PRIu64 " non-blocking (%s), %" PRIu64 " errors (%" PRIu64 " EINTR)\n",
+            c.calls, c.blocked_calls, c.ready_on_entry, c.woken_calls, c.timeouts, c.nonblocking,
+            pct(l.nonblocking_share()).c_str(), c.errors, c.interrupted);
         if (s.coverage.wakeups)
-            out << tk::strprintf("  spurious: %" PRIu64 " woken but asleep again in the same call, %" PRIu64
-                       " returned 0 events before the timeout; herd: %" PRIu64
-                       " woken in one burst with another waiter, %" PRIu64 " of them for nothing\n",
-                       c.spurious_sleeps, c.spurious_zero, c.herd_wakeups, c.herd_wasted);
+            out << tk::strprintf(
+                "  spurious: %" PRIu64 " woken but asleep again in the same call, %" PRIu64
+                " returned 0 events before the timeout; herd: %" PRIu64
+                " woken in one burst with another waiter, %" PRIu64 " of them for nothing\n",
+                c.spurious_sleeps, c.spurious_zero, c.herd_wakeups, c.herd_wasted);
         if (c.overruns)
-            out << tk::strprintf("  overrun: %" PRIu64
-                       " timed-out calls returned after their timeout by p50 %s, max %s\n",
-                       c.overruns, p50(l.hist(EP_H_OVERRUN)).c_str(),
-                       format_ns(double(l.hist(EP_H_OVERRUN).max())).c_str());
+            out << tk::strprintf(
+                "  overrun: %" PRIu64
+                " timed-out calls returned after their timeout by p50 %s, max %s\n",
+                c.overruns, p50(l.hist(EP_H_OVERRUN)).c_str(),
+                format_ns(double(l.hist(EP_H_OVERRUN).max())).c_str());
     }
     if (!l.wakers.empty()) {
         out << "  woken by (calls that then returned events):\n";
         size_t n = opts.verbose ? l.wakers.size() : std::min(l.wakers.size(), opts.top);
         for (size_t i = 0; i < n; i++)
             out << tk::strprintf("    %10" PRIu64 "  %s\n", l.wakers[i].count,
-                       l.wakers[i].describe().c_str());
+                                 l.wakers[i].describe().c_str());
         if (n < l.wakers.size())
             out << tk::strprintf("    ... %zu more (-v)\n", l.wakers.size() - n);
     }
@@ -155,8 +158,8 @@ std::string loop_detail(const Snapshot& s, const Loop& l, const ReportOptions& o
         bool epoll = l.family() == Family::Epoll;
         out << "  fds (most often ready first):\n";
         if (epoll)
-            out << tk::strprintf("    %6s %10s %-16s %-26s %s\n", "FD", "READY", "RETURNED", "INTEREST",
-                       "ADD/MOD/DEL");
+            out << tk::strprintf("    %6s %10s %-16s %-26s %s\n", "FD", "READY", "RETURNED",
+                                 "INTEREST", "ADD/MOD/DEL");
         else
             out << tk::strprintf("    %6s %10s %s\n", "FD", "READY", "RETURNED");
         size_t n = opts.verbose ? l.fds.size() : std::min(l.fds.size(), opts.top);
@@ -165,13 +168,14 @@ std::string loop_detail(const Snapshot& s, const Loop& l, const ReportOptions& o
             std::string returned = event_mask_text(f.info.returned_mask);
             if (!epoll) {
                 out << tk::strprintf("    %6d %10" PRIu64 " %s\n", f.fd, uint64_t(f.info.ready),
-                           returned.c_str());
+                                     returned.c_str());
                 continue;
             }
             std::string interest =
                 event_mask_text(f.info.interest) + (f.registered() ? "" : " (removed)");
-            out << tk::strprintf("    %6d %10" PRIu64 " %-16s %-26s %u/%u/%u\n", f.fd, uint64_t(f.info.ready),
-                       returned.c_str(), interest.c_str(), f.info.adds, f.info.mods, f.info.dels);
+            out << tk::strprintf("    %6d %10" PRIu64 " %-16s %-26s %u/%u/%u\n", f.fd,
+                                 uint64_t(f.info.ready), returned.c_str(), interest.c_str(),
+                                 f.info.adds, f.info.mods, f.info.dels);
         }
         if (n < l.fds.size())
             out << tk::strprintf("    ... %zu more (-v)\n", l.fds.size() - n);
@@ -199,10 +203,10 @@ std::string summary_lines(const Snapshot& s) {
         if (!calls)
             continue;
         out << tk::strprintf("%s: %" PRIu64 " calls returned %" PRIu64
-                   " events (%.2f per call), %s non-blocking",
-                   family_name(f), calls, events,
-                   calls > errors ? double(events) / double(calls - errors) : 0.0,
-                   pct(double(nonblocking) / double(calls)).c_str());
+                             " events (%.2f per call), %s non-blocking",
+                             family_name(f), calls, events,
+                             calls > errors ? double(events) / double(calls - errors) : 0.0,
+                             pct(double(nonblocking) / double(calls)).c_str());
         if (s.coverage.switches)
             out << "; blocked p50 " << p50(s.merged(EP_H_BLOCKED, f));
         if (s.coverage.wakeups) {
@@ -222,26 +226,26 @@ std::string summary_lines(const Snapshot& s) {
 
 std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     std::ostringstream out;
-    out << "epoll-trace: " << s.target << ", " << tk::strprintf("%.2f s", s.duration_s) << ", probes "
-        << s.probe_mode;
+    out << "epoll-trace: " << s.target << ", " << tk::strprintf("%.2f s", s.duration_s)
+        << ", probes " << s.probe_mode;
     if (!s.end_reason.empty())
         out << "; " << s.end_reason;
     if (s.workload_status)
         out << " (" << s.workload_status->describe() << ")";
     out << "\n" << summary_lines(s) << "\n";
 
-    out << tk::strprintf("totals: epoll_wait calls %" PRIu64 " (epoll_wait %" PRIu64 ", epoll_pwait %" PRIu64
-               ", epoll_pwait2 %" PRIu64 "), epoll_ctl %" PRIu64 ", poll %" PRIu64 " (poll %" PRIu64
-               ", ppoll %" PRIu64 "), select %" PRIu64 " (select %" PRIu64 ", pselect6 %" PRIu64
-               ")\n",
-               s.epoll_wait_calls(), s.calls_of(EP_SYS_EPOLL_WAIT), s.calls_of(EP_SYS_EPOLL_PWAIT),
-               s.calls_of(EP_SYS_EPOLL_PWAIT2), s.counter(EP_C_CTL), s.poll_calls(),
-               s.calls_of(EP_SYS_POLL), s.calls_of(EP_SYS_PPOLL), s.select_calls(),
-               s.calls_of(EP_SYS_SELECT), s.calls_of(EP_SYS_PSELECT6));
+    out << tk::strprintf(
+        "totals: epoll_wait calls %" PRIu64 " (epoll_wait %" PRIu64 ", epoll_pwait %" PRIu64
+        ", epoll_pwait2 %" PRIu64 "), epoll_ctl %" PRIu64 ", poll %" PRIu64 " (poll %" PRIu64
+        ", ppoll %" PRIu64 "), select %" PRIu64 " (select %" PRIu64 ", pselect6 %" PRIu64 ")\n",
+        s.epoll_wait_calls(), s.calls_of(EP_SYS_EPOLL_WAIT), s.calls_of(EP_SYS_EPOLL_PWAIT),
+        s.calls_of(EP_SYS_EPOLL_PWAIT2), s.counter(EP_C_CTL), s.poll_calls(),
+        s.calls_of(EP_SYS_POLL), s.calls_of(EP_SYS_PPOLL), s.select_calls(),
+        s.calls_of(EP_SYS_SELECT), s.calls_of(EP_SYS_PSELECT6));
     out << tk::strprintf("        events returned %" PRIu64 ", timeouts %" PRIu64
-               ", non-blocking calls %" PRIu64 ", errors %" PRIu64 "; threads %zu\n",
-               s.counter(EP_C_EVENTS), s.counter(EP_C_TIMEOUTS), s.counter(EP_C_NONBLOCKING),
-               s.counter(EP_C_ERRORS), s.threads.size());
+                         ", non-blocking calls %" PRIu64 ", errors %" PRIu64 "; threads %zu\n",
+                         s.counter(EP_C_EVENTS), s.counter(EP_C_TIMEOUTS),
+                         s.counter(EP_C_NONBLOCKING), s.counter(EP_C_ERRORS), s.threads.size());
 
     bool any_epoll = false, any_other = false;
     for (auto& l : s.loops)
@@ -256,36 +260,38 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     };
     if (any_epoll) {
         out << "\nepoll instances:\n"
-            << tk::strprintf("  %8s %-16s %5s %9s %9s %7s %6s %8s %8s %11s %22s %10s %5s\n", "PID", "COMM",
-                   "EPFD", "CALLS", "EVENTS", "EV/CALL", "FULL", "TIMEOUTS", "NONBLOCK",
-                   "BLOCKED p50", "READY p50 (CPU WAIT)", "BUSY p50", "FDS");
+            << tk::strprintf("  %8s %-16s %5s %9s %9s %7s %6s %8s %8s %11s %22s %10s %5s\n", "PID",
+                             "COMM", "EPFD", "CALLS", "EVENTS", "EV/CALL", "FULL", "TIMEOUTS",
+                             "NONBLOCK", "BLOCKED p50", "READY p50 (CPU WAIT)", "BUSY p50", "FDS");
         for (auto& l : s.loops) {
             if (l.family() != Family::Epoll)
                 continue;
-            out << tk::strprintf("  %8u %-16s %5d %9" PRIu64 " %9" PRIu64 " %7.2f %6" PRIu64 " %8" PRIu64
-                       " %8s %11s %22s %10s %5" PRId64 "\n",
-                       l.pid, l.comm.c_str(), l.key, l.c.calls, l.c.events, l.events_per_call(),
-                       l.c.full, l.c.timeouts, pct(l.nonblocking_share()).c_str(),
-                       s.coverage.switches ? p50(l.hist(EP_H_BLOCKED)).c_str() : "-",
-                       ready_cell(l).c_str(), p50(l.hist(EP_H_LOOP_BUSY)).c_str(), l.interest_size);
+            out << tk::strprintf(
+                "  %8u %-16s %5d %9" PRIu64 " %9" PRIu64 " %7.2f %6" PRIu64 " %8" PRIu64
+                " %8s %11s %22s %10s %5" PRId64 "\n",
+                l.pid, l.comm.c_str(), l.key, l.c.calls, l.c.events, l.events_per_call(), l.c.full,
+                l.c.timeouts, pct(l.nonblocking_share()).c_str(),
+                s.coverage.switches ? p50(l.hist(EP_H_BLOCKED)).c_str() : "-",
+                ready_cell(l).c_str(), p50(l.hist(EP_H_LOOP_BUSY)).c_str(), l.interest_size);
         }
     }
     if (any_other) {
         out << "\npoll and select:\n"
-            << tk::strprintf("  %8s %-16s %-6s %9s %9s %7s %7s %8s %8s %11s %22s %12s\n", "PID", "COMM",
-                   "KIND", "CALLS", "EVENTS", "EV/CALL", "FDS p50", "TIMEOUTS", "NONBLOCK",
-                   "BLOCKED p50", "READY p50 (CPU WAIT)", "CPU/CALL p50");
+            << tk::strprintf("  %8s %-16s %-6s %9s %9s %7s %7s %8s %8s %11s %22s %12s\n", "PID",
+                             "COMM", "KIND", "CALLS", "EVENTS", "EV/CALL", "FDS p50", "TIMEOUTS",
+                             "NONBLOCK", "BLOCKED p50", "READY p50 (CPU WAIT)", "CPU/CALL p50");
         for (auto& l : s.loops) {
             if (l.family() == Family::Epoll)
                 continue;
-            out << tk::strprintf("  %8u %-16s %-6s %9" PRIu64 " %9" PRIu64 " %7.2f %7" PRIu64 " %8" PRIu64
-                       " %8s %11s %22s %12s\n",
-                       l.pid, l.comm.c_str(), family_name(l.family()), l.c.calls, l.c.events,
-                       l.events_per_call(), l.hist(EP_H_FDS_PER_CALL).percentile(50), l.c.timeouts,
-                       pct(l.nonblocking_share()).c_str(),
-                       s.coverage.switches ? p50(l.hist(EP_H_BLOCKED)).c_str() : "-",
-                       ready_cell(l).c_str(),
-                       s.coverage.switches ? p50(l.hist(EP_H_CPU_IN_CALL)).c_str() : "-");
+            out << tk::strprintf("  %8u %-16s %-6s %9" PRIu64 " %9" PRIu64 " %7.2f %7" PRIu64
+                                 " %8" PRIu64 " %8s %11s %22s %12s\n",
+                                 l.pid, l.comm.c_str(), family_name(l.family()), l.c.calls,
+                                 l.c.events, l.events_per_call(),
+                                 l.hist(EP_H_FDS_PER_CALL).percentile(50), l.c.timeouts,
+                                 pct(l.nonblocking_share()).c_str(),
+                                 s.coverage.switches ? p50(l.hist(EP_H_BLOCKED)).c_str() : "-",
+                                 ready_cell(l).c_str(),
+                                 s.coverage.switches ? p50(l.hist(EP_H_CPU_IN_CALL)).c_str() : "-");
         }
     }
     for (auto& l : s.loops)
@@ -300,23 +306,25 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
         });
         size_t shown = opts.verbose ? threads.size() : std::min(threads.size(), opts.max_threads);
         out << "\nper thread:\n"
-            << tk::strprintf("  %8s %8s %-16s %8s %8s %8s %6s %9s %10s %10s %10s %10s %10s\n", "TID", "PID",
-                   "COMM", "EPOLL", "POLL", "SELECT", "CTL", "EVENTS", "IN-CALL", "BLOCKED", "CPU",
-                   "READY avg", "BUSY avg");
+            << tk::strprintf("  %8s %8s %-16s %8s %8s %8s %6s %9s %10s %10s %10s %10s %10s\n",
+                             "TID", "PID", "COMM", "EPOLL", "POLL", "SELECT", "CTL", "EVENTS",
+                             "IN-CALL", "BLOCKED", "CPU", "READY avg", "BUSY avg");
         for (size_t i = 0; i < shown; i++) {
             const auto& t = threads[i].stats;
-            out << tk::strprintf("  %8u %8u %-16s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64
-                       " %9" PRIu64 " %10s %10s %10s %10s %10s\n",
-                       t.tid, t.pid, threads[i].comm.c_str(), uint64_t(t.calls[EP_EPOLL]), uint64_t(t.calls[EP_POLL]),
-                       uint64_t(t.calls[EP_SELECT]), uint64_t(t.ctl_calls), uint64_t(t.events),
-                       format_ns(double(t.in_call_ns)).c_str(),
-                       s.coverage.switches ? format_ns(double(t.blocked_ns)).c_str() : "-",
-                       s.coverage.switches ? format_ns(double(t.cpu_in_call_ns)).c_str() : "-",
-                       tk::format_mean_ns(t.ready_ns, t.ready_count).c_str(),
-                       tk::format_mean_ns(t.busy_ns, t.busy_count).c_str());
+            out << tk::strprintf(
+                "  %8u %8u %-16s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %9" PRIu64
+                " %10s %10s %10s %10s %10s\n",
+                t.tid, t.pid, threads[i].comm.c_str(), uint64_t(t.calls[EP_EPOLL]),
+                uint64_t(t.calls[EP_POLL]), uint64_t(t.calls[EP_SELECT]), uint64_t(t.ctl_calls),
+                uint64_t(t.events), format_ns(double(t.in_call_ns)).c_str(),
+                s.coverage.switches ? format_ns(double(t.blocked_ns)).c_str() : "-",
+                s.coverage.switches ? format_ns(double(t.cpu_in_call_ns)).c_str() : "-",
+                tk::format_mean_ns(t.ready_ns, t.ready_count).c_str(),
+                tk::format_mean_ns(t.busy_ns, t.busy_count).c_str());
         }
         if (shown < threads.size())
-            out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n", threads.size() - shown);
+            out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n",
+                                 threads.size() - shown);
     }
 
     if (!s.loops.empty()) {
@@ -336,16 +344,17 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
 
     out << "\n"
         << tk::strprintf("dropped: %" PRIu64 " (task state %" PRIu64 ", loops %" PRIu64
-               ", cost histograms %" PRIu64 ", fds %" PRIu64 ", wakers %" PRIu64
-               ", exited threads %" PRIu64 ", live threads %" PRIu64 ")",
-               s.dropped(), s.counter(EP_C_DROP_STORAGE), s.counter(EP_C_DROP_LOOPS),
-               s.counter(EP_C_DROP_SIZE_HISTS), s.counter(EP_C_DROP_FDS),
-               s.counter(EP_C_DROP_WAKERS), s.counter(EP_C_DROP_EXITED), s.counter(EP_C_DROP_LIVE))
+                         ", cost histograms %" PRIu64 ", fds %" PRIu64 ", wakers %" PRIu64
+                         ", exited threads %" PRIu64 ", live threads %" PRIu64 ")",
+                         s.dropped(), s.counter(EP_C_DROP_STORAGE), s.counter(EP_C_DROP_LOOPS),
+                         s.counter(EP_C_DROP_SIZE_HISTS), s.counter(EP_C_DROP_FDS),
+                         s.counter(EP_C_DROP_WAKERS), s.counter(EP_C_DROP_EXITED),
+                         s.counter(EP_C_DROP_LIVE))
         << tk::strprintf("; events not attributed to an fd: %" PRIu64
-               " beyond the per-call read limit, %" PRIu64
-               " with unknown epoll_data; unreadable user buffers %" PRIu64 "\n",
-               s.counter(EP_C_EVENTS_UNREAD), s.counter(EP_C_EVENTS_UNMAPPED),
-               s.counter(EP_C_READ_FAULTS));
+                         " beyond the per-call read limit, %" PRIu64
+                         " with unknown epoll_data; unreadable user buffers %" PRIu64 "\n",
+                         s.counter(EP_C_EVENTS_UNREAD), s.counter(EP_C_EVENTS_UNMAPPED),
+                         s.counter(EP_C_READ_FAULTS));
     out << tk::probe_notes(s, opts.verbose);
     return out.str();
 }

@@ -12,7 +12,8 @@ namespace tk {
 
 int possible_cpus() {
     static const int n = libbpf_num_possible_cpus();
-    if (n <= 0) throw UserError("cannot read the number of possible CPUs");
+    if (n <= 0)
+        throw UserError("cannot read the number of possible CPUs");
     return n;
 }
 
@@ -20,56 +21,69 @@ bool TaskStateMaps::adopt(pid_t tid, pid_t pid, const void* value) const {
     int err;
     if (task_storage_) {
         int fd = pidfd_open(tid, tid != pid);
-        if (fd < 0) return false;  // gone meanwhile
+        if (fd < 0)
+            return false;  // gone meanwhile
         err = bpf_map_update_elem(storage_, &fd, value, BPF_NOEXIST);
         close(fd);
     } else {
         uint32_t key = uint32_t(tid);
         err = bpf_map_update_elem(by_tid_, &key, value, BPF_NOEXIST);
     }
-    if (err) return false;
+    if (err)
+        return false;
     uint32_t k = uint32_t(tid), v = uint32_t(pid);
     bpf_map_update_elem(live_, &k, &v, BPF_ANY);
     return true;
 }
 
-size_t TaskStateMaps::adopt_process(pid_t pid, const std::function<const void*(pid_t tid)>& value) const {
+size_t TaskStateMaps::adopt_process(pid_t pid,
+                                    const std::function<const void*(pid_t tid)>& value) const {
     std::set<pid_t> seen;
     size_t adopted = 0;
     for (int pass = 0; pass < 100; pass++) {
         bool fresh = false;
         for (pid_t tid : threads_of(pid)) {
-            if (!seen.insert(tid).second) continue;
+            if (!seen.insert(tid).second)
+                continue;
             fresh = true;
             adopted += adopt(tid, pid, value(tid));
         }
-        if (!fresh) break;
+        if (!fresh)
+            break;
     }
-    if (seen.empty()) throw UserError(describe_missing_task(pid, false));
+    if (seen.empty())
+        throw UserError(describe_missing_task(pid, false));
     return adopted;
 }
 
-void TaskStateMaps::adopt_thread(pid_t tid, const std::function<const void*(pid_t pid)>& value) const {
+void TaskStateMaps::adopt_thread(pid_t tid,
+                                 const std::function<const void*(pid_t pid)>& value) const {
     auto pid = tgid_of(tid);
-    if (!pid) throw UserError(describe_missing_task(tid, true));
+    if (!pid)
+        throw UserError(describe_missing_task(tid, true));
     if (!adopt(tid, *pid, value(*pid)))
-        throw UserError("cannot trace thread " + std::to_string(tid) + ": it is gone or already traced");
+        throw UserError("cannot trace thread " + std::to_string(tid) +
+                        ": it is gone or already traced");
 }
 
-void TaskStateMaps::for_each_live(void* value, const std::function<void(uint32_t tid, uint32_t pid)>& fn) const {
+void TaskStateMaps::for_each_live(void* value,
+                                  const std::function<void(uint32_t tid, uint32_t pid)>& fn) const {
     for_each_key<uint32_t>(live_, [&](uint32_t tid) {
         uint32_t pid = 0;
-        if (bpf_map_lookup_elem(live_, &tid, &pid) != 0) return;
+        if (bpf_map_lookup_elem(live_, &tid, &pid) != 0)
+            return;
         int found;
         if (task_storage_) {
             int fd = pidfd_open(pid_t(tid), tid != pid);
-            if (fd < 0) return;
+            if (fd < 0)
+                return;
             found = bpf_map_lookup_elem(storage_, &fd, value);
             close(fd);
         } else {
             found = bpf_map_lookup_elem(by_tid_, &tid, value);
         }
-        if (found == 0) fn(tid, pid);
+        if (found == 0)
+            fn(tid, pid);
     });
 }
 

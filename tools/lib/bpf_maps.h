@@ -32,7 +32,8 @@ void for_each_key(int fd, F&& f) {
 template <typename V, typename K>
 std::vector<V> per_cpu_values(int fd, const K& key) {
     std::vector<V> values(static_cast<size_t>(possible_cpus()));
-    if (bpf_map_lookup_elem(fd, &key, values.data()) != 0) values.clear();
+    if (bpf_map_lookup_elem(fd, &key, values.data()) != 0)
+        values.clear();
     return values;
 }
 
@@ -45,7 +46,8 @@ std::array<uint64_t, N> sum_per_cpu_counters(int fd) {
     std::array<uint64_t, N> sum{};
     uint32_t zero = 0;
     for (const auto& cpu : per_cpu_values<Counters>(fd, zero))
-        for (size_t i = 0; i < N; i++) sum[i] += cpu.c[i];
+        for (size_t i = 0; i < N; i++)
+            sum[i] += cpu.c[i];
     return sum;
 }
 
@@ -53,9 +55,12 @@ std::array<uint64_t, N> sum_per_cpu_counters(int fd) {
 // tp_btf programs (from user space its key is a pidfd of the task), a tid-keyed hash for
 // the raw_tp twins, and `live`, the tid -> pid index of the traced tasks alive now.
 class TaskStateMaps {
-public:
+  public:
     TaskStateMaps(int task_storage_fd, int by_tid_fd, int live_fd, bool use_task_storage)
-        : storage_(task_storage_fd), by_tid_(by_tid_fd), live_(live_fd), task_storage_(use_task_storage) {}
+        : storage_(task_storage_fd),
+          by_tid_(by_tid_fd),
+          live_(live_fd),
+          task_storage_(use_task_storage) {}
 
     // Gives thread TID of process PID its first state (VALUE, the map's value type). False
     // when it is gone, or already has a state (its creator's fork probe was first).
@@ -76,7 +81,8 @@ public:
     template <typename State>
     size_t trace_process(pid_t pid) const {
         State st{};
-        return adopt_process(pid, [&](pid_t tid) { return &(st = first_state<State>(tid, pid, true)); });
+        return adopt_process(pid,
+                             [&](pid_t tid) { return &(st = first_state<State>(tid, pid, true)); });
     }
     template <typename State>
     void trace_thread(pid_t tid) const {
@@ -86,11 +92,12 @@ public:
 
     // Reads the state of every live traced task into VALUE (the map's value type) and calls
     // fn(tid, pid) with it; tasks that ended meanwhile are skipped.
-    void for_each_live(void* value, const std::function<void(uint32_t tid, uint32_t pid)>& fn) const;
+    void for_each_live(void* value,
+                       const std::function<void(uint32_t tid, uint32_t pid)>& fn) const;
 
     size_t live_count() const;
 
-private:
+  private:
     template <typename State>
     static State first_state(pid_t tid, pid_t pid, bool follow) {
         State st{};
@@ -113,13 +120,15 @@ std::vector<Row> threads_with_exited(int exited_fd, std::map<uint32_t, Row> live
     std::vector<Row> out;
     for_each_key<uint32_t>(exited_fd, [&](uint32_t key) {
         Row row;
-        if (bpf_map_lookup_elem(exited_fd, &key, &row.stats) != 0) return;
+        if (bpf_map_lookup_elem(exited_fd, &key, &row.stats) != 0)
+            return;
         row.comm.assign(row.stats.comm, strnlen(row.stats.comm, sizeof row.stats.comm));
         row.alive = false;
         live.erase(row.stats.tid);
         out.push_back(row);
     });
-    for (auto& [tid, row] : live) out.push_back(row);
+    for (auto& [tid, row] : live)
+        out.push_back(row);
     return out;
 }
 

@@ -25,9 +25,9 @@ std::string take_libbpf_messages();
 
 // A probe we tried to attach: what, whether it worked, and why not.
 struct ProbeStatus {
-    std::string name;     // "sched_switch (tp_btf)"
+    std::string name;  // "sched_switch (tp_btf)"
     bool attached = false;
-    std::string error;    // why not
+    std::string error;  // why not
 };
 
 // Run-time statistics of one loaded program (kernel.bpf_stats_enabled).
@@ -38,7 +38,7 @@ struct ProgramStats {
 };
 
 class LinkSet {
-public:
+  public:
     // Attaches one program; the status is recorded and returned.
     const ProbeStatus& attach(struct bpf_program* prog, const std::string& name);
     // Takes ownership of a link made some other way (a uprobe with options, say); a null
@@ -48,7 +48,7 @@ public:
     const std::vector<ProbeStatus>& probes() const { return probes_; }
     bool all_attached() const;
 
-private:
+  private:
     struct LinkDeleter {
         void operator()(struct bpf_link* l) const { bpf_link__destroy(l); }
     };
@@ -70,22 +70,26 @@ SkeletonOps<S> skeleton_ops(S* (*open)(), int (*load)(S*), void (*destroy)(S*)) 
 
 template <typename S>
 class Skeleton {
-public:
+  public:
     explicit Skeleton(SkeletonOps<S> ops) : ops_(ops) {
         skel_ = ops_.open();
         if (!skel_)
-            throw UserError(errno_text("cannot open the BPF object") + "\n" + take_libbpf_messages());
+            throw UserError(errno_text("cannot open the BPF object") + "\n" +
+                            take_libbpf_messages());
     }
     ~Skeleton() {
         links_.detach_all();
-        if (skel_) ops_.destroy(skel_);
+        if (skel_)
+            ops_.destroy(skel_);
     }
     Skeleton(const Skeleton&) = delete;
     Skeleton& operator=(const Skeleton&) = delete;
 
     S* operator->() { return skel_; }
     S* get() { return skel_; }
-    struct bpf_object* object() { return skel_->obj; }
+    struct bpf_object* object() {
+        return skel_->obj;
+    }
 
     // Loads into the kernel; on failure returns the reason (with libbpf's log).
     Status try_load() {
@@ -110,7 +114,7 @@ public:
 
     std::vector<ProgramStats> program_stats();
 
-private:
+  private:
     SkeletonOps<S> ops_;
     S* skel_ = nullptr;
     bool loaded_ = false;
@@ -126,12 +130,12 @@ std::vector<ProgramStats> Skeleton<S>::program_stats() {
 
 // Keeps kernel.bpf_stats_enabled on while alive (for -v run-time statistics).
 class BpfStatsGuard {
-public:
+  public:
     BpfStatsGuard();
     ~BpfStatsGuard();
     bool enabled() const { return fd_ >= 0; }
 
-private:
+  private:
     int fd_ = -1;
 };
 

@@ -14,25 +14,25 @@
 namespace tk {
 
 class UserError : public std::runtime_error {
-public:
+  public:
     explicit UserError(const std::string& message, int exit_code = 1)
         : std::runtime_error(message), exit_code_(exit_code) {}
     int exit_code() const { return exit_code_; }
 
-private:
+  private:
     int exit_code_;
 };
 
 // A recoverable outcome: ok, or what went wrong.
 class Status {
-public:
+  public:
     Status() = default;
     static Status error(std::string message) { return Status(std::move(message)); }
     bool ok() const { return message_.empty(); }
     explicit operator bool() const { return ok(); }
     const std::string& message() const { return message_; }
 
-private:
+  private:
     explicit Status(std::string message) : message_(std::move(message)) {}
     std::string message_;
 };

@@ -9,7 +9,8 @@ namespace tk {
 Histogram::Histogram() : buckets_(HIST_BUCKETS, 0) {}
 
 void Histogram::record(uint64_t ns, uint64_t times) {
-    if (times == 0) return;
+    if (times == 0)
+        return;
     buckets_[hist_bucket(ns)] += times;
     count_ += times;
     sum_ += ns * times;
@@ -18,8 +19,10 @@ void Histogram::record(uint64_t ns, uint64_t times) {
 }
 
 void Histogram::merge(const Histogram& o) {
-    if (o.count_ == 0) return;
-    for (uint32_t b = 0; b < HIST_BUCKETS; b++) buckets_[b] += o.buckets_[b];
+    if (o.count_ == 0)
+        return;
+    for (uint32_t b = 0; b < HIST_BUCKETS; b++)
+        buckets_[b] += o.buckets_[b];
     count_ += o.count_;
     sum_ += o.sum_;
     min_ = std::min(min_, o.min_);
@@ -27,8 +30,10 @@ void Histogram::merge(const Histogram& o) {
 }
 
 void Histogram::merge(const struct hist& k) {
-    if (k.count == 0) return;
-    for (uint32_t b = 0; b < HIST_BUCKETS; b++) buckets_[b] += k.buckets[b];
+    if (k.count == 0)
+        return;
+    for (uint32_t b = 0; b < HIST_BUCKETS; b++)
+        buckets_[b] += k.buckets[b];
     count_ += k.count;
     sum_ += k.sum;
     min_ = std::min<uint64_t>(min_, k.min);
@@ -36,14 +41,18 @@ void Histogram::merge(const struct hist& k) {
 }
 
 uint64_t Histogram::percentile(double p) const {
-    if (count_ == 0) return 0;
-    if (p <= 0) return min();
-    if (p >= 100) return max_;
+    if (count_ == 0)
+        return 0;
+    if (p <= 0)
+        return min();
+    if (p >= 100)
+        return max_;
     // rank of the wanted value, 1-based: the smallest value with at least p% at or below it
     double rank = std::max(1.0, std::ceil(p / 100.0 * double(count_)));
     uint64_t seen = 0;
     for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
-        if (buckets_[b] == 0) continue;
+        if (buckets_[b] == 0)
+            continue;
         if (double(seen + buckets_[b]) >= rank) {
             double low = double(hist_bucket_low(b));
             double high = b + 1 < HIST_BUCKETS ? double(hist_bucket_low(b + 1)) : double(max_) + 1;
@@ -72,7 +81,8 @@ std::string format_ns(double ns) {
 }
 
 std::string Histogram::summary() const {
-    if (count_ == 0) return "count 0";
+    if (count_ == 0)
+        return "count 0";
     char buf[256];
     snprintf(buf, sizeof buf, "count %llu  min %s  mean %s  p50 %s  p90 %s  p99 %s  max %s",
              (unsigned long long)count_, format_ns(double(min())).c_str(),
@@ -85,13 +95,17 @@ std::string Histogram::summary() const {
 std::string Histogram::render(std::string_view title, int bar_width) const {
     std::string out(title);
     out += "\n  " + summary() + "\n";
-    if (count_ == 0) return out;
+    if (count_ == 0)
+        return out;
 
-    struct Row { uint64_t low, high, count; };
+    struct Row {
+        uint64_t low, high, count;
+    };
     std::vector<Row> fine, coarse;
     uint32_t first = HIST_BUCKETS, last = 0;
     for (uint32_t b = 0; b < HIST_BUCKETS; b++)
-        if (buckets_[b]) first = std::min(first, b), last = std::max(last, b);
+        if (buckets_[b])
+            first = std::min(first, b), last = std::max(last, b);
     for (uint32_t b = first; b <= last; b++) {
         uint64_t high = b + 1 < HIST_BUCKETS ? hist_bucket_low(b + 1) : max_ + 1;
         fine.push_back({hist_bucket_low(b), high, buckets_[b]});
@@ -104,13 +118,15 @@ std::string Histogram::render(std::string_view title, int bar_width) const {
     }
     const auto& rows = fine.size() <= 24 ? fine : coarse;
     uint64_t peak = 0;
-    for (auto& r : rows) peak = std::max(peak, r.count);
+    for (auto& r : rows)
+        peak = std::max(peak, r.count);
     char line[256];
     snprintf(line, sizeof line, "  %23s : %-10s %s\n", "range", "count", "distribution");
     out += line;
     for (auto& r : rows) {
         int stars = peak ? int((r.count * uint64_t(bar_width) + peak - 1) / peak) : 0;
-        if (r.count == 0) stars = 0;
+        if (r.count == 0)
+            stars = 0;
         char range[64];
         snprintf(range, sizeof range, "%s .. %s", format_ns(double(r.low)).c_str(),
                  format_ns(double(r.high)).c_str());
@@ -133,9 +149,11 @@ nlohmann::json Histogram::to_json() const {
     j["max_ns"] = max_;
     auto buckets = nlohmann::json::array();
     for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
-        if (!buckets_[b]) continue;
+        if (!buckets_[b])
+            continue;
         uint64_t high = b + 1 < HIST_BUCKETS ? hist_bucket_low(b + 1) : max_ + 1;
-        buckets.push_back({{"low_ns", hist_bucket_low(b)}, {"high_ns", high}, {"count", buckets_[b]}});
+        buckets.push_back(
+            {{"low_ns", hist_bucket_low(b)}, {"high_ns", high}, {"count", buckets_[b]}});
     }
     j["buckets"] = std::move(buckets);
     return j;
@@ -147,7 +165,8 @@ Histogram Histogram::from_json(const nlohmann::json& j) {
     h.sum_ = j.value("sum_ns", uint64_t(0));
     h.min_ = h.count_ ? j.at("min_ns").get<uint64_t>() : UINT64_MAX;
     h.max_ = j.at("max_ns").get<uint64_t>();
-    for (auto& b : j.at("buckets")) h.buckets_[hist_bucket(b.at("low_ns").get<uint64_t>())] += b.at("count").get<uint64_t>();
+    for (auto& b : j.at("buckets"))
+        h.buckets_[hist_bucket(b.at("low_ns").get<uint64_t>())] += b.at("count").get<uint64_t>();
     return h;
 }
 

@@ -15,7 +15,7 @@
 namespace tk {
 
 class Histogram {
-public:
+  public:
     Histogram();
 
     void record(uint64_t ns, uint64_t times = 1);
@@ -44,7 +44,7 @@ public:
     nlohmann::json to_json() const;
     static Histogram from_json(const nlohmann::json& j);
 
-private:
+  private:
     uint64_t count_ = 0, sum_ = 0, min_ = UINT64_MAX, max_ = 0;
     std::vector<uint64_t> buckets_;
 };

@@ -47,7 +47,8 @@ Privileges probe_privileges() {
 
 std::string find_tracefs() {
     for (const char* p : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
-        if (path_exists(std::string(p) + "/events")) return p;
+        if (path_exists(std::string(p) + "/events"))
+            return p;
     return "";
 }
 
@@ -56,16 +57,29 @@ std::string type_name(const struct btf* btf, __u32 id) {
     std::string suffix;
     for (int depth = 0; depth < 16; depth++) {
         const struct btf_type* t = btf__type_by_id(btf, id);
-        if (!t) return "?" + suffix;
+        if (!t)
+            return "?" + suffix;
         switch (btf_kind(t)) {
-            case BTF_KIND_PTR: suffix = " *" + suffix; id = t->type; continue;
-            case BTF_KIND_CONST: case BTF_KIND_VOLATILE: case BTF_KIND_RESTRICT:
-            case BTF_KIND_TYPE_TAG: id = t->type; continue;
-            case BTF_KIND_STRUCT: return "struct " + std::string(btf__name_by_offset(btf, t->name_off)) + suffix;
-            case BTF_KIND_UNION: return "union " + std::string(btf__name_by_offset(btf, t->name_off)) + suffix;
-            case BTF_KIND_ENUM: return "enum " + std::string(btf__name_by_offset(btf, t->name_off)) + suffix;
-            case 0: return "void" + suffix;
-            default: return std::string(btf__name_by_offset(btf, t->name_off)) + suffix;
+            case BTF_KIND_PTR:
+                suffix = " *" + suffix;
+                id = t->type;
+                continue;
+            case BTF_KIND_CONST:
+            case BTF_KIND_VOLATILE:
+            case BTF_KIND_RESTRICT:
+            case BTF_KIND_TYPE_TAG:
+                id = t->type;
+                continue;
+            case BTF_KIND_STRUCT:
+                return "struct " + std::string(btf__name_by_offset(btf, t->name_off)) + suffix;
+            case BTF_KIND_UNION:
+                return "union " + std::string(btf__name_by_offset(btf, t->name_off)) + suffix;
+            case BTF_KIND_ENUM:
+                return "enum " + std::string(btf__name_by_offset(btf, t->name_off)) + suffix;
+            case 0:
+                return "void" + suffix;
+            default:
+                return std::string(btf__name_by_offset(btf, t->name_off)) + suffix;
         }
     }
     return "?";
@@ -84,12 +98,14 @@ const KernelFeatures& KernelFeatures::get() {
 
 void KernelFeatures::probe() {
     struct utsname u;
-    if (uname(&u) == 0) release = u.release;
+    if (uname(&u) == 0)
+        release = u.release;
     privileges = probe_privileges();
     btf = path_exists("/sys/kernel/btf/vmlinux");
     tracefs_path = find_tracefs();
     vmlinux_ = std::make_shared<BtfHandle>();
-    if (btf) vmlinux_->btf = btf__load_vmlinux_btf();
+    if (btf)
+        vmlinux_->btf = btf__load_vmlinux_btf();
     if (privileges.can_trace()) {
         int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
         if (fd >= 0) {
@@ -100,7 +116,8 @@ void KernelFeatures::probe() {
 }
 
 bool KernelFeatures::btf_has(const std::string& name) const {
-    if (!vmlinux_ || !vmlinux_->btf) return false;
+    if (!vmlinux_ || !vmlinux_->btf)
+        return false;
     return btf__find_by_name(vmlinux_->btf, name.c_str()) > 0;
 }
 
@@ -108,7 +125,8 @@ const TracepointSupport& KernelFeatures::tracepoint(const std::string& name) con
     static std::mutex lock;
     std::lock_guard guard(lock);
     auto it = tracepoints_.find(name);
-    if (it != tracepoints_.end()) return it->second;
+    if (it != tracepoints_.end())
+        return it->second;
 
     TracepointSupport s;
     auto slash = name.find('/');
@@ -123,17 +141,20 @@ const TracepointSupport& KernelFeatures::tracepoint(const std::string& name) con
                 s.typed = true;
                 // typedef -> pointer -> function prototype (void *, args...)
                 const struct btf_type* t = btf__type_by_id(b, btf__type_by_id(b, id)->type);
-                if (t && btf_is_ptr(t)) t = btf__type_by_id(b, t->type);
+                if (t && btf_is_ptr(t))
+                    t = btf__type_by_id(b, t->type);
                 if (t && btf_is_func_proto(t)) {
                     const struct btf_param* p = btf_params(t);
-                    for (int i = 1; i < btf_vlen(t); i++) s.args.push_back(type_name(b, p[i].type));
+                    for (int i = 1; i < btf_vlen(t); i++)
+                        s.args.push_back(type_name(b, p[i].type));
                 }
             }
         }
         if (!tracefs_path.empty()) {
             // sched_switch lives in events/sched/sched_switch; look through the systems
             for (const char* sys : {"sched", "syscalls", "lock", "signal", "raw_syscalls"})
-                if (path_exists(tracefs_path + "/events/" + sys + "/" + name)) s.tracefs = true;
+                if (path_exists(tracefs_path + "/events/" + sys + "/" + name))
+                    s.tracefs = true;
         }
     }
     return tracepoints_.emplace(name, s).first->second;
@@ -152,22 +173,32 @@ void KernelFeatures::require_tracing(const std::string& tool) const {
 void KernelFeatures::print(std::ostream& out, const std::vector<std::string>& tps) const {
     auto yn = [](bool b) { return b ? "yes" : "no"; };
     out << "kernel:            " << release << "\n";
-    out << "privileges:        root " << yn(privileges.root) << ", CAP_BPF " << yn(privileges.cap_bpf)
-        << ", CAP_PERFMON " << yn(privileges.cap_perfmon) << ", CAP_SYS_ADMIN "
-        << yn(privileges.cap_sys_admin) << " -> "
+    out << "privileges:        root " << yn(privileges.root) << ", CAP_BPF "
+        << yn(privileges.cap_bpf) << ", CAP_PERFMON " << yn(privileges.cap_perfmon)
+        << ", CAP_SYS_ADMIN " << yn(privileges.cap_sys_admin) << " -> "
         << (privileges.can_trace() ? "can trace" : "cannot trace: run with sudo") << "\n";
-    out << "BTF:               " << (btf ? "/sys/kernel/btf/vmlinux" : "missing (CONFIG_DEBUG_INFO_BTF=y needed)") << "\n";
-    out << "tracefs:           " << (tracefs_path.empty() ? "not mounted (mount -t tracefs nodev /sys/kernel/tracing)" : tracefs_path) << "\n";
-    out << "BPF run-time stats: " << (bpf_stats ? "yes" : privileges.can_trace() ? "no" : "unknown (not privileged)") << "\n";
+    out << "BTF:               "
+        << (btf ? "/sys/kernel/btf/vmlinux" : "missing (CONFIG_DEBUG_INFO_BTF=y needed)") << "\n";
+    out << "tracefs:           "
+        << (tracefs_path.empty() ? "not mounted (mount -t tracefs nodev /sys/kernel/tracing)"
+                                 : tracefs_path)
+        << "\n";
+    out << "BPF run-time stats: "
+        << (bpf_stats                ? "yes"
+            : privileges.can_trace() ? "no"
+                                     : "unknown (not privileged)")
+        << "\n";
     out << "tracepoints:\n";
     for (auto& name : tps) {
         const auto& s = tracepoint(name);
         out << "  " << name << ": ";
         if (s.typed) {
-            out << "tp_btf (" ;
-            for (size_t i = 0; i < s.args.size(); i++) out << (i ? ", " : "") << s.args[i];
+            out << "tp_btf (";
+            for (size_t i = 0; i < s.args.size(); i++)
+                out << (i ? ", " : "") << s.args[i];
             out << ")";
-            if (s.tracefs) out << ", tracefs";
+            if (s.tracefs)
+                out << ", tracefs";
         } else if (s.tracefs) {
             out << "tracefs/raw_tp only (no BTF type)";
         } else {
@@ -179,7 +210,8 @@ void KernelFeatures::print(std::ostream& out, const std::vector<std::string>& tp
 
 std::string ensure_tracefs() {
     std::string found = find_tracefs();
-    if (!found.empty()) return found;
+    if (!found.empty())
+        return found;
     if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0 &&
         path_exists("/sys/kernel/tracing/events"))
         return "/sys/kernel/tracing";

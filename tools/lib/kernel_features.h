@@ -31,15 +31,15 @@ struct TracepointSupport {
 };
 
 class KernelFeatures {
-public:
+  public:
     // Probed on first use; later calls return the cached answer.
     static const KernelFeatures& get();
 
     std::string release;  // uname -r
     Privileges privileges;
-    bool btf = false;              // /sys/kernel/btf/vmlinux
-    std::string tracefs_path;      // empty when tracefs is not reachable
-    bool bpf_stats = false;        // BPF run-time statistics can be enabled
+    bool btf = false;          // /sys/kernel/btf/vmlinux
+    std::string tracefs_path;  // empty when tracefs is not reachable
+    bool bpf_stats = false;    // BPF run-time statistics can be enabled
 
     // Looks up (and caches) one tracepoint: "sched_switch", or "syscalls/sys_enter_futex"
     // for a classic tracepoint under a system (checked in tracefs only).
@@ -54,7 +54,7 @@ public:
     // BTF: one line saying what is missing and what to do.
     void require_tracing(const std::string& tool) const;
 
-private:
+  private:
     KernelFeatures() = default;
     void probe();
     struct BtfHandle;

@@ -20,21 +20,25 @@
 namespace tk {
 
 std::string ExitStatus::describe() const {
-    if (exited) return "exited with " + std::to_string(code);
+    if (exited)
+        return "exited with " + std::to_string(code);
     std::string s = "killed by SIG";
     const char* abbrev = sigabbrev_np(signo);
     s += abbrev ? abbrev : std::to_string(signo);
-    if (core_dumped) s += " (core dumped)";
+    if (core_dumped)
+        s += " (core dumped)";
     return s;
 }
 
 std::optional<std::pair<uid_t, gid_t>> sudo_invoker() {
     const char* su = getenv("SUDO_UID");
     const char* sg = getenv("SUDO_GID");
-    if (geteuid() != 0 || !su || !*su) return std::nullopt;
+    if (geteuid() != 0 || !su || !*su)
+        return std::nullopt;
     char* end = nullptr;
     unsigned long uid = strtoul(su, &end, 10);
-    if (*end != 0 || uid == 0) return std::nullopt;
+    if (*end != 0 || uid == 0)
+        return std::nullopt;
     return std::pair{uid_t(uid), sg && *sg ? gid_t(strtoul(sg, nullptr, 10)) : gid_t(uid)};
 }
 
@@ -60,7 +64,8 @@ Credentials workload_credentials(bool run_as_root) {
             c.groups = groups;
         }
     }
-    if (c.dropped && c.groups.empty()) c.groups.push_back(c.gid);
+    if (c.dropped && c.groups.empty())
+        c.groups.push_back(c.gid);
     return c;
 }
 
@@ -69,9 +74,11 @@ namespace {
 // Whether the mode bits of ST give CREDS the permission BIT of the owner class (S_IXUSR
 // for search), as the kernel decides it without ACLs: owner, else group, else others.
 bool mode_allows(const struct stat& st, const Credentials& creds, mode_t owner_bit) {
-    if (st.st_uid == creds.uid) return st.st_mode & owner_bit;
+    if (st.st_uid == creds.uid)
+        return st.st_mode & owner_bit;
     bool in_group = st.st_gid == creds.gid;
-    for (gid_t g : creds.groups) in_group |= st.st_gid == g;
+    for (gid_t g : creds.groups)
+        in_group |= st.st_gid == g;
     return st.st_mode & (in_group ? owner_bit >> 3 : owner_bit >> 6);
 }
 
@@ -82,14 +89,14 @@ std::string user_name(const Credentials& creds) {
 }  // namespace
 
 std::string path_closed_to(const std::string& path, const Credentials& creds) {
-    if (creds.uid == 0) return "";
+    if (creds.uid == 0)
+        return "";
     auto closed = [&](const std::string& at, const struct stat& st, const char* what) {
         char mode[8];
         snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
         struct passwd* owner = getpwuid(st.st_uid);
-        return "user " + user_name(creds) + " cannot reach " + path + ": " + at + " (mode " +
-               mode + ", owner " + (owner ? owner->pw_name : std::to_string(st.st_uid)) +
-               ") " + what;
+        return "user " + user_name(creds) + " cannot reach " + path + ": " + at + " (mode " + mode +
+               ", owner " + (owner ? owner->pw_name : std::to_string(st.st_uid)) + ") " + what;
     };
     // Every directory from / down to the file's own must let the user search it.
     std::string dir;
@@ -130,8 +137,10 @@ void write_all(int fd, const void* buf, size_t len) {
     const char* p = static_cast<const char*>(buf);
     while (len) {
         ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
         p += n, len -= size_t(n);
     }
 }
@@ -139,11 +148,14 @@ void write_all(int fd, const void* buf, size_t len) {
 }  // namespace
 
 std::string resolve_command(const std::string& argv0) {
-    if (argv0.empty()) throw UserError("empty command", 127);
+    if (argv0.empty())
+        throw UserError("empty command", 127);
     int err = 0;
     if (argv0.find('/') != std::string::npos) {
-        if (is_executable_file(argv0, &err)) return argv0;
-        if (err == ENOENT) throw UserError("no such file: " + argv0 + ": check the path", 127);
+        if (is_executable_file(argv0, &err))
+            return argv0;
+        if (err == ENOENT)
+            throw UserError("no such file: " + argv0 + ": check the path", 127);
         throw UserError(errno_text("cannot execute " + argv0, err), 126);
     }
     const char* path = getenv("PATH");
@@ -152,21 +164,26 @@ std::string resolve_command(const std::string& argv0) {
     size_t start = 0;
     while (start <= dirs.size()) {
         size_t end = dirs.find(':', start);
-        if (end == std::string::npos) end = dirs.size();
+        if (end == std::string::npos)
+            end = dirs.size();
         std::string dir = dirs.substr(start, end - start);
         std::string candidate = (dir.empty() ? "." : dir) + "/" + argv0;
-        if (is_executable_file(candidate, &err)) return candidate;
-        if (err != ENOENT && err != ENOTDIR && first_err == ENOENT) first_err = err;
+        if (is_executable_file(candidate, &err))
+            return candidate;
+        if (err != ENOENT && err != ENOTDIR && first_err == ENOENT)
+            first_err = err;
         start = end + 1;
     }
-    if (first_err != ENOENT) throw UserError(errno_text("cannot execute " + argv0, first_err), 126);
-    throw UserError("command not found: " + argv0 + " (use ./" + argv0 +
-                        " for a program in this directory)",
-                    127);
+    if (first_err != ENOENT)
+        throw UserError(errno_text("cannot execute " + argv0, first_err), 126);
+    throw UserError(
+        "command not found: " + argv0 + " (use ./" + argv0 + " for a program in this directory)",
+        127);
 }
 
 std::unique_ptr<Workload> Workload::spawn_paused(const LaunchOptions& opts) {
-    if (opts.argv.empty()) throw UserError("no command to run");
+    if (opts.argv.empty())
+        throw UserError("no command to run");
     std::string exe = resolve_command(opts.argv[0]);
 
     std::unique_ptr<Workload> w(new Workload());
@@ -178,26 +195,30 @@ std::unique_ptr<Workload> Workload::spawn_paused(const LaunchOptions& opts) {
         throw UserError(errno_text("pipe"));
 
     std::vector<char*> argv;
-    for (auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    for (auto& a : opts.argv)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     const Credentials& c = w->creds_;
 
     pid_t pid = fork();
-    if (pid < 0) throw UserError(errno_text("fork"));
+    if (pid < 0)
+        throw UserError(errno_text("fork"));
     if (pid == 0) {
         // The child: become the workload's user, wait for the go byte, exec.
         close(go[1]);
         close(err[0]);
         sigset_t none;
         sigemptyset(&none);
-        for (int s : {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP, SIGQUIT}) ::signal(s, SIG_DFL);
+        for (int s : {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP, SIGQUIT})
+            ::signal(s, SIG_DFL);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         int e = 0;
         if (c.dropped) {
             if (setgroups(c.groups.size(), c.groups.data()) != 0 || setgid(c.gid) != 0 ||
                 setuid(c.uid) != 0 || setuid(0) == 0)
                 e = errno ? errno : EPERM;
-            if (!c.home.empty()) setenv("HOME", c.home.c_str(), 1);
+            if (!c.home.empty())
+                setenv("HOME", c.home.c_str(), 1);
             if (!c.user.empty()) {
                 setenv("USER", c.user.c_str(), 1);
                 setenv("LOGNAME", c.user.c_str(), 1);
@@ -205,13 +226,16 @@ std::unique_ptr<Workload> Workload::spawn_paused(const LaunchOptions& opts) {
         }
         if (!opts.stdout_to.empty()) {
             int out = open(opts.stdout_to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (out < 0 || dup2(out, 1) < 0) e = errno;
+            if (out < 0 || dup2(out, 1) < 0)
+                e = errno;
         }
         char byte;
         ssize_t n;
-        do n = read(go[0], &byte, 1);
+        do
+            n = read(go[0], &byte, 1);
         while (n < 0 && errno == EINTR);
-        if (n != 1) _exit(127);  // the tool went away before resuming us
+        if (n != 1)
+            _exit(127);  // the tool went away before resuming us
         if (!e) {
             execv(exe.c_str(), argv.data());
             e = errno;
@@ -228,8 +252,10 @@ std::unique_ptr<Workload> Workload::spawn_paused(const LaunchOptions& opts) {
 }
 
 Workload::~Workload() {
-    if (go_fd_ >= 0) close(go_fd_);
-    if (err_fd_ >= 0) close(err_fd_);
+    if (go_fd_ >= 0)
+        close(go_fd_);
+    if (err_fd_ >= 0)
+        close(err_fd_);
     if (pid_ > 0 && !status_) {
         ::kill(pid_, SIGKILL);
         int st;
@@ -239,7 +265,8 @@ Workload::~Workload() {
 }
 
 void Workload::resume() {
-    if (resumed_) return;
+    if (resumed_)
+        return;
     resumed_ = true;
     char byte = 1;
     write_all(go_fd_, &byte, 1);
@@ -247,7 +274,8 @@ void Workload::resume() {
     go_fd_ = -1;
     int e = 0;
     ssize_t n;
-    do n = read(err_fd_, &e, sizeof e);
+    do
+        n = read(err_fd_, &e, sizeof e);
     while (n < 0 && errno == EINTR);
     close(err_fd_);
     err_fd_ = -1;
@@ -257,8 +285,9 @@ void Workload::resume() {
             throw UserError(errno_text("cannot switch to user " + creds_.user, e), 126);
         if (e == EACCES && creds_.dropped) {
             if (std::string why = path_closed_to(exe_, creds_); !why.empty())
-                throw UserError(why + ": put the program where that user can reach it, or "
-                                      "keep root for it with --run-as-root",
+                throw UserError(why +
+                                    ": put the program where that user can reach it, or "
+                                    "keep root for it with --run-as-root",
                                 126);
         }
         throw UserError(errno_text("cannot execute the command", e), e == ENOENT ? 127 : 126);
@@ -266,7 +295,8 @@ void Workload::resume() {
 }
 
 bool Workload::exited() {
-    if (status_) return true;
+    if (status_)
+        return true;
     siginfo_t info = {};
     if (waitid(P_PID, id_t(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid_)
         return true;
@@ -274,10 +304,12 @@ bool Workload::exited() {
 }
 
 ExitStatus Workload::reap() {
-    if (status_) return *status_;
+    if (status_)
+        return *status_;
     int st = 0;
     while (wait4(pid_, &st, 0, &rusage_) < 0) {
-        if (errno != EINTR) throw UserError(errno_text("waiting for the workload"));
+        if (errno != EINTR)
+            throw UserError(errno_text("waiting for the workload"));
     }
     ExitStatus s;
     if (WIFEXITED(st)) {
@@ -292,15 +324,18 @@ ExitStatus Workload::reap() {
 }
 
 void Workload::signal(int signo) {
-    if (!status_) ::kill(pid_, signo);
+    if (!status_)
+        ::kill(pid_, signo);
 }
 
 ExitStatus Workload::terminate(int grace_ms) {
-    if (status_) return *status_;
+    if (status_)
+        return *status_;
     ::kill(pid_, SIGTERM);
     for (int waited = 0; waited < grace_ms && !exited(); waited += 10)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (!exited()) ::kill(pid_, SIGKILL);
+    if (!exited())
+        ::kill(pid_, SIGKILL);
     return reap();
 }
 

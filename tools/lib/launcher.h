@@ -64,7 +64,7 @@ std::string resolve_command(const std::string& argv0);
 std::string path_closed_to(const std::string& path, const Credentials& creds);
 
 class Workload {
-public:
+  public:
     static std::unique_ptr<Workload> spawn_paused(const LaunchOptions& opts);
     ~Workload();  // a child that never ran or still runs is killed and reaped
     Workload(const Workload&) = delete;
@@ -89,12 +89,12 @@ public:
     std::optional<ExitStatus> status() const { return status_; }
     const struct rusage& rusage() const { return rusage_; }
 
-private:
+  private:
     Workload() = default;
     pid_t pid_ = -1;
-    std::string exe_;   // the resolved command
-    int go_fd_ = -1;    // write end: one byte lets the child exec
-    int err_fd_ = -1;   // read end: the child's errno if exec failed (close-on-exec)
+    std::string exe_;  // the resolved command
+    int go_fd_ = -1;   // write end: one byte lets the child exec
+    int err_fd_ = -1;  // read end: the child's errno if exec failed (close-on-exec)
     bool resumed_ = false;
     std::optional<ExitStatus> status_;
     struct rusage rusage_ = {};

@@ -21,7 +21,8 @@ void emit_report(const std::string& json_dest, const std::function<std::string()
     }
     fputs(text().c_str(), stdout);
     fflush(stdout);
-    if (!json_dest.empty()) write_output(json_dest, json());
+    if (!json_dest.empty())
+        write_output(json_dest, json());
 }
 
 namespace {
@@ -31,8 +32,10 @@ int write_all(int fd, const std::string& content) {
     size_t done = 0;
     while (done < content.size()) {
         ssize_t n = write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return n < 0 ? errno : EIO;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO;
         done += size_t(n);
     }
     return 0;
@@ -41,8 +44,10 @@ int write_all(int fd, const std::string& content) {
 // The descriptor a path names when it is one of ours: /dev/stdout, /dev/stderr,
 // /dev/fd/N, /proc/self/fd/N (a shell's >(jq .) is /dev/fd/63); -1 otherwise.
 int own_descriptor(const std::string& path) {
-    if (path == "/dev/stdout") return 1;
-    if (path == "/dev/stderr") return 2;
+    if (path == "/dev/stdout")
+        return 1;
+    if (path == "/dev/stderr")
+        return 2;
     for (const char* dir : {"/dev/fd/", "/proc/self/fd/"}) {
         std::string d = dir;
         if (path.size() > d.size() && path.compare(0, d.size(), d) == 0 &&
@@ -65,20 +70,22 @@ struct Destination {
 };
 
 Destination destination_of(const std::string& path) {
-    if (int fd = own_descriptor(path); fd >= 0) return {Destination::Descriptor, fd, path};
+    if (int fd = own_descriptor(path); fd >= 0)
+        return {Destination::Descriptor, fd, path};
     std::string target = path;
     if (char* real = realpath(path.c_str(), nullptr)) {
         target = real;
         free(real);
     }
     struct stat st;
-    if (stat(target.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return {Destination::File, -1, target};
+    if (stat(target.c_str(), &st) != 0 || S_ISREG(st.st_mode))
+        return {Destination::File, -1, target};
     return {S_ISDIR(st.st_mode) ? Destination::Directory : Destination::InPlace, -1, target};
 }
 
 // write_output and write_output_as; MUST_OWN: a file that cannot be handed to UID is an error
-void write_file(const std::string& path, const std::string& content, unsigned mode, int uid, int gid,
-                bool must_own) {
+void write_file(const std::string& path, const std::string& content, unsigned mode, int uid,
+                int gid, bool must_own) {
     if (path == "-") {
         fwrite(content.data(), 1, content.size(), stdout);
         fflush(stdout);
@@ -89,16 +96,20 @@ void write_file(const std::string& path, const std::string& content, unsigned mo
     switch (d.kind) {
         case Destination::Descriptor:
             // opening the path again would start a regular file over from its beginning
-            if (d.fd == 1) fflush(stdout);
-            if (int e = write_all(d.fd, content)) throw UserError(errno_text("cannot write " + path, e));
+            if (d.fd == 1)
+                fflush(stdout);
+            if (int e = write_all(d.fd, content))
+                throw UserError(errno_text("cannot write " + path, e));
             return;
         case Destination::InPlace: {
             // a file renamed over it would replace it (as root, /dev/null)
             int fd = open(target.c_str(), O_WRONLY | O_CLOEXEC);
-            if (fd < 0) throw UserError(errno_text("cannot write " + path));
+            if (fd < 0)
+                throw UserError(errno_text("cannot write " + path));
             int e = write_all(fd, content);
             close(fd);
-            if (e) throw UserError(errno_text("cannot write " + path, e));
+            if (e)
+                throw UserError(errno_text("cannot write " + path, e));
             return;
         }
         case Destination::Directory:
@@ -110,14 +121,17 @@ void write_file(const std::string& path, const std::string& content, unsigned mo
     // makes a new file (O_EXCL) under an unpredictable name: never through a planted link
     std::string tmp = target + ".XXXXXX";
     int fd = mkostemp(tmp.data(), O_CLOEXEC);
-    if (fd < 0) throw UserError(errno_text("cannot write " + path));
+    if (fd < 0)
+        throw UserError(errno_text("cannot write " + path));
     auto fail = [&](const std::string& what, int e) {
         close(fd);
         unlink(tmp.c_str());
         throw UserError(errno_text(what, e));
     };
-    if (int e = write_all(fd, content)) fail("cannot write " + path, e);
-    if (fchmod(fd, mode_t(mode)) != 0) fail("cannot set the mode of " + path, errno);
+    if (int e = write_all(fd, content))
+        fail("cannot write " + path, e);
+    if (fchmod(fd, mode_t(mode)) != 0)
+        fail("cannot set the mode of " + path, errno);
     if (uid >= 0 && fchown(fd, uid_t(uid), gid_t(gid)) != 0 && must_own)
         fail("cannot hand " + path + " to uid " + std::to_string(uid), errno);
     fsync(fd);  // the content is on disk before the name points at it
@@ -136,16 +150,19 @@ void write_file(const std::string& path, const std::string& content, unsigned mo
 }  // namespace
 
 void check_writable(const std::string& path, const std::string& option) {
-    if (path.empty() || path == "-") return;
+    if (path.empty() || path == "-")
+        return;
     auto refuse = [&](const std::string& why, int e) {
-        throw UserError(errno_text("cannot write " + path + " (" + option + ")", e) + ": " + why, 2);
+        throw UserError(errno_text("cannot write " + path + " (" + option + ")", e) + ": " + why,
+                        2);
     };
     Destination d = destination_of(path);
     switch (d.kind) {
         case Destination::Descriptor:
             return;
         case Destination::InPlace:
-            if (access(d.target.c_str(), W_OK) != 0) refuse("give a file you may write", errno);
+            if (access(d.target.c_str(), W_OK) != 0)
+                refuse("give a file you may write", errno);
             return;
         case Destination::Directory:
             refuse("give a file, not a directory", EISDIR);
@@ -153,8 +170,11 @@ void check_writable(const std::string& path, const std::string& option) {
             break;
     }
     auto slash = d.target.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : d.target.substr(0, slash);
-    if (access(dir.c_str(), W_OK) != 0) refuse("give a file in an existing, writable directory", errno);
+    std::string dir = slash == std::string::npos ? "."
+                      : slash == 0               ? "/"
+                                                 : d.target.substr(0, slash);
+    if (access(dir.c_str(), W_OK) != 0)
+        refuse("give a file in an existing, writable directory", errno);
 }
 
 void write_output(const std::string& path, const std::string& content, unsigned mode) {
@@ -164,7 +184,8 @@ void write_output(const std::string& path, const std::string& content, unsigned 
     write_file(path, content, mode, uid, gid, false);  // a report owned by root is still a report
 }
 
-void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid, int gid) {
+void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid,
+                     int gid) {
     write_file(path, content, mode, uid, gid, true);
 }
 

@@ -16,7 +16,8 @@ namespace tk {
 void write_output(const std::string& path, const std::string& content, unsigned mode = 0644);
 // The same, the file owned by UID/GID (-1: by us); a file that cannot be handed to them is
 // an error (write_output keeps a report it could not hand over, owned by root).
-void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid, int gid);
+void write_output_as(const std::string& path, const std::string& content, unsigned mode, int uid,
+                     int gid);
 
 // Throws UserError (exit 2) when `path`, given with OPTION, could not be written: checked
 // before a run, so that its report is not lost at the end. "" and "-" are fine.

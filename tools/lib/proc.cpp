@@ -13,7 +13,8 @@
 namespace tk {
 
 bool process_exists(pid_t pid) {
-    if (pid <= 0) return false;
+    if (pid <= 0)
+        return false;
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
@@ -21,11 +22,13 @@ std::vector<pid_t> threads_of(pid_t pid) {
     std::vector<pid_t> out;
     std::string dir = "/proc/" + std::to_string(pid) + "/task";
     DIR* d = opendir(dir.c_str());
-    if (!d) return out;
+    if (!d)
+        return out;
     while (struct dirent* e = readdir(d)) {
         char* end = nullptr;
         long tid = strtol(e->d_name, &end, 10);
-        if (e->d_name[0] != '.' && end && *end == 0 && tid > 0) out.push_back(pid_t(tid));
+        if (e->d_name[0] != '.' && end && *end == 0 && tid > 0)
+            out.push_back(pid_t(tid));
     }
     closedir(d);
     return out;
@@ -35,7 +38,8 @@ std::optional<pid_t> tgid_of(pid_t tid) {
     std::ifstream f("/proc/" + std::to_string(tid) + "/status");
     std::string line;
     while (std::getline(f, line))
-        if (line.rfind("Tgid:", 0) == 0) return pid_t(std::stol(line.substr(5)));
+        if (line.rfind("Tgid:", 0) == 0)
+            return pid_t(std::stol(line.substr(5)));
     return std::nullopt;
 }
 

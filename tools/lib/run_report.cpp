@@ -10,15 +10,18 @@ namespace tk {
 std::string probe_notes(const RunInfo& run, bool verbose) {
     std::string out;
     for (auto& p : run.probes)
-        if (!p.attached) out += "not attached: " + p.name + ": " + p.error + "\n";
-    for (auto& w : run.warnings) out += "warning: " + w + "\n";
-    if (!verbose || run.program_stats.empty()) return out;
+        if (!p.attached)
+            out += "not attached: " + p.name + ": " + p.error + "\n";
+    for (auto& w : run.warnings)
+        out += "warning: " + w + "\n";
+    if (!verbose || run.program_stats.empty())
+        return out;
     out += "\nBPF run time (kernel statistics):\n";
     uint64_t total = 0;
     for (auto& ps : run.program_stats) {
         total += ps.run_time_ns;
-        out += strprintf("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(), ps.run_count,
-                         format_ns(double(ps.run_time_ns)).c_str(),
+        out += strprintf("  %-20s %12" PRIu64 " runs %12s total %10s per run\n", ps.name.c_str(),
+                         ps.run_count, format_ns(double(ps.run_time_ns)).c_str(),
                          format_mean_ns(ps.run_time_ns, ps.run_count).c_str());
     }
     out += strprintf("  %-20s %12s      %12s total\n", "all", "", format_ns(double(total)).c_str());
@@ -32,10 +35,12 @@ void add_probes_json(nlohmann::json& report, const RunInfo& run) {
     auto& pj = report["probes"] = nlohmann::json::array();
     for (auto& p : run.probes) {
         nlohmann::json one = {{"name", p.name}, {"attached", p.attached}};
-        if (!p.attached) one["error"] = p.error;
+        if (!p.attached)
+            one["error"] = p.error;
         pj.push_back(one);
     }
-    if (run.program_stats.empty()) return;
+    if (run.program_stats.empty())
+        return;
     auto& rt = report["bpf_run_time"] = nlohmann::json::array();
     for (auto& p : run.program_stats)
         rt.push_back({{"program", p.name}, {"runs", p.run_count}, {"run_time_ns", p.run_time_ns}});
@@ -54,7 +59,8 @@ nlohmann::json run_json(const std::string& tool, const RunInfo& run) {
     j["end_reason"] = run.end_reason;
     add_probes_json(j, run);
     if (run.workload_status)
-        j["workload"] = {{"status", run.workload_status->describe()}, {"exit_code", run.workload_status->shell_code()}};
+        j["workload"] = {{"status", run.workload_status->describe()},
+                         {"exit_code", run.workload_status->shell_code()}};
     j["warnings"] = run.warnings;
     return j;
 }

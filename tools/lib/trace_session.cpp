@@ -19,16 +19,20 @@ bool TraceOptions::lacks(const std::string& tracepoint) const {
 }
 
 void add_trace_options(CLI::App& app, TraceOptions& o) {
-    app.add_option("-p,--pid", o.pid, "trace every thread of a running process (and what it forks)");
+    app.add_option("-p,--pid", o.pid,
+                   "trace every thread of a running process (and what it forks)");
     app.add_option("-t,--tid", o.tid, "trace one thread of a running process");
     app.add_option("-d,--duration", o.duration, "stop after SECONDS");
     app.add_option("-i,--interval", o.interval, "print a report every SECONDS");
-    app.add_option("--json", o.json, "write the report as JSON to FILE ('-' for stdout)")->type_name("FILE");
+    app.add_option("--json", o.json, "write the report as JSON to FILE ('-' for stdout)")
+        ->type_name("FILE");
     app.add_flag("-v,--verbose", o.verbose, "more detail: probe run time, libbpf messages");
     app.add_flag("--features", o.features, "print what this kernel offers and exit");
-    app.add_flag("--run-as-root", o.run_as_root, "under sudo, run the command as root instead of the invoking user");
+    app.add_flag("--run-as-root", o.run_as_root,
+                 "under sudo, run the command as root instead of the invoking user");
     app.add_flag("--raw-tp", o.raw_tp, "use raw_tp probes instead of tp_btf");
-    app.add_option("--without", o.without, "behave as if the kernel lacked this tracepoint (testing)")
+    app.add_option("--without", o.without,
+                   "behave as if the kernel lacked this tracepoint (testing)")
         ->type_name("TRACEPOINT");
     // everything from the first word that is not an option on is the command
     app.prefix_command();
@@ -39,17 +43,24 @@ void add_trace_options(CLI::App& app, TraceOptions& o) {
 void validate_trace_options(const TraceOptions& o) {
     int targets = (o.pid != 0) + (o.tid != 0) + o.launching();
     if (targets == 0)
-        throw UserError("nothing to trace: give a command to run, -p PID or -t TID (see --help)", 2);
+        throw UserError("nothing to trace: give a command to run, -p PID or -t TID (see --help)",
+                        2);
     if (targets > 1)
         throw UserError("give only one of: a command, -p PID, -t TID", 2);
-    if (o.pid < 0 || o.tid < 0) throw UserError("a PID or TID must be positive", 2);
-    if (o.duration < 0 || !std::isfinite(o.duration)) throw UserError("-d must be a positive number of seconds", 2);
-    if (o.interval < 0 || !std::isfinite(o.interval)) throw UserError("-i must be a positive number of seconds", 2);
-    if (o.pid && !process_exists(o.pid)) throw UserError(describe_missing_task(o.pid, false));
+    if (o.pid < 0 || o.tid < 0)
+        throw UserError("a PID or TID must be positive", 2);
+    if (o.duration < 0 || !std::isfinite(o.duration))
+        throw UserError("-d must be a positive number of seconds", 2);
+    if (o.interval < 0 || !std::isfinite(o.interval))
+        throw UserError("-i must be a positive number of seconds", 2);
+    if (o.pid && !process_exists(o.pid))
+        throw UserError(describe_missing_task(o.pid, false));
     if (o.pid && tgid_of(o.pid).value_or(o.pid) != o.pid)
         throw UserError(std::to_string(o.pid) + " is a thread, not a process: use -t " +
-                        std::to_string(o.pid) + " for one thread", 2);
-    if (o.tid && !tgid_of(o.tid)) throw UserError(describe_missing_task(o.tid, true));
+                            std::to_string(o.pid) + " for one thread",
+                        2);
+    if (o.tid && !tgid_of(o.tid))
+        throw UserError(describe_missing_task(o.tid, true));
     check_writable(o.json, "--json");
 }
 
@@ -58,20 +69,23 @@ bool parse_command_line(CLI::App& app, int argc, char** argv) {
         app.parse(argc, argv);
         return true;
     } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() != 0) throw;
+        if (e.get_exit_code() != 0)
+            throw;
         app.exit(e);  // --help, --help-all
         return false;
     }
 }
 
 bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions& opts) {
-    if (!parse_command_line(app, argc, argv)) return false;
+    if (!parse_command_line(app, argc, argv))
+        return false;
     opts.command = app.remaining();
     if (!opts.command.empty() && opts.command[0] == "--") {
         opts.command.erase(opts.command.begin());
     } else if (!opts.command.empty() && opts.command[0].size() > 1 && opts.command[0][0] == '-') {
         // prefix_command() hands unknown options over as the command; they are mistakes
-        throw UserError("unknown option " + opts.command[0] + " (see --help; put the command after --)", 2);
+        throw UserError(
+            "unknown option " + opts.command[0] + " (see --help; put the command after --)", 2);
     }
     return true;
 }
@@ -83,7 +97,8 @@ int run_tool(const std::string& tool, const std::function<int()>& body) {
         fprintf(stderr, "%s: %s\n", tool.c_str(), e.what());
         return e.exit_code();
     } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() == 0) return 0;
+        if (e.get_exit_code() == 0)
+            return 0;
         fprintf(stderr, "%s: %s (see --help)\n", tool.c_str(), e.what());
         return 2;
     } catch (const std::exception& e) {
@@ -127,8 +142,10 @@ TraceSession::End TraceSession::wait(const std::function<void()>& on_interval) {
     auto seconds = [](double s) {
         return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
     };
-    const auto deadline = opts_.duration > 0 ? start_ + seconds(opts_.duration) : clock::time_point::max();
-    auto next_report = opts_.interval > 0 ? clock::now() + seconds(opts_.interval) : clock::time_point::max();
+    const auto deadline =
+        opts_.duration > 0 ? start_ + seconds(opts_.duration) : clock::time_point::max();
+    auto next_report =
+        opts_.interval > 0 ? clock::now() + seconds(opts_.interval) : clock::time_point::max();
     int signals = 0;
     sigset_t set;
     sigemptyset(&set);
@@ -137,15 +154,19 @@ TraceSession::End TraceSession::wait(const std::function<void()>& on_interval) {
     sigaddset(&set, SIGCHLD);
 
     for (;;) {
-        if (workload_ && workload_->exited()) return End::WorkloadExited;
+        if (workload_ && workload_->exited())
+            return End::WorkloadExited;
         if (!workload_) {
             pid_t target = opts_.pid ? opts_.pid : opts_.tid;
-            if (opts_.pid ? !process_exists(target) : !tgid_of(target)) return End::TargetGone;
+            if (opts_.pid ? !process_exists(target) : !tgid_of(target))
+                return End::TargetGone;
         }
         auto now = clock::now();
-        if (now >= deadline) return End::Duration;
+        if (now >= deadline)
+            return End::Duration;
         if (now >= next_report) {
-            if (on_interval) on_interval();
+            if (on_interval)
+                on_interval();
             next_report += seconds(opts_.interval);
             continue;
         }
@@ -157,31 +178,40 @@ TraceSession::End TraceSession::wait(const std::function<void()>& on_interval) {
         int sig = sigtimedwait(&set, &info, &ts);
         if (sig == SIGINT || sig == SIGTERM) {
             signals++;
-            if (!workload_ || signals > 1) return End::Interrupted;
+            if (!workload_ || signals > 1)
+                return End::Interrupted;
             // Ctrl-C at the terminal reaches the workload by itself (same process group,
             // si_code SI_KERNEL); a signal sent to us alone is passed on.
-            if (info.si_code != SI_KERNEL) workload_->signal(sig);
+            if (info.si_code != SI_KERNEL)
+                workload_->signal(sig);
         }
     }
 }
 
 ExitStatus TraceSession::finish_workload() {
-    if (!workload_) return {};
-    if (workload_->exited()) return workload_->reap();
+    if (!workload_)
+        return {};
+    if (workload_->exited())
+        return workload_->reap();
     return workload_->terminate();
 }
 
 int TraceSession::exit_code() const {
-    if (workload_ && workload_->status()) return workload_->status()->shell_code();
+    if (workload_ && workload_->status())
+        return workload_->status()->shell_code();
     return 0;
 }
 
 const char* TraceSession::describe(End end) {
     switch (end) {
-        case End::WorkloadExited: return "the workload ended";
-        case End::Duration: return "the duration elapsed";
-        case End::Interrupted: return "interrupted";
-        case End::TargetGone: return "the target is gone";
+        case End::WorkloadExited:
+            return "the workload ended";
+        case End::Duration:
+            return "the duration elapsed";
+        case End::Interrupted:
+            return "interrupted";
+        case End::TargetGone:
+            return "the target is gone";
     }
     return "";
 }
@@ -189,7 +219,8 @@ const char* TraceSession::describe(End end) {
 void TraceSession::describe_end(RunInfo& run, End end, double duration_s) {
     run.duration_s = duration_s;
     run.end_reason = describe(end);
-    if (workload_) run.workload_status = workload_->status();
+    if (workload_)
+        run.workload_status = workload_->status();
 }
 
 }  // namespace tk

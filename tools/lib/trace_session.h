@@ -27,9 +27,9 @@ struct TraceOptions {
     int verbose = 0;        // -v
     bool features = false;  // --features: print what the kernel offers and exit
     bool run_as_root = false;
-    bool raw_tp = false;                // --raw-tp: use the raw_tp twins
-    std::vector<std::string> without;   // --without TP: behave as if the kernel lacked TP
-    std::vector<std::string> command;   // -- CMD ARGS...
+    bool raw_tp = false;               // --raw-tp: use the raw_tp twins
+    std::vector<std::string> without;  // --without TP: behave as if the kernel lacked TP
+    std::vector<std::string> command;  // -- CMD ARGS...
 
     bool launching() const { return !command.empty(); }
     bool lacks(const std::string& tracepoint) const;
@@ -53,7 +53,7 @@ bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions
 int run_tool(const std::string& tool, const std::function<int()>& body);
 
 class TraceSession {
-public:
+  public:
     enum class End { WorkloadExited, Duration, Interrupted, TargetGone };
 
     TraceSession(std::string tool, const TraceOptions& opts);
@@ -86,7 +86,7 @@ public:
     // launched command ended (after finish_workload).
     void describe_end(RunInfo& run, End end, double duration_s);
 
-private:
+  private:
     std::string tool_;
     TraceOptions opts_;
     std::unique_ptr<Workload> workload_;

@@ -65,7 +65,8 @@ int trace_main(int argc, char** argv) {
     app.add_option("--top", tool.top,
                    "locks, stacks and kernel lock sites shown (default 10; -v: all)")
         ->check(CLI::PositiveNumber);
-    if (!tk::parse_trace_command_line(app, argc, argv, opts)) return 0;  // --help printed
+    if (!tk::parse_trace_command_line(app, argc, argv, opts))
+        return 0;  // --help printed
     tool.features.kernel_locks = !no_kernel_locks;
     if (!tool.folded.empty())
         tool.features.stacks = true;

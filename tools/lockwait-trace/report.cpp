@@ -222,8 +222,8 @@ uint64_t Report::blocked_ns_total() const {
 std::string text_report(const Report& r, const ReportOptions& opts) {
     std::ostringstream out;
     const size_t top = opts.verbose ? SIZE_MAX : opts.top;
-    out << "lockwait-trace: " << r.target << ", " << tk::strprintf("%.2f s", r.duration_s) << ", probes "
-        << r.probe_mode;
+    out << "lockwait-trace: " << r.target << ", " << tk::strprintf("%.2f s", r.duration_s)
+        << ", probes " << r.probe_mode;
     if (!r.end_reason.empty())
         out << "; " << r.end_reason;
     if (r.workload_status)
@@ -232,44 +232,47 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
 
     auto procs = r.processes();
     const auto& handoff = r.hists[LW_H_HANDOFF];
-    out << tk::strprintf("futex: %" PRIu64 " call%s by %zu thread%s in %zu process%s: %" PRIu64
-               " waits (%" PRIu64 " blocked, %s blocked in total), %" PRIu64 " wakes, %" PRIu64
-               " other\n",
-               r.counter(LW_C_FUTEX_CALLS), r.counter(LW_C_FUTEX_CALLS) == 1 ? "" : "s",
-               r.threads.size(), r.threads.size() == 1 ? "" : "s", procs.size(),
-               procs.size() == 1 ? "" : "es", r.counter(LW_C_WAIT_CALLS),
-               r.counter(LW_C_BLOCKED_WAITS), format_ns(double(r.blocked_ns_total())).c_str(),
-               r.counter(LW_C_WAKE_CALLS), r.counter(LW_C_OTHER_CALLS));
+    out << tk::strprintf(
+        "futex: %" PRIu64 " call%s by %zu thread%s in %zu process%s: %" PRIu64 " waits (%" PRIu64
+        " blocked, %s blocked in total), %" PRIu64 " wakes, %" PRIu64 " other\n",
+        r.counter(LW_C_FUTEX_CALLS), r.counter(LW_C_FUTEX_CALLS) == 1 ? "" : "s", r.threads.size(),
+        r.threads.size() == 1 ? "" : "s", procs.size(), procs.size() == 1 ? "" : "es",
+        r.counter(LW_C_WAIT_CALLS), r.counter(LW_C_BLOCKED_WAITS),
+        format_ns(double(r.blocked_ns_total())).c_str(), r.counter(LW_C_WAKE_CALLS),
+        r.counter(LW_C_OTHER_CALLS));
     std::string by_op;
     for (unsigned op = 0; op < LW_OPS; op++)
         if (r.calls[op])
-            by_op += tk::strprintf("%s%s %" PRIu64, by_op.empty() ? "" : ", ", op_name(op), r.calls[op]);
+            by_op +=
+                tk::strprintf("%s%s %" PRIu64, by_op.empty() ? "" : ", ", op_name(op), r.calls[op]);
     if (!by_op.empty())
         out << "  by operation: " << by_op << "\n";
     out << tk::strprintf("  blocked waits woken by a task: %" PRIu64
-               " (handoff p50 %s, p99 %s); by an interrupt (timeout, "
-               "device): %" PRIu64 "\n",
-               r.counter(LW_C_WOKEN_BY_TASK), format_percentile_ns(handoff, 50).c_str(),
-               format_percentile_ns(handoff, 99).c_str(), r.counter(LW_C_WOKEN_BY_IRQ));
+                         " (handoff p50 %s, p99 %s); by an interrupt (timeout, "
+                         "device): %" PRIu64 "\n",
+                         r.counter(LW_C_WOKEN_BY_TASK), format_percentile_ns(handoff, 50).c_str(),
+                         format_percentile_ns(handoff, 99).c_str(), r.counter(LW_C_WOKEN_BY_IRQ));
 
     // locks
     size_t shown = std::min(r.locks.size(), top);
     out << "\nlocks by blocked time"
-        << (shown < r.locks.size() ? tk::strprintf(" (top %zu of %zu, -v for all)", shown, r.locks.size())
-                                   : "")
+        << (shown < r.locks.size()
+                ? tk::strprintf(" (top %zu of %zu, -v for all)", shown, r.locks.size())
+                : "")
         << ":\n";
-    out << tk::strprintf("  %7s  %-14s  %-28s %8s %8s %10s %10s %10s %8s %8s  %s\n", "PID", "ADDRESS", "LOCK",
-               "WAITS", "BLOCKED", "BLOCKED-T", "AVG", "P99", "WAKES", "WOKEN", "OPS");
+    out << tk::strprintf("  %7s  %-14s  %-28s %8s %8s %10s %10s %10s %8s %8s  %s\n", "PID",
+                         "ADDRESS", "LOCK", "WAITS", "BLOCKED", "BLOCKED-T", "AVG", "P99", "WAKES",
+                         "WOKEN", "OPS");
     for (size_t i = 0; i < shown; i++) {
         const Lock& l = r.locks[i];
         std::string name = l.name.size() > 28 ? l.name.substr(0, 27) + "~" : l.name;
-        out << tk::strprintf("  %7u  %-14s  %-28s %8" PRIu64 " %8" PRIu64 " %10s %10s %10s %8" PRIu64
-                   " %8" PRIu64 "  %s\n",
-                   l.pid, hex(l.address).c_str(), name.c_str(), l.waits, l.blocked,
-                   format_ns(double(l.blocked_ns)).c_str(),
-                   tk::format_mean_ns(l.blocked_ns, l.blocked).c_str(),
-                   format_percentile_ns(l.h_blocked, 99).c_str(), l.wakes, l.woken,
-                   short_ops(l.ops_seen).c_str());
+        out << tk::strprintf("  %7u  %-14s  %-28s %8" PRIu64 " %8" PRIu64
+                             " %10s %10s %10s %8" PRIu64 " %8" PRIu64 "  %s\n",
+                             l.pid, hex(l.address).c_str(), name.c_str(), l.waits, l.blocked,
+                             format_ns(double(l.blocked_ns)).c_str(),
+                             tk::format_mean_ns(l.blocked_ns, l.blocked).c_str(),
+                             format_percentile_ns(l.h_blocked, 99).c_str(), l.wakes, l.woken,
+                             short_ops(l.ops_seen).c_str());
     }
 
     // the busiest locks in detail
@@ -283,12 +286,14 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
             << (l.flags & LW_LF_SHARED ? "process-shared" : "private")
             << (l.flags & LW_LF_PI ? ", PI" : "") << "; " << ops_list(l.ops_seen, " ") << ")\n";
         if (l.waits) {
-            out << tk::strprintf("  %" PRIu64 " waits, %" PRIu64 " blocked for %s (avg %s); returned:",
-                       l.waits, l.blocked, format_ns(double(l.blocked_ns)).c_str(),
-                       tk::format_mean_ns(l.blocked_ns, l.blocked).c_str());
+            out << tk::strprintf(
+                "  %" PRIu64 " waits, %" PRIu64 " blocked for %s (avg %s); returned:", l.waits,
+                l.blocked, format_ns(double(l.blocked_ns)).c_str(),
+                tk::format_mean_ns(l.blocked_ns, l.blocked).c_str());
             for (unsigned o = 0; o < LW_OUTCOMES; o++)
                 out << " " << outcome_name(o) << " " << l.outcome[o];
-            out << tk::strprintf("; time in the call avg %s\n", tk::format_mean_ns(l.wait_ns, l.waits).c_str());
+            out << tk::strprintf("; time in the call avg %s\n",
+                                 tk::format_mean_ns(l.wait_ns, l.waits).c_str());
         }
         if (l.wakes)
             out << tk::strprintf("  %" PRIu64 " wakes woke %" PRIu64 " waiters", l.wakes, l.woken)
@@ -296,20 +301,21 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
         size_t nw = std::min(l.waiters.size(), opts.verbose ? SIZE_MAX : size_t(5));
         for (size_t k = 0; k < nw; k++) {
             const auto& w = l.waiters[k];
-            out << tk::strprintf("  waiter tid %-7u %-16s %8" PRIu64 " waits %8" PRIu64 " blocked %10s\n",
-                       w.tid, w.comm.c_str(), w.waits, w.blocked,
-                       format_ns(double(w.blocked_ns)).c_str());
+            out << tk::strprintf(
+                "  waiter tid %-7u %-16s %8" PRIu64 " waits %8" PRIu64 " blocked %10s\n", w.tid,
+                w.comm.c_str(), w.waits, w.blocked, format_ns(double(w.blocked_ns)).c_str());
         }
         if (nw < l.waiters.size())
             out << tk::strprintf("  ... %zu more waiters\n", l.waiters.size() - nw);
         size_t nk = std::min(l.wakers.size(), opts.verbose ? SIZE_MAX : size_t(5));
         for (size_t k = 0; k < nk; k++) {
             const auto& p = l.wakers[k];
-            out << tk::strprintf("  woken: tid %-7u %-16s by tid %-7u %-16s %8" PRIu64
-                       " times, handoff avg %s%s\n",
-                       p.waiter_tid, p.waiter_comm.c_str(), p.waker_tid, p.waker_comm.c_str(),
-                       p.count, tk::format_mean_ns(p.handoff_ns, p.handoffs).c_str(),
-                       p.waker_pid != l.pid ? tk::strprintf(" (waker in pid %u)", p.waker_pid).c_str() : "");
+            out << tk::strprintf(
+                "  woken: tid %-7u %-16s by tid %-7u %-16s %8" PRIu64 " times, handoff avg %s%s\n",
+                p.waiter_tid, p.waiter_comm.c_str(), p.waker_tid, p.waker_comm.c_str(), p.count,
+                tk::format_mean_ns(p.handoff_ns, p.handoffs).c_str(),
+                p.waker_pid != l.pid ? tk::strprintf(" (waker in pid %u)", p.waker_pid).c_str()
+                                     : "");
         }
         if (nk < l.wakers.size())
             out << tk::strprintf("  ... %zu more waker/waiter pairs\n", l.wakers.size() - nk);
@@ -332,20 +338,22 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
     });
     size_t nt = opts.verbose ? threads.size() : std::min<size_t>(threads.size(), 20);
     out << "\nper thread:\n"
-        << tk::strprintf("  %8s %8s %-16s %9s %9s %9s %9s %10s %9s\n", "TID", "PID", "COMM", "CALLS", "WAITS",
-               "BLOCKED", "WAKES", "BLOCKED-T", "KLOCKS");
+        << tk::strprintf("  %8s %8s %-16s %9s %9s %9s %9s %10s %9s\n", "TID", "PID", "COMM",
+                         "CALLS", "WAITS", "BLOCKED", "WAKES", "BLOCKED-T", "KLOCKS");
     for (size_t i = 0; i < nt; i++) {
         const auto& t = threads[i].stats;
         uint64_t calls = 0;
         for (int op = 0; op < LW_OPS; op++)
             calls += t.calls[op];
         out << tk::strprintf("  %8u %8u %-16s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
-                   " %10s %9" PRIu64 "\n",
-                   t.tid, t.pid, threads[i].comm.c_str(), calls, uint64_t(t.waits), uint64_t(t.blocked),
-                   uint64_t(t.wakes), format_ns(double(t.blocked_ns)).c_str(), uint64_t(t.klock_waits));
+                             " %10s %9" PRIu64 "\n",
+                             t.tid, t.pid, threads[i].comm.c_str(), calls, uint64_t(t.waits),
+                             uint64_t(t.blocked), uint64_t(t.wakes),
+                             format_ns(double(t.blocked_ns)).c_str(), uint64_t(t.klock_waits));
     }
     if (nt < threads.size())
-        out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n", threads.size() - nt);
+        out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n",
+                             threads.size() - nt);
 
     if (r.stacks_enabled) {
         size_t ns = std::min(r.stacks.size(), opts.verbose ? SIZE_MAX : opts.top);
@@ -353,9 +361,9 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
             << "):\n";
         for (size_t i = 0; i < ns; i++) {
             const auto& e = r.stacks[i];
-            out << tk::strprintf("  #%zu %s (pid %u): %" PRIu64 " blocked waits, %s blocked\n", i + 1,
-                       e.lock_name.c_str(), e.pid, e.count,
-                       format_ns(double(e.blocked_ns)).c_str());
+            out << tk::strprintf("  #%zu %s (pid %u): %" PRIu64 " blocked waits, %s blocked\n",
+                                 i + 1, e.lock_name.c_str(), e.pid, e.count,
+                                 format_ns(double(e.blocked_ns)).c_str());
             if (e.has_waiter) {
                 out << "    waiter:\n";
                 render_stack(out, e.waiter, "      ", opts.verbose ? 64 : 12);
@@ -382,20 +390,22 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
         for (const auto& k : r.kernel_locks)
             total += k.total_ns;
         size_t nk = std::min(r.kernel_locks.size(), top);
-        out << tk::strprintf("\nkernel lock contention of the traced tasks: %" PRIu64 " waits, %s in total",
-                   r.counter(LW_C_KLOCK_WAITS), format_ns(double(total)).c_str());
+        out << tk::strprintf("\nkernel lock contention of the traced tasks: %" PRIu64
+                             " waits, %s in total",
+                             r.counter(LW_C_KLOCK_WAITS), format_ns(double(total)).c_str());
         if (r.kernel_locks.empty()) {
             out << "\n";
         } else {
             out << tk::strprintf(" (top %zu of %zu sites)\n", nk, r.kernel_locks.size())
-                << tk::strprintf("  %-18s %-36s %8s %10s %10s %10s  %s\n", "TYPE", "WHERE", "COUNT", "TOTAL",
-                       "AVG", "MAX", "LOCK");
+                << tk::strprintf("  %-18s %-36s %8s %10s %10s %10s  %s\n", "TYPE", "WHERE", "COUNT",
+                                 "TOTAL", "AVG", "MAX", "LOCK");
             for (size_t i = 0; i < nk; i++) {
                 const auto& k = r.kernel_locks[i];
-                out << tk::strprintf("  %-18s %-36s %8" PRIu64 " %10s %10s %10s  %s\n", k.type.c_str(),
-                           k.where.c_str(), k.count, format_ns(double(k.total_ns)).c_str(),
-                           tk::format_mean_ns(k.total_ns, k.count).c_str(),
-                           format_ns(double(k.max_ns)).c_str(), hex(k.address).c_str());
+                out << tk::strprintf("  %-18s %-36s %8" PRIu64 " %10s %10s %10s  %s\n",
+                                     k.type.c_str(), k.where.c_str(), k.count,
+                                     format_ns(double(k.total_ns)).c_str(),
+                                     tk::format_mean_ns(k.total_ns, k.count).c_str(),
+                                     format_ns(double(k.max_ns)).c_str(), hex(k.address).c_str());
                 if (opts.verbose || i == 0) {
                     Stack s;
                     s.frames = k.stack;
@@ -410,27 +420,28 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
         out << "\npthread calls (uprobes on libc.so.6 in " << r.uprobe_processes
             << (r.uprobe_processes == 1 ? " process): " : " processes): ") << hits << " hits";
         if (r.uprobe_ns_per_hit > 0)
-            out << tk::strprintf(", %s per hit => about %s added to the workload\n  (uprobe cost %s)\n",
-                       format_ns(r.uprobe_ns_per_hit).c_str(),
-                       format_ns(r.uprobe_ns_per_hit * double(hits)).c_str(),
-                       r.uprobe_cost_how.c_str());
+            out << tk::strprintf(
+                ", %s per hit => about %s added to the workload\n  (uprobe cost %s)\n",
+                format_ns(r.uprobe_ns_per_hit).c_str(),
+                format_ns(r.uprobe_ns_per_hit * double(hits)).c_str(), r.uprobe_cost_how.c_str());
         else
             out << "; uprobe cost " << r.uprobe_cost_how << "\n";
         size_t nu = std::min(r.user_locks.size(), top);
-        out << tk::strprintf("  %7s  %-28s %-14s %9s %10s %10s %9s %10s %10s %10s %8s\n", "PID", "OBJECT",
-                   "KIND", "ACQUIRES", "ACQ avg", "ACQ p99", "HOLDS", "HOLD avg", "HOLD p99",
-                   "HOLD max", "TRYBUSY");
+        out << tk::strprintf("  %7s  %-28s %-14s %9s %10s %10s %9s %10s %10s %10s %8s\n", "PID",
+                             "OBJECT", "KIND", "ACQUIRES", "ACQ avg", "ACQ p99", "HOLDS",
+                             "HOLD avg", "HOLD p99", "HOLD max", "TRYBUSY");
         for (size_t i = 0; i < nu; i++) {
             const auto& u = r.user_locks[i];
             std::string name = u.name.size() > 28 ? u.name.substr(0, 27) + "~" : u.name;
             out << tk::strprintf("  %7u  %-28s %-14s %9" PRIu64 " %10s %10s %9" PRIu64
-                       " %10s %10s %10s %8" PRIu64 "\n",
-                       u.pid, name.c_str(), u.kind.c_str(), u.acquires,
-                       tk::format_mean_ns(u.acquire_ns, u.acquires).c_str(),
-                       format_percentile_ns(u.h_acquire, 99).c_str(), u.holds,
-                       tk::format_mean_ns(u.hold_ns, u.holds).c_str(),
-                       format_percentile_ns(u.h_hold, 99).c_str(),
-                       u.holds ? format_ns(double(u.max_hold_ns)).c_str() : "-", u.try_busy);
+                                 " %10s %10s %10s %8" PRIu64 "\n",
+                                 u.pid, name.c_str(), u.kind.c_str(), u.acquires,
+                                 tk::format_mean_ns(u.acquire_ns, u.acquires).c_str(),
+                                 format_percentile_ns(u.h_acquire, 99).c_str(), u.holds,
+                                 tk::format_mean_ns(u.hold_ns, u.holds).c_str(),
+                                 format_percentile_ns(u.h_hold, 99).c_str(),
+                                 u.holds ? format_ns(double(u.max_hold_ns)).c_str() : "-",
+                                 u.try_busy);
         }
         if (nu < r.user_locks.size())
             out << tk::strprintf("  ... %zu more\n", r.user_locks.size() - nu);
@@ -443,20 +454,21 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
     out << tk::strprintf("\ndropped: %" PRIu64, dropped);
     if (dropped)
         out << tk::strprintf(" (task state %" PRIu64 ", lock rows %" PRIu64 ", waker pairs %" PRIu64
-                   ", stacks %" PRIu64 ", stack rows %" PRIu64 ", kernel locks %" PRIu64
-                   ", pthread objects %" PRIu64 ", exited threads %" PRIu64 ", live index %" PRIu64
-                   ", events %" PRIu64 ")",
-                   r.counter(LW_C_DROP_STORAGE), r.counter(LW_C_DROP_LOCK_ROWS),
-                   r.counter(LW_C_DROP_WAKE_PAIRS), r.counter(LW_C_DROP_STACKS),
-                   r.counter(LW_C_DROP_STACK_ROWS), r.counter(LW_C_DROP_KLOCK),
-                   r.counter(LW_C_DROP_ULOCK), r.counter(LW_C_DROP_EXITED),
-                   r.counter(LW_C_DROP_LIVE), r.counter(LW_C_DROP_EVENTS));
+                             ", stacks %" PRIu64 ", stack rows %" PRIu64 ", kernel locks %" PRIu64
+                             ", pthread objects %" PRIu64 ", exited threads %" PRIu64
+                             ", live index %" PRIu64 ", events %" PRIu64 ")",
+                             r.counter(LW_C_DROP_STORAGE), r.counter(LW_C_DROP_LOCK_ROWS),
+                             r.counter(LW_C_DROP_WAKE_PAIRS), r.counter(LW_C_DROP_STACKS),
+                             r.counter(LW_C_DROP_STACK_ROWS), r.counter(LW_C_DROP_KLOCK),
+                             r.counter(LW_C_DROP_ULOCK), r.counter(LW_C_DROP_EXITED),
+                             r.counter(LW_C_DROP_LIVE), r.counter(LW_C_DROP_EVENTS));
     out << "\n";
     if (r.counter(LW_C_SWITCH_IN_UNSEEN))
-        out << tk::strprintf("note: %" PRIu64
-                   " blocked waits returned without a sched_switch seen bringing the waiter back: "
-                   "their blocked time ends at the call's return, their handoff is not measured\n",
-                   r.counter(LW_C_SWITCH_IN_UNSEEN));
+        out << tk::strprintf(
+            "note: %" PRIu64
+            " blocked waits returned without a sched_switch seen bringing the waiter back: "
+            "their blocked time ends at the call's return, their handoff is not measured\n",
+            r.counter(LW_C_SWITCH_IN_UNSEEN));
     out << tk::probe_notes(r, opts.verbose);
     return out.str();
 }

@@ -96,8 +96,9 @@ struct Tracer::Impl {
 
     tk::TaskStateMaps tasks() {
         auto* s = skel->get();
-        return tk::TaskStateMaps(bpf_map__fd(s->maps.task_state), bpf_map__fd(s->maps.task_state_hash),
-                                 bpf_map__fd(s->maps.live), btf);
+        return tk::TaskStateMaps(bpf_map__fd(s->maps.task_state),
+                                 bpf_map__fd(s->maps.task_state_hash), bpf_map__fd(s->maps.live),
+                                 btf);
     }
 };
 
@@ -360,7 +361,8 @@ Snapshot Tracer::snapshot() {
             rows[tid] = row;
             if (st->hot_used) {
                 LockRow r;
-                r.key = lw_lock_key{.pid = st->stats.pid, .tid = st->stats.tid, .uaddr = st->hot_uaddr};
+                r.key =
+                    lw_lock_key{.pid = st->stats.pid, .tid = st->stats.tid, .uaddr = st->hot_uaddr};
                 r.row = st->hot;
                 lock_rows[{r.key.pid, r.key.tid, r.key.uaddr}] = r;
             }

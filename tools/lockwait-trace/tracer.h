@@ -17,11 +17,11 @@ struct lockwait_bpf;
 namespace lockwait {
 
 struct Features {
-    bool stacks = false;        // --stacks: user stacks of blocked waits and their wakers
-    bool kernel_locks = true;   // lock:contention_begin/end of the traced tasks
+    bool stacks = false;         // --stacks: user stacks of blocked waits and their wakers
+    bool kernel_locks = true;    // lock:contention_begin/end of the traced tasks
     bool kernel_stacks = false;  // ... with kernel stacks (--kernel-stacks)
-    bool uprobes = false;       // --uprobes (the programs are loaded; uprobes.h attaches them)
-    bool uprobe_multi = false;  // ... through uprobe_multi links
+    bool uprobes = false;        // --uprobes (the programs are loaded; uprobes.h attaches them)
+    bool uprobe_multi = false;   // ... through uprobe_multi links
 };
 
 class Tracer {
