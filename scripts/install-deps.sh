@@ -13,9 +13,11 @@ BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzst
 RUN="libc6-dbg"
 # the independent sources every number is cross-checked against
 TEST="gdb elfutils linux-perf procps util-linux python3 file"
+# the format check (ctest's test `format`)
+LINT="clang-format"
 PEERS="libbpf-tools bpftrace stress-ng"
 
-want="$BUILD $RUN $TEST"
+want="$BUILD $RUN $TEST $LINT"
 [ "${1:-}" = "--peers" ] && want="$want $PEERS"
 
 missing=""
