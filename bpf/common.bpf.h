@@ -8,6 +8,11 @@
 
 #include "hist.h"
 
+/* Set by user space before it reads the maps for the final report (tk::Probes::
+ * stop_recording), so that totals, histograms and per-thread rows read one after another
+ * agree while a -p target runs on. Each tool's programs say what they stop recording. */
+bool stop_recording = false;
+
 /* Add v to one histogram (in any map value). */
 static __always_inline void hist_record(struct hist *h, __u64 v)
 {
@@ -42,7 +47,7 @@ static __always_inline void hist_add(void *map, __u32 id, __u64 v)
  * Per-task state, kept the same way by every tracer: in task-local storage for the tp_btf
  * programs (it goes away with the task), and for the raw_tp twins, whose untyped task
  * pointers cannot key task storage, in a tid-keyed hash (user space shrinks the one it
- * does not use to a single entry; tools/lib/bpf_maps.h TaskStateMaps is the other side).
+ * does not use to a single entry; lib/bpf/bpf_maps.h TaskStateMaps is the other side).
  * TK_TASK_STATE(TYPE, MAX_THREADS) defines the maps task_state, task_state_hash and
  * task_state_zero (the zeroed template for a new hash entry: TYPE may not fit the stack)
  * and the functions

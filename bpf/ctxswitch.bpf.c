@@ -78,10 +78,8 @@ struct {
 } cpu_state SEC(".maps");
 
 __u32 exit_seq = 0;
-/* set by user space before it reads the maps for the final report: nothing more is
- * counted, so totals, histograms and per-thread rows read one after another agree (a -p
- * target runs on); a thread that ends meanwhile still has its counters kept */
-bool stop_counting = false;
+/* stop_recording (common.bpf.h): nothing more is counted; a thread that ends meanwhile
+ * still has its counters kept */
 
 static __always_inline void count(__u32 which)
 {
@@ -152,7 +150,7 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
         }
         return 0;
     }
-    if (stop_counting) {
+    if (stop_recording) {
         if (ps && (prev_state & TASK_DEAD))
             retire(btf, prev, prev_tid, ps);
         return 0;
@@ -236,7 +234,7 @@ static __always_inline int on_schedule_exit(bool is_switch)
     struct cs_cpu_state *c = bpf_map_lookup_elem(&cpu_state, &zero);
     __u64 delta;
 
-    if (!c || !c->ts || !is_switch || stop_counting)
+    if (!c || !c->ts || !is_switch || stop_recording)
         return 0;
     /* Every sched_switch on this CPU either records itself here (traced) or clears this
      * (untraced), and the only switch whose __schedule() does not end here is into a new
@@ -262,7 +260,7 @@ static __always_inline int on_waking(bool btf, struct task_struct *p)
     struct cs_cpu_state *c;
     struct task_struct *cur;
 
-    if (!s || stop_counting)
+    if (!s || stop_recording)
         return 0;
     count(CS_C_WAKEUPS);
     s->runnable_ts = bpf_ktime_get_ns();
@@ -285,7 +283,7 @@ static __always_inline int on_wakeup_new(bool btf, struct task_struct *p)
     __u32 tid = TASK_READ(btf, p, pid);
     struct cs_task_state *s = state_of(btf, p, tid);
 
-    if (s && !stop_counting) {
+    if (s && !stop_recording) {
         s->runnable_ts = bpf_ktime_get_ns(); /* its first run is a wakeup-to-run too */
         s->waker_tid = 0;
     }
@@ -297,7 +295,7 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
     struct cs_task_state *cs;
     bool no_room;
 
-    if (stop_counting)
+    if (stop_recording)
         return 0;
     cs = state_of_child(btf, parent, child, launcher_tgid, &no_room);
     if (!cs) {
@@ -316,7 +314,7 @@ static __always_inline int on_exit(bool btf, struct task_struct *p)
     __u32 tid = TASK_READ(btf, p, pid);
     struct cs_task_state *s = state_of(btf, p, tid);
 
-    if (s && !stop_counting)
+    if (s && !stop_recording)
         count(CS_C_EXITS);
     return 0;
 }
@@ -326,7 +324,7 @@ static __always_inline int on_migrate(bool btf, struct task_struct *p)
     __u32 tid = TASK_READ(btf, p, pid);
     struct cs_task_state *s = state_of(btf, p, tid);
 
-    if (s && !stop_counting) {
+    if (s && !stop_recording) {
         s->stats.migrations++;
         count(CS_C_MIGRATIONS);
     }
@@ -339,7 +337,7 @@ static __always_inline int on_user_switch(bool btf)
 {
     struct cs_task_state *s = state_of_current(btf);
 
-    if (s && !stop_counting) {
+    if (s && !stop_recording) {
         s->stats.user_switches++;
         count(CS_C_USER_SWITCHES);
     }

@@ -168,10 +168,8 @@ const struct ep_loop zero_loop = {};
 const struct hist zero_hist = {};
 
 __u32 exit_seq = 0;
-/* set by user space before it reads the maps for the final report: calls that return from
- * then on are not counted, so per-thread and per-loop numbers read one after another
- * agree (a -p target runs on); a thread that ends meanwhile still has its counters kept */
-bool stop_counting = false;
+/* stop_recording (common.bpf.h): calls that return from then on are not counted; a thread
+ * that ends meanwhile still has its counters kept */
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
@@ -704,7 +702,7 @@ static __always_inline int call_exit(__u8 sys, __u8 family, long ret)
     __u64 now, off;
     __u32 pid;
 
-    if (!s || stop_counting)
+    if (!s || stop_recording)
         return 0;
     c = &s->call;
     if (!c->active || c->sys != sys || c->family != family)
@@ -884,7 +882,7 @@ static __always_inline void ctl_exit(struct trace_event_raw_sys_exit *ctx)
     struct ep_loop *lp;
     __u32 pid;
 
-    if (!s || !s->ctl.active || stop_counting)
+    if (!s || !s->ctl.active || stop_recording)
         return;
     s->ctl.active = 0;
     pid = bpf_get_current_pid_tgid() >> 32;

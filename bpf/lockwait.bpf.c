@@ -180,10 +180,9 @@ struct {
 } zeros SEC(".maps");
 
 __u32 exit_seq = 0;
-/* set by user space before it reads the maps for the report: no new futex call is
- * recorded from then on (calls in flight still complete), so the per-thread call counts
- * read first cover every row read after them; forks and exits are still followed */
-bool stop_calls = false;
+/* stop_recording (common.bpf.h): no new futex call is recorded (calls in flight still
+ * complete), so the per-thread call counts read first cover every row read after them;
+ * forks and exits are still followed */
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
@@ -402,7 +401,7 @@ static __always_inline int on_sys_enter(bool btf, struct pt_regs *regs, long id)
     __u64 a0, a1, a2, a3, uaddr = 0;
     __u32 cmd, flags;
 
-    if (!is_futex_syscall(id) || stop_calls)
+    if (!is_futex_syscall(id) || stop_recording)
         return 0;
     a0 = SYSCALL_ARG(btf, regs, 1);
     a1 = SYSCALL_ARG(btf, regs, 2);

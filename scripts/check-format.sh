@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 clang_format="${1:-clang-format}"
 # the folders that hold sources (a build directory, wherever it is, holds generated ones)
-files=$(find bpf tools crashlab tests \( -name '*.c' -o -name '*.h' -o -name '*.cpp' \) | sort)
+files=$(find bpf lib tools workloads crashlab tests \( -name '*.c' -o -name '*.h' -o -name '*.cpp' \) | sort)
 # shellcheck disable=SC2086
 if ! "$clang_format" --dry-run -Werror $files; then
     echo "check-format: the files above do not match .clang-format: clang-format -i them" >&2

@@ -262,20 +262,6 @@ uint64_t fnv1a(const std::string& s) {
 
 }  // namespace
 
-std::string hex(uint64_t value) {
-    // By hand rather than snprintf: the JSON of a deep stack formats 200,000 of these.
-    static const char digits[] = "0123456789abcdef";
-    char buf[18];
-    char* p = buf + sizeof buf;
-    do {
-        *--p = digits[value & 15];
-        value >>= 4;
-    } while (value);
-    *--p = 'x';
-    *--p = '0';
-    return std::string(p, size_t(buf + sizeof buf - p));
-}
-
 std::string with_commas(uint64_t n) {
     std::string digits = std::to_string(n), out;
     for (size_t i = 0; i < digits.size(); i++) {
@@ -284,11 +270,6 @@ std::string with_commas(uint64_t n) {
         out += digits[i];
     }
     return out;
-}
-
-std::string base_name(const std::string& path) {
-    size_t slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 bool is_runtime_module(const std::string& module) {

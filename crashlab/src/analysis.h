@@ -13,6 +13,7 @@
 #include "core_file.h"
 #include "disasm.h"
 #include "symbolizer.h"
+#include "text.h"
 #include "unwind.h"
 
 namespace crashlab {
@@ -150,9 +151,8 @@ void compute_signature(Analysis& a);
 // Whether MODULE (a path) is part of the C/C++ runtime rather than the program.
 bool is_runtime_module(const std::string& module);
 
-// "crashlab-victim-O0" from "/path/crashlab-victim-O0"
-std::string base_name(const std::string& path);
-std::string hex(uint64_t value);
+using tk::base_name;
+using tk::hex;
 std::string with_commas(uint64_t n);  // 87291 -> "87,291"
 
 }  // namespace crashlab

@@ -8,16 +8,13 @@
 #include <cstdlib>
 
 #include "disasm.h"
+#include "text.h"
 
 namespace crashlab {
 
-namespace {
+using tk::hex;
 
-std::string hex(uint64_t v) {
-    char buf[24];
-    snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-    return buf;
-}
+namespace {
 
 // x86-64 DWARF register numbers.
 constexpr unsigned kDwarfRbp = 6, kDwarfRsp = 7;

@@ -1,6 +1,6 @@
 /*
  * For comparison only: coro_switch as it would be with a plain `ret` at the end. Identical to
- * tools/workloads/coro/coro_switch.S except for the last instruction, so the benchmark shows
+ * workloads/coro/coro_switch.S except for the last instruction, so the benchmark shows
  * what the return-stack misprediction costs (see the comment there).
  *
  *   void coro_switch_with_ret(void** save_sp, void* load_sp);

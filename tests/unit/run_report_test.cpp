@@ -1,4 +1,4 @@
-// The run's part of every tracer's JSON report (tools/lib/run_report.h).
+// The run's part of every tracer's JSON report (lib/bpf/run_report.h).
 #include <gtest/gtest.h>
 
 #include "run_report.h"

@@ -91,7 +91,7 @@ TracedRun traced_run(const std::vector<std::string>& command, const std::string&
     auto status = session.finish_workload();
     tracer.settle(250);
     TracedRun run;
-    tracer.stop_counting();
+    tracer.stop_recording();
     run.snapshot = tracer.snapshot();
     tracer.detach();
     std::string text;

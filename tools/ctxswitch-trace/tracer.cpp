@@ -243,8 +243,8 @@ Snapshot Tracer::snapshot() {
     return snap;
 }
 
-void Tracer::stop_counting() {
-    impl_->skel->get()->bss->stop_counting = true;
+void Tracer::stop_recording() {
+    impl_->skel->get()->bss->stop_recording = true;
 }
 
 void Tracer::detach() {

@@ -9,13 +9,14 @@
 #include <vector>
 
 #include "snapshot.h"
+#include "run_tracer.h"
 #include "trace_session.h"
 
 struct ctxswitch_bpf;
 
 namespace ctxswitch {
 
-class Tracer {
+class Tracer : public tk::Probes {
   public:
     // The tracepoints this tool uses, for --features.
     static const std::vector<std::string>& tracepoints();
@@ -24,12 +25,12 @@ class Tracer {
     // child of this process is traced from its fork on. Throws tk::UserError when the
     // kernel cannot give what is essential (sched_switch).
     explicit Tracer(const tk::TraceOptions& opts);
-    ~Tracer();
+    ~Tracer() override;
 
     // -p: every thread of pid, following what they fork (returns how many threads were
-    // marked); -t: that one thread.
-    size_t trace_process(pid_t pid);
-    void trace_thread(pid_t tid);
+    // marked); -t: that one thread. A launched command is adopted at its fork.
+    size_t trace_process(pid_t pid) override;
+    void trace_thread(pid_t tid) override;
 
     // Counts calls of a user-level switch function by traced tasks (a uprobe in every
     // process mapping the binary; only traced tasks count). Throws tk::UserError when the
@@ -42,14 +43,14 @@ class Tracer {
 
     // Waits (up to timeout_ms) until every traced task that ended has been retired by
     // its final context switch, so the counters of a workload that just exited are whole.
-    void settle(int timeout_ms);
+    void settle(int timeout_ms) override;
 
     // Reads counters, histograms and per-thread rows (live and exited) now.
     Snapshot snapshot();
     // Nothing more is counted from now on (exits still keep their counters), so that the
     // final snapshot reads numbers that agree with each other while a -p target runs on.
-    void stop_counting();
-    void detach();
+    void stop_recording() override;
+    void detach() override;
 
     const std::string& mode() const { return mode_; }
     bool switch_cost_measured() const { return switch_cost_; }

@@ -177,11 +177,12 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
 
 Tracer::~Tracer() = default;
 
-void Tracer::trace_process(pid_t pid) {
+size_t Tracer::trace_process(pid_t pid) {
     uint32_t key = uint32_t(pid), one = 1;
     if (bpf_map_update_elem(bpf_map__fd(impl_->skel->get()->maps.targets), &key, &one, BPF_ANY))
         throw UserError(
             tk::errno_text("cannot mark process " + std::to_string(pid) + " as traced"));
+    return tk::threads_of(pid).size();
 }
 
 namespace {
@@ -335,8 +336,8 @@ Snapshot Tracer::snapshot() {
     return snap;
 }
 
-void Tracer::stop_counting() {
-    impl_->skel->get()->bss->stop_counting = true;
+void Tracer::stop_recording() {
+    impl_->skel->get()->bss->stop_recording = true;
 }
 
 void Tracer::detach() {

@@ -4,17 +4,6 @@
 
 namespace lockwait {
 
-std::string hex(uint64_t v) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
-    return buf;
-}
-
-std::string base_name(const std::string& path) {
-    auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 namespace {
 
 bool starts_with(const std::string& s, const char* prefix) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "symbolizer.h"
+#include "text.h"
 
 namespace lockwait {
 
@@ -38,8 +39,7 @@ struct NamingContext {
 
 LockName name_address(uint64_t address, const NamingContext& ctx);
 
-// "libc.so.6" from "/usr/lib/x86_64-linux-gnu/libc.so.6"
-std::string base_name(const std::string& path);
-std::string hex(uint64_t v);
+using tk::base_name;
+using tk::hex;
 
 }  // namespace lockwait

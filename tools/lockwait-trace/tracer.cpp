@@ -399,8 +399,8 @@ Snapshot Tracer::snapshot() {
     return snap;
 }
 
-void Tracer::stop_recording_calls() {
-    impl_->skel->get()->bss->stop_calls = true;
+void Tracer::stop_recording() {
+    impl_->skel->get()->bss->stop_recording = true;
 }
 
 void Tracer::detach() {

@@ -45,7 +45,7 @@ class Tracer {
     Snapshot snapshot();
     // No new futex call is recorded from now on (forks and exits still are): the final
     // snapshot then reads numbers that agree with each other while a -p target runs on.
-    void stop_recording_calls();
+    void stop_recording();
     void detach();
 
     lockwait_bpf* skeleton();

@@ -1,11 +1,18 @@
 // Small text helpers shared by the report writers.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace tk {
 
 // printf into a std::string, of any length; the format is checked by the compiler.
 std::string strprintf(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
+// "0x7f3a..." (lower case, no padding).
+std::string hex(uint64_t value);
+
+// "crashlab-victim-O0" from "/path/crashlab-victim-O0"; a name without '/' is itself.
+std::string base_name(const std::string& path);
 
 }  // namespace tk

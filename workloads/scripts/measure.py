@@ -2,7 +2,7 @@
 """Runs every workload and the coroutine switch benchmark and prints the results as the
 markdown tables of docs/perf-workloads.md, headed by the machine they ran on.
 
-    tools/workloads/scripts/measure.py [--bin BUILD/bin] [--quick]
+    workloads/scripts/measure.py [--bin BUILD/bin] [--quick]
 
 Everything comes from the workloads' own --json output; nothing here measures anything
 itself. --quick uses small counts (a smoke run of the script, not numbers to publish).

@@ -23,4 +23,23 @@ std::string strprintf(const char* format, ...) {
     return big;
 }
 
+std::string hex(uint64_t value) {
+    // By hand rather than snprintf: the JSON of a deep stack formats 200,000 of these.
+    static const char digits[] = "0123456789abcdef";
+    char buf[18];
+    char* p = buf + sizeof buf;
+    do {
+        *--p = digits[value & 15];
+        value >>= 4;
+    } while (value);
+    *--p = 'x';
+    *--p = '0';
+    return std::string(p, size_t(buf + sizeof buf - p));
+}
+
+std::string base_name(const std::string& path) {
+    size_t slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 }  // namespace tk

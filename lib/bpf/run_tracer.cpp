@@ -1,0 +1,73 @@
+#include "run_tracer.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "kernel_features.h"
+#include "launcher.h"
+#include "proc.h"
+
+namespace tk {
+
+namespace {
+
+std::string join(const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words)
+        out += (out.empty() ? "" : " ") + w;
+    return out;
+}
+
+}  // namespace
+
+bool check_tracing(const std::string& tool, const TraceOptions& opts,
+                   const std::vector<std::string>& tracepoints) {
+    if (opts.features) {
+        KernelFeatures::get().print(std::cout, tracepoints);
+        return false;
+    }
+    validate_trace_options(opts);
+    if (opts.launching())
+        resolve_command(opts.command[0]);  // fail before loading anything
+    if (geteuid() == 0)
+        ensure_tracefs();  // the classic tracepoints' ids are read from it
+    KernelFeatures::get().require_tracing(tool);
+    return true;
+}
+
+std::string start_target(TraceSession& session, Probes& probes) {
+    const TraceOptions& opts = session.options();
+    if (opts.launching()) {
+        Workload& w = session.launch();
+        probes.trace_launched(w.pid());
+        session.resume();
+        return join(opts.command) + " (pid " + std::to_string(w.pid()) + ")";
+    }
+    std::string target;
+    if (opts.pid) {
+        size_t threads = probes.trace_process(opts.pid);
+        target = "pid " + std::to_string(opts.pid) + " (" + comm_of(opts.pid) + ", " +
+                 std::to_string(threads) + " threads at start)";
+    } else {
+        probes.trace_thread(opts.tid);
+        target = "tid " + std::to_string(opts.tid) + " (" + comm_of(opts.tid) + ")";
+    }
+    fprintf(stderr, "Tracing %s. Ctrl-C to end.\n", target.c_str());
+    return target;
+}
+
+void end_target(TraceSession& session, Probes& probes, TraceSession::End end) {
+    if (!session.options().launching())
+        return;
+    if (end == TraceSession::End::WorkloadExited)
+        probes.settle(250);
+    session.finish_workload();
+    probes.settle(250);
+}
+
+FILE* interval_stream(const TraceOptions& opts) {
+    return opts.json == "-" ? stderr : stdout;
+}
+
+}  // namespace tk
