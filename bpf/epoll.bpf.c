@@ -62,10 +62,17 @@ struct {
     __type(value, __u32);
 } targets SEC(".maps");
 
+/*
+ * Every map below is preallocated: an element created in program context without
+ * preallocation comes from a small per-CPU cache that a busy machine empties faster than
+ * the kernel refills it, and the call it belonged to was lost. So only a full map drops
+ * (counted in EP_C_DROP_*). User space sizes `loops` and `size_hists` before load
+ * (--max-loops): their per-CPU histograms are the memory that counts.
+ */
+
 /* traced threads alive now (tid -> pid), so user space can find their task storage */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, EP_MAX_THREADS);
     __type(key, __u32);
     __type(value, __u32);
@@ -74,7 +81,6 @@ struct {
 /* counters of threads that ended, keyed by exit sequence number (tids can be reused) */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, EP_MAX_THREADS);
     __type(key, __u32);
     __type(value, struct ep_thread_stats);
@@ -82,7 +88,6 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, EP_MAX_LOOPS);
     __type(key, struct ep_loop_key);
     __type(value, struct ep_loop);
@@ -91,7 +96,6 @@ struct {
 /* on-CPU time in the call, by loop and floor(log2(fds watched)) */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, EP_MAX_SIZE_HISTS);
     __type(key, struct ep_size_key);
     __type(value, struct hist);
@@ -100,7 +104,6 @@ struct {
 /* epoll interest list size (ADDs - DELs) per instance */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, EP_MAX_LOOPS);
     __type(key, struct ep_loop_key);
     __type(value, __s64);
@@ -108,7 +111,6 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, EP_MAX_FDS);
     __type(key, struct ep_fd_key);
     __type(value, struct ep_fd_info);
@@ -117,7 +119,6 @@ struct {
 /* live epoll registrations by epoll_data: the fd, and its readiness since registered */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, EP_MAX_FDS);
     __type(key, struct ep_data_key);
     __type(value, struct ep_data_info);
@@ -125,7 +126,6 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, EP_MAX_WAKERS);
     __type(key, struct ep_waker_key);
     __type(value, struct ep_waker_info);
@@ -834,10 +834,16 @@ static __always_inline void ctl_apply(struct ep_ctl *ctl, __u32 pid)
         __s64 delta = ctl->op == EPOLL_CTL_ADD ? 1 : -1;
 
         size = bpf_map_lookup_elem(&interest_size, &lk);
-        if (size)
+        if (size) {
             __sync_fetch_and_add(size, delta);
-        else if (delta > 0)
-            bpf_map_update_elem(&interest_size, &lk, &one, BPF_NOEXIST);
+        } else if (delta > 0 && bpf_map_update_elem(&interest_size, &lk, &one, BPF_NOEXIST)) {
+            /* created meanwhile by another CPU's ADD, or the map is full */
+            size = bpf_map_lookup_elem(&interest_size, &lk);
+            if (size)
+                __sync_fetch_and_add(size, delta);
+            else
+                count(EP_C_DROP_LOOPS);
+        }
     }
 }
 

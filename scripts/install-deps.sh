@@ -11,11 +11,11 @@ BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzst
 # what the tools read at run time: glibc's debug symbols name libc's internal functions in
 # stacks and backtraces (__lll_lock_wait, where a contended mutex sleeps)
 RUN="libc6-dbg"
-# the independent sources every number is cross-checked against
-TEST="gdb elfutils linux-perf procps util-linux python3 file"
+# the independent sources every number is cross-checked against, and the load (stress-ng)
+TEST="gdb elfutils linux-perf procps util-linux python3 file stress-ng"
 # the format check (ctest's test `format`)
 LINT="clang-format"
-PEERS="libbpf-tools bpftrace stress-ng"
+PEERS="libbpf-tools bpftrace"
 
 want="$BUILD $RUN $TEST $LINT"
 [ "${1:-}" = "--peers" ] && want="$want $PEERS"

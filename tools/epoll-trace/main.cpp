@@ -5,6 +5,7 @@
 //   sudo epoll-trace -- ./server --port 8080
 //   sudo epoll-trace -p $(pidof nginx) -d 10
 //   sudo epoll-trace --json out.json -- ./loop
+#include "bpf_maps.h"
 #include "errors.h"
 #include "report.h"
 #include "run_tracer.h"
@@ -26,6 +27,13 @@ int trace_main(int argc, char** argv) {
     tk::add_trace_options(app, opts);
     app.add_option("--top", ropts.top, "fds and wakers listed per loop (all with -v)")
         ->check(CLI::PositiveNumber);
+    epolltrace::Limits limits;
+    app.add_option("--max-loops", limits.max_loops,
+                   "event loops (epoll instances, poll and select callers) kept with their "
+                   "histograms, preallocated per CPU (default " +
+                       std::to_string(epolltrace::default_max_loops(tk::possible_cpus())) +
+                       " here); the calls of loops beyond it are counted in dropped.loops")
+        ->check(CLI::Range(1u, 1u << 16));
     if (!tk::parse_trace_command_line(app, argc, argv, opts))
         return 0;  // --help printed
     if (opts.raw_tp && !opts.features)
@@ -38,7 +46,7 @@ int trace_main(int argc, char** argv) {
         return 0;  // --features printed
 
     tk::TraceSession session("epoll-trace", opts);
-    epolltrace::Tracer tracer(opts);
+    epolltrace::Tracer tracer(opts, limits);
     ropts.verbose = opts.verbose;
     tk::ReportMaker<epolltrace::Snapshot> report;
     report.snapshot = [&] { return tracer.snapshot(); };

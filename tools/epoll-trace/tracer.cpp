@@ -67,6 +67,13 @@ std::vector<SchedProbe> sched_probes(epoll_bpf* s) {
 
 using Skel = tk::Skeleton<epoll_bpf>;
 
+uint32_t default_max_loops(int ncpus) {
+    constexpr uint64_t kBudget = 64ull << 20;
+    const uint64_t per_loop =
+        (sizeof(struct ep_loop) + kSizeHistsPerLoop * sizeof(struct hist)) * uint64_t(ncpus);
+    return uint32_t(std::clamp<uint64_t>(kBudget / per_loop, 16, 128));
+}
+
 struct Tracer::Impl {
     std::unique_ptr<Skel> skel;
     int ncpu = tk::possible_cpus();
@@ -89,7 +96,8 @@ const std::vector<std::string>& Tracer::tracepoints() {
     return list;
 }
 
-Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
+Tracer::Tracer(const tk::TraceOptions& opts, const Limits& limits)
+    : impl_(std::make_unique<Impl>()) {
     const auto& f = tk::KernelFeatures::get();
     f.require_tracing("epoll-trace");
     tk::ensure_tracefs();
@@ -143,6 +151,11 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
 
     s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
     s->rodata->target_tid = uint32_t(opts.tid);
+    max_loops_ = limits.max_loops ? limits.max_loops : default_max_loops(impl_->ncpu);
+    if (bpf_map__set_max_entries(s->maps.loops, max_loops_) ||
+        bpf_map__set_max_entries(s->maps.interest_size, max_loops_) ||
+        bpf_map__set_max_entries(s->maps.size_hists, max_loops_ * kSizeHistsPerLoop))
+        throw UserError("cannot size the maps for --max-loops " + std::to_string(max_loops_));
     tk::Status st = impl_->skel->try_load();
     if (!st)
         throw UserError(st.message());
@@ -210,6 +223,10 @@ Snapshot Tracer::snapshot() {
     snap.warnings = warnings_;
 
     snap.counters = tk::sum_per_cpu_counters<EP_COUNTERS>(bpf_map__fd(s->maps.totals));
+    if (snap.counter(EP_C_DROP_LOOPS) || snap.counter(EP_C_DROP_SIZE_HISTS))
+        snap.warnings.push_back("more event loops than the " + std::to_string(max_loops_) +
+                                " kept: calls of the others are not in the per-loop tables (see "
+                                "dropped); raise --max-loops");
 
     // threads: live ones from their task storage, then the exited records
     std::map<uint32_t, ThreadRow> live;

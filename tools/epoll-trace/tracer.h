@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,17 @@
 
 namespace epolltrace {
 
+// How much the preallocated maps hold (docs/epoll-trace.md, "Limits").
+struct Limits {
+    uint32_t max_loops = 0;  // --max-loops: event loops kept (0: default_max_loops())
+};
+
+// Event loops kept by default: 128, fewer on a machine with many CPUs, since a loop and its
+// cost histograms are kept per CPU and together they stay under 64 MiB.
+uint32_t default_max_loops(int ncpus);
+// Cost histograms (by the number of fds watched, slept or not) kept per loop.
+constexpr uint32_t kSizeHistsPerLoop = 8;
+
 class Tracer : public tk::Probes {
   public:
     // The tracepoints this tool uses, for --features.
@@ -22,7 +34,7 @@ class Tracer : public tk::Probes {
 
     // Opens, configures (launch mode: adopt this process's children; -t: that thread only),
     // loads and attaches. Throws tk::UserError when nothing can be traced.
-    explicit Tracer(const tk::TraceOptions& opts);
+    Tracer(const tk::TraceOptions& opts, const Limits& limits);
     ~Tracer() override;
 
     // Traces every thread of a process (and, when forks are followed, what it forks);
@@ -46,6 +58,7 @@ class Tracer : public tk::Probes {
     struct Impl;
     std::unique_ptr<Impl> impl_;
     Coverage coverage_;
+    uint32_t max_loops_ = 0;
     std::vector<std::string> warnings_;
 };
 
