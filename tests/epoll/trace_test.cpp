@@ -27,11 +27,7 @@ const std::vector<std::string> kSyscalls = {"epoll_wait", "epoll_pwait", "epoll_
                                             "select",     "pselect6"};
 
 std::vector<std::string> our_programs() {
-    return harness::programs_loaded(
-        {"ep_enter_ewait", "ep_exit_ewait", "ep_enter_pwait",  "ep_exit_pwait",  "ep_enter_pwait2",
-         "ep_exit_pwait2", "ep_enter_ctl",  "ep_exit_ctl",     "ep_enter_poll",  "ep_exit_poll",
-         "ep_enter_ppoll", "ep_exit_ppoll", "ep_enter_select", "ep_exit_select", "ep_enter_psel6",
-         "ep_exit_psel6",  "ep_switch",     "ep_waking",       "ep_fork",        "ep_exit_task"});
+    return harness::programs_loaded(harness::programs_of("epoll-trace"));
 }
 
 struct Traced {
@@ -153,12 +149,11 @@ std::vector<std::string> echo_bench(const std::string& model, const std::string&
 
 // ---- counts against perf stat and against the workload's own counts ----------------------
 
-TEST(EpollTrace, EveryWaitingSyscallCountedLikePerfStat) {
-    REQUIRE_ROOT();
-    REQUIRE_PERF();
-    std::string out = harness::temp_path("mix.json");
-    const int n = 40;
-    Traced t = trace({bin("epoll-waiters"), "mix", std::to_string(n), out}, out);
+namespace {
+
+// epoll-waiters mix N, traced: every call counted, per syscall and per loop, as perf stat
+// and the waiter itself count them, and nothing dropped.
+void expect_mix_counted(const Traced& t, int n) {
     expect_totals_match_perf(t);
     // and against what the waiter did: n non-blocking + 2 timed calls of each syscall
     for (auto& s : kSyscalls)
@@ -203,6 +198,38 @@ TEST(EpollTrace, EveryWaitingSyscallCountedLikePerfStat) {
     EXPECT_EQ(full["interest"]["adds"].get<int>(), 3) << t.tool["dropped"].dump();
     for (auto& [what, n] : t.tool["dropped"].items())
         EXPECT_EQ(n.get<uint64_t>(), 0u) << what;
+}
+
+Traced trace_mix(int n) {
+    std::string out = harness::temp_path("mix.json");
+    return trace({bin("epoll-waiters"), "mix", std::to_string(n), out}, out);
+}
+
+}  // namespace
+
+TEST(EpollTrace, EveryWaitingSyscallCountedLikePerfStat) {
+    REQUIRE_ROOT();
+    REQUIRE_PERF();
+    expect_mix_counted(trace_mix(40), 40);
+}
+
+// The same while the machine is busy: every CPU computing, one worker faulting in most of
+// the memory. Nothing may be lost to a busy machine (only a full map drops, and these maps
+// are far from full), so the counts stay exact and nothing is dropped, run after run.
+TEST(EpollTrace, EveryWaitingSyscallCountedOnABusyMachine) {
+    REQUIRE_ROOT();
+    REQUIRE_PERF();
+    if (!harness::have_stress_ng()) {
+        if (harness::in_ci())
+            FAIL() << "CI=true but stress-ng is missing (scripts/install-deps.sh installs it)";
+        GTEST_SKIP() << "stress-ng is not installed (the load)";
+    }
+    auto load = harness::load_the_machine(60);
+    for (int round = 0; round < 5 && !HasFailure(); round++) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        ASSERT_TRUE(load->running()) << "stress-ng ended early";
+        expect_mix_counted(trace_mix(40), 40);
+    }
 }
 
 class EchoLoops : public ::testing::TestWithParam<std::string> {};
@@ -475,29 +502,6 @@ TEST(EpollTrace, TextReportHasTheSections) {
 
 // ---- bad input ---------------------------------------------------------------------------------
 
-TEST(EpollTrace, MissingCommandIsOneClearLineAndExit127) {
-    REQUIRE_ROOT();
-    auto r = run({bin("epoll-trace"), "--", "/nonexistent/server"}, harness::as_root());
-    EXPECT_EQ(r.status, 127);
-    EXPECT_EQ(r.err, "epoll-trace: no such file: /nonexistent/server: check the path\n");
-    EXPECT_TRUE(our_programs().empty());
-}
-
-TEST(EpollTrace, PidThatDoesNotExist) {
-    REQUIRE_ROOT();
-    auto r = run({bin("epoll-trace"), "-p", "2147480000", "-d", "1"}, harness::as_root());
-    EXPECT_NE(r.status, 0);
-    EXPECT_EQ(r.err, "epoll-trace: no such process: 2147480000 (check it with ps)\n");
-    EXPECT_TRUE(r.out.empty());
-}
-
-TEST(EpollTrace, NotRootIsAClearError) {
-    REQUIRE_ROOT();
-    auto r = harness::run_as_nobody(bin("epoll-trace"), {"--", "true"});
-    EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(r.err, "epoll-trace: needs root or CAP_BPF and CAP_PERFMON: run with sudo\n");
-}
-
 TEST(EpollTrace, KernelWithoutSyscallTracepointsIsAClearError) {
     REQUIRE_ROOT();
     std::vector<std::string> argv = {bin("epoll-trace")};
@@ -512,22 +516,11 @@ TEST(EpollTrace, KernelWithoutSyscallTracepointsIsAClearError) {
     EXPECT_TRUE(our_programs().empty());
 }
 
-TEST(EpollTrace, UnknownOptionAndRawTpAreClearErrors) {
-    auto r = run({bin("epoll-trace"), "--bogus", "--", "true"});
-    EXPECT_EQ(r.status, 2);
-    EXPECT_NE(r.err.find("epoll-trace: "), std::string::npos);
-    EXPECT_NE(r.err.find("--bogus"), std::string::npos) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+TEST(EpollTrace, RawTpIsAClearError) {
     auto raw = run({bin("epoll-trace"), "--raw-tp", "--", "true"});
     EXPECT_EQ(raw.status, 2);
     EXPECT_NE(raw.err.find("epoll-trace: --raw-tp is not available"), std::string::npos) << raw.err;
     EXPECT_EQ(std::count(raw.err.begin(), raw.err.end(), '\n'), 1) << raw.err;
-}
-
-TEST(EpollTrace, HelpPrintsUsageAndExitsZero) {
-    auto r = run({bin("epoll-trace"), "--help"});
-    EXPECT_EQ(r.status, 0);
-    EXPECT_NE(r.out.find("-p,--pid"), std::string::npos) << r.out;  // it once printed nothing
 }
 
 TEST(EpollTrace, SigintReportsAndDetaches) {

@@ -187,17 +187,6 @@ TEST(CtxswitchTrace, ExitStatusOfTheWorkloadIsPassedOn) {
     EXPECT_NE(killed.out.find("killed by SIGSEGV"), std::string::npos) << killed.out;
 }
 
-TEST(CtxswitchTrace, MissingCommandIsOneClearLineAndExit127) {
-    REQUIRE_ROOT();
-    auto r = run({bin("ctxswitch-trace"), "--", "/nonexistent/workload"}, harness::as_root());
-    EXPECT_EQ(r.status, 127);
-    EXPECT_EQ(r.err, "ctxswitch-trace: no such file: /nonexistent/workload: check the path\n");
-    auto r2 = run({bin("ctxswitch-trace"), "no-such-command-xyz"}, harness::as_root());
-    EXPECT_EQ(r2.status, 127);
-    EXPECT_NE(r2.err.find("command not found: no-such-command-xyz"), std::string::npos) << r2.err;
-    EXPECT_TRUE(harness::our_programs_loaded().empty());
-}
-
 TEST(CtxswitchTrace, AttachToARunningProcess) {
     REQUIRE_ROOT();
     // a ping-pong that runs for a few seconds on its own
@@ -232,14 +221,6 @@ TEST(CtxswitchTrace, AttachToARunningProcess) {
     EXPECT_TRUE(harness::our_programs_loaded().empty());
 }
 
-TEST(CtxswitchTrace, PidThatDoesNotExist) {
-    REQUIRE_ROOT();
-    auto r = run({bin("ctxswitch-trace"), "-p", "2147480000", "-d", "1"}, harness::as_root());
-    EXPECT_NE(r.status, 0);
-    EXPECT_EQ(r.err, "ctxswitch-trace: no such process: 2147480000 (check it with ps)\n");
-    EXPECT_TRUE(r.out.empty());
-}
-
 TEST(CtxswitchTrace, KernelWithoutSchedExitTpOmitsSwitchCost) {
     REQUIRE_ROOT();
     harness::Result r;
@@ -262,21 +243,6 @@ TEST(CtxswitchTrace, KernelWithoutSchedSwitchIsAClearError) {
     EXPECT_NE(r.err.find("the kernel has no sched_switch tracepoint"), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
     EXPECT_TRUE(harness::our_programs_loaded().empty());
-}
-
-TEST(CtxswitchTrace, NotRootIsAClearError) {
-    REQUIRE_ROOT();
-    auto r = harness::run_as_nobody(bin("ctxswitch-trace"), {"--", "true"});
-    EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(r.err, "ctxswitch-trace: needs root or CAP_BPF and CAP_PERFMON: run with sudo\n");
-}
-
-TEST(CtxswitchTrace, UnknownOptionIsAClearError) {
-    auto r = run({bin("ctxswitch-trace"), "--bogus", "--", "true"});
-    EXPECT_EQ(r.status, 2);
-    EXPECT_NE(r.err.find("ctxswitch-trace: "), std::string::npos);
-    EXPECT_NE(r.err.find("--bogus"), std::string::npos) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(CtxswitchTrace, SigintReportsDetachesAndPassesTheStatusOn) {
@@ -347,10 +313,7 @@ TEST(CtxswitchTrace, UserSwitchesCountedThroughAUprobe) {
     EXPECT_TRUE(harness::our_programs_loaded().empty());
 }
 
-TEST(CtxswitchTrace, HelpPrintsUsageAndExitsZero) {
-    auto r = run({bin("ctxswitch-trace"), "--help"});
-    EXPECT_EQ(r.status, 0);
-    EXPECT_NE(r.out.find("-p,--pid"), std::string::npos) << r.out;
+TEST(CtxswitchTrace, CompareHelpPrintsUsageAndExitsZero) {
     auto c = run({bin("ctxswitch-trace"), "compare", "--help"});
     EXPECT_EQ(c.status, 0);
     EXPECT_NE(c.out.find("--quick"), std::string::npos) << c.out;

@@ -3,10 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -14,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace harness {
 
@@ -40,6 +40,51 @@ std::string read_file(const std::string& path) {
     std::stringstream s;
     s << f.rdbuf();
     return s.str();
+}
+
+Background::Background(const std::vector<std::string>& argv) {
+    pid_ = fork();
+    if (pid_ == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        std::vector<char*> args;
+        for (auto& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        execvp(args[0], args.data());
+        _exit(127);
+    }
+}
+
+bool Background::running() {
+    return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0;
+}
+
+Background::~Background() {
+    if (pid_ <= 0)
+        return;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 50 && waitpid(pid_, nullptr, WNOHANG) == 0; i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (kill(pid_, SIGKILL) == 0)
+        waitpid(pid_, nullptr, 0);
+}
+
+bool have_stress_ng() {
+    return access("/usr/bin/stress-ng", X_OK) == 0;
+}
+
+std::unique_ptr<Background> load_the_machine(int timeout_s) {
+    auto load = std::make_unique<Background>(
+        std::vector<std::string>{"stress-ng", "--cpu", "0", "--vm", "1", "--vm-bytes", "75%",
+                                 "--timeout", std::to_string(timeout_s) + "s", "--quiet"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // under way
+    return load;
 }
 
 ReachableCopy::ReachableCopy(const std::string& program) {
@@ -163,11 +208,28 @@ std::vector<std::string> programs_loaded(const std::vector<std::string>& wanted)
     return names;
 }
 
+std::vector<std::string> programs_of(const std::string& tool) {
+    if (tool == "ctxswitch-trace")
+        return {"switch_btf",  "switch_raw",  "schedule_exit_b", "schedule_exit_r",
+                "waking_btf",  "waking_raw",  "fork_btf",        "fork_raw",
+                "migrate_btf", "migrate_raw", "wakeup_new_btf",  "wakeup_new_raw",
+                "exit_btf",    "exit_raw",    "user_switch_btf", "user_switch_raw"};
+    if (tool == "lockwait-trace")
+        return {"sys_enter_btf", "sys_exit_btf",  "sys_enter_raw", "sys_exit_raw",
+                "exec_raw",      "klock_begin",   "klock_end",     "ulock_enter",
+                "ulock_return",  "uunlock_enter", "ucond_enter",   "ucond_return"};
+    if (tool == "epoll-trace")
+        return {"ep_enter_ewait",  "ep_exit_ewait",  "ep_enter_pwait", "ep_exit_pwait",
+                "ep_enter_pwait2", "ep_exit_pwait2", "ep_enter_ctl",   "ep_exit_ctl",
+                "ep_enter_poll",   "ep_exit_poll",   "ep_enter_ppoll", "ep_exit_ppoll",
+                "ep_enter_select", "ep_exit_select", "ep_enter_psel6", "ep_exit_psel6",
+                "ep_switch",       "ep_waking",      "ep_fork",        "ep_exit_task"};
+    ADD_FAILURE() << "no program list for " << tool;
+    return {};
+}
+
 std::vector<std::string> our_programs_loaded() {
-    return programs_loaded({"switch_btf", "switch_raw", "schedule_exit_b", "schedule_exit_r",
-                            "waking_btf", "waking_raw", "fork_btf", "fork_raw", "migrate_btf",
-                            "migrate_raw", "wakeup_new_btf", "wakeup_new_raw", "exit_btf",
-                            "exit_raw", "user_switch_btf", "user_switch_raw"});
+    return programs_loaded(programs_of("ctxswitch-trace"));
 }
 
 static std::vector<std::string> programs_now(const std::vector<std::string>& wanted) {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,8 +39,32 @@ nlohmann::json parse_json(const std::string& text);
 // Which of the named BPF programs are still loaded in the kernel (names as bpftool shows
 // them: at most 15 characters). Waits up to 2 s for asynchronous freeing first.
 std::vector<std::string> programs_loaded(const std::vector<std::string>& names);
+// The names of TOOL's BPF programs (ctxswitch-trace, lockwait-trace, epoll-trace), as
+// bpftool shows them.
+std::vector<std::string> programs_of(const std::string& tool);
 // programs_loaded() for ctxswitch-trace's programs.
 std::vector<std::string> our_programs_loaded();
+
+// A program run in the background for as long as the object lives (a load beside a test):
+// its output goes to /dev/null; it is sent SIGTERM, then SIGKILL, and reaped at the end.
+class Background {
+  public:
+    explicit Background(const std::vector<std::string>& argv);
+    ~Background();
+    Background(const Background&) = delete;
+    Background& operator=(const Background&) = delete;
+    pid_t pid() const { return pid_; }
+    bool running();  // not ended yet
+
+  private:
+    pid_t pid_ = -1;
+};
+
+// The machine made busy for the life of the object, with stress-ng: every CPU computing and
+// one worker touching most of the free memory (page faults, reclaim), so that a tracer
+// meets what a loaded production machine gives it. Bounded by stress-ng's own --timeout.
+std::unique_ptr<Background> load_the_machine(int timeout_s);
+bool have_stress_ng();
 
 // A copy of the program at PATH in a directory of its own under /tmp that every user can
 // reach (0755), removed with the object. For tests that run a program as another user:

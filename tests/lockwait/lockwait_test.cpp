@@ -22,9 +22,7 @@ using nlohmann::json;
 namespace {
 
 std::vector<std::string> lockwait_programs() {
-    return {"sys_enter_btf", "sys_exit_btf",  "sys_enter_raw", "sys_exit_raw",
-            "exec_raw",      "klock_begin",   "klock_end",     "ulock_enter",
-            "ulock_return",  "uunlock_enter", "ucond_enter",   "ucond_return"};
+    return harness::programs_of("lockwait-trace");
 }
 
 // A perf tracepoint filter matching the futex(2) commands `cmds`, with or without
@@ -609,22 +607,6 @@ TEST(LockwaitTrace, ExitStatusOfTheWorkloadIsPassedOn) {
               7);
 }
 
-TEST(LockwaitTrace, MissingCommandIsOneClearLineAndExit127) {
-    REQUIRE_ROOT();
-    auto r = run({bin("lockwait-trace"), "--", "/nonexistent/workload"}, harness::as_root());
-    EXPECT_EQ(r.status, 127);
-    EXPECT_EQ(r.err, "lockwait-trace: no such file: /nonexistent/workload: check the path\n");
-    EXPECT_TRUE(harness::programs_loaded(lockwait_programs()).empty());
-}
-
-TEST(LockwaitTrace, PidThatDoesNotExist) {
-    REQUIRE_ROOT();
-    auto r = run({bin("lockwait-trace"), "-p", "2147480000", "-d", "1"}, harness::as_root());
-    EXPECT_NE(r.status, 0);
-    EXPECT_EQ(r.err, "lockwait-trace: no such process: 2147480000 (check it with ps)\n");
-    EXPECT_TRUE(r.out.empty());
-}
-
 TEST(LockwaitTrace, KernelWithoutFutexTracepointsIsAClearError) {
     REQUIRE_ROOT();
     auto r =
@@ -654,19 +636,11 @@ TEST(LockwaitTrace, KernelWithoutLockTracepointsStillTracesFutexes) {
     EXPECT_TRUE(find_lock(j, "g_handoff_word"));
 }
 
-TEST(LockwaitTrace, NotRootIsAClearError) {
-    REQUIRE_ROOT();
-    auto r = harness::run_as_nobody(bin("lockwait-trace"), {"--", "true"});
-    EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(r.err, "lockwait-trace: needs root or CAP_BPF and CAP_PERFMON: run with sudo\n");
-}
-
 TEST(LockwaitTrace, BadOptionsAreOneClearLine) {
-    for (std::vector<std::string> args : {std::vector<std::string>{"--bogus", "--", "true"},
-                                          {"--top", "0", "--", "true"},
-                                          {"--folded", "/nonexistent-dir/w.folded", "--", "true"},
-                                          {"-p", "1", "--", "true"},
-                                          {}}) {
+    // (the options every tracer has: tests/integration/command_line_test.cpp)
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"--top", "0", "--", "true"},
+          {"--folded", "/nonexistent-dir/w.folded", "--", "true"}}) {
         std::vector<std::string> argv = {bin("lockwait-trace")};
         argv.insert(argv.end(), args.begin(), args.end());
         auto r = run(argv, harness::as_root());
@@ -674,11 +648,4 @@ TEST(LockwaitTrace, BadOptionsAreOneClearLine) {
         EXPECT_EQ(r.err.rfind("lockwait-trace: ", 0), 0u) << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     }
-}
-
-TEST(LockwaitTrace, HelpPrintsUsageAndExitsZero) {
-    auto r = run({bin("lockwait-trace"), "--help"});
-    EXPECT_EQ(r.status, 0);
-    for (const char* o : {"-p,--pid", "--stacks", "--folded", "--uprobes", "--no-kernel-locks"})
-        EXPECT_NE(r.out.find(o), std::string::npos) << o << "\n" << r.out;
 }
