@@ -53,6 +53,7 @@ std::string start_target(TraceSession& session, Probes& probes) {
         probes.trace_thread(opts.tid);
         target = "tid " + std::to_string(opts.tid) + " (" + comm_of(opts.tid) + ")";
     }
+    session.begin_run();
     fprintf(stderr, "Tracing %s. Ctrl-C to end.\n", target.c_str());
     return target;
 }

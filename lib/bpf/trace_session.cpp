@@ -129,8 +129,12 @@ Workload& TraceSession::launch(const std::string& stdout_to) {
 }
 
 void TraceSession::resume() {
-    start_ = std::chrono::steady_clock::now();
+    begin_run();
     workload_->resume();
+}
+
+void TraceSession::begin_run() {
+    start_ = std::chrono::steady_clock::now();
 }
 
 double TraceSession::elapsed_seconds() const {

@@ -65,7 +65,10 @@ class TraceSession {
     // fork itself is seen), then resume() lets it exec.
     // stdout_to: where the workload's stdout goes ("" = ours).
     Workload& launch(const std::string& stdout_to = "");
-    void resume();
+    void resume();  // the run begins (begin_run) and the command execs
+    // The run begins now: -d and the report's duration count from here, once the probes
+    // are attached and the target marked (loading them may take a while on a busy machine).
+    void begin_run();
     Workload* workload() { return workload_.get(); }
 
     // Blocks until the workload ends, -d elapses, the -p/-t target is gone, or Ctrl-C /
