@@ -1,4 +1,5 @@
 #include "analysis.h"
+#include "classify.h"
 
 #include <elf.h>
 #include <signal.h>
@@ -16,8 +17,6 @@
 namespace crashlab {
 
 namespace {
-
-constexpr uint64_t kNullPageLimit = 64 * 1024;
 
 std::string perms_text(uint32_t flags) {
     std::string p = "---";
@@ -262,16 +261,6 @@ uint64_t fnv1a(const std::string& s) {
 
 }  // namespace
 
-std::string with_commas(uint64_t n) {
-    std::string digits = std::to_string(n), out;
-    for (size_t i = 0; i < digits.size(); i++) {
-        if (i && (digits.size() - i) % 3 == 0)
-            out += ',';
-        out += digits[i];
-    }
-    return out;
-}
-
 bool is_runtime_module(const std::string& module) {
     std::string b = base_name(module);
     static const char* prefixes[] = {"libc.so",  "libc-",   "libstdc++.so",  "libgcc_s.so",
@@ -312,18 +301,10 @@ void compute_signature(Analysis& a) {
     a.signature_hash = buf;
 }
 
-Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
-    CoreFile core(core_path);  // throws tk::UserError on a file that is no core at all
-    Analysis a;
-    a.core_path = core_path;
-    a.core_size = core.file_size();
-    a.truncated = core.truncated();
-    a.notes_damaged = core.notes_damaged();
-    for (const std::string& p : core.problems())
-        a.warnings.push_back(p);
-    a.timeout_fired = options.timeout_fired;
-    a.timeout_seconds = options.timeout_seconds;
+namespace {
 
+// Who crashed: NT_PRPSINFO, else the first thread's tid.
+void read_process(Analysis& a, const CoreFile& core) {
     if (const auto& ps = core.process()) {
         a.pid = ps->pid;
         a.ppid = ps->ppid;
@@ -334,18 +315,10 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     } else if (!core.threads().empty()) {
         a.pid = core.threads().front().tid;
     }
-    a.executable = options.executable.empty() ? find_executable(core) : options.executable;
+}
 
-    tk::Symbolizer sym(tk::Symbolizer::Options{options.debug_dirs, true});
-    if (core.elf()) {
-        if (tk::Status st = sym.add_core(core.elf(), options.executable); !st)
-            a.warnings.push_back(st.message());
-    } else {
-        a.warnings.push_back("libelf cannot read the core: no modules, no symbols");
-    }
-    AddressSpace memory(core, sym);
-
-    // Is the executable there, and is it the one that crashed?
+// Whether the executable is still there and is the one that crashed (its build-id).
+void check_executable(Analysis& a, const CoreFile& core, tk::Symbolizer& sym) {
     std::string exe_on_disk = a.executable;
     if (strip_deleted(exe_on_disk)) {
         a.executable = exe_on_disk;  // the name it had; the warning says it is gone
@@ -371,8 +344,10 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     } else {
         a.executable_found = !a.executable.empty();
     }
+}
 
-    // Signal
+// The signal and its si_code, and who sent it when a process did.
+void read_signal(Analysis& a, const CoreFile& core) {
     if (const auto& si = core.siginfo()) {
         a.signo = si->signo;
         a.code = si->code;
@@ -392,8 +367,12 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
         a.code_name = "unknown";
         a.code_description = "no NT_SIGINFO note";
     }
+}
 
-    // Threads
+// Every thread's state and unwound frames, the crashing thread first. Returns whether the
+// unwinder could attach at all.
+bool unwind_threads(Analysis& a, const CoreFile& core, tk::Symbolizer& sym, AddressSpace& memory,
+                    const AnalyzeOptions& options) {
     Unwinder unwinder(memory, sym.dwfl());
     tk::Status attached = unwinder.attach();
     if (!attached)
@@ -415,55 +394,63 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     if (!a.threads.empty())
         a.crashing_tid = a.threads.front().tid;
 
-    // Fault address and instruction
-    if (!a.threads.empty()) {
-        const user_regs_struct& regs = a.threads.front().regs;
-        // The instruction matters when it faulted; a signal that was sent (abort's tgkill,
-        // a kill from outside) interrupted whatever was there.
-        bool fault = core.siginfo() && !a.sent && is_fault_signal(core.siginfo()->signo);
-        std::vector<uint8_t> code = fault && memory.executable(regs.rip) ? memory.read(regs.rip, 16)
-                                                                         : std::vector<uint8_t>();
-        if (!code.empty())
-            a.instruction = decode(code, regs.rip, &regs);
-        if (a.instruction) {
-            // Values of memory operands (a divisor in [rbp-0x18] at -O0), where readable.
-            for (Operand& op : a.instruction->operands) {
-                if (op.kind != Operand::Kind::Mem || !op.address || !op.read || op.size == 0 ||
-                    op.size > 8)
-                    continue;
-                std::vector<uint8_t> bytes = memory.read(*op.address, op.size);
-                if (bytes.size() != op.size)
-                    continue;
-                uint64_t v = 0;
-                memcpy(&v, bytes.data(), bytes.size());
-                op.value = v;
-            }
-        }
-        if (a.instruction) {
-            tk::Symbol s = sym.symbolize(regs.rip);
-            if (!s.symbol.empty())
-                a.instruction_where = s.symbol + "+" + hex(s.symbol_offset);
-        }
-        if (const auto& si = core.siginfo(); si && !a.sent && is_fault_signal(si->signo)) {
-            uint64_t addr = si->addr;
-            bool recomputed = false;
-            if (si->code == SI_KERNEL && addr == 0) {
-                // A general protection fault (non-canonical or misaligned address): the
-                // kernel does not know the address; the instruction does.
-                const Operand* m = a.instruction ? a.instruction->memory() : nullptr;
-                if (m && m->address) {
-                    addr = *m->address;
-                    recomputed = true;
-                }
-            }
-            if (si->code != SI_KERNEL || recomputed) {
-                a.fault = describe_address(addr, core, sym, a.threads, si->signo, si->code);
-                a.fault->recomputed = recomputed;
-            }
+    return bool(attached);
+}
+
+// The faulting instruction (decoded, with the values of its memory operands) and the
+// fault address, described against the mappings.
+void find_fault(Analysis& a, const CoreFile& core, tk::Symbolizer& sym, AddressSpace& memory) {
+    if (a.threads.empty())
+        return;
+    const user_regs_struct& regs = a.threads.front().regs;
+    // The instruction matters when it faulted; a signal that was sent (abort's tgkill,
+    // a kill from outside) interrupted whatever was there.
+    bool fault = core.siginfo() && !a.sent && is_fault_signal(core.siginfo()->signo);
+    std::vector<uint8_t> code =
+        fault && memory.executable(regs.rip) ? memory.read(regs.rip, 16) : std::vector<uint8_t>();
+    if (!code.empty())
+        a.instruction = decode(code, regs.rip, &regs);
+    if (a.instruction) {
+        // Values of memory operands (a divisor in [rbp-0x18] at -O0), where readable.
+        for (Operand& op : a.instruction->operands) {
+            if (op.kind != Operand::Kind::Mem || !op.address || !op.read || op.size == 0 ||
+                op.size > 8)
+                continue;
+            std::vector<uint8_t> bytes = memory.read(*op.address, op.size);
+            if (bytes.size() != op.size)
+                continue;
+            uint64_t v = 0;
+            memcpy(&v, bytes.data(), bytes.size());
+            op.value = v;
         }
     }
+    if (a.instruction) {
+        tk::Symbol s = sym.symbolize(regs.rip);
+        if (!s.symbol.empty())
+            a.instruction_where = s.symbol + "+" + hex(s.symbol_offset);
+    }
+    if (const auto& si = core.siginfo(); si && !a.sent && is_fault_signal(si->signo)) {
+        uint64_t addr = si->addr;
+        bool recomputed = false;
+        if (si->code == SI_KERNEL && addr == 0) {
+            // A general protection fault (non-canonical or misaligned address): the
+            // kernel does not know the address; the instruction does.
+            const Operand* m = a.instruction ? a.instruction->memory() : nullptr;
+            if (m && m->address) {
+                addr = *m->address;
+                recomputed = true;
+            }
+        }
+        if (si->code != SI_KERNEL || recomputed) {
+            a.fault = describe_address(addr, core, sym, a.threads, si->signo, si->code);
+            a.fault->recomputed = recomputed;
+        }
+    }
+}
 
-    // Runtime evidence
+// What the C and C++ runtimes left in memory: glibc's abort message, the exception in
+// flight, and which thread waits for which mutex.
+void read_runtime_evidence(Analysis& a, AddressSpace& memory) {
     if (a.signo == SIGABRT) {
         a.abort_message = read_abort_message(memory);
         if (!a.threads.empty())
@@ -473,6 +460,65 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
         a.lock_waits = find_lock_waits(memory, a.threads);
         a.deadlock_cycle = find_wait_cycle(a.lock_waits);
     }
+}
+
+// Advice for the modules the crashing thread runs through: where their debug information
+// would come from.
+void advise_on_debug_info(Analysis& a) {
+    const ThreadReport* t = a.crashing_thread();
+    if (!t)
+        return;
+    std::map<std::string, bool> seen;
+    for (const FrameReport& f : t->frames) {
+        if (f.module.empty() || seen[f.module])
+            continue;
+        seen[f.module] = true;
+        for (const tk::ModuleInfo& m : a.modules)
+            if (m.name == f.module && !m.has_dwarf && !m.file.empty())
+                a.notes.push_back(
+                    "no debug information for " + base_name(m.name) + " (build-id " +
+                    (m.build_id.empty() ? "none" : m.build_id) + "): names come from " +
+                    (m.has_symtab ? ".symtab" : ".dynsym") +
+                    ", no file:line. Install its debug package (the -dbg/-dbgsym one) or "
+                    "pass --debug-dir DIR holding DIR/.build-id/" +
+                    (m.build_id.size() > 2 ? m.build_id.substr(0, 2) + "/" + m.build_id.substr(2)
+                                           : "xx/rest") +
+                    ".debug");
+    }
+    if (!t->complete && !t->stop_reason.empty())
+        a.warnings.push_back("thread " + std::to_string(t->tid) +
+                             ": unwinding stopped: " + t->stop_reason);
+}
+
+}  // namespace
+
+Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
+    CoreFile core(core_path);  // throws tk::UserError on a file that is no core at all
+    Analysis a;
+    a.core_path = core_path;
+    a.core_size = core.file_size();
+    a.truncated = core.truncated();
+    a.notes_damaged = core.notes_damaged();
+    for (const std::string& p : core.problems())
+        a.warnings.push_back(p);
+    a.timeout_fired = options.timeout_fired;
+    a.timeout_seconds = options.timeout_seconds;
+    read_process(a, core);
+    a.executable = options.executable.empty() ? find_executable(core) : options.executable;
+
+    tk::Symbolizer sym(tk::Symbolizer::Options{options.debug_dirs, true});
+    if (core.elf()) {
+        if (tk::Status st = sym.add_core(core.elf(), options.executable); !st)
+            a.warnings.push_back(st.message());
+    } else {
+        a.warnings.push_back("libelf cannot read the core: no modules, no symbols");
+    }
+    AddressSpace memory(core, sym);
+    check_executable(a, core, sym);
+    read_signal(a, core);
+    bool unwound = unwind_threads(a, core, sym, memory, options);
+    find_fault(a, core, sym, memory);
+    read_runtime_evidence(a, memory);
 
     a.modules = sym.modules();
     for (tk::ModuleInfo& m : a.modules)
@@ -485,33 +531,9 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     if (a.truncated || a.notes_damaged)
         a.summary += a.truncated ? " (partial: the core is truncated)"
                                  : " (partial: the core's notes are damaged)";
-
-    // Advice for the modules the crashing thread runs through.
-    if (const ThreadReport* t = a.crashing_thread()) {
-        std::map<std::string, bool> seen;
-        for (const FrameReport& f : t->frames) {
-            if (f.module.empty() || seen[f.module])
-                continue;
-            seen[f.module] = true;
-            for (const tk::ModuleInfo& m : a.modules)
-                if (m.name == f.module && !m.has_dwarf && !m.file.empty())
-                    a.notes.push_back(
-                        "no debug information for " + base_name(m.name) + " (build-id " +
-                        (m.build_id.empty() ? "none" : m.build_id) + "): names come from " +
-                        (m.has_symtab ? ".symtab" : ".dynsym") +
-                        ", no file:line. Install its debug package (the -dbg/-dbgsym one) or "
-                        "pass --debug-dir DIR holding DIR/.build-id/" +
-                        (m.build_id.size() > 2
-                             ? m.build_id.substr(0, 2) + "/" + m.build_id.substr(2)
-                             : "xx/rest") +
-                        ".debug");
-        }
-        if (!t->complete && !t->stop_reason.empty())
-            a.warnings.push_back("thread " + std::to_string(t->tid) +
-                                 ": unwinding stopped: " + t->stop_reason);
-    }
+    advise_on_debug_info(a);
     a.partial = a.truncated || a.notes_damaged || !core.problems().empty() || !a.executable_found ||
-                !attached;
+                !unwound;
     return a;
 }
 

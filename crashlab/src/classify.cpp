@@ -10,7 +10,8 @@
 #include <initializer_list>
 #include <string_view>
 
-#include "analysis.h"
+#include "classify.h"
+#include "text.h"
 #include "signals.h"
 #include "symbolizer.h"
 
@@ -18,8 +19,7 @@ namespace crashlab {
 
 namespace {
 
-constexpr uint64_t kNullPageLimit = 64 * 1024;  // the largest usual vm.mmap_min_addr
-constexpr uint64_t kStackSlack = 64 * 1024;     // fault this close to sp: a stack access
+constexpr uint64_t kStackSlack = 64 * 1024;  // fault this close to sp: a stack access
 
 // "config_limit(Config const*)" -> "config_limit"; keeps namespaces and templates.
 std::string bare_name(const std::string& f) {
@@ -185,11 +185,11 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
                                  ") is a return address right after a call: the caller "
                                  "frame is recovered from it");
         if (f.region == "null-page") {
-            a.cls = "null-call";
+            a.kind = CrashKind::NullCall;
             a.summary = "call through a NULL function pointer (jumped to " + hex(f.address) +
                         ") from " + culprit_where(a);
         } else if (f.region == "mapped" || f.region == "guard-page") {
-            a.cls = "exec-nonexec";
+            a.kind = CrashKind::ExecNonexec;
             std::string what = f.symbol ? f.symbol->name + " in " +
                                               (f.section.empty() ? "" : f.section + " of ") +
                                               base_name(f.symbol->module)
@@ -200,7 +200,7 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
             a.evidence.push_back("the mapping at " + hex(f.address) + " has permissions " +
                                  f.perms + ": no execute permission");
         } else {
-            a.cls = "wild-pointer";
+            a.kind = CrashKind::WildPointer;
             a.summary = "jumped to unmapped address " + hex(f.address) +
                         " (a wild function pointer or a smashed return address) from " +
                         culprit_where(a);
@@ -216,7 +216,7 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
     bool near_sp = (f.address <= sp ? sp - f.address : f.address - sp) <= kStackSlack;
     if (f.region == "stack-guard" ||
         (near_sp && (f.region == "unmapped" || f.region == "guard-page"))) {
-        a.cls = "stack-overflow";
+        a.kind = CrashKind::StackOverflow;
         Recursion r = longest_run(t);
         if (r.count >= 16) {
             set_culprit(a, 0, r.first);
@@ -238,13 +238,13 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
 
     std::string access = access_word(insn);
     if (f.region == "null-page") {
-        a.cls = access == "write" ? "null-write" : "null-read";
+        a.kind = access == "write" ? CrashKind::NullWrite : CrashKind::NullRead;
         a.summary = "NULL pointer " + access + " at " + hex(f.address) + field_note(insn) + " in " +
                     culprit_where(a);
         return;
     }
     if (f.region == "non-canonical") {
-        a.cls = "wild-pointer";
+        a.kind = CrashKind::WildPointer;
         a.summary = "wild pointer: " + access + " through non-canonical address " + hex(f.address) +
                     " in " + culprit_where(a);
         a.evidence.push_back("bits 47-63 of " + hex(f.address) +
@@ -253,7 +253,7 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
         return;
     }
     if (f.region == "mapped" && access == "write" && f.perms.find('w') == std::string::npos) {
-        a.cls = "write-readonly";
+        a.kind = CrashKind::WriteReadonly;
         std::string what = f.symbol ? f.symbol->name : f.section.empty() ? f.mapping : f.section;
         a.summary = "write to read-only memory at " + hex(f.address) + " (" + what +
                     (f.section.empty() || what == f.section ? "" : " in " + f.section) +
@@ -268,7 +268,7 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
         const Operand* m = insn ? insn->memory() : nullptr;
         if (m && m->base_value && (*m->base_value & 0xfff) == 0x10 &&
             *m->base_value > kNullPageLimit) {
-            a.cls = "use-after-free";
+            a.kind = CrashKind::UseAfterFree;
             a.summary = "use after free (likely): " + access + " of " + hex(f.address) +
                         " through " + hex(*m->base_value) +
                         ", a large heap block that is no "
@@ -280,12 +280,12 @@ void classify_segv(Analysis& a, const ThreadReport& t) {
                                  "does with such blocks");
             return;
         }
-        a.cls = "wild-pointer";
+        a.kind = CrashKind::WildPointer;
         a.summary = "wild pointer: " + access + " of unmapped address " + hex(f.address) + " in " +
                     culprit_where(a);
         return;
     }
-    a.cls = "wild-pointer";
+    a.kind = CrashKind::WildPointer;
     a.summary = "invalid " + access + " of " + hex(f.address) + " (" + f.description + ") in " +
                 culprit_where(a);
 }
@@ -297,7 +297,7 @@ void classify_fault(Analysis& a, const ThreadReport& t) {
             if (!a.fault) {
                 fault_evidence(a);
                 set_culprit(a, 0, first_user_frame(t));
-                a.cls = "wild-pointer";
+                a.kind = CrashKind::WildPointer;
                 a.summary = "general protection fault (" + a.code_name + ") in " +
                             culprit_where(a) + "; the address could not be recomputed";
                 return;
@@ -307,7 +307,7 @@ void classify_fault(Analysis& a, const ThreadReport& t) {
         case SIGBUS: {
             fault_evidence(a);
             set_culprit(a, 0, first_user_frame(t));
-            a.cls = "bus-error";
+            a.kind = CrashKind::BusError;
             if (a.fault && a.fault->region == "past-end-of-file")
                 a.summary = "bus error: " + access_word(insn) + " past the end of mapped file " +
                             a.fault->mapping + " (" + a.fault->description + ") in " +
@@ -331,13 +331,13 @@ void classify_fault(Analysis& a, const ThreadReport& t) {
                 unsigned bytes = divisor.size ? divisor.size : 8;
                 uint64_t mask = bytes >= 8 ? ~uint64_t(0) : (uint64_t(1) << (bytes * 8)) - 1;
                 if (v && (*v & mask) == 0) {
-                    a.cls = "div-zero";
+                    a.kind = CrashKind::DivZero;
                     a.summary = "integer division by zero in " + culprit_where(a) + ": " +
                                 insn->text() + " with " + divisor.text + " = 0";
                     return;
                 }
                 if (v && insn->is_signed_divide && (*v & mask) == mask) {
-                    a.cls = "div-overflow";
+                    a.kind = CrashKind::DivOverflow;
                     std::string lo = bytes == 4 ? "eax" : bytes == 2 ? "ax" : "rax";
                     std::string min = bytes == 4   ? "INT_MIN"
                                       : bytes == 8 ? "LONG_MIN"
@@ -352,11 +352,11 @@ void classify_fault(Analysis& a, const ThreadReport& t) {
                 }
             }
             if (a.code == FPE_INTOVF) {
-                a.cls = "div-overflow";
+                a.kind = CrashKind::DivOverflow;
                 a.summary = "integer overflow trap in " + culprit_where(a);
                 return;
             }
-            a.cls = "unknown";
+            a.kind = CrashKind::Unknown;
             a.summary = "arithmetic exception (" + a.code_name + ") in " + culprit_where(a);
             return;
         }
@@ -364,20 +364,20 @@ void classify_fault(Analysis& a, const ThreadReport& t) {
             fault_evidence(a);
             set_culprit(a, 0, first_user_frame(t));
             if (insn && insn->is_trap) {
-                a.cls = "trap";
+                a.kind = CrashKind::Trap;
                 a.summary = "trap instruction (" + insn->mnemonic +
                             ": __builtin_trap() or a "
                             "compiler-inserted trap) reached in " +
                             culprit_where(a);
                 return;
             }
-            a.cls = "unknown";
+            a.kind = CrashKind::Unknown;
             a.summary = "illegal instruction (" + a.code_name + ") in " + culprit_where(a);
             return;
         default:
             fault_evidence(a);
             set_culprit(a, 0, first_user_frame(t));
-            a.cls = "unknown";
+            a.kind = CrashKind::Unknown;
             a.summary = a.signal_name + " (" + a.code_name + ") in " + culprit_where(a);
     }
 }
@@ -396,7 +396,7 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
                              ")");
 
     if (find_frame(t, {"__stack_chk_fail", "__fortify_fail"}) || contains(msg, "stack smashing")) {
-        a.cls = "stack-smash";
+        a.kind = CrashKind::StackSmash;
         a.summary = "stack smashing detected: the stack protector's canary of " + culprit_where(a) +
                     " was overwritten (a local buffer overflowed)";
         a.evidence.push_back("__stack_chk_fail() called when " +
@@ -414,15 +414,15 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
     if (malloc_check) {
         std::string quoted = msg.empty() ? "a heap check" : "'" + msg + "'";
         if (contains(msg, "double free")) {
-            a.cls = "double-free";
+            a.kind = CrashKind::DoubleFree;
             a.summary = "double free: glibc reported " + quoted + " in " + culprit_where(a);
         } else if (contains(msg, "invalid pointer") || contains(msg, "invalid size") ||
                    contains(msg, "free(): invalid") || contains(msg, "munmap_chunk")) {
-            a.cls = "invalid-free";
+            a.kind = CrashKind::InvalidFree;
             a.summary = "invalid free: glibc reported " + quoted + " in " + culprit_where(a) +
                         " (the pointer is not one malloc() returned)";
         } else {
-            a.cls = "heap-corruption";
+            a.kind = CrashKind::HeapCorruption;
             a.summary = "heap corruption: glibc reported " + quoted + " in " + culprit_where(a) +
                         " (an earlier write overran a heap block)";
         }
@@ -430,7 +430,7 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
     }
     if (contains(msg, "Assertion") ||
         find_frame(t, {"__assert_fail", "__assert_fail_base", "__GI___assert_fail"})) {
-        a.cls = "assert";
+        a.kind = CrashKind::Assert;
         std::string expr;
         size_t open = msg.find('`'), close = msg.rfind('\'');
         if (open != std::string::npos && close != std::string::npos && close > open)
@@ -441,7 +441,7 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
         return;
     }
     if (find_frame(t, {"__cxa_pure_virtual"})) {
-        a.cls = "pure-virtual";
+        a.kind = CrashKind::PureVirtual;
         a.summary = "pure virtual method called in " + culprit_where(a) +
                     " (the object was under construction or destruction)";
         a.evidence.push_back(
@@ -468,7 +468,7 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
         set_culprit(a, 0, first_user_frame(t, after));
     }
     if (thrower && from_unwinder) {
-        a.cls = "terminate";
+        a.kind = CrashKind::Terminate;
         a.summary = "exception " + (ex.empty() ? std::string("(type unknown)") : ex) +
                     " thrown in " + culprit_where(a) +
                     " escaped a noexcept function: the unwinder called std::terminate()";
@@ -479,19 +479,19 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
         return;
     }
     if (thrower) {
-        a.cls = "uncaught-exception";
+        a.kind = CrashKind::UncaughtException;
         a.summary = "uncaught exception " + (ex.empty() ? std::string("(type unknown)") : ex) +
                     " thrown in " + culprit_where(a);
         a.evidence.push_back("__cxa_throw() found no handler and called std::terminate()");
         return;
     }
     if (terminate) {
-        a.cls = "terminate";
+        a.kind = CrashKind::Terminate;
         a.summary = "std::terminate() called in " + culprit_where(a) +
                     (ex.empty() ? std::string() : " while handling " + ex);
         return;
     }
-    a.cls = "abort";
+    a.kind = CrashKind::Abort;
     a.summary = "abort() called in " + culprit_where(a);
 }
 
@@ -502,7 +502,7 @@ std::string thread_state_words(const ThreadReport& t) {
 void classify_sent(Analysis& a) {
     // Deadlock: threads blocked on mutexes whose owners wait in turn.
     if (!a.deadlock_cycle.empty()) {
-        a.cls = "deadlock";
+        a.kind = CrashKind::Deadlock;
         std::string s = "deadlock:";
         for (size_t k = 0; k < a.deadlock_cycle.size(); k++) {
             const LockWait& w = a.lock_waits[a.deadlock_cycle[k]];
@@ -522,7 +522,7 @@ void classify_sent(Analysis& a) {
         return;
     }
     if (a.signo == SIGABRT || a.timeout_fired) {
-        a.cls = "hang";
+        a.kind = CrashKind::Hang;
         std::vector<size_t> running;
         for (size_t i = 0; i < a.threads.size(); i++)
             if (a.threads[i].syscall < 0 && !a.threads[i].frames.empty())
@@ -554,7 +554,7 @@ void classify_sent(Analysis& a) {
                                  " thread(s) wait on mutexes, but the owners form no cycle");
         return;
     }
-    a.cls = "external-signal";
+    a.kind = CrashKind::ExternalSignal;
     set_culprit(a, 0, first_user_frame(a.threads[0]));
     a.summary = a.signal_name + " sent by pid " + std::to_string(a.sender_pid) + " (uid " +
                 std::to_string(a.sender_uid) + ") with " +
@@ -575,7 +575,7 @@ const FrameReport* Analysis::culprit_frame() const {
 }
 
 void classify(Analysis& a) {
-    a.cls = "unknown";
+    a.kind = CrashKind::Unknown;
     a.summary.clear();
     a.evidence.clear();
     a.culprit.reset();

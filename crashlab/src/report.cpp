@@ -122,7 +122,7 @@ std::string render_text(const Analysis& a, const TextOptions& options) {
             out << " <" << a.instruction_where << ">";
         out << ": " << a.instruction->text() << "\n";
     }
-    out << "\nclass       " << a.cls << "\n";
+    out << "\nclass       " << name_of(a.kind) << "\n";
     out << "summary     " << a.summary << "\n";
     if (!a.evidence.empty()) {
         out << "evidence\n";
@@ -188,6 +188,114 @@ std::string render_text(const Analysis& a, const TextOptions& options) {
     return out.str();
 }
 
+namespace {
+
+json signal_json(const Analysis& a) {
+    if (!a.signo)
+        return nullptr;
+    json s = {{"signo", a.signo},
+              {"name", a.signal_name},
+              {"code", a.code},
+              {"code_name", a.code_name},
+              {"code_description", a.code_description},
+              {"sent", a.sent}};
+    if (a.sent) {
+        s["sender_pid"] = a.sender_pid;
+        s["sender_uid"] = a.sender_uid;
+        s["sent_by_self"] = a.sent_by_self;
+    }
+    return s;
+}
+
+json fault_json(const FaultInfo& fault) {
+    json f = {{"address", hex(fault.address)},
+              {"recomputed", fault.recomputed},
+              {"region", fault.region},
+              {"description", fault.description},
+              {"perms", nullable(fault.perms)},
+              {"mapping", nullable(fault.mapping)},
+              {"section", nullable(fault.section)}};
+    if (fault.symbol)
+        f["symbol"] = {{"name", fault.symbol->name},
+                       {"offset", fault.symbol->offset},
+                       {"module", fault.symbol->module}};
+    return f;
+}
+
+json operand_json(const Operand& op) {
+    json o = {{"text", op.text},
+              {"kind", op.kind == Operand::Kind::Reg   ? "reg"
+                       : op.kind == Operand::Kind::Imm ? "imm"
+                                                       : "mem"},
+              {"read", op.read},
+              {"write", op.write}};
+    if (op.value)
+        o["value"] = hex(*op.value);
+    if (!op.base.empty()) {
+        o["base"] = op.base;
+        if (op.base_value)
+            o["base_value"] = hex(*op.base_value);
+    }
+    if (!op.index.empty()) {
+        o["index"] = op.index;
+        if (op.index_value)
+            o["index_value"] = hex(*op.index_value);
+    }
+    if (op.kind == Operand::Kind::Mem)
+        o["displacement"] = op.disp;
+    if (op.address)
+        o["address"] = hex(*op.address);
+    return o;
+}
+
+json instruction_json(const Analysis& a) {
+    if (!a.instruction)
+        return nullptr;
+    json ops = json::array();
+    for (const Operand& op : a.instruction->operands)
+        ops.push_back(operand_json(op));
+    std::string bytes;
+    for (uint8_t b : a.instruction->bytes) {
+        char buf[4];
+        snprintf(buf, sizeof buf, "%s%02x", bytes.empty() ? "" : " ", b);
+        bytes += buf;
+    }
+    return {{"address", hex(a.instruction->address)},
+            {"where", nullable(a.instruction_where)},
+            {"text", a.instruction->text()},
+            {"bytes", bytes},
+            {"operands", ops}};
+}
+
+json registers_json(const user_regs_struct& r) {
+    return {
+        {"rax", hex(r.rax)},         {"rbx", hex(r.rbx)},         {"rcx", hex(r.rcx)},
+        {"rdx", hex(r.rdx)},         {"rsi", hex(r.rsi)},         {"rdi", hex(r.rdi)},
+        {"rbp", hex(r.rbp)},         {"rsp", hex(r.rsp)},         {"r8", hex(r.r8)},
+        {"r9", hex(r.r9)},           {"r10", hex(r.r10)},         {"r11", hex(r.r11)},
+        {"r12", hex(r.r12)},         {"r13", hex(r.r13)},         {"r14", hex(r.r14)},
+        {"r15", hex(r.r15)},         {"rip", hex(r.rip)},         {"eflags", hex(r.eflags)},
+        {"fs_base", hex(r.fs_base)}, {"gs_base", hex(r.gs_base)}, {"orig_rax", hex(r.orig_rax)}};
+}
+
+json modules_json(const std::vector<tk::ModuleInfo>& mods) {
+    json modules = json::array();
+    for (const tk::ModuleInfo& m : mods)
+        modules.push_back({{"name", m.name},
+                           {"file", nullable(m.file)},
+                           {"debug_file", nullable(m.debug_file)},
+                           {"low", hex(m.low)},
+                           {"high", hex(m.high)},
+                           {"build_id", nullable(m.build_id)},
+                           {"has_dwarf", m.has_dwarf},
+                           {"symbols", m.file.empty() ? "none"
+                                       : m.has_symtab ? "symtab"
+                                                      : "dynsym"}});
+    return modules;
+}
+
+}  // namespace
+
 json render_json(const Analysis& a) {
     json j;
     j["schema_version"] = kJsonSchemaVersion;
@@ -203,83 +311,13 @@ json render_json(const Analysis& a) {
                     {"command_line", a.command_line},
                     {"executable", nullable(a.executable)},
                     {"executable_found", a.executable_found}};
-    j["class"] = a.cls;
+    j["class"] = name_of(a.kind);
     j["summary"] = a.summary;
     j["evidence"] = a.evidence;
-    if (a.signo) {
-        json s = {{"signo", a.signo},
-                  {"name", a.signal_name},
-                  {"code", a.code},
-                  {"code_name", a.code_name},
-                  {"code_description", a.code_description},
-                  {"sent", a.sent}};
-        if (a.sent) {
-            s["sender_pid"] = a.sender_pid;
-            s["sender_uid"] = a.sender_uid;
-            s["sent_by_self"] = a.sent_by_self;
-        }
-        j["signal"] = s;
-    } else {
-        j["signal"] = nullptr;
-    }
+    j["signal"] = signal_json(a);
     j["fault_address"] = a.fault ? json(hex(a.fault->address)) : json(nullptr);
-    if (a.fault) {
-        json f = {{"address", hex(a.fault->address)},
-                  {"recomputed", a.fault->recomputed},
-                  {"region", a.fault->region},
-                  {"description", a.fault->description},
-                  {"perms", nullable(a.fault->perms)},
-                  {"mapping", nullable(a.fault->mapping)},
-                  {"section", nullable(a.fault->section)}};
-        if (a.fault->symbol)
-            f["symbol"] = {{"name", a.fault->symbol->name},
-                           {"offset", a.fault->symbol->offset},
-                           {"module", a.fault->symbol->module}};
-        j["fault"] = f;
-    } else {
-        j["fault"] = nullptr;
-    }
-    if (a.instruction) {
-        json ops = json::array();
-        for (const Operand& op : a.instruction->operands) {
-            json o = {{"text", op.text},
-                      {"kind", op.kind == Operand::Kind::Reg   ? "reg"
-                               : op.kind == Operand::Kind::Imm ? "imm"
-                                                               : "mem"},
-                      {"read", op.read},
-                      {"write", op.write}};
-            if (op.value)
-                o["value"] = hex(*op.value);
-            if (!op.base.empty()) {
-                o["base"] = op.base;
-                if (op.base_value)
-                    o["base_value"] = hex(*op.base_value);
-            }
-            if (!op.index.empty()) {
-                o["index"] = op.index;
-                if (op.index_value)
-                    o["index_value"] = hex(*op.index_value);
-            }
-            if (op.kind == Operand::Kind::Mem)
-                o["displacement"] = op.disp;
-            if (op.address)
-                o["address"] = hex(*op.address);
-            ops.push_back(o);
-        }
-        std::string bytes;
-        for (uint8_t b : a.instruction->bytes) {
-            char buf[4];
-            snprintf(buf, sizeof buf, "%s%02x", bytes.empty() ? "" : " ", b);
-            bytes += buf;
-        }
-        j["instruction"] = {{"address", hex(a.instruction->address)},
-                            {"where", nullable(a.instruction_where)},
-                            {"text", a.instruction->text()},
-                            {"bytes", bytes},
-                            {"operands", ops}};
-    } else {
-        j["instruction"] = nullptr;
-    }
+    j["fault"] = a.fault ? fault_json(*a.fault) : json(nullptr);
+    j["instruction"] = instruction_json(a);
     if (!a.abort_message.empty())
         j["abort_message"] = a.abort_message;
     if (a.exception)
@@ -316,43 +354,9 @@ json render_json(const Analysis& a) {
                            {"machine_frames", t.machine_frames}});
     j["threads"] = threads;
 
-    if (!a.threads.empty()) {
-        const user_regs_struct& r = a.threads.front().regs;
-        j["registers"] = {{"rax", hex(r.rax)},
-                          {"rbx", hex(r.rbx)},
-                          {"rcx", hex(r.rcx)},
-                          {"rdx", hex(r.rdx)},
-                          {"rsi", hex(r.rsi)},
-                          {"rdi", hex(r.rdi)},
-                          {"rbp", hex(r.rbp)},
-                          {"rsp", hex(r.rsp)},
-                          {"r8", hex(r.r8)},
-                          {"r9", hex(r.r9)},
-                          {"r10", hex(r.r10)},
-                          {"r11", hex(r.r11)},
-                          {"r12", hex(r.r12)},
-                          {"r13", hex(r.r13)},
-                          {"r14", hex(r.r14)},
-                          {"r15", hex(r.r15)},
-                          {"rip", hex(r.rip)},
-                          {"eflags", hex(r.eflags)},
-                          {"fs_base", hex(r.fs_base)},
-                          {"gs_base", hex(r.gs_base)},
-                          {"orig_rax", hex(r.orig_rax)}};
-    }
-    json modules = json::array();
-    for (const tk::ModuleInfo& m : a.modules)
-        modules.push_back({{"name", m.name},
-                           {"file", nullable(m.file)},
-                           {"debug_file", nullable(m.debug_file)},
-                           {"low", hex(m.low)},
-                           {"high", hex(m.high)},
-                           {"build_id", nullable(m.build_id)},
-                           {"has_dwarf", m.has_dwarf},
-                           {"symbols", m.file.empty() ? "none"
-                                       : m.has_symtab ? "symtab"
-                                                      : "dynsym"}});
-    j["modules"] = modules;
+    if (!a.threads.empty())
+        j["registers"] = registers_json(a.threads.front().regs);
+    j["modules"] = modules_json(a.modules);
     j["signature"] = a.signature;
     j["signature_hash"] = a.signature_hash;
     j["warnings"] = a.warnings;

@@ -446,7 +446,7 @@ int run_command(const RunOptions& options) {
         {"ended", timestamp(time(nullptr), "%Y-%m-%dT%H:%M:%S%z")},
         {"timeout", options.timeout},
         {"timeout_fired", timed_out},
-        {"class", a.cls},
+        {"class", name_of(a.kind)},
         {"signature", a.signature},
         {"signature_hash", a.signature_hash},
     };

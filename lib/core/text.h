@@ -12,6 +12,9 @@ std::string strprintf(const char* format, ...) __attribute__((format(printf, 1, 
 // "0x7f3a..." (lower case, no padding).
 std::string hex(uint64_t value);
 
+// 87291 -> "87,291"
+std::string with_commas(uint64_t n);
+
 // "crashlab-victim-O0" from "/path/crashlab-victim-O0"; a name without '/' is itself.
 std::string base_name(const std::string& path);
 

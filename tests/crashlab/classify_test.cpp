@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis.h"
+#include "classify.h"
 #include "evidence.h"
 #include "kinds.h"
 #include "runner.h"
@@ -69,7 +70,7 @@ TEST(Classify, NullReadNamesTheFieldOffset) {
     Analysis a = fault(SIGSEGV, SEGV_MAPERR, 0x8, "null-page");
     a.instruction = mem_insn(false, "rax", 0, 8);
     classify(a);
-    EXPECT_EQ(a.cls, "null-read");
+    EXPECT_EQ(name_of(a.kind), "null-read");
     EXPECT_NE(
         a.summary.find(
             "NULL pointer read at 0x8 (field at offset 8) in parse_config() at config.cpp:41"),
@@ -83,7 +84,7 @@ TEST(Classify, NullWrite) {
     Analysis a = fault(SIGSEGV, SEGV_MAPERR, 0x10, "null-page");
     a.instruction = mem_insn(true, "rdx", 0, 16);
     classify(a);
-    EXPECT_EQ(a.cls, "null-write");
+    EXPECT_EQ(name_of(a.kind), "null-write");
 }
 
 TEST(Classify, ExecutingAtTheFaultAddress) {
@@ -91,29 +92,29 @@ TEST(Classify, ExecutingAtTheFaultAddress) {
     a.threads[0].regs.rip = 0;
     a.threads[0].frames.insert(a.threads[0].frames.begin(), frame("", "", false));
     classify(a);
-    EXPECT_EQ(a.cls, "null-call");
+    EXPECT_EQ(name_of(a.kind), "null-call");
     EXPECT_EQ(a.culprit->frame, 1u) << "the caller, not the address 0";
 
     Analysis b = fault(SIGSEGV, SEGV_ACCERR, 0x5000, "mapped");
     b.fault->perms = "rw-";
     classify(b);
-    EXPECT_EQ(b.cls, "exec-nonexec");
+    EXPECT_EQ(name_of(b.kind), "exec-nonexec");
 
     Analysis c = fault(SIGSEGV, SEGV_MAPERR, 0x5000, "unmapped");
     classify(c);
-    EXPECT_EQ(c.cls, "wild-pointer");
+    EXPECT_EQ(name_of(c.kind), "wild-pointer");
 }
 
 TEST(Classify, WriteToReadOnlyMapping) {
     Analysis a = fault(SIGSEGV, SEGV_ACCERR, 0x55550000, "mapped");
     a.instruction = mem_insn(true, "rax", 0x55550000, 0);
     classify(a);
-    EXPECT_EQ(a.cls, "write-readonly");
+    EXPECT_EQ(name_of(a.kind), "write-readonly");
     // A read of the same mapping is no such thing.
     Analysis b = fault(SIGSEGV, SEGV_ACCERR, 0x55550000, "mapped");
     b.instruction = mem_insn(false, "rax", 0x55550000, 0);
     classify(b);
-    EXPECT_NE(b.cls, "write-readonly");
+    EXPECT_NE(name_of(b.kind), "write-readonly");
 }
 
 TEST(Classify, StackOverflowCountsTheRecursion) {
@@ -128,7 +129,7 @@ TEST(Classify, StackOverflowCountsTheRecursion) {
     }
     t.frames.push_back(frame("main", "/bin/app", false, "/src/main.cpp", 3));
     classify(a);
-    EXPECT_EQ(a.cls, "stack-overflow");
+    EXPECT_EQ(name_of(a.kind), "stack-overflow");
     EXPECT_NE(a.summary.find("recurse() at rec.cpp:7 repeated 1,000 times"), std::string::npos)
         << a.summary;
 }
@@ -136,22 +137,22 @@ TEST(Classify, StackOverflowCountsTheRecursion) {
 TEST(Classify, FaultNearTheStackPointerIsAnOverflowEvenInAHole) {
     Analysis a = fault(SIGSEGV, SEGV_MAPERR, 0x7ffcfff8, "unmapped");
     classify(a);
-    EXPECT_EQ(a.cls, "stack-overflow");
+    EXPECT_EQ(name_of(a.kind), "stack-overflow");
 }
 
 TEST(Classify, UseAfterFreeShapeOrWildPointer) {
     Analysis a = fault(SIGSEGV, SEGV_MAPERR, 0x7f0000201018, "unmapped");
     a.instruction = mem_insn(false, "rax", 0x7f0000201010, 8);
     classify(a);
-    EXPECT_EQ(a.cls, "use-after-free");
+    EXPECT_EQ(name_of(a.kind), "use-after-free");
     Analysis b = fault(SIGSEGV, SEGV_MAPERR, 0x7f0000201238, "unmapped");
     b.instruction = mem_insn(false, "rax", 0x7f0000201230, 8);
     classify(b);
-    EXPECT_EQ(b.cls, "wild-pointer");
+    EXPECT_EQ(name_of(b.kind), "wild-pointer");
     Analysis c = fault(SIGSEGV, SI_KERNEL, 0x4141414141414141, "non-canonical");
     c.fault->recomputed = true;
     classify(c);
-    EXPECT_EQ(c.cls, "wild-pointer");
+    EXPECT_EQ(name_of(c.kind), "wild-pointer");
 }
 
 TEST(Classify, DivisionByZeroAndOverflow) {
@@ -168,7 +169,7 @@ TEST(Classify, DivisionByZeroAndOverflow) {
         i.operands.push_back(op);
         a.instruction = i;
         classify(a);
-        return a.cls;
+        return name_of(a.kind);
     };
     EXPECT_EQ(divide(0), "div-zero");
     EXPECT_EQ(divide(0xffffffff), "div-overflow");
@@ -201,28 +202,32 @@ Analysis aborted(const std::string& message, std::vector<std::string> runtime_fr
 
 TEST(Classify, GlibcAbortMessages) {
     Analysis a = aborted("free(): double free detected in tcache 2", {"malloc_printerr"});
-    EXPECT_EQ(a.cls, "double-free");
+    EXPECT_EQ(name_of(a.kind), "double-free");
     EXPECT_NE(a.summary.find("double free: glibc reported 'free(): double free detected in tcache "
                              "2' in release() at pool.cpp:88"),
               std::string::npos)
         << a.summary;
-    EXPECT_EQ(aborted("munmap_chunk(): invalid pointer", {}).cls, "invalid-free");
-    EXPECT_EQ(aborted("free(): invalid size", {}).cls, "invalid-free");
-    EXPECT_EQ(aborted("malloc(): corrupted top size", {}).cls, "heap-corruption");
-    EXPECT_EQ(aborted("corrupted size vs. prev_size", {}).cls, "heap-corruption");
-    EXPECT_EQ(aborted("app: pool.cpp:88: void release(): Assertion `n > 0' failed.", {}).cls,
-              "assert");
-    EXPECT_EQ(aborted("*** stack smashing detected ***: terminated", {}).cls, "stack-smash");
-    EXPECT_EQ(aborted("", {"__stack_chk_fail"}).cls, "stack-smash");
-    EXPECT_EQ(aborted("", {}).cls, "abort");
+    EXPECT_EQ(name_of(aborted("munmap_chunk(): invalid pointer", {}).kind), "invalid-free");
+    EXPECT_EQ(name_of(aborted("free(): invalid size", {}).kind), "invalid-free");
+    EXPECT_EQ(name_of(aborted("malloc(): corrupted top size", {}).kind), "heap-corruption");
+    EXPECT_EQ(name_of(aborted("corrupted size vs. prev_size", {}).kind), "heap-corruption");
+    EXPECT_EQ(
+        name_of(aborted("app: pool.cpp:88: void release(): Assertion `n > 0' failed.", {}).kind),
+        "assert");
+    EXPECT_EQ(name_of(aborted("*** stack smashing detected ***: terminated", {}).kind),
+              "stack-smash");
+    EXPECT_EQ(name_of(aborted("", {"__stack_chk_fail"}).kind), "stack-smash");
+    EXPECT_EQ(name_of(aborted("", {}).kind), "abort");
 }
 
 TEST(Classify, CxxTerminationKinds) {
-    EXPECT_EQ(aborted("", {"__cxa_pure_virtual"}).cls, "pure-virtual");
-    EXPECT_EQ(aborted("", {"std::terminate()", "__cxa_throw"}).cls, "uncaught-exception");
-    EXPECT_EQ(aborted("", {"__gxx_personality_v0", "_Unwind_RaiseException", "__cxa_throw"}).cls,
-              "terminate");
-    EXPECT_EQ(aborted("", {"std::terminate()"}).cls, "terminate");
+    EXPECT_EQ(name_of(aborted("", {"__cxa_pure_virtual"}).kind), "pure-virtual");
+    EXPECT_EQ(name_of(aborted("", {"std::terminate()", "__cxa_throw"}).kind), "uncaught-exception");
+    EXPECT_EQ(
+        name_of(
+            aborted("", {"__gxx_personality_v0", "_Unwind_RaiseException", "__cxa_throw"}).kind),
+        "terminate");
+    EXPECT_EQ(name_of(aborted("", {"std::terminate()"}).kind), "terminate");
 }
 
 Analysis sent(int signo, std::vector<long> syscalls) {
@@ -249,7 +254,7 @@ Analysis sent(int signo, std::vector<long> syscalls) {
 TEST(Classify, ExternalSignalIsNotAFault) {
     Analysis a = sent(SIGSEGV, {SYS_rt_sigsuspend});
     classify(a);
-    EXPECT_EQ(a.cls, "external-signal");
+    EXPECT_EQ(name_of(a.kind), "external-signal");
     EXPECT_NE(a.summary.find("sent by pid 4242 (uid 1000) with kill(): not a fault"),
               std::string::npos)
         << a.summary;
@@ -258,12 +263,12 @@ TEST(Classify, ExternalSignalIsNotAFault) {
 TEST(Classify, HangBusyThreadOrAllBlocked) {
     Analysis a = sent(SIGABRT, {SYS_futex, -1, SYS_read});
     classify(a);
-    EXPECT_EQ(a.cls, "hang");
+    EXPECT_EQ(name_of(a.kind), "hang");
     ASSERT_TRUE(a.culprit);
     EXPECT_EQ(a.culprit->thread, 1u) << "the running thread";
     Analysis b = sent(SIGABRT, {SYS_futex, SYS_read});
     classify(b);
-    EXPECT_EQ(b.cls, "hang");
+    EXPECT_EQ(name_of(b.kind), "hang");
     EXPECT_NE(b.summary.find("all 2 threads were blocked"), std::string::npos) << b.summary;
 }
 
@@ -275,7 +280,7 @@ TEST(Classify, DeadlockCycleNamesTheLocks) {
     a.deadlock_cycle = find_wait_cycle(a.lock_waits);
     ASSERT_EQ(a.deadlock_cycle.size(), 2u);
     classify(a);
-    EXPECT_EQ(a.cls, "deadlock");
+    EXPECT_EQ(name_of(a.kind), "deadlock");
     EXPECT_NE(a.summary.find("thread 101 holds audit_lock and waits for accounts_lock"),
               std::string::npos)
         << a.summary;
@@ -298,7 +303,7 @@ TEST(Classify, NoThreadsNoCrashOfTheClassifier) {
     a.signo = SIGSEGV;
     a.signal_name = "SIGSEGV";
     classify(a);
-    EXPECT_EQ(a.cls, "unknown");
+    EXPECT_EQ(name_of(a.kind), "unknown");
     EXPECT_FALSE(a.summary.empty());
     compute_signature(a);
     EXPECT_FALSE(a.signature.empty());
