@@ -219,9 +219,10 @@ uint64_t Report::blocked_ns_total() const {
     return total;
 }
 
-std::string text_report(const Report& r, const ReportOptions& opts) {
-    std::ostringstream out;
-    const size_t top = opts.verbose ? SIZE_MAX : opts.top;
+namespace {
+
+// The run and the totals: what was traced, how it ended, the futex calls by kind.
+void render_summary(std::ostringstream& out, const Report& r) {
     out << "lockwait-trace: " << r.target << ", " << tk::strprintf("%.2f s", r.duration_s)
         << ", probes " << r.probe_mode;
     if (!r.end_reason.empty())
@@ -252,8 +253,10 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                          "device): %" PRIu64 "\n",
                          r.counter(LW_C_WOKEN_BY_TASK), format_percentile_ns(handoff, 50).c_str(),
                          format_percentile_ns(handoff, 99).c_str(), r.counter(LW_C_WOKEN_BY_IRQ));
+}
 
-    // locks
+// One row per lock, by blocked time.
+void render_lock_table(std::ostringstream& out, const Report& r, size_t top) {
     size_t shown = std::min(r.locks.size(), top);
     out << "\nlocks by blocked time"
         << (shown < r.locks.size()
@@ -274,63 +277,72 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
                              format_percentile_ns(l.h_blocked, 99).c_str(), l.wakes, l.woken,
                              short_ops(l.ops_seen).c_str());
     }
+}
 
-    // the busiest locks in detail
+// One lock in detail: its waits and how they returned, its wakes, waiters and wakers.
+void render_lock_detail(std::ostringstream& out, const Lock& l, const ReportOptions& opts) {
+    out << "\n"
+        << l.name << " (pid " << l.pid << ", " << hex(l.address) << ", "
+        << (l.flags & LW_LF_SHARED ? "process-shared" : "private")
+        << (l.flags & LW_LF_PI ? ", PI" : "") << "; " << ops_list(l.ops_seen, " ") << ")\n";
+    if (l.waits) {
+        out << tk::strprintf("  %" PRIu64 " waits, %" PRIu64 " blocked for %s (avg %s); returned:",
+                             l.waits, l.blocked, format_ns(double(l.blocked_ns)).c_str(),
+                             tk::format_mean_ns(l.blocked_ns, l.blocked).c_str());
+        for (unsigned o = 0; o < LW_OUTCOMES; o++)
+            out << " " << outcome_name(o) << " " << l.outcome[o];
+        out << tk::strprintf("; time in the call avg %s\n",
+                             tk::format_mean_ns(l.wait_ns, l.waits).c_str());
+    }
+    if (l.wakes)
+        out << tk::strprintf("  %" PRIu64 " wakes woke %" PRIu64 " waiters", l.wakes, l.woken)
+            << (l.requeued ? tk::strprintf(" and requeued %" PRIu64, l.requeued) : "") << "\n";
+    size_t nw = std::min(l.waiters.size(), opts.verbose ? SIZE_MAX : size_t(5));
+    for (size_t k = 0; k < nw; k++) {
+        const auto& w = l.waiters[k];
+        out << tk::strprintf(
+            "  waiter tid %-7u %-16s %8" PRIu64 " waits %8" PRIu64 " blocked %10s\n", w.tid,
+            w.comm.c_str(), w.waits, w.blocked, format_ns(double(w.blocked_ns)).c_str());
+    }
+    if (nw < l.waiters.size())
+        out << tk::strprintf("  ... %zu more waiters\n", l.waiters.size() - nw);
+    size_t nk = std::min(l.wakers.size(), opts.verbose ? SIZE_MAX : size_t(5));
+    for (size_t k = 0; k < nk; k++) {
+        const auto& p = l.wakers[k];
+        out << tk::strprintf(
+            "  woken: tid %-7u %-16s by tid %-7u %-16s %8" PRIu64 " times, handoff avg %s%s\n",
+            p.waiter_tid, p.waiter_comm.c_str(), p.waker_tid, p.waker_comm.c_str(), p.count,
+            tk::format_mean_ns(p.handoff_ns, p.handoffs).c_str(),
+            p.waker_pid != l.pid ? tk::strprintf(" (waker in pid %u)", p.waker_pid).c_str() : "");
+    }
+    if (nk < l.wakers.size())
+        out << tk::strprintf("  ... %zu more waker/waiter pairs\n", l.wakers.size() - nk);
+    if (l.blocked && opts.verbose)
+        out << l.h_blocked.render("  blocked time, " + l.name);
+}
+
+void render_busiest_locks(std::ostringstream& out, const Report& r, const ReportOptions& opts,
+                          size_t top) {
     size_t detailed = std::min(r.locks.size(), opts.verbose ? top : size_t(3));
     for (size_t i = 0; i < detailed; i++) {
         const Lock& l = r.locks[i];
-        if (!l.waits && !l.wakes)
-            continue;
-        out << "\n"
-            << l.name << " (pid " << l.pid << ", " << hex(l.address) << ", "
-            << (l.flags & LW_LF_SHARED ? "process-shared" : "private")
-            << (l.flags & LW_LF_PI ? ", PI" : "") << "; " << ops_list(l.ops_seen, " ") << ")\n";
-        if (l.waits) {
-            out << tk::strprintf(
-                "  %" PRIu64 " waits, %" PRIu64 " blocked for %s (avg %s); returned:", l.waits,
-                l.blocked, format_ns(double(l.blocked_ns)).c_str(),
-                tk::format_mean_ns(l.blocked_ns, l.blocked).c_str());
-            for (unsigned o = 0; o < LW_OUTCOMES; o++)
-                out << " " << outcome_name(o) << " " << l.outcome[o];
-            out << tk::strprintf("; time in the call avg %s\n",
-                                 tk::format_mean_ns(l.wait_ns, l.waits).c_str());
-        }
-        if (l.wakes)
-            out << tk::strprintf("  %" PRIu64 " wakes woke %" PRIu64 " waiters", l.wakes, l.woken)
-                << (l.requeued ? tk::strprintf(" and requeued %" PRIu64, l.requeued) : "") << "\n";
-        size_t nw = std::min(l.waiters.size(), opts.verbose ? SIZE_MAX : size_t(5));
-        for (size_t k = 0; k < nw; k++) {
-            const auto& w = l.waiters[k];
-            out << tk::strprintf(
-                "  waiter tid %-7u %-16s %8" PRIu64 " waits %8" PRIu64 " blocked %10s\n", w.tid,
-                w.comm.c_str(), w.waits, w.blocked, format_ns(double(w.blocked_ns)).c_str());
-        }
-        if (nw < l.waiters.size())
-            out << tk::strprintf("  ... %zu more waiters\n", l.waiters.size() - nw);
-        size_t nk = std::min(l.wakers.size(), opts.verbose ? SIZE_MAX : size_t(5));
-        for (size_t k = 0; k < nk; k++) {
-            const auto& p = l.wakers[k];
-            out << tk::strprintf(
-                "  woken: tid %-7u %-16s by tid %-7u %-16s %8" PRIu64 " times, handoff avg %s%s\n",
-                p.waiter_tid, p.waiter_comm.c_str(), p.waker_tid, p.waker_comm.c_str(), p.count,
-                tk::format_mean_ns(p.handoff_ns, p.handoffs).c_str(),
-                p.waker_pid != l.pid ? tk::strprintf(" (waker in pid %u)", p.waker_pid).c_str()
-                                     : "");
-        }
-        if (nk < l.wakers.size())
-            out << tk::strprintf("  ... %zu more waker/waiter pairs\n", l.wakers.size() - nk);
-        if (l.blocked && opts.verbose)
-            out << l.h_blocked.render("  blocked time, " + l.name);
+        if (l.waits || l.wakes)
+            render_lock_detail(out, l, opts);
     }
+}
 
+// The blocked-time and handoff histograms of all locks together.
+void render_histograms(std::ostringstream& out, const Report& r) {
     out << "\n"
         << r.hists[LW_H_BLOCKED].render("blocked time (off-CPU inside a futex wait), all locks")
         << "\n";
     out << r.hists[LW_H_HANDOFF].render("handoff latency (waker's sched_waking -> waiter running)")
         << "\n";
     out << "time in the wait calls (enter -> exit): " << r.hists[LW_H_WAIT].summary() << "\n";
+}
 
-    // threads
+// One row per thread, by blocked time.
+void render_threads(std::ostringstream& out, const Report& r, const ReportOptions& opts) {
     auto threads = r.threads;
     std::sort(threads.begin(), threads.end(), [](const ThreadRow& a, const ThreadRow& b) {
         return a.stats.blocked_ns != b.stats.blocked_ns ? a.stats.blocked_ns > b.stats.blocked_ns
@@ -354,100 +366,106 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
     if (nt < threads.size())
         out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n",
                              threads.size() - nt);
+}
 
-    if (r.stacks_enabled) {
-        size_t ns = std::min(r.stacks.size(), opts.verbose ? SIZE_MAX : opts.top);
-        out << "\nstacks of blocked waits by blocked time (" << ns << " of " << r.stacks.size()
-            << "):\n";
-        for (size_t i = 0; i < ns; i++) {
-            const auto& e = r.stacks[i];
-            out << tk::strprintf("  #%zu %s (pid %u): %" PRIu64 " blocked waits, %s blocked\n",
-                                 i + 1, e.lock_name.c_str(), e.pid, e.count,
-                                 format_ns(double(e.blocked_ns)).c_str());
-            if (e.has_waiter) {
-                out << "    waiter:\n";
-                render_stack(out, e.waiter, "      ", opts.verbose ? 64 : 12);
-            } else {
-                out << "    waiter: no stack (not captured)\n";
-            }
-            if (e.has_waker) {
-                out << tk::strprintf("    waker (pid %u):\n", e.waker_pid);
-                render_stack(out, e.waker, "      ", opts.verbose ? 64 : 12);
-            } else {
-                out << "    waker: none (woken by an interrupt, or its stack was not captured)\n";
-            }
-        }
-        if (!r.short_stack_note.empty())
-            out << "  note: " << r.short_stack_note << "\n";
-        if (!r.unnamed_frames_note.empty())
-            out << "  note: " << r.unnamed_frames_note << "\n";
-        if (r.stacks.empty())
-            out << "  none: no wait blocked\n";
-    }
-
-    if (r.kernel_locks_enabled) {
-        uint64_t total = 0;
-        for (const auto& k : r.kernel_locks)
-            total += k.total_ns;
-        size_t nk = std::min(r.kernel_locks.size(), top);
-        out << tk::strprintf("\nkernel lock contention of the traced tasks: %" PRIu64
-                             " waits, %s in total",
-                             r.counter(LW_C_KLOCK_WAITS), format_ns(double(total)).c_str());
-        if (r.kernel_locks.empty()) {
-            out << "\n";
+// --stacks: the waiter's and the waker's stack of each kind of blocked wait, and what
+// stopped the walks short.
+void render_stacks(std::ostringstream& out, const Report& r, const ReportOptions& opts) {
+    size_t ns = std::min(r.stacks.size(), opts.verbose ? SIZE_MAX : opts.top);
+    out << "\nstacks of blocked waits by blocked time (" << ns << " of " << r.stacks.size()
+        << "):\n";
+    for (size_t i = 0; i < ns; i++) {
+        const auto& e = r.stacks[i];
+        out << tk::strprintf("  #%zu %s (pid %u): %" PRIu64 " blocked waits, %s blocked\n", i + 1,
+                             e.lock_name.c_str(), e.pid, e.count,
+                             format_ns(double(e.blocked_ns)).c_str());
+        if (e.has_waiter) {
+            out << "    waiter:\n";
+            render_stack(out, e.waiter, "      ", opts.verbose ? 64 : 12);
         } else {
-            out << tk::strprintf(" (top %zu of %zu sites)\n", nk, r.kernel_locks.size())
-                << tk::strprintf("  %-18s %-36s %8s %10s %10s %10s  %s\n", "TYPE", "WHERE", "COUNT",
-                                 "TOTAL", "AVG", "MAX", "LOCK");
-            for (size_t i = 0; i < nk; i++) {
-                const auto& k = r.kernel_locks[i];
-                out << tk::strprintf("  %-18s %-36s %8" PRIu64 " %10s %10s %10s  %s\n",
-                                     k.type.c_str(), k.where.c_str(), k.count,
-                                     format_ns(double(k.total_ns)).c_str(),
-                                     tk::format_mean_ns(k.total_ns, k.count).c_str(),
-                                     format_ns(double(k.max_ns)).c_str(), hex(k.address).c_str());
-                if (opts.verbose || i == 0) {
-                    Stack s;
-                    s.frames = k.stack;
-                    render_stack(out, s, "      ", opts.verbose ? 64 : 8);
-                }
+            out << "    waiter: no stack (not captured)\n";
+        }
+        if (e.has_waker) {
+            out << tk::strprintf("    waker (pid %u):\n", e.waker_pid);
+            render_stack(out, e.waker, "      ", opts.verbose ? 64 : 12);
+        } else {
+            out << "    waker: none (woken by an interrupt, or its stack was not captured)\n";
+        }
+    }
+    if (!r.short_stack_note.empty())
+        out << "  note: " << r.short_stack_note << "\n";
+    if (!r.unnamed_frames_note.empty())
+        out << "  note: " << r.unnamed_frames_note << "\n";
+    if (r.stacks.empty())
+        out << "  none: no wait blocked\n";
+}
+
+// Kernel lock contention of the traced tasks, by site.
+void render_kernel_locks(std::ostringstream& out, const Report& r, const ReportOptions& opts,
+                         size_t top) {
+    uint64_t total = 0;
+    for (const auto& k : r.kernel_locks)
+        total += k.total_ns;
+    size_t nk = std::min(r.kernel_locks.size(), top);
+    out << tk::strprintf("\nkernel lock contention of the traced tasks: %" PRIu64
+                         " waits, %s in total",
+                         r.counter(LW_C_KLOCK_WAITS), format_ns(double(total)).c_str());
+    if (r.kernel_locks.empty()) {
+        out << "\n";
+    } else {
+        out << tk::strprintf(" (top %zu of %zu sites)\n", nk, r.kernel_locks.size())
+            << tk::strprintf("  %-18s %-36s %8s %10s %10s %10s  %s\n", "TYPE", "WHERE", "COUNT",
+                             "TOTAL", "AVG", "MAX", "LOCK");
+        for (size_t i = 0; i < nk; i++) {
+            const auto& k = r.kernel_locks[i];
+            out << tk::strprintf("  %-18s %-36s %8" PRIu64 " %10s %10s %10s  %s\n", k.type.c_str(),
+                                 k.where.c_str(), k.count, format_ns(double(k.total_ns)).c_str(),
+                                 tk::format_mean_ns(k.total_ns, k.count).c_str(),
+                                 format_ns(double(k.max_ns)).c_str(), hex(k.address).c_str());
+            if (opts.verbose || i == 0) {
+                Stack s;
+                s.frames = k.stack;
+                render_stack(out, s, "      ", opts.verbose ? 64 : 8);
             }
         }
     }
+}
 
-    if (r.uprobes_enabled) {
-        uint64_t hits = r.counter(LW_C_ULOCK_HITS);
-        out << "\npthread calls (uprobes on libc.so.6 in " << r.uprobe_processes
-            << (r.uprobe_processes == 1 ? " process): " : " processes): ") << hits << " hits";
-        if (r.uprobe_ns_per_hit > 0)
-            out << tk::strprintf(
-                ", %s per hit => about %s added to the workload\n  (uprobe cost %s)\n",
-                format_ns(r.uprobe_ns_per_hit).c_str(),
-                format_ns(r.uprobe_ns_per_hit * double(hits)).c_str(), r.uprobe_cost_how.c_str());
-        else
-            out << "; uprobe cost " << r.uprobe_cost_how << "\n";
-        size_t nu = std::min(r.user_locks.size(), top);
-        out << tk::strprintf("  %7s  %-28s %-14s %9s %10s %10s %9s %10s %10s %10s %8s\n", "PID",
-                             "OBJECT", "KIND", "ACQUIRES", "ACQ avg", "ACQ p99", "HOLDS",
-                             "HOLD avg", "HOLD p99", "HOLD max", "TRYBUSY");
-        for (size_t i = 0; i < nu; i++) {
-            const auto& u = r.user_locks[i];
-            std::string name = u.name.size() > 28 ? u.name.substr(0, 27) + "~" : u.name;
-            out << tk::strprintf("  %7u  %-28s %-14s %9" PRIu64 " %10s %10s %9" PRIu64
-                                 " %10s %10s %10s %8" PRIu64 "\n",
-                                 u.pid, name.c_str(), u.kind.c_str(), u.acquires,
-                                 tk::format_mean_ns(u.acquire_ns, u.acquires).c_str(),
-                                 format_percentile_ns(u.h_acquire, 99).c_str(), u.holds,
-                                 tk::format_mean_ns(u.hold_ns, u.holds).c_str(),
-                                 format_percentile_ns(u.h_hold, 99).c_str(),
-                                 u.holds ? format_ns(double(u.max_hold_ns)).c_str() : "-",
-                                 u.try_busy);
-        }
-        if (nu < r.user_locks.size())
-            out << tk::strprintf("  ... %zu more\n", r.user_locks.size() - nu);
-        out << "  (cond: ACQUIRES are waits, ACQ the time in pthread_cond_wait)\n";
+// --uprobes: libc's pthread calls, per object.
+void render_pthread_calls(std::ostringstream& out, const Report& r, size_t top) {
+    uint64_t hits = r.counter(LW_C_ULOCK_HITS);
+    out << "\npthread calls (uprobes on libc.so.6 in " << r.uprobe_processes
+        << (r.uprobe_processes == 1 ? " process): " : " processes): ") << hits << " hits";
+    if (r.uprobe_ns_per_hit > 0)
+        out << tk::strprintf(", %s per hit => about %s added to the workload\n  (uprobe cost %s)\n",
+                             format_ns(r.uprobe_ns_per_hit).c_str(),
+                             format_ns(r.uprobe_ns_per_hit * double(hits)).c_str(),
+                             r.uprobe_cost_how.c_str());
+    else
+        out << "; uprobe cost " << r.uprobe_cost_how << "\n";
+    size_t nu = std::min(r.user_locks.size(), top);
+    out << tk::strprintf("  %7s  %-28s %-14s %9s %10s %10s %9s %10s %10s %10s %8s\n", "PID",
+                         "OBJECT", "KIND", "ACQUIRES", "ACQ avg", "ACQ p99", "HOLDS", "HOLD avg",
+                         "HOLD p99", "HOLD max", "TRYBUSY");
+    for (size_t i = 0; i < nu; i++) {
+        const auto& u = r.user_locks[i];
+        std::string name = u.name.size() > 28 ? u.name.substr(0, 27) + "~" : u.name;
+        out << tk::strprintf("  %7u  %-28s %-14s %9" PRIu64 " %10s %10s %9" PRIu64
+                             " %10s %10s %10s %8" PRIu64 "\n",
+                             u.pid, name.c_str(), u.kind.c_str(), u.acquires,
+                             tk::format_mean_ns(u.acquire_ns, u.acquires).c_str(),
+                             format_percentile_ns(u.h_acquire, 99).c_str(), u.holds,
+                             tk::format_mean_ns(u.hold_ns, u.holds).c_str(),
+                             format_percentile_ns(u.h_hold, 99).c_str(),
+                             u.holds ? format_ns(double(u.max_hold_ns)).c_str() : "-", u.try_busy);
     }
+    if (nu < r.user_locks.size())
+        out << tk::strprintf("  ... %zu more\n", r.user_locks.size() - nu);
+    out << "  (cond: ACQUIRES are waits, ACQ the time in pthread_cond_wait)\n";
+}
 
+// What did not fit, and waits whose end was not seen.
+void render_dropped(std::ostringstream& out, const Report& r) {
     uint64_t dropped = 0;
     for (int c = LW_C_DROP_STORAGE; c < LW_COUNTERS; c++)
         dropped += r.counters[size_t(c)];
@@ -469,9 +487,166 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
             " blocked waits returned without a sched_switch seen bringing the waiter back: "
             "their blocked time ends at the call's return, their handoff is not measured\n",
             r.counter(LW_C_SWITCH_IN_UNSEEN));
+}
+
+}  // namespace
+
+std::string text_report(const Report& r, const ReportOptions& opts) {
+    std::ostringstream out;
+    const size_t top = opts.verbose ? SIZE_MAX : opts.top;
+    render_summary(out, r);
+    render_lock_table(out, r, top);
+    render_busiest_locks(out, r, opts, top);
+    render_histograms(out, r);
+    render_threads(out, r, opts);
+    if (r.stacks_enabled)
+        render_stacks(out, r, opts);
+    if (r.kernel_locks_enabled)
+        render_kernel_locks(out, r, opts, top);
+    if (r.uprobes_enabled)
+        render_pthread_calls(out, r, top);
+    render_dropped(out, r);
     out << tk::probe_notes(r, opts.verbose);
     return out.str();
 }
+
+namespace {
+
+// One futex word: its counts, how its waits returned, histograms, waiters and wakers.
+nlohmann::json lock_json(const Lock& l) {
+    nlohmann::json lj = {
+        {"pid", l.pid},
+        {"address", hex(l.address)},
+        {"name", l.name},
+        {"name_kind", l.name_kind},
+        {"shared", bool(l.flags & LW_LF_SHARED)},
+        {"pi", bool(l.flags & LW_LF_PI)},
+        {"ops", nlohmann::json::array()},
+        {"waits", l.waits},
+        {"blocked", l.blocked},
+        {"blocked_ns_total", l.blocked_ns},
+        {"wait_ns_total", l.wait_ns},
+        {"handoffs", l.handoffs},
+        {"handoff_ns_total", l.handoff_ns},
+        {"wakes", l.wakes},
+        {"woken", l.woken},
+        {"requeued", l.requeued},
+        {"other_calls", l.other_calls},
+    };
+    for (unsigned op = 0; op < LW_OPS; op++)
+        if (l.ops_seen & (1U << op))
+            lj["ops"].push_back(op_name(op));
+    nlohmann::json outcomes = nlohmann::json::object();
+    for (unsigned o = 0; o < LW_OUTCOMES; o++)
+        outcomes[outcome_name(o)] = l.outcome[o];
+    lj["outcomes"] = outcomes;
+    lj["histograms"] = {{"blocked", l.h_blocked.to_json()},
+                        {"wait_call", l.h_wait.to_json()},
+                        {"handoff", l.h_handoff.to_json()}};
+    auto& waiters = lj["waiters"] = nlohmann::json::array();
+    for (const auto& w : l.waiters)
+        waiters.push_back({{"tid", w.tid},
+                           {"comm", w.comm},
+                           {"waits", w.waits},
+                           {"blocked", w.blocked},
+                           {"blocked_ns_total", w.blocked_ns}});
+    auto& wakers = lj["wakers"] = nlohmann::json::array();
+    for (const auto& p : l.wakers)
+        wakers.push_back({{"waiter_tid", p.waiter_tid},
+                          {"waiter_comm", p.waiter_comm},
+                          {"waker_tid", p.waker_tid},
+                          {"waker_pid", p.waker_pid},
+                          {"waker_comm", p.waker_comm},
+                          {"count", p.count},
+                          {"handoffs", p.handoffs},
+                          {"handoff_ns_total", p.handoff_ns},
+                          {"by_futex_wake", p.by_futex_wake}});
+    return lj;
+}
+
+nlohmann::json stacks_json(const std::vector<StackEntry>& stacks) {
+    auto sj = nlohmann::json::array();
+    for (const auto& e : stacks) {
+        nlohmann::json row = {{"pid", e.pid},        {"address", hex(e.address)},
+                              {"lock", e.lock_name}, {"comm", e.comm},
+                              {"count", e.count},    {"blocked_ns_total", e.blocked_ns}};
+        if (e.has_waiter)
+            row["waiter_stack"] = frames_json(e.waiter.frames),
+            row["waiter_truncated"] = e.waiter.truncated;
+        if (e.has_waker) {
+            row["waker_pid"] = e.waker_pid;
+            row["waker_stack"] = frames_json(e.waker.frames);
+            row["waker_truncated"] = e.waker.truncated;
+        }
+        sj.push_back(row);
+    }
+    return sj;
+}
+
+nlohmann::json stack_summary_json(const Report& r) {
+    return {{"user_stacks", r.user_stacks},
+            {"short_stacks", r.short_user_stacks},
+            {"note", r.short_stack_note},
+            {"unnamed_frames", r.unnamed_frames},
+            {"unnamed_frames_note", r.unnamed_frames_note},
+            {"captured", r.counter(LW_C_STACKS)}};
+}
+
+nlohmann::json kernel_locks_json(const std::vector<KernelLock>& kernel_locks) {
+    auto kj = nlohmann::json::array();
+    for (const auto& k : kernel_locks)
+        kj.push_back({{"address", hex(k.address)},
+                      {"type", k.type},
+                      {"flags", k.flags},
+                      {"where", k.where},
+                      {"pid", k.pid},
+                      {"count", k.count},
+                      {"total_ns", k.total_ns},
+                      {"max_ns", k.max_ns},
+                      {"stack", frames_json(k.stack)}});
+    return kj;
+}
+
+nlohmann::json uprobes_json(const Report& r) {
+    nlohmann::json u;
+    u["hits"] = r.counter(LW_C_ULOCK_HITS);
+    u["cost_per_hit_ns"] = r.uprobe_ns_per_hit;
+    u["cost_how"] = r.uprobe_cost_how;
+    u["estimated_overhead_ns"] = r.uprobe_ns_per_hit * double(r.counter(LW_C_ULOCK_HITS));
+    u["processes"] = r.uprobe_processes;
+    auto& ul = u["locks"] = nlohmann::json::array();
+    for (const auto& x : r.user_locks)
+        ul.push_back(
+            {{"pid", x.pid},
+             {"address", hex(x.address)},
+             {"name", x.name},
+             {"kind", x.kind},
+             {"acquires", x.acquires},
+             {"acquire_ns_total", x.acquire_ns},
+             {"try_busy", x.try_busy},
+             {"holds", x.holds},
+             {"hold_ns_total", x.hold_ns},
+             {"max_hold_ns", x.max_hold_ns},
+             {"histograms", {{"acquire", x.h_acquire.to_json()}, {"hold", x.h_hold.to_json()}}}});
+    return u;
+}
+
+nlohmann::json dropped_json(const Report& r) {
+    return {
+        {"task_state", r.counter(LW_C_DROP_STORAGE)},
+        {"lock_rows", r.counter(LW_C_DROP_LOCK_ROWS)},
+        {"waker_pairs", r.counter(LW_C_DROP_WAKE_PAIRS)},
+        {"stacks", r.counter(LW_C_DROP_STACKS)},
+        {"stack_rows", r.counter(LW_C_DROP_STACK_ROWS)},
+        {"kernel_locks", r.counter(LW_C_DROP_KLOCK)},
+        {"pthread_objects", r.counter(LW_C_DROP_ULOCK)},
+        {"exited_threads", r.counter(LW_C_DROP_EXITED)},
+        {"live_index", r.counter(LW_C_DROP_LIVE)},
+        {"events", r.counter(LW_C_DROP_EVENTS)},
+    };
+}
+
+}  // namespace
 
 nlohmann::json json_report(const Report& r) {
     nlohmann::json j = tk::run_json("lockwait-trace", r);
@@ -510,56 +685,8 @@ nlohmann::json json_report(const Report& r) {
     }
 
     auto& locks = j["locks"] = nlohmann::json::array();
-    for (const auto& l : r.locks) {
-        nlohmann::json lj = {
-            {"pid", l.pid},
-            {"address", hex(l.address)},
-            {"name", l.name},
-            {"name_kind", l.name_kind},
-            {"shared", bool(l.flags & LW_LF_SHARED)},
-            {"pi", bool(l.flags & LW_LF_PI)},
-            {"ops", nlohmann::json::array()},
-            {"waits", l.waits},
-            {"blocked", l.blocked},
-            {"blocked_ns_total", l.blocked_ns},
-            {"wait_ns_total", l.wait_ns},
-            {"handoffs", l.handoffs},
-            {"handoff_ns_total", l.handoff_ns},
-            {"wakes", l.wakes},
-            {"woken", l.woken},
-            {"requeued", l.requeued},
-            {"other_calls", l.other_calls},
-        };
-        for (unsigned op = 0; op < LW_OPS; op++)
-            if (l.ops_seen & (1U << op))
-                lj["ops"].push_back(op_name(op));
-        nlohmann::json outcomes = nlohmann::json::object();
-        for (unsigned o = 0; o < LW_OUTCOMES; o++)
-            outcomes[outcome_name(o)] = l.outcome[o];
-        lj["outcomes"] = outcomes;
-        lj["histograms"] = {{"blocked", l.h_blocked.to_json()},
-                            {"wait_call", l.h_wait.to_json()},
-                            {"handoff", l.h_handoff.to_json()}};
-        auto& waiters = lj["waiters"] = nlohmann::json::array();
-        for (const auto& w : l.waiters)
-            waiters.push_back({{"tid", w.tid},
-                               {"comm", w.comm},
-                               {"waits", w.waits},
-                               {"blocked", w.blocked},
-                               {"blocked_ns_total", w.blocked_ns}});
-        auto& wakers = lj["wakers"] = nlohmann::json::array();
-        for (const auto& p : l.wakers)
-            wakers.push_back({{"waiter_tid", p.waiter_tid},
-                              {"waiter_comm", p.waiter_comm},
-                              {"waker_tid", p.waker_tid},
-                              {"waker_pid", p.waker_pid},
-                              {"waker_comm", p.waker_comm},
-                              {"count", p.count},
-                              {"handoffs", p.handoffs},
-                              {"handoff_ns_total", p.handoff_ns},
-                              {"by_futex_wake", p.by_futex_wake}});
-        locks.push_back(std::move(lj));
-    }
+    for (const auto& l : r.locks)
+        locks.push_back(lock_json(l));
 
     auto& pj = j["processes"] = nlohmann::json::array();
     for (const auto& p : procs) {
@@ -580,76 +707,15 @@ nlohmann::json json_report(const Report& r) {
     }
 
     if (r.stacks_enabled) {
-        auto& sj = j["stacks"] = nlohmann::json::array();
-        for (const auto& e : r.stacks) {
-            nlohmann::json row = {{"pid", e.pid},        {"address", hex(e.address)},
-                                  {"lock", e.lock_name}, {"comm", e.comm},
-                                  {"count", e.count},    {"blocked_ns_total", e.blocked_ns}};
-            if (e.has_waiter)
-                row["waiter_stack"] = frames_json(e.waiter.frames),
-                row["waiter_truncated"] = e.waiter.truncated;
-            if (e.has_waker) {
-                row["waker_pid"] = e.waker_pid;
-                row["waker_stack"] = frames_json(e.waker.frames);
-                row["waker_truncated"] = e.waker.truncated;
-            }
-            sj.push_back(row);
-        }
-        j["stack_summary"] = {{"user_stacks", r.user_stacks},
-                              {"short_stacks", r.short_user_stacks},
-                              {"note", r.short_stack_note},
-                              {"unnamed_frames", r.unnamed_frames},
-                              {"unnamed_frames_note", r.unnamed_frames_note},
-                              {"captured", r.counter(LW_C_STACKS)}};
+        j["stacks"] = stacks_json(r.stacks);
+        j["stack_summary"] = stack_summary_json(r);
     }
-    if (r.kernel_locks_enabled) {
-        auto& kj = j["kernel_locks"] = nlohmann::json::array();
-        for (const auto& k : r.kernel_locks)
-            kj.push_back({{"address", hex(k.address)},
-                          {"type", k.type},
-                          {"flags", k.flags},
-                          {"where", k.where},
-                          {"pid", k.pid},
-                          {"count", k.count},
-                          {"total_ns", k.total_ns},
-                          {"max_ns", k.max_ns},
-                          {"stack", frames_json(k.stack)}});
-    }
-    if (r.uprobes_enabled) {
-        auto& u = j["uprobes"];
-        u["hits"] = r.counter(LW_C_ULOCK_HITS);
-        u["cost_per_hit_ns"] = r.uprobe_ns_per_hit;
-        u["cost_how"] = r.uprobe_cost_how;
-        u["estimated_overhead_ns"] = r.uprobe_ns_per_hit * double(r.counter(LW_C_ULOCK_HITS));
-        u["processes"] = r.uprobe_processes;
-        auto& ul = u["locks"] = nlohmann::json::array();
-        for (const auto& x : r.user_locks)
-            ul.push_back({{"pid", x.pid},
-                          {"address", hex(x.address)},
-                          {"name", x.name},
-                          {"kind", x.kind},
-                          {"acquires", x.acquires},
-                          {"acquire_ns_total", x.acquire_ns},
-                          {"try_busy", x.try_busy},
-                          {"holds", x.holds},
-                          {"hold_ns_total", x.hold_ns},
-                          {"max_hold_ns", x.max_hold_ns},
-                          {"histograms",
-                           {{"acquire", x.h_acquire.to_json()}, {"hold", x.h_hold.to_json()}}}});
-    }
+    if (r.kernel_locks_enabled)
+        j["kernel_locks"] = kernel_locks_json(r.kernel_locks);
+    if (r.uprobes_enabled)
+        j["uprobes"] = uprobes_json(r);
 
-    j["dropped"] = {
-        {"task_state", r.counter(LW_C_DROP_STORAGE)},
-        {"lock_rows", r.counter(LW_C_DROP_LOCK_ROWS)},
-        {"waker_pairs", r.counter(LW_C_DROP_WAKE_PAIRS)},
-        {"stacks", r.counter(LW_C_DROP_STACKS)},
-        {"stack_rows", r.counter(LW_C_DROP_STACK_ROWS)},
-        {"kernel_locks", r.counter(LW_C_DROP_KLOCK)},
-        {"pthread_objects", r.counter(LW_C_DROP_ULOCK)},
-        {"exited_threads", r.counter(LW_C_DROP_EXITED)},
-        {"live_index", r.counter(LW_C_DROP_LIVE)},
-        {"events", r.counter(LW_C_DROP_EVENTS)},
-    };
+    j["dropped"] = dropped_json(r);
     j["mappings_captured"] = r.maps_captured;
     return j;
 }

@@ -219,8 +219,62 @@ std::string kernel_lock_site(const std::vector<Frame>& frames) {
     return frames.empty() ? "" : frames.back().function;
 }
 
-void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
-             const KernelSymbols* ksyms, const ResolveOptions& opts, Report& r) {
+namespace {
+
+// The comm of TID as the snapshot saw it, "" when it did not.
+const std::string& comm_at(const std::map<uint32_t, std::string>& comm_of_tid, uint32_t tid) {
+    static const std::string none;
+    auto it = comm_of_tid.find(tid);
+    return it == comm_of_tid.end() ? none : it->second;
+}
+
+using LockMap = std::map<LockId, Lock>;
+
+// Names every futex word once (its symbol, or the mapping it lies in, or the thread stack
+// it is on), from the process's mappings and symbols as captured.
+class LockNamer {
+  public:
+    LockNamer(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols)
+        : maps_(maps), symbols_(symbols) {
+        for (const auto& t : snap.threads)
+            if (t.stats.user_sp)
+                sps_[t.stats.pid][t.stats.tid] = t.stats.user_sp;
+    }
+
+    const LockName& name(uint32_t pid, uint64_t address) {
+        auto it = names_.find({pid, address});
+        if (it != names_.end())
+            return it->second;
+        auto m = maps_.maps_of(pid_t(pid));
+        tk::Symbolizer* sym = symbols_.of(pid_t(pid));
+        NamingContext ctx;
+        ctx.maps = m.get();
+        if (sym) {
+            ctx.data_symbol = [sym](uint64_t a) { return sym->data_symbol(a); };
+            ctx.section = [sym](uint64_t a) { return sym->section_name(a); };
+            ctx.module_of = [sym](uint64_t a) -> std::optional<std::pair<std::string, uint64_t>> {
+                auto mod = sym->module_at(a);
+                if (!mod)
+                    return std::nullopt;
+                return std::make_pair(mod->name, a - mod->base);
+            };
+        }
+        ctx.executable = symbols_.executable_of(pid_t(pid));
+        ctx.thread_sps = sps_[pid];
+        ctx.main_tid = pid;
+        return names_.emplace(LockId{pid, address}, name_address(address, ctx)).first->second;
+    }
+
+  private:
+    ProcessMaps& maps_;
+    SymbolizerCache& symbols_;
+    std::map<uint32_t, std::map<uint32_t, uint64_t>> sps_;  // pid -> tid -> sp
+    std::map<LockId, LockName> names_;
+};
+
+// The snapshot's totals, threads and probes, as they are.
+void copy_run(const Snapshot& snap, const ProcessMaps& maps, const ResolveOptions& opts,
+              Report& r) {
     r.probe_mode = snap.probe_mode;
     r.counters = snap.counters;
     r.calls = snap.calls;
@@ -234,43 +288,11 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
     r.kernel_locks_enabled = opts.kernel_locks;
     r.uprobes_enabled = opts.uprobes;
     r.maps_captured = maps.captures();
+}
 
-    std::map<uint32_t, std::string> comm_of_tid;
-    std::map<uint32_t, std::map<uint32_t, uint64_t>> sps;  // pid -> tid -> sp
-    for (const auto& t : snap.threads) {
-        comm_of_tid[t.stats.tid] = t.comm;
-        if (t.stats.user_sp)
-            sps[t.stats.pid][t.stats.tid] = t.stats.user_sp;
-    }
-
-    // name every word once
-    std::map<LockId, LockName> names;
-    auto name_of = [&](uint32_t pid, uint64_t address) -> const LockName& {
-        auto it = names.find({pid, address});
-        if (it != names.end())
-            return it->second;
-        auto m = maps.maps_of(pid_t(pid));
-        tk::Symbolizer* sym = symbols.of(pid_t(pid));
-        NamingContext ctx;
-        ctx.maps = m.get();
-        if (sym) {
-            ctx.data_symbol = [sym](uint64_t a) { return sym->data_symbol(a); };
-            ctx.section = [sym](uint64_t a) { return sym->section_name(a); };
-            ctx.module_of = [sym](uint64_t a) -> std::optional<std::pair<std::string, uint64_t>> {
-                auto mod = sym->module_at(a);
-                if (!mod)
-                    return std::nullopt;
-                return std::make_pair(mod->name, a - mod->base);
-            };
-        }
-        ctx.executable = symbols.executable_of(pid_t(pid));
-        ctx.thread_sps = sps[pid];
-        ctx.main_tid = pid;
-        return names.emplace(LockId{pid, address}, name_address(address, ctx)).first->second;
-    };
-
-    // locks: the rows of every thread added up
-    std::map<LockId, Lock> locks;
+// Locks: the (word, thread) rows of every thread added up, each thread a waiter.
+LockMap merge_lock_rows(const Snapshot& snap, const std::map<uint32_t, std::string>& comm_of_tid) {
+    LockMap locks;
     for (const auto& row : snap.locks) {
         LockId id{row.key.pid, row.key.uaddr};
         Lock& l = locks[id];
@@ -297,13 +319,19 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
         if (x.waits) {
             Waiter w;
             w.tid = row.key.tid;
-            w.comm = comm_of_tid[row.key.tid];
+            w.comm = comm_at(comm_of_tid, row.key.tid);
             w.waits = x.waits;
             w.blocked = x.blocked;
             w.blocked_ns = x.blocked_ns;
             l.waiters.push_back(w);
         }
     }
+    return locks;
+}
+
+// Who woke whom on each lock.
+void add_wakers(const Snapshot& snap, const std::map<uint32_t, std::string>& comm_of_tid,
+                LockMap& locks) {
     for (const auto& w : snap.wakers) {
         auto it = locks.find({w.key.pid, w.key.uaddr});
         if (it == locks.end())
@@ -312,7 +340,7 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
         p.waiter_tid = w.key.waiter_tid;
         p.waker_tid = w.key.waker_tid;
         p.waker_pid = w.key.waker_pid;
-        p.waiter_comm = comm_of_tid[w.key.waiter_tid];
+        p.waiter_comm = comm_at(comm_of_tid, w.key.waiter_tid);
         p.waker_comm.assign(w.row.waker_comm, strnlen(w.row.waker_comm, sizeof w.row.waker_comm));
         p.count = w.row.count;
         p.handoffs = w.row.handoffs;
@@ -320,8 +348,12 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
         p.by_futex_wake = w.row.by_futex_wake;
         it->second.wakers.push_back(p);
     }
+}
+
+// Named, their waiters and wakers sorted, the locks by blocked time.
+void rank_locks(LockMap& locks, LockNamer& namer, Report& r) {
     for (auto& [id, l] : locks) {
-        const LockName& n = name_of(id.first, id.second);
+        const LockName& n = namer.name(id.first, id.second);
         l.name = n.name;
         l.name_kind = n.kind;
         std::sort(l.waiters.begin(), l.waiters.end(), [](const Waiter& a, const Waiter& b) {
@@ -339,111 +371,134 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
             return a.waits + a.wakes > b.waits + b.wakes;
         return std::make_pair(a.pid, a.address) < std::make_pair(b.pid, b.address);
     });
+}
 
-    // stacks of blocked waits
-    if (opts.stacks) {
-        std::vector<const StackRow*> rows;
-        for (const auto& s : snap.stack_rows)
-            rows.push_back(&s);
-        std::sort(rows.begin(), rows.end(), [](const StackRow* a, const StackRow* b) {
-            return a->row.blocked_ns > b->row.blocked_ns;
-        });
-        std::map<std::string, size_t>
-            short_ends;  // "function (module)" -> short stacks ending there
-        for (size_t i = 0; i < rows.size() && i < opts.max_stacks; i++) {
-            const auto& k = rows[i]->key;
-            StackEntry e;
-            e.pid = k.pid;
-            e.address = k.uaddr;
-            e.lock_name = name_of(k.pid, k.uaddr).name;
-            e.count = rows[i]->row.count;
-            e.blocked_ns = rows[i]->row.blocked_ns;
-            for (const auto& t : snap.threads)
-                if (t.stats.pid == k.pid && (e.comm.empty() || t.stats.tid == k.pid))
-                    e.comm = t.comm;
-            auto ws = snap.stacks.find(k.waiter_stack);
-            if (k.waiter_stack >= 0 && ws != snap.stacks.end()) {
-                e.has_waiter = true;
-                e.waiter.frames = user_frames(symbols.of(pid_t(k.pid)), ws->second);
-                e.waiter.truncated = !reaches_entry_point(e.waiter.frames);
-                r.user_stacks++;
-                if (e.waiter.truncated) {
-                    r.short_user_stacks++;
-                    const Frame& last = e.waiter.frames.back();
-                    short_ends[(last.function.empty() ? hex(last.address) : last.function) + " (" +
-                               (last.module.empty() ? "?" : last.module) + ")"]++;
-                }
+// --stacks: the stacks of blocked waits by blocked time, symbolized, and what stopped the
+// frame-pointer walks short.
+void resolve_stacks(const Snapshot& snap, SymbolizerCache& symbols, LockNamer& namer,
+                    const ResolveOptions& opts, Report& r) {
+    std::vector<const StackRow*> rows;
+    for (const auto& s : snap.stack_rows)
+        rows.push_back(&s);
+    std::sort(rows.begin(), rows.end(), [](const StackRow* a, const StackRow* b) {
+        return a->row.blocked_ns > b->row.blocked_ns;
+    });
+    std::map<std::string, size_t> short_ends;  // "function (module)" -> short stacks ending there
+    for (size_t i = 0; i < rows.size() && i < opts.max_stacks; i++) {
+        const auto& k = rows[i]->key;
+        StackEntry e;
+        e.pid = k.pid;
+        e.address = k.uaddr;
+        e.lock_name = namer.name(k.pid, k.uaddr).name;
+        e.count = rows[i]->row.count;
+        e.blocked_ns = rows[i]->row.blocked_ns;
+        for (const auto& t : snap.threads)
+            if (t.stats.pid == k.pid && (e.comm.empty() || t.stats.tid == k.pid))
+                e.comm = t.comm;
+        auto ws = snap.stacks.find(k.waiter_stack);
+        if (k.waiter_stack >= 0 && ws != snap.stacks.end()) {
+            e.has_waiter = true;
+            e.waiter.frames = user_frames(symbols.of(pid_t(k.pid)), ws->second);
+            e.waiter.truncated = !reaches_entry_point(e.waiter.frames);
+            r.user_stacks++;
+            if (e.waiter.truncated) {
+                r.short_user_stacks++;
+                const Frame& last = e.waiter.frames.back();
+                short_ends[(last.function.empty() ? hex(last.address) : last.function) + " (" +
+                           (last.module.empty() ? "?" : last.module) + ")"]++;
             }
-            auto wk = snap.stacks.find(k.waker_stack);
-            if (k.waker_stack >= 0 && wk != snap.stacks.end()) {
-                e.has_waker = true;
-                e.waker_pid = k.waker_pid;
-                e.waker.frames = user_frames(symbols.of(pid_t(k.waker_pid)), wk->second);
-                e.waker.truncated = !reaches_entry_point(e.waker.frames);
-            }
-            count_unnamed_frames(e.waiter.frames, r.unnamed_frames);
-            count_unnamed_frames(e.waker.frames, r.unnamed_frames);
-            r.stacks.push_back(std::move(e));
         }
-        r.unnamed_frames_note = unnamed_frames_note(r.unnamed_frames);
-        if (r.short_user_stacks) {
-            auto most = std::max_element(short_ends.begin(), short_ends.end(),
-                                         [](auto& a, auto& b) { return a.second < b.second; });
-            r.short_stack_note =
-                std::to_string(r.short_user_stacks) + " of " + std::to_string(r.user_stacks) +
-                " waiter stacks stop before the thread's entry point (most end in " + most->first +
-                "): code built without frame pointers (Debian's libc.so.6 and libstdc++.so.6 "
-                "are) cuts the frame-pointer walk short, and the function that called into it "
-                "is often missing; build with -fno-omit-frame-pointer where you can";
+        auto wk = snap.stacks.find(k.waker_stack);
+        if (k.waker_stack >= 0 && wk != snap.stacks.end()) {
+            e.has_waker = true;
+            e.waker_pid = k.waker_pid;
+            e.waker.frames = user_frames(symbols.of(pid_t(k.waker_pid)), wk->second);
+            e.waker.truncated = !reaches_entry_point(e.waker.frames);
         }
+        count_unnamed_frames(e.waiter.frames, r.unnamed_frames);
+        count_unnamed_frames(e.waker.frames, r.unnamed_frames);
+        r.stacks.push_back(std::move(e));
     }
+    r.unnamed_frames_note = unnamed_frames_note(r.unnamed_frames);
+    if (r.short_user_stacks) {
+        auto most = std::max_element(short_ends.begin(), short_ends.end(),
+                                     [](auto& a, auto& b) { return a.second < b.second; });
+        r.short_stack_note =
+            std::to_string(r.short_user_stacks) + " of " + std::to_string(r.user_stacks) +
+            " waiter stacks stop before the thread's entry point (most end in " + most->first +
+            "): code built without frame pointers (Debian's libc.so.6 and libstdc++.so.6 "
+            "are) cuts the frame-pointer walk short, and the function that called into it "
+            "is often missing; build with -fno-omit-frame-pointer where you can";
+    }
+}
 
-    if (opts.kernel_locks) {
-        for (const auto& k : snap.kernel_locks) {
-            KernelLock kl;
-            kl.address = k.key.lock;
-            kl.flags = k.key.flags;
-            kl.type = kernel_lock_type(k.key.flags);
-            kl.pid = k.key.pid;
-            kl.count = k.row.count;
-            kl.total_ns = k.row.total_ns;
-            kl.max_ns = k.row.max_ns;
-            auto st = snap.stacks.find(k.key.stack);
-            if (k.key.stack >= 0 && st != snap.stacks.end())
-                kl.stack = kernel_frames(ksyms, st->second);
-            // a failed capture (a hash collision in the stack map) is counted in dropped.stacks
-            if (!opts.kernel_stacks)
-                kl.where = "(--kernel-stacks for the call site)";
-            else
-                kl.where = kl.stack.empty() ? "(stack not captured)" : kernel_lock_site(kl.stack);
-            r.kernel_locks.push_back(std::move(kl));
-        }
-        std::sort(r.kernel_locks.begin(), r.kernel_locks.end(),
-                  [](const KernelLock& a, const KernelLock& b) { return a.total_ns > b.total_ns; });
+// Kernel lock contention by (lock, site), by total time.
+void resolve_kernel_locks(const Snapshot& snap, const KernelSymbols* ksyms,
+                          const ResolveOptions& opts, Report& r) {
+    for (const auto& k : snap.kernel_locks) {
+        KernelLock kl;
+        kl.address = k.key.lock;
+        kl.flags = k.key.flags;
+        kl.type = kernel_lock_type(k.key.flags);
+        kl.pid = k.key.pid;
+        kl.count = k.row.count;
+        kl.total_ns = k.row.total_ns;
+        kl.max_ns = k.row.max_ns;
+        auto st = snap.stacks.find(k.key.stack);
+        if (k.key.stack >= 0 && st != snap.stacks.end())
+            kl.stack = kernel_frames(ksyms, st->second);
+        // a failed capture (a hash collision in the stack map) is counted in dropped.stacks
+        if (!opts.kernel_stacks)
+            kl.where = "(--kernel-stacks for the call site)";
+        else
+            kl.where = kl.stack.empty() ? "(stack not captured)" : kernel_lock_site(kl.stack);
+        r.kernel_locks.push_back(std::move(kl));
     }
+    std::sort(r.kernel_locks.begin(), r.kernel_locks.end(),
+              [](const KernelLock& a, const KernelLock& b) { return a.total_ns > b.total_ns; });
+}
 
-    if (opts.uprobes) {
-        for (const auto& u : snap.user_locks) {
-            UserLock ul;
-            ul.pid = u.key.pid;
-            ul.address = u.key.addr;
-            ul.kind = ulock_kind_name(u.key.kind);
-            ul.name = name_of(u.key.pid, u.key.addr).name;
-            ul.acquires = u.acquires;
-            ul.acquire_ns = u.acquire_ns;
-            ul.try_busy = u.try_busy;
-            ul.holds = u.holds;
-            ul.hold_ns = u.hold_ns;
-            ul.max_hold_ns = u.max_hold_ns;
-            ul.h_acquire = u.h_acquire;
-            ul.h_hold = u.h_hold;
-            r.user_locks.push_back(std::move(ul));
-        }
-        std::sort(r.user_locks.begin(), r.user_locks.end(),
-                  [](const UserLock& a, const UserLock& b) {
-                      return a.acquire_ns + a.hold_ns > b.acquire_ns + b.hold_ns;
-                  });
+// --uprobes: the pthread objects, named like the futex words.
+void resolve_user_locks(const Snapshot& snap, LockNamer& namer, Report& r) {
+    for (const auto& u : snap.user_locks) {
+        UserLock ul;
+        ul.pid = u.key.pid;
+        ul.address = u.key.addr;
+        ul.kind = ulock_kind_name(u.key.kind);
+        ul.name = namer.name(u.key.pid, u.key.addr).name;
+        ul.acquires = u.acquires;
+        ul.acquire_ns = u.acquire_ns;
+        ul.try_busy = u.try_busy;
+        ul.holds = u.holds;
+        ul.hold_ns = u.hold_ns;
+        ul.max_hold_ns = u.max_hold_ns;
+        ul.h_acquire = u.h_acquire;
+        ul.h_hold = u.h_hold;
+        r.user_locks.push_back(std::move(ul));
     }
+    std::sort(r.user_locks.begin(), r.user_locks.end(), [](const UserLock& a, const UserLock& b) {
+        return a.acquire_ns + a.hold_ns > b.acquire_ns + b.hold_ns;
+    });
+}
+
+}  // namespace
+
+void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
+             const KernelSymbols* ksyms, const ResolveOptions& opts, Report& r) {
+    copy_run(snap, maps, opts, r);
+    std::map<uint32_t, std::string> comm_of_tid;
+    for (const auto& t : snap.threads)
+        comm_of_tid[t.stats.tid] = t.comm;
+    LockNamer namer(snap, maps, symbols);
+    LockMap locks = merge_lock_rows(snap, comm_of_tid);
+    add_wakers(snap, comm_of_tid, locks);
+    rank_locks(locks, namer, r);
+    if (opts.stacks)
+        resolve_stacks(snap, symbols, namer, opts, r);
+    if (opts.kernel_locks)
+        resolve_kernel_locks(snap, ksyms, opts, r);
+    if (opts.uprobes)
+        resolve_user_locks(snap, namer, r);
     for (auto& w : symbols.warnings())
         r.warnings.push_back("symbolizer: " + w);
 }
