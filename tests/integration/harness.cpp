@@ -42,6 +42,23 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
+namespace {
+
+// In a forked child: exec ARGV (through PATH) with no signal blocked; exit 127 if it fails.
+[[noreturn]] void exec_in_child(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+}
+
+}  // namespace
+
 Background::Background(const std::vector<std::string>& argv) {
     pid_ = fork();
     if (pid_ == 0) {
@@ -49,15 +66,7 @@ Background::Background(const std::vector<std::string>& argv) {
         dup2(null, 0);
         dup2(null, 1);
         dup2(null, 2);
-        std::vector<char*> args;
-        for (auto& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
+        exec_in_child(argv);
     }
 }
 
@@ -141,15 +150,7 @@ Result run(const std::vector<std::string>& argv, const RunOptions& opts) {
             else
                 unsetenv(k.c_str());
         }
-        std::vector<char*> args;
-        for (auto& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
+        exec_in_child(argv);
     }
     close(out[1]);
     close(err[1]);
