@@ -13,6 +13,37 @@
  * agree while a -p target runs on. Each tool's programs say what they stop recording. */
 bool stop_recording = false;
 
+/*
+ * The tool's global counters: one per-CPU `totals` map whose value TYPE has `__u64 c[N]`
+ * (and whatever else the tool counts per CPU), user space summing the CPUs
+ * (tk::sum_per_cpu_counters). count(C) and count_n(C, n) add to counter C; totals_here()
+ * is this CPU's TYPE.
+ */
+#define TK_COUNTERS(TYPE, N)                                  \
+    struct {                                                  \
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);              \
+        __uint(max_entries, 1);                               \
+        __type(key, __u32);                                   \
+        __type(value, TYPE);                                  \
+    } totals SEC(".maps");                                    \
+                                                              \
+    static __always_inline TYPE *totals_here(void)            \
+    {                                                         \
+        __u32 zero = 0;                                       \
+                                                              \
+        return bpf_map_lookup_elem(&totals, &zero);           \
+    }                                                         \
+                                                              \
+    static __always_inline void count_n(__u32 which, __u64 n) \
+    {                                                         \
+        TYPE *t = totals_here();                              \
+                                                              \
+        if (t && which < (N))                                 \
+            t->c[which] += n;                                 \
+    }                                                         \
+                                                              \
+    static __always_inline void count(__u32 which) { count_n(which, 1); }
+
 /* Add v to one histogram (in any map value). */
 static __always_inline void hist_record(struct hist *h, __u64 v)
 {

@@ -63,12 +63,7 @@ struct cs_totals {
     __u64 c[CS_COUNTERS];
 };
 
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct cs_totals);
-} totals SEC(".maps");
+TK_COUNTERS(struct cs_totals, CS_COUNTERS)
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -80,15 +75,6 @@ struct {
 __u32 exit_seq = 0;
 /* stop_recording (common.bpf.h): nothing more is counted; a thread that ends meanwhile
  * still has its counters kept */
-
-static __always_inline void count(__u32 which)
-{
-    __u32 zero = 0;
-    struct cs_totals *t = bpf_map_lookup_elem(&totals, &zero);
-
-    if (t && which < CS_COUNTERS)
-        t->c[which]++;
-}
 
 static __always_inline __u32 switch_kind(bool btf, struct task_struct *prev,
                                          struct task_struct *next)

@@ -1,5 +1,5 @@
 // Reading a tracer's BPF maps from user space: per-CPU values, hash-map keys, and the
-// per-task state every tracer keeps (bpf/common.bpf.h TK_DEFINE_TASK_STATE).
+// per-task state every tracer keeps (bpf/common.bpf.h TK_TASK_STATE).
 #pragma once
 
 #include <bpf/bpf.h>
@@ -26,6 +26,17 @@ void for_each_key(int fd, F&& f) {
         key = next;
         f(key);
     }
+}
+
+// Calls f(key, value) for every entry of a hash map (an entry deleted between the key's
+// walk and its lookup is skipped).
+template <typename K, typename V, typename F>
+void for_each_entry(int fd, F&& f) {
+    V value{};
+    for_each_key<K>(fd, [&](const K& key) {
+        if (bpf_map_lookup_elem(fd, &key, &value) == 0)
+            f(key, value);
+    });
 }
 
 // The per-CPU copies of one key of a per-CPU map (empty when the key is missing).
