@@ -17,6 +17,7 @@
 #include "kernel_features.h"
 #include "proc.h"
 #include "uprobe.h"
+#include "uprobe_cost.h"
 
 namespace ctxswitch {
 
@@ -181,29 +182,22 @@ double Tracer::measure_uprobe_cost(bool emulated) {
         return 0;
     self[n] = 0;
     const int calls = emulated ? 20000 : 2000;
-    auto time_calls = [&] {
-        auto t0 = std::chrono::steady_clock::now();
-        for (int i = 0; i < calls; i++)
-            emulated ? ctxswitch_uprobe_calibration_emulated()
-                     : ctxswitch_uprobe_calibration_stepped();
-        return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0)
-            .count();
-    };
-    std::vector<double> per_hit;
-    for (int round = 0; round < 3; round++) {
-        LIBBPF_OPTS(bpf_uprobe_opts, uopts,
-                    .func_name = emulated ? "ctxswitch_uprobe_calibration_emulated"
-                                          : "ctxswitch_uprobe_calibration_stepped");
-        struct bpf_link* link = bpf_program__attach_uprobe_opts(prog, getpid(), self, 0, &uopts);
-        if (!link)
-            return 0;
-        double with = time_calls();
-        bpf_link__destroy(link);
-        double without = time_calls();
-        per_hit.push_back((with - without) / calls);
-    }
-    std::sort(per_hit.begin(), per_hit.end());
-    return std::max(0.0, per_hit[1]);
+    struct bpf_link* link = nullptr;
+    return tk::measure_uprobe_hit_ns(
+        [&] {
+            for (int i = 0; i < calls; i++)
+                emulated ? ctxswitch_uprobe_calibration_emulated()
+                         : ctxswitch_uprobe_calibration_stepped();
+        },
+        calls,
+        [&] {
+            LIBBPF_OPTS(bpf_uprobe_opts, uopts,
+                        .func_name = emulated ? "ctxswitch_uprobe_calibration_emulated"
+                                              : "ctxswitch_uprobe_calibration_stepped");
+            link = bpf_program__attach_uprobe_opts(prog, getpid(), self, 0, &uopts);
+            return link != nullptr;
+        },
+        [&] { bpf_link__destroy(link); });
 }
 
 void Tracer::settle(int timeout_ms) {

@@ -13,6 +13,7 @@
 #include "kernel_features.h"
 #include "proc.h"
 #include "lockwait.skel.h"
+#include "uprobe_cost.h"
 
 namespace lockwait {
 
@@ -207,14 +208,14 @@ std::vector<std::string> Uprobes::warnings() const {
 namespace {
 
 // ns for `n` lock/unlock pairs on a private mutex
-double time_pairs(int n) {
+// N lock/unlock pairs of a mutex nobody else takes: 3 uprobe hits each (the lock's entry
+// and return, the unlock's entry).
+void lock_unlock_pairs(int n) {
     static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < n; i++) {
         pthread_mutex_lock(&m);
         pthread_mutex_unlock(&m);
     }
-    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace
@@ -226,28 +227,19 @@ UprobeCost Uprobes::calibrate(const std::string& libc) {
         cost.how = "not measured: no libc.so.6 in this process";
         return cost;
     }
-    // bare rounds, then probed rounds (attaching costs a grace period per link to undo)
-    std::vector<double> bare, probed;
-    for (int round = 0; round < kRounds; round++)
-        bare.push_back(time_pairs(kPairs));
-    {
-        std::vector<Link> links;
-        tk::Status st;
-        {
-            std::lock_guard guard(mutex_);
-            st = attach_locked(getpid(), libc, links, true);
-        }
-        if (!st) {
-            cost.how = "not measured: " + st.message();
-            return cost;
-        }
-        for (int round = 0; round < kRounds; round++)
-            probed.push_back(time_pairs(kPairs));
+    std::vector<Link> links;
+    tk::Status st;
+    cost.ns_per_hit = tk::measure_uprobe_hit_ns([] { lock_unlock_pairs(kPairs); }, 3 * kPairs,
+                                                [&] {
+                                                    std::lock_guard guard(mutex_);
+                                                    st = attach_locked(getpid(), libc, links, true);
+                                                    return bool(st);
+                                                },
+                                                [&] { links.clear(); }, kRounds);
+    if (!st) {
+        cost.how = "not measured: " + st.message();
+        return cost;
     }
-    std::sort(bare.begin(), bare.end());
-    std::sort(probed.begin(), probed.end());
-    // three hits per pair: lock entry, lock return, unlock entry
-    cost.ns_per_hit = std::max(0.0, probed[kRounds / 2] - bare[kRounds / 2]) / (3.0 * kPairs);
     char buf[200];
     snprintf(buf, sizeof buf,
              "measured here after the run: %d pthread_mutex_lock/unlock pairs with and without the "
