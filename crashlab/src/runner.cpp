@@ -321,6 +321,143 @@ void write_private_file(const std::string& path, const std::string& content, int
     tk::write_output_as(path, content, 0600, uid, gid);
 }
 
+namespace {
+
+// A directory of its own for this run, PROGRAM-YYYYmmdd-HHMMSS[-N] under the crash root,
+// owner-only and owned by whoever the command runs as.
+std::string make_crash_dir(const RunOptions& options, const std::string& cwd,
+                           const std::string& base, time_t started, const Credentials& creds) {
+    std::string root = options.crash_root.empty() ? "crashlab-crashes" : options.crash_root;
+    if (root[0] != '/')
+        root = cwd + "/" + root;
+    make_private_dir(root, creds.uid, creds.gid);
+    std::string dir;
+    for (int n = 0;; n++) {
+        dir = root + "/" + base + "-" + timestamp(started, "%Y%m%d-%H%M%S") +
+              (n ? "-" + std::to_string(n) : "");
+        if (mkdir(dir.c_str(), 0700) == 0)
+            break;
+        if (errno != EEXIST)
+            throw tk::UserError(tk::errno_text("cannot create " + dir) + ": choose another --dir");
+    }
+    make_private_dir(dir, creds.uid, creds.gid);
+    return dir;
+}
+
+struct Outcome {
+    pid_t pid = 0;
+    int status = 0;  // waitpid's
+    bool timed_out = false;
+};
+
+// What the child wrote to ERR_PIPE when it could not exec: the stage and errno, as a
+// UserError that says what to do.
+[[noreturn]] void throw_exec_failure(const int child_error[2], const std::string& program,
+                                     const Credentials& creds) {
+    static const char* stages[] = {"", "cannot enter the crash directory",
+                                   "cannot raise RLIMIT_CORE", "cannot switch to the invoking user",
+                                   "cannot execute"};
+    int stage = child_error[0] >= 1 && child_error[0] <= 4 ? child_error[0] : 4;
+    if (stage == 4 && child_error[1] == EACCES && creds.user.dropped) {
+        if (std::string why = tk::path_closed_to(program, creds.user); !why.empty())
+            throw tk::UserError(why +
+                                ": put the program where that user can reach it, or "
+                                "keep root for it with --as-root");
+    }
+    throw tk::UserError(std::string(stages[stage]) + " (" + program +
+                        "): " + strerror(child_error[1]));
+}
+
+// Runs the command in DIR (its cores land there) and waits for it, like system(): the
+// terminal's Ctrl-C goes to the command.
+Outcome run_in(const std::string& dir, const std::string& program, const RunOptions& options,
+               const Credentials& creds) {
+    int err_pipe[2];
+    if (pipe2(err_pipe, O_CLOEXEC) != 0)
+        throw tk::UserError(tk::errno_text("pipe"));
+    struct sigaction ignore = {}, old_int = {}, old_quit = {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &ignore, &old_int);
+    sigaction(SIGQUIT, &ignore, &old_quit);
+    Outcome o;
+    o.pid = fork();
+    if (o.pid < 0)
+        throw tk::UserError(tk::errno_text("fork"));
+    if (o.pid == 0) {
+        close(err_pipe[0]);
+        exec_child(dir, program, options.command, creds, err_pipe[1]);
+    }
+    close(err_pipe[1]);
+    int child_error[2] = {0, 0};
+    ssize_t got = read(err_pipe[0], child_error, sizeof child_error);
+    close(err_pipe[0]);
+    wait_with_timeout(o.pid, options.timeout, o.status, o.timed_out);
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGQUIT, &old_quit, nullptr);
+    if (got == sizeof child_error)
+        throw_exec_failure(child_error, program, creds);
+    return o;
+}
+
+// The core of the killed command, where core_pattern put it; "" (and a line saying why and
+// what to check) when there is none.
+std::string find_the_core(const Outcome& o, const CorePattern& pattern, const std::string& dir,
+                          const std::string& program, const std::string& base, int uid, int gid) {
+    int signo = WTERMSIG(o.status);
+    std::string expanded =
+        expand_core_pattern(pattern, dir, o.pid, uid, gid, signo, base.substr(0, 15), program);
+    std::string core = WCOREDUMP(o.status) ? find_core(expanded) : std::string();
+    if (!core.empty())
+        return core;
+    if (!WCOREDUMP(o.status))
+        std::cerr << "crashlab: the kernel wrote no core for pid " << o.pid << " ("
+                  << signal_name(signo) << (signo == SIGKILL ? " never dumps core" : "")
+                  << "): core_pattern is '" << pattern.raw
+                  << "'; check that its directory exists and is writable by uid " << uid
+                  << ", that the program is not setuid, and that it does not lower its own "
+                     "RLIMIT_CORE\n";
+    else
+        std::cerr << "crashlab: the kernel dumped a core but it is not at " << expanded
+                  << " (core_pattern '" << pattern.raw
+                  << "'): look there, or set `sudo sysctl kernel.core_pattern=core`\n";
+    return "";
+}
+
+// metadata.json: how the crash was produced, beside the core and its analysis.
+nlohmann::json crash_metadata(const RunOptions& options, const std::string& program,
+                              const std::string& cwd, const std::string& dir,
+                              const std::string& core, const Outcome& o, int uid, int gid,
+                              time_t started, const Analysis& a) {
+    int signo = WTERMSIG(o.status);
+    nlohmann::json meta = {
+        {"command", options.command},
+        {"executable", program},
+        {"cwd", cwd},
+        {"crash_dir", dir},
+        {"core", core},
+        {"pid", o.pid},
+        {"uid", uid},
+        {"gid", gid},
+        {"signal", signo},
+        {"signal_name", signal_name(signo)},
+        {"started", timestamp(started, "%Y-%m-%dT%H:%M:%S%z")},
+        {"ended", timestamp(time(nullptr), "%Y-%m-%dT%H:%M:%S%z")},
+        {"timeout", options.timeout},
+        {"timeout_fired", o.timed_out},
+        {"class", name_of(a.kind)},
+        {"signature", a.signature},
+        {"signature_hash", a.signature_hash},
+    };
+    nlohmann::json ids = nlohmann::json::object();
+    for (const tk::ModuleInfo& m : a.modules)
+        if (!m.build_id.empty())
+            ids[m.name] = m.build_id;
+    meta["build_ids"] = ids;
+    return meta;
+}
+
+}  // namespace
+
 int run_command(const RunOptions& options) {
     if (options.command.empty())
         throw tk::UserError("nothing to run: crashlab run [options] -- COMMAND [ARGS...]");
@@ -333,138 +470,44 @@ int run_command(const RunOptions& options) {
 
     char cwd_buf[4096];
     std::string cwd = getcwd(cwd_buf, sizeof cwd_buf) ? cwd_buf : ".";
-    std::string root = options.crash_root.empty() ? "crashlab-crashes" : options.crash_root;
-    if (root[0] != '/')
-        root = cwd + "/" + root;
-    make_private_dir(root, creds.uid, creds.gid);
     time_t started = time(nullptr);
     std::string base = program.substr(program.rfind('/') + 1);
-    std::string dir;
-    for (int n = 0;; n++) {
-        dir = root + "/" + base + "-" + timestamp(started, "%Y%m%d-%H%M%S") +
-              (n ? "-" + std::to_string(n) : "");
-        if (mkdir(dir.c_str(), 0700) == 0)
-            break;
-        if (errno != EEXIST)
-            throw tk::UserError(tk::errno_text("cannot create " + dir) + ": choose another --dir");
-    }
-    make_private_dir(dir, creds.uid, creds.gid);
+    std::string dir = make_crash_dir(options, cwd, base, started, creds);
+    Outcome o = run_in(dir, program, options, creds);
 
-    int err_pipe[2];
-    if (pipe2(err_pipe, O_CLOEXEC) != 0)
-        throw tk::UserError(tk::errno_text("pipe"));
-    // Like system(): the terminal's Ctrl-C goes to the command; we wait for its outcome.
-    struct sigaction ignore = {}, old_int = {}, old_quit = {};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(SIGINT, &ignore, &old_int);
-    sigaction(SIGQUIT, &ignore, &old_quit);
-    pid_t pid = fork();
-    if (pid < 0)
-        throw tk::UserError(tk::errno_text("fork"));
-    if (pid == 0) {
-        close(err_pipe[0]);
-        exec_child(dir, program, options.command, creds, err_pipe[1]);
-    }
-    close(err_pipe[1]);
-    int child_error[2] = {0, 0};
-    ssize_t got = read(err_pipe[0], child_error, sizeof child_error);
-    close(err_pipe[0]);
-    int status = 0;
-    bool timed_out = false;
-    wait_with_timeout(pid, options.timeout, status, timed_out);
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGQUIT, &old_quit, nullptr);
-    if (got == sizeof child_error) {
-        static const char* stages[] = {"", "cannot enter the crash directory",
-                                       "cannot raise RLIMIT_CORE",
-                                       "cannot switch to the invoking user", "cannot execute"};
-        int stage = child_error[0] >= 1 && child_error[0] <= 4 ? child_error[0] : 4;
-        if (stage == 4 && child_error[1] == EACCES && creds.user.dropped) {
-            if (std::string why = tk::path_closed_to(program, creds.user); !why.empty())
-                throw tk::UserError(why +
-                                    ": put the program where that user can reach it, or "
-                                    "keep root for it with --as-root");
-        }
-        throw tk::UserError(std::string(stages[stage]) + " (" + program +
-                            "): " + strerror(child_error[1]));
-    }
-
-    if (WIFEXITED(status)) {
-        std::cerr << "crashlab: " << base << " exited with status " << WEXITSTATUS(status)
+    if (WIFEXITED(o.status)) {
+        std::cerr << "crashlab: " << base << " exited with status " << WEXITSTATUS(o.status)
                   << " (no crash)\n";
         rmdir(dir.c_str());  // nothing to keep
-        return WEXITSTATUS(status);
+        return WEXITSTATUS(o.status);
     }
-    int signo = WTERMSIG(status);
-    std::string sig = signal_name(signo);
-    std::cerr << "crashlab: " << base << " (pid " << pid << ") killed by " << sig
-              << (timed_out ? " sent after the --timeout" : "") << "\n";
+    int signo = WTERMSIG(o.status);
+    std::cerr << "crashlab: " << base << " (pid " << o.pid << ") killed by " << signal_name(signo)
+              << (o.timed_out ? " sent after the --timeout" : "") << "\n";
     if (pattern.piped) {
-        std::cerr << "crashlab: " << piped_core_advice(pattern, pid) << "\n";
+        std::cerr << "crashlab: " << piped_core_advice(pattern, o.pid) << "\n";
         return 128 + signo;
     }
-    std::string comm = base.substr(0, 15);
-    std::string expanded =
-        expand_core_pattern(pattern, dir, pid, creds.uid >= 0 ? creds.uid : int(getuid()),
-                            creds.gid >= 0 ? creds.gid : int(getgid()), signo, comm, program);
-    std::string core = WCOREDUMP(status) ? find_core(expanded) : std::string();
-    if (core.empty()) {
-        if (!WCOREDUMP(status))
-            std::cerr << "crashlab: the kernel wrote no core for pid " << pid << " (" << sig
-                      << (signo == SIGKILL ? " never dumps core" : "") << "): core_pattern is '"
-                      << pattern.raw << "'; check that its directory exists and is writable by uid "
-                      << (creds.uid >= 0 ? creds.uid : int(getuid()))
-                      << ", that the program is not setuid, and that it does not lower its own "
-                         "RLIMIT_CORE\n";
-        else
-            std::cerr << "crashlab: the kernel dumped a core but it is not at " << expanded
-                      << " (core_pattern '" << pattern.raw
-                      << "'): look there, or set `sudo sysctl kernel.core_pattern=core`\n";
+    const int uid = creds.uid >= 0 ? creds.uid : int(getuid());
+    const int gid = creds.gid >= 0 ? creds.gid : int(getgid());
+    std::string core = find_the_core(o, pattern, dir, program, base, uid, gid);
+    if (core.empty())
         return 128 + signo;
-    }
     chmod(core.c_str(), 0600);
 
     AnalyzeOptions ao = options.analyze;
-    ao.timeout_fired = timed_out;
+    ao.timeout_fired = o.timed_out;
     ao.timeout_seconds = options.timeout;
     Analysis a = analyze(core, ao);
     std::string report = render_json_text(a);
     std::string text = render_text(a);
-
-    nlohmann::json meta = {
-        {"command", options.command},
-        {"executable", program},
-        {"cwd", cwd},
-        {"crash_dir", dir},
-        {"core", core},
-        {"pid", pid},
-        {"uid", creds.uid >= 0 ? creds.uid : int(getuid())},
-        {"gid", creds.gid >= 0 ? creds.gid : int(getgid())},
-        {"signal", signo},
-        {"signal_name", sig},
-        {"started", timestamp(started, "%Y-%m-%dT%H:%M:%S%z")},
-        {"ended", timestamp(time(nullptr), "%Y-%m-%dT%H:%M:%S%z")},
-        {"timeout", options.timeout},
-        {"timeout_fired", timed_out},
-        {"class", name_of(a.kind)},
-        {"signature", a.signature},
-        {"signature_hash", a.signature_hash},
-    };
-    nlohmann::json ids = nlohmann::json::object();
-    for (const tk::ModuleInfo& m : a.modules)
-        if (!m.build_id.empty())
-            ids[m.name] = m.build_id;
-    meta["build_ids"] = ids;
+    nlohmann::json meta = crash_metadata(options, program, cwd, dir, core, o, uid, gid, started, a);
     write_private_file(dir + "/metadata.json", meta.dump(2) + "\n", creds.uid, creds.gid);
     write_private_file(dir + "/report.txt", text, creds.uid, creds.gid);
     write_private_file(dir + "/report.json", report, creds.uid, creds.gid);
 
-    if (!options.quiet) {
-        if (options.json == "-")
-            std::cout << report;
-        else
-            std::cout << text;
-    }
+    if (!options.quiet)
+        std::cout << (options.json == "-" ? report : text);
     if (!options.json.empty() && options.json != "-")
         write_private_file(options.json, report, creds.uid, creds.gid);
     std::cerr << "crashlab: core and report in " << dir << "\n";

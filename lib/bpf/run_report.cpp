@@ -7,6 +7,16 @@
 
 namespace tk {
 
+std::string run_headline(const std::string& tool, const RunInfo& run) {
+    std::string line = tool + ": " + run.target + ", " + strprintf("%.2f s", run.duration_s) +
+                       ", probes " + run.probe_mode;
+    if (!run.end_reason.empty())
+        line += "; " + run.end_reason;
+    if (run.workload_status)
+        line += " (" + run.workload_status->describe() + ")";
+    return line;
+}
+
 std::string probe_notes(const RunInfo& run, bool verbose) {
     std::string out;
     for (auto& p : run.probes)

@@ -25,6 +25,10 @@ struct RunInfo {
     std::vector<std::string> warnings;
 };
 
+// The first line of every tracer's text report: "TOOL: TARGET, 1.23 s, probes MODE; how it
+// ended (how the command ended)", without its newline.
+std::string run_headline(const std::string& tool, const RunInfo& run);
+
 // The end of every tracer's text report: probes that did not attach, warnings, and with
 // VERBOSE the kernel's run-time statistics of each program.
 std::string probe_notes(const RunInfo& run, bool verbose);
@@ -33,5 +37,21 @@ std::string probe_notes(const RunInfo& run, bool verbose);
 // probe_mode, duration_s, end_reason, probes (and bpf_run_time with -v), workload
 // {status, exit_code} when a launched command ended, warnings.
 nlohmann::json run_json(const std::string& tool, const RunInfo& run);
+
+// The "threads" array of every report: one row per thread, live or exited, with its
+// counters (STATS_JSON of its stats) and who it is: tid, pid, comm, alive.
+template <class Row, class StatsJson>
+nlohmann::json threads_json(const std::vector<Row>& threads, StatsJson stats_json) {
+    auto rows = nlohmann::json::array();
+    for (const Row& t : threads) {
+        nlohmann::json row = stats_json(t.stats);
+        row["tid"] = t.stats.tid;
+        row["pid"] = t.stats.pid;
+        row["comm"] = t.comm;
+        row["alive"] = t.alive;
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
 
 }  // namespace tk

@@ -1,6 +1,7 @@
 #include "symbolizer.h"
 
 #include "elf_inflate.h"
+#include "fd.h"
 
 #include <cxxabi.h>
 #include <dwarf.h>
@@ -36,37 +37,6 @@ std::string hex_bytes(const unsigned char* bits, size_t len) {
     }
     return s;
 }
-
-// A file descriptor that closes itself.
-class Fd {
-  public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() { reset(); }
-    Fd(Fd&& o) noexcept : fd_(o.release()) {}
-    Fd& operator=(Fd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = o.release();
-        }
-        return *this;
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    int release() {
-        int fd = fd_;
-        fd_ = -1;
-        return fd;
-    }
-    void reset() {
-        if (fd_ >= 0)
-            close(fd_);
-        fd_ = -1;
-    }
-
-  private:
-    int fd_;
-};
 
 // The CRC-32 of a whole file, as .gnu_debuglink records it (zlib's polynomial).
 uint32_t crc32_of_fd(int fd) {

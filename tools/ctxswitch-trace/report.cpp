@@ -50,15 +50,10 @@ std::string handoff_comparison(const Snapshot& s) {
                          format_ns(double(cross.percentile(50))).c_str(), cross.count());
 }
 
-std::string text_report(const Snapshot& s, const ReportOptions& opts) {
-    std::ostringstream out;
-    out << "ctxswitch-trace: " << s.target << ", " << tk::strprintf("%.2f s", s.duration_s)
-        << ", probes " << s.probe_mode;
-    if (!s.end_reason.empty())
-        out << "; " << s.end_reason;
-    if (s.workload_status)
-        out << " (" << s.workload_status->describe() << ")";
-    out << "\n" << handoff_comparison(s) << "\n";
+namespace {
+
+// The in-kernel switch cost by kind, in one line.
+void render_switch_cost_line(std::ostringstream& out, const Snapshot& s) {
     if (s.switch_cost_measured) {
         out << "in-kernel switch cost p50:";
         for (int k = 0; k < CS_KINDS; k++) {
@@ -68,8 +63,12 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
         }
     }
     out << "\n";
+}
 
-    auto procs = s.processes();
+// Switches, migrations and wakeups in all, against the workload's own getrusage, and the
+// user-level switches when counted.
+void render_totals(std::ostringstream& out, const Snapshot& s,
+                   const std::vector<ProcessRow>& procs) {
     out << tk::strprintf(
         "totals: %" PRIu64 " switches (%" PRIu64 " voluntary, %" PRIu64 " involuntary), %" PRIu64
         " migrations, %" PRIu64 " wakeups; %zu threads in %zu processes\n",
@@ -92,7 +91,9 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
                              "here (measured now), far more than the switch itself\n",
                              s.counter(CS_C_USER_SWITCHES), s.user_switch_function.c_str(),
                              format_ns(s.uprobe_cost_ns).c_str());
+}
 
+void render_processes(std::ostringstream& out, const std::vector<ProcessRow>& procs) {
     out << "\nper process:\n"
         << tk::strprintf("  %8s %-16s %7s %10s %11s %6s %10s %10s %10s %10s\n", "PID", "COMM",
                          "THREADS", "VOLUNTARY", "INVOLUNTARY", "MIGR", "ON-CPU", "OFF-CPU",
@@ -105,7 +106,10 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
             format_ns(double(p.sum.off_cpu_ns)).c_str(),
             tk::format_mean_ns(p.sum.wait_ns, p.sum.wait_count).c_str(),
             tk::format_mean_ns(p.sum.handoff_ns, p.sum.handoff_count).c_str());
+}
 
+// One row per thread, by switches.
+void render_threads(std::ostringstream& out, const Snapshot& s, const ReportOptions& opts) {
     auto threads = s.threads;
     std::sort(threads.begin(), threads.end(), [](const ThreadRow& a, const ThreadRow& b) {
         uint64_t sa = a.stats.voluntary + a.stats.involuntary,
@@ -134,7 +138,9 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     if (shown < threads.size())
         out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n",
                              threads.size() - shown);
+}
 
+void render_histograms(std::ostringstream& out, const Snapshot& s, const ReportOptions& opts) {
     out << "\n";
     for (auto& nh : named_histograms()) {
         if (nh.id >= CS_H_SWITCH_COST && nh.id < CS_H_SWITCH_COST + CS_KINDS &&
@@ -150,7 +156,9 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     }
     if (!s.switch_cost_measured)
         out << "switch cost: not measured (the kernel has no usable sched_exit_tp)\n";
+}
 
+void render_dropped(std::ostringstream& out, const Snapshot& s) {
     uint64_t dropped =
         s.counter(CS_C_DROP_STORAGE) + s.counter(CS_C_DROP_EXITED) + s.counter(CS_C_DROP_LIVE);
     out << tk::strprintf("dropped: %" PRIu64 " (task state %" PRIu64
@@ -161,6 +169,21 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
         out << tk::strprintf("; switch cost unmatched (first runs of new tasks): %" PRIu64,
                              s.counter(CS_C_COST_UNMATCHED));
     out << "\n";
+}
+
+}  // namespace
+
+std::string text_report(const Snapshot& s, const ReportOptions& opts) {
+    std::ostringstream out;
+    out << tk::run_headline("ctxswitch-trace", s);
+    out << "\n" << handoff_comparison(s) << "\n";
+    render_switch_cost_line(out, s);
+    auto procs = s.processes();
+    render_totals(out, s, procs);
+    render_processes(out, procs);
+    render_threads(out, s, opts);
+    render_histograms(out, s, opts);
+    render_dropped(out, s);
     out << tk::probe_notes(s, opts.verbose);
     return out.str();
 }
@@ -214,15 +237,7 @@ nlohmann::json json_report(const Snapshot& s) {
         row["threads"] = p.threads;
         pj.push_back(row);
     }
-    auto& tj = j["threads"] = nlohmann::json::array();
-    for (auto& t : s.threads) {
-        auto row = stats_json(t.stats);
-        row["tid"] = t.stats.tid;
-        row["pid"] = t.stats.pid;
-        row["comm"] = t.comm;
-        row["alive"] = t.alive;
-        tj.push_back(row);
-    }
+    j["threads"] = tk::threads_json(s.threads, stats_json);
     j["dropped"] = {
         {"task_state", s.counter(CS_C_DROP_STORAGE)},
         {"exited_threads", s.counter(CS_C_DROP_EXITED)},

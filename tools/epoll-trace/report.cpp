@@ -224,16 +224,20 @@ std::string summary_lines(const Snapshot& s) {
                         : text;
 }
 
-std::string text_report(const Snapshot& s, const ReportOptions& opts) {
-    std::ostringstream out;
-    out << "epoll-trace: " << s.target << ", " << tk::strprintf("%.2f s", s.duration_s)
-        << ", probes " << s.probe_mode;
-    if (!s.end_reason.empty())
-        out << "; " << s.end_reason;
-    if (s.workload_status)
-        out << " (" << s.workload_status->describe() << ")";
-    out << "\n" << summary_lines(s) << "\n";
+namespace {
 
+// The ready-to-return p50 of a loop, with the part spent waiting for a CPU.
+std::string ready_cell(const Snapshot& s, const Loop& l) {
+    if (!s.coverage.wakeups)
+        return std::string("-");
+    const auto& r = l.hist(EP_H_READY_TO_RETURN);
+    if (r.empty())
+        return std::string("-");
+    return p50(r) + " (" + p50(l.hist(EP_H_READY_WAIT_CPU)) + ")";
+}
+
+// Calls by syscall, events, timeouts, errors.
+void render_totals(std::ostringstream& out, const Snapshot& s) {
     out << tk::strprintf(
         "totals: epoll_wait calls %" PRIu64 " (epoll_wait %" PRIu64 ", epoll_pwait %" PRIu64
         ", epoll_pwait2 %" PRIu64 "), epoll_ctl %" PRIu64 ", poll %" PRIu64 " (poll %" PRIu64
@@ -246,102 +250,96 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
                          ", non-blocking calls %" PRIu64 ", errors %" PRIu64 "; threads %zu\n",
                          s.counter(EP_C_EVENTS), s.counter(EP_C_TIMEOUTS),
                          s.counter(EP_C_NONBLOCKING), s.counter(EP_C_ERRORS), s.threads.size());
+}
 
-    bool any_epoll = false, any_other = false;
-    for (auto& l : s.loops)
-        (l.family() == Family::Epoll ? any_epoll : any_other) = true;
-    auto ready_cell = [&](const Loop& l) {
-        if (!s.coverage.wakeups)
-            return std::string("-");
-        const auto& r = l.hist(EP_H_READY_TO_RETURN);
-        if (r.empty())
-            return std::string("-");
-        return p50(r) + " (" + p50(l.hist(EP_H_READY_WAIT_CPU)) + ")";
-    };
-    if (any_epoll) {
-        out << "\nepoll instances:\n"
-            << tk::strprintf("  %8s %-16s %5s %9s %9s %7s %6s %8s %8s %11s %22s %10s %5s\n", "PID",
-                             "COMM", "EPFD", "CALLS", "EVENTS", "EV/CALL", "FULL", "TIMEOUTS",
-                             "NONBLOCK", "BLOCKED p50", "READY p50 (CPU WAIT)", "BUSY p50", "FDS");
-        for (auto& l : s.loops) {
-            if (l.family() != Family::Epoll)
-                continue;
-            out << tk::strprintf(
-                "  %8u %-16s %5d %9" PRIu64 " %9" PRIu64 " %7.2f %6" PRIu64 " %8" PRIu64
-                " %8s %11s %22s %10s %5" PRId64 "\n",
-                l.pid, l.comm.c_str(), l.key, l.c.calls, l.c.events, l.events_per_call(), l.c.full,
-                l.c.timeouts, pct(l.nonblocking_share()).c_str(),
-                s.coverage.switches ? p50(l.hist(EP_H_BLOCKED)).c_str() : "-",
-                ready_cell(l).c_str(), p50(l.hist(EP_H_LOOP_BUSY)).c_str(), l.interest_size);
-        }
+// One row per epoll instance.
+void render_epoll_table(std::ostringstream& out, const Snapshot& s) {
+    out << "\nepoll instances:\n"
+        << tk::strprintf("  %8s %-16s %5s %9s %9s %7s %6s %8s %8s %11s %22s %10s %5s\n", "PID",
+                         "COMM", "EPFD", "CALLS", "EVENTS", "EV/CALL", "FULL", "TIMEOUTS",
+                         "NONBLOCK", "BLOCKED p50", "READY p50 (CPU WAIT)", "BUSY p50", "FDS");
+    for (auto& l : s.loops) {
+        if (l.family() != Family::Epoll)
+            continue;
+        out << tk::strprintf(
+            "  %8u %-16s %5d %9" PRIu64 " %9" PRIu64 " %7.2f %6" PRIu64 " %8" PRIu64
+            " %8s %11s %22s %10s %5" PRId64 "\n",
+            l.pid, l.comm.c_str(), l.key, l.c.calls, l.c.events, l.events_per_call(), l.c.full,
+            l.c.timeouts, pct(l.nonblocking_share()).c_str(),
+            s.coverage.switches ? p50(l.hist(EP_H_BLOCKED)).c_str() : "-", ready_cell(s, l).c_str(),
+            p50(l.hist(EP_H_LOOP_BUSY)).c_str(), l.interest_size);
     }
-    if (any_other) {
-        out << "\npoll and select:\n"
-            << tk::strprintf("  %8s %-16s %-6s %9s %9s %7s %7s %8s %8s %11s %22s %12s\n", "PID",
-                             "COMM", "KIND", "CALLS", "EVENTS", "EV/CALL", "FDS p50", "TIMEOUTS",
-                             "NONBLOCK", "BLOCKED p50", "READY p50 (CPU WAIT)", "CPU/CALL p50");
-        for (auto& l : s.loops) {
-            if (l.family() == Family::Epoll)
-                continue;
-            out << tk::strprintf("  %8u %-16s %-6s %9" PRIu64 " %9" PRIu64 " %7.2f %7" PRIu64
-                                 " %8" PRIu64 " %8s %11s %22s %12s\n",
-                                 l.pid, l.comm.c_str(), family_name(l.family()), l.c.calls,
-                                 l.c.events, l.events_per_call(),
-                                 l.hist(EP_H_FDS_PER_CALL).percentile(50), l.c.timeouts,
-                                 pct(l.nonblocking_share()).c_str(),
-                                 s.coverage.switches ? p50(l.hist(EP_H_BLOCKED)).c_str() : "-",
-                                 ready_cell(l).c_str(),
-                                 s.coverage.switches ? p50(l.hist(EP_H_CPU_IN_CALL)).c_str() : "-");
-        }
-    }
-    for (auto& l : s.loops)
-        out << "\n" << loop_detail(s, l, opts);
+}
 
-    if (!s.threads.empty()) {
-        auto threads = s.threads;
-        std::sort(threads.begin(), threads.end(), [](const ThreadRow& a, const ThreadRow& b) {
-            uint64_t ca = a.stats.calls[0] + a.stats.calls[1] + a.stats.calls[2];
-            uint64_t cb = b.stats.calls[0] + b.stats.calls[1] + b.stats.calls[2];
-            return ca != cb ? ca > cb : a.stats.tid < b.stats.tid;
-        });
-        size_t shown = opts.verbose ? threads.size() : std::min(threads.size(), opts.max_threads);
-        out << "\nper thread:\n"
-            << tk::strprintf("  %8s %8s %-16s %8s %8s %8s %6s %9s %10s %10s %10s %10s %10s\n",
-                             "TID", "PID", "COMM", "EPOLL", "POLL", "SELECT", "CTL", "EVENTS",
-                             "IN-CALL", "BLOCKED", "CPU", "READY avg", "BUSY avg");
-        for (size_t i = 0; i < shown; i++) {
-            const auto& t = threads[i].stats;
-            out << tk::strprintf(
-                "  %8u %8u %-16s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %9" PRIu64
-                " %10s %10s %10s %10s %10s\n",
-                t.tid, t.pid, threads[i].comm.c_str(), uint64_t(t.calls[EP_EPOLL]),
-                uint64_t(t.calls[EP_POLL]), uint64_t(t.calls[EP_SELECT]), uint64_t(t.ctl_calls),
-                uint64_t(t.events), format_ns(double(t.in_call_ns)).c_str(),
-                s.coverage.switches ? format_ns(double(t.blocked_ns)).c_str() : "-",
-                s.coverage.switches ? format_ns(double(t.cpu_in_call_ns)).c_str() : "-",
-                tk::format_mean_ns(t.ready_ns, t.ready_count).c_str(),
-                tk::format_mean_ns(t.busy_ns, t.busy_count).c_str());
-        }
-        if (shown < threads.size())
-            out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n",
-                                 threads.size() - shown);
+// One row per process's poll and select calls.
+void render_poll_select_table(std::ostringstream& out, const Snapshot& s) {
+    out << "\npoll and select:\n"
+        << tk::strprintf("  %8s %-16s %-6s %9s %9s %7s %7s %8s %8s %11s %22s %12s\n", "PID", "COMM",
+                         "KIND", "CALLS", "EVENTS", "EV/CALL", "FDS p50", "TIMEOUTS", "NONBLOCK",
+                         "BLOCKED p50", "READY p50 (CPU WAIT)", "CPU/CALL p50");
+    for (auto& l : s.loops) {
+        if (l.family() == Family::Epoll)
+            continue;
+        out << tk::strprintf("  %8u %-16s %-6s %9" PRIu64 " %9" PRIu64 " %7.2f %7" PRIu64
+                             " %8" PRIu64 " %8s %11s %22s %12s\n",
+                             l.pid, l.comm.c_str(), family_name(l.family()), l.c.calls, l.c.events,
+                             l.events_per_call(), l.hist(EP_H_FDS_PER_CALL).percentile(50),
+                             l.c.timeouts, pct(l.nonblocking_share()).c_str(),
+                             s.coverage.switches ? p50(l.hist(EP_H_BLOCKED)).c_str() : "-",
+                             ready_cell(s, l).c_str(),
+                             s.coverage.switches ? p50(l.hist(EP_H_CPU_IN_CALL)).c_str() : "-");
     }
+}
 
-    if (!s.loops.empty()) {
-        out << "\nall loops together:\n";
-        for (auto& nh : named_histograms()) {
-            if (!measured(s, nh.id))
-                continue;
-            auto h = s.merged(nh.id);
-            bool full = nh.id == EP_H_BLOCKED || nh.id == EP_H_READY_TO_RETURN ||
-                        nh.id == EP_H_EVENTS_PER_CALL;
-            if (full)
-                out << "\n" << render(s, nh, h);
-            else if (std::string(nh.unit) == "ns")
-                out << nh.title << ": " << h.summary() << "\n";
-        }
+// One row per thread, by calls.
+void render_threads(std::ostringstream& out, const Snapshot& s, const ReportOptions& opts) {
+    auto threads = s.threads;
+    std::sort(threads.begin(), threads.end(), [](const ThreadRow& a, const ThreadRow& b) {
+        uint64_t ca = a.stats.calls[0] + a.stats.calls[1] + a.stats.calls[2];
+        uint64_t cb = b.stats.calls[0] + b.stats.calls[1] + b.stats.calls[2];
+        return ca != cb ? ca > cb : a.stats.tid < b.stats.tid;
+    });
+    size_t shown = opts.verbose ? threads.size() : std::min(threads.size(), opts.max_threads);
+    out << "\nper thread:\n"
+        << tk::strprintf("  %8s %8s %-16s %8s %8s %8s %6s %9s %10s %10s %10s %10s %10s\n", "TID",
+                         "PID", "COMM", "EPOLL", "POLL", "SELECT", "CTL", "EVENTS", "IN-CALL",
+                         "BLOCKED", "CPU", "READY avg", "BUSY avg");
+    for (size_t i = 0; i < shown; i++) {
+        const auto& t = threads[i].stats;
+        out << tk::strprintf(
+            "  %8u %8u %-16s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %9" PRIu64
+            " %10s %10s %10s %10s %10s\n",
+            t.tid, t.pid, threads[i].comm.c_str(), uint64_t(t.calls[EP_EPOLL]),
+            uint64_t(t.calls[EP_POLL]), uint64_t(t.calls[EP_SELECT]), uint64_t(t.ctl_calls),
+            uint64_t(t.events), format_ns(double(t.in_call_ns)).c_str(),
+            s.coverage.switches ? format_ns(double(t.blocked_ns)).c_str() : "-",
+            s.coverage.switches ? format_ns(double(t.cpu_in_call_ns)).c_str() : "-",
+            tk::format_mean_ns(t.ready_ns, t.ready_count).c_str(),
+            tk::format_mean_ns(t.busy_ns, t.busy_count).c_str());
     }
+    if (shown < threads.size())
+        out << tk::strprintf("  ... %zu more threads (-v or --json for all)\n",
+                             threads.size() - shown);
+}
 
+// The histograms of all loops merged.
+void render_all_loops(std::ostringstream& out, const Snapshot& s) {
+    out << "\nall loops together:\n";
+    for (auto& nh : named_histograms()) {
+        if (!measured(s, nh.id))
+            continue;
+        auto h = s.merged(nh.id);
+        bool full =
+            nh.id == EP_H_BLOCKED || nh.id == EP_H_READY_TO_RETURN || nh.id == EP_H_EVENTS_PER_CALL;
+        if (full)
+            out << "\n" << render(s, nh, h);
+        else if (std::string(nh.unit) == "ns")
+            out << nh.title << ": " << h.summary() << "\n";
+    }
+}
+
+// What did not fit, and events no fd could be given.
+void render_dropped(std::ostringstream& out, const Snapshot& s) {
     out << "\n"
         << tk::strprintf("dropped: %" PRIu64 " (task state %" PRIu64 ", loops %" PRIu64
                          ", cost histograms %" PRIu64 ", fds %" PRIu64 ", wakers %" PRIu64
@@ -355,6 +353,29 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
                          " with unknown epoll_data; unreadable user buffers %" PRIu64 "\n",
                          s.counter(EP_C_EVENTS_UNREAD), s.counter(EP_C_EVENTS_UNMAPPED),
                          s.counter(EP_C_READ_FAULTS));
+}
+
+}  // namespace
+
+std::string text_report(const Snapshot& s, const ReportOptions& opts) {
+    std::ostringstream out;
+    out << tk::run_headline("epoll-trace", s);
+    out << "\n" << summary_lines(s) << "\n";
+    render_totals(out, s);
+    bool any_epoll = false, any_other = false;
+    for (auto& l : s.loops)
+        (l.family() == Family::Epoll ? any_epoll : any_other) = true;
+    if (any_epoll)
+        render_epoll_table(out, s);
+    if (any_other)
+        render_poll_select_table(out, s);
+    for (auto& l : s.loops)
+        out << "\n" << loop_detail(s, l, opts);
+    if (!s.threads.empty())
+        render_threads(out, s, opts);
+    if (!s.loops.empty())
+        render_all_loops(out, s);
+    render_dropped(out, s);
     out << tk::probe_notes(s, opts.verbose);
     return out.str();
 }

@@ -167,15 +167,7 @@ json json_report(const Snapshot& s) {
         row["threads"] = p.threads;
         procs.push_back(row);
     }
-    auto& threads = j["threads"] = json::array();
-    for (auto& t : s.threads) {
-        json row = stats_json(t.stats);
-        row["tid"] = t.stats.tid;
-        row["pid"] = t.stats.pid;
-        row["comm"] = t.comm;
-        row["alive"] = t.alive;
-        threads.push_back(row);
-    }
+    j["threads"] = tk::threads_json(s.threads, stats_json);
     j["dropped"] = {
         {"task_state", s.counter(EP_C_DROP_STORAGE)},
         {"loops", s.counter(EP_C_DROP_LOOPS)},

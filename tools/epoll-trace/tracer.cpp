@@ -212,23 +212,25 @@ std::string comm_for(uint32_t pid, const std::vector<ThreadRow>& threads) {
 
 }  // namespace
 
-Snapshot Tracer::snapshot() {
-    auto* s = impl_->skel->get();
-    const size_t ncpu = size_t(impl_->ncpu);
-    Snapshot snap;
-    snap.probe_mode = std::string(coverage_.switches || coverage_.wakeups ? "tp_btf + " : "") +
-                      "syscall tracepoints";
-    snap.coverage = coverage_;
-    snap.probes = impl_->skel->probes();
-    snap.warnings = warnings_;
+namespace {
 
-    snap.counters = tk::sum_per_cpu_counters<EP_COUNTERS>(bpf_map__fd(s->maps.totals));
-    if (snap.counter(EP_C_DROP_LOOPS) || snap.counter(EP_C_DROP_SIZE_HISTS))
-        snap.warnings.push_back("more event loops than the " + std::to_string(max_loops_) +
-                                " kept: calls of the others are not in the per-loop tables (see "
-                                "dropped); raise --max-loops");
+// The loops the snapshot reads, by (pid, epfd or poll/select key), made on first sight.
+class LoopTable {
+  public:
+    Loop& at(uint32_t pid, int32_t key) {
+        Loop& l = loops_[{pid, key}];
+        l.pid = pid;
+        l.key = key;
+        return l;
+    }
+    std::map<std::pair<uint32_t, int32_t>, Loop>& all() { return loops_; }
 
-    // threads: live ones from their task storage, then the exited records
+  private:
+    std::map<std::pair<uint32_t, int32_t>, Loop> loops_;
+};
+
+std::vector<ThreadRow> read_threads(epoll_bpf* s) {
+    // live ones from their task storage, then the exited records
     std::map<uint32_t, ThreadRow> live;
     ep_task_state st{};
     tk::TaskStateMaps tasks(bpf_map__fd(s->maps.task_state), -1, bpf_map__fd(s->maps.live), true);
@@ -241,71 +243,55 @@ Snapshot Tracer::snapshot() {
         row.alive = true;
         live[tid] = row;
     });
-    snap.threads = tk::threads_with_exited(bpf_map__fd(s->maps.exited), std::move(live));
+    return tk::threads_with_exited(bpf_map__fd(s->maps.exited), std::move(live));
+}
 
-    // loops and their counters and histograms, added up over the CPUs
-    std::map<std::pair<uint32_t, int32_t>, Loop> loops;
-    {
-        std::vector<ep_loop> per_cpu(ncpu);
-        int fd = bpf_map__fd(s->maps.loops);
-        tk::for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
-            if (bpf_map_lookup_elem(fd, &k, per_cpu.data()))
+// Each loop's counters and histograms, and its cost histograms, added up over the CPUs.
+void read_loop_counters(epoll_bpf* s, size_t ncpu, LoopTable& loops) {
+    std::vector<ep_loop> per_loop(ncpu);
+    int fd = bpf_map__fd(s->maps.loops);
+    tk::for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
+        if (bpf_map_lookup_elem(fd, &k, per_loop.data()))
+            return;
+        Loop& l = loops.at(k.pid, k.key);
+        for (auto& v : per_loop) {
+            l.c.add(v);
+            for (size_t h = 0; h < EP_HISTS; h++)
+                l.hists[h].merge(v.h[h]);
+        }
+    });
+    std::vector<struct hist> per_cell(ncpu);
+    fd = bpf_map__fd(s->maps.size_hists);
+    tk::for_each_key<ep_size_key>(fd, [&](const ep_size_key& k) {
+        if (bpf_map_lookup_elem(fd, &k, per_cell.data()))
+            return;
+        CostRow row;
+        row.bucket = k.bucket;
+        row.slept = k.slept;
+        for (auto& h : per_cell)
+            row.cpu.merge(h);
+        loops.at(k.pid, k.key).cost.push_back(row);
+    });
+    tk::for_each_entry<ep_loop_key, int64_t>(
+        bpf_map__fd(s->maps.interest_size),
+        [&](const ep_loop_key& k, int64_t n) { loops.at(k.pid, k.key).interest_size = n; });
+}
+
+// The fds of each loop, with the readiness of every live epoll registration added to its
+// fd's row.
+void read_fds(epoll_bpf* s, LoopTable& loops) {
+    tk::for_each_entry<ep_fd_key, ep_fd_info>(bpf_map__fd(s->maps.fds),
+                                              [&](const ep_fd_key& k, const ep_fd_info& info) {
+                                                  FdRow row;
+                                                  row.fd = k.fd;
+                                                  row.info = info;
+                                                  loops.at(k.pid, k.key).fds.push_back(row);
+                                              });
+    tk::for_each_entry<ep_data_key, ep_data_info>(
+        bpf_map__fd(s->maps.by_data), [&](const ep_data_key& k, const ep_data_info& d) {
+            if (!d.ready)
                 return;
-            Loop& l = loops[{k.pid, k.key}];
-            l.pid = k.pid;
-            l.key = k.key;
-            for (auto& v : per_cpu) {
-                l.c.add(v);
-                for (size_t h = 0; h < EP_HISTS; h++)
-                    l.hists[h].merge(v.h[h]);
-            }
-        });
-    }
-    auto loop_of = [&](uint32_t pid, int32_t key) -> Loop& {
-        Loop& l = loops[{pid, key}];
-        l.pid = pid;
-        l.key = key;
-        return l;
-    };
-    {
-        std::vector<struct hist> per_cpu(ncpu);
-        int fd = bpf_map__fd(s->maps.size_hists);
-        tk::for_each_key<ep_size_key>(fd, [&](const ep_size_key& k) {
-            if (bpf_map_lookup_elem(fd, &k, per_cpu.data()))
-                return;
-            CostRow row;
-            row.bucket = k.bucket;
-            row.slept = k.slept;
-            for (auto& h : per_cpu)
-                row.cpu.merge(h);
-            loop_of(k.pid, k.key).cost.push_back(row);
-        });
-    }
-    {
-        int fd = bpf_map__fd(s->maps.interest_size);
-        tk::for_each_key<ep_loop_key>(fd, [&](const ep_loop_key& k) {
-            int64_t n = 0;
-            if (bpf_map_lookup_elem(fd, &k, &n) == 0)
-                loop_of(k.pid, k.key).interest_size = n;
-        });
-    }
-    {
-        int fd = bpf_map__fd(s->maps.fds);
-        tk::for_each_key<ep_fd_key>(fd, [&](const ep_fd_key& k) {
-            FdRow row;
-            row.fd = k.fd;
-            if (bpf_map_lookup_elem(fd, &k, &row.info) == 0)
-                loop_of(k.pid, k.key).fds.push_back(row);
-        });
-    }
-    {
-        // epoll readiness since each live registration began, added to its fd's row
-        int fd = bpf_map__fd(s->maps.by_data);
-        tk::for_each_key<ep_data_key>(fd, [&](const ep_data_key& k) {
-            ep_data_info d{};
-            if (bpf_map_lookup_elem(fd, &k, &d) || !d.ready)
-                return;
-            Loop& l = loop_of(k.pid, k.epfd);
+            Loop& l = loops.at(k.pid, k.epfd);
             auto row = std::find_if(l.fds.begin(), l.fds.end(),
                                     [&](const FdRow& r) { return r.fd == d.fd; });
             if (row == l.fds.end()) {
@@ -316,25 +302,27 @@ Snapshot Tracer::snapshot() {
             row->info.ready += d.ready;
             row->info.returned_mask |= d.returned_mask;
         });
-    }
-    {
-        int fd = bpf_map__fd(s->maps.wakers);
-        tk::for_each_key<ep_waker_key>(fd, [&](const ep_waker_key& k) {
-            ep_waker_info info{};
-            if (bpf_map_lookup_elem(fd, &k, &info))
-                return;
+}
+
+void read_wakers(epoll_bpf* s, LoopTable& loops) {
+    tk::for_each_entry<ep_waker_key, ep_waker_info>(
+        bpf_map__fd(s->maps.wakers), [&](const ep_waker_key& k, const ep_waker_info& info) {
             WakerRow row;
             row.tid = k.tid;
             row.pid = info.pid;
             row.interrupt = k.interrupt;
             row.comm.assign(info.comm, strnlen(info.comm, sizeof info.comm));
             row.count = info.count;
-            loop_of(k.pid, k.key).wakers.push_back(row);
+            loops.at(k.pid, k.key).wakers.push_back(row);
         });
-    }
+}
 
-    for (auto& [key, l] : loops) {
-        l.comm = comm_for(l.pid, snap.threads);
+// The loops in report order (epoll first, then poll, then select), each with its fds by
+// readiness, its wakers by count and its cost rows by size.
+std::vector<Loop> ranked_loops(LoopTable& loops, const std::vector<ThreadRow>& threads) {
+    std::vector<Loop> out;
+    for (auto& [key, l] : loops.all()) {
+        l.comm = comm_for(l.pid, threads);
         std::sort(l.fds.begin(), l.fds.end(), [](const FdRow& a, const FdRow& b) {
             return a.info.ready != b.info.ready ? a.info.ready > b.info.ready : a.fd < b.fd;
         });
@@ -343,11 +331,35 @@ Snapshot Tracer::snapshot() {
         std::sort(l.cost.begin(), l.cost.end(), [](const CostRow& a, const CostRow& b) {
             return a.bucket != b.bucket ? a.bucket < b.bucket : a.slept < b.slept;
         });
-        snap.loops.push_back(std::move(l));
+        out.push_back(std::move(l));
     }
-    std::stable_sort(snap.loops.begin(), snap.loops.end(), [](const Loop& a, const Loop& b) {
+    std::stable_sort(out.begin(), out.end(), [](const Loop& a, const Loop& b) {
         return int(a.family()) < int(b.family());
     });
+    return out;
+}
+
+}  // namespace
+
+Snapshot Tracer::snapshot() {
+    auto* s = impl_->skel->get();
+    Snapshot snap;
+    snap.probe_mode = std::string(coverage_.switches || coverage_.wakeups ? "tp_btf + " : "") +
+                      "syscall tracepoints";
+    snap.coverage = coverage_;
+    snap.probes = impl_->skel->probes();
+    snap.warnings = warnings_;
+    snap.counters = tk::sum_per_cpu_counters<EP_COUNTERS>(bpf_map__fd(s->maps.totals));
+    if (snap.counter(EP_C_DROP_LOOPS) || snap.counter(EP_C_DROP_SIZE_HISTS))
+        snap.warnings.push_back("more event loops than the " + std::to_string(max_loops_) +
+                                " kept: calls of the others are not in the per-loop tables (see "
+                                "dropped); raise --max-loops");
+    snap.threads = read_threads(s);
+    LoopTable loops;
+    read_loop_counters(s, size_t(impl_->ncpu), loops);
+    read_fds(s, loops);
+    read_wakers(s, loops);
+    snap.loops = ranked_loops(loops, snap.threads);
     if (impl_->stats)
         snap.program_stats = impl_->skel->program_stats();
     return snap;

@@ -223,12 +223,7 @@ namespace {
 
 // The run and the totals: what was traced, how it ended, the futex calls by kind.
 void render_summary(std::ostringstream& out, const Report& r) {
-    out << "lockwait-trace: " << r.target << ", " << tk::strprintf("%.2f s", r.duration_s)
-        << ", probes " << r.probe_mode;
-    if (!r.end_reason.empty())
-        out << "; " << r.end_reason;
-    if (r.workload_status)
-        out << " (" << r.workload_status->describe() << ")";
+    out << tk::run_headline("lockwait-trace", r);
     out << "\n";
 
     auto procs = r.processes();
@@ -696,15 +691,7 @@ nlohmann::json json_report(const Report& r) {
         row["threads"] = p.threads;
         pj.push_back(row);
     }
-    auto& tj = j["threads"] = nlohmann::json::array();
-    for (const auto& t : r.threads) {
-        auto row = thread_json(t.stats);
-        row["tid"] = t.stats.tid;
-        row["pid"] = t.stats.pid;
-        row["comm"] = t.comm;
-        row["alive"] = t.alive;
-        tj.push_back(row);
-    }
+    j["threads"] = tk::threads_json(r.threads, thread_json);
 
     if (r.stacks_enabled) {
         j["stacks"] = stacks_json(r.stacks);

@@ -252,14 +252,9 @@ void Tracer::settle(int timeout_ms) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
-Snapshot Tracer::snapshot() {
-    auto* s = impl_->skel->get();
-    Snapshot snap;
-    snap.probe_mode = mode_;
-    snap.probes = impl_->skel->probes();
-    snap.warnings = warnings_;
-    const size_t ncpu = size_t(impl_->ncpu);
+namespace {
 
+void read_totals(lockwait_bpf* s, Snapshot& snap) {
     uint32_t zero = 0;
     for (const auto& t : tk::per_cpu_values<lw_totals>(bpf_map__fd(s->maps.totals), zero)) {
         for (int i = 0; i < LW_COUNTERS; i++)
@@ -270,79 +265,88 @@ Snapshot Tracer::snapshot() {
     for (uint32_t id = 0; id < LW_HISTS; id++)
         for (const auto& h : tk::per_cpu_values<struct hist>(bpf_map__fd(s->maps.hists), id))
             snap.hists[id].merge(h);
-    {
-        int fd = bpf_map__fd(s->maps.wakers);
-        tk::for_each_key<lw_wake_key>(fd, [&](const lw_wake_key& k) {
-            WakeRow r;
-            r.key = k;
-            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0)
-                snap.wakers.push_back(r);
-        });
-    }
-    std::set<int32_t> stack_ids;
-    if (features_.stacks) {
-        int fd = bpf_map__fd(s->maps.stack_waits);
-        tk::for_each_key<lw_stack_key>(fd, [&](const lw_stack_key& k) {
-            StackRow r;
-            r.key = k;
-            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0) {
-                snap.stack_rows.push_back(r);
+}
+
+// --stacks and kernel locks: their rows, and the ids of the stacks they name (in STACK_IDS).
+void read_stack_rows(lockwait_bpf* s, const Features& features, Snapshot& snap,
+                     std::set<int32_t>& stack_ids) {
+    if (features.stacks)
+        tk::for_each_entry<lw_stack_key, lw_stack_row>(
+            bpf_map__fd(s->maps.stack_waits), [&](const lw_stack_key& k, const lw_stack_row& row) {
+                snap.stack_rows.push_back(StackRow{k, row});
                 stack_ids.insert(k.waiter_stack);
                 stack_ids.insert(k.waker_stack);
-            }
-        });
-    }
-    if (features_.kernel_locks) {
-        int fd = bpf_map__fd(s->maps.klocks);
-        tk::for_each_key<lw_klock_key>(fd, [&](const lw_klock_key& k) {
-            KernelLockRow r;
-            r.key = k;
-            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0) {
-                snap.kernel_locks.push_back(r);
+            });
+    if (features.kernel_locks)
+        tk::for_each_entry<lw_klock_key, lw_klock_row>(
+            bpf_map__fd(s->maps.klocks), [&](const lw_klock_key& k, const lw_klock_row& row) {
+                snap.kernel_locks.push_back(KernelLockRow{k, row});
                 stack_ids.insert(k.stack);
-            }
-        });
-    }
-    {
-        int fd = bpf_map__fd(s->maps.stacks);
-        std::vector<uint64_t> ips(LW_STACK_DEPTH);
-        for (int32_t id : stack_ids) {
-            if (id < 0)
-                continue;
-            std::fill(ips.begin(), ips.end(), 0);
-            uint32_t key = uint32_t(id);
-            if (bpf_map_lookup_elem(fd, &key, ips.data()) != 0)
-                continue;
-            auto& out = snap.stacks[id];
-            for (uint64_t ip : ips) {
-                if (!ip)
-                    break;
-                out.push_back(ip);
-            }
+            });
+}
+
+// The stacks STACK_IDS names, innermost frame first.
+void read_stacks(lockwait_bpf* s, const std::set<int32_t>& stack_ids, Snapshot& snap) {
+    int fd = bpf_map__fd(s->maps.stacks);
+    std::vector<uint64_t> ips(LW_STACK_DEPTH);
+    for (int32_t id : stack_ids) {
+        if (id < 0)
+            continue;
+        std::fill(ips.begin(), ips.end(), 0);
+        uint32_t key = uint32_t(id);
+        if (bpf_map_lookup_elem(fd, &key, ips.data()) != 0)
+            continue;
+        auto& out = snap.stacks[id];
+        for (uint64_t ip : ips) {
+            if (!ip)
+                break;
+            out.push_back(ip);
         }
     }
-    if (features_.uprobes) {
-        int fd = bpf_map__fd(s->maps.ulocks);
-        std::vector<lw_ulock_row> per_cpu(ncpu);
-        tk::for_each_key<lw_ulock_key>(fd, [&](const lw_ulock_key& k) {
-            if (bpf_map_lookup_elem(fd, &k, per_cpu.data()) != 0)
-                return;
-            UserLockRow r;
-            r.key = k;
-            for (auto& c : per_cpu) {
-                r.acquires += c.acquires;
-                r.acquire_ns += c.acquire_ns;
-                r.try_busy += c.try_busy;
-                r.holds += c.holds;
-                r.hold_ns += c.hold_ns;
-                r.max_hold_ns = std::max<uint64_t>(r.max_hold_ns, c.max_hold_ns);
-                r.h_acquire.merge(c.h_acquire);
-                r.h_hold.merge(c.h_hold);
-            }
-            snap.user_locks.push_back(std::move(r));
-        });
-    }
+}
 
+// --uprobes: each pthread object's row, its CPUs' copies added up.
+void read_user_locks(lockwait_bpf* s, size_t ncpu, Snapshot& snap) {
+    int fd = bpf_map__fd(s->maps.ulocks);
+    std::vector<lw_ulock_row> per_cpu(ncpu);
+    tk::for_each_key<lw_ulock_key>(fd, [&](const lw_ulock_key& k) {
+        if (bpf_map_lookup_elem(fd, &k, per_cpu.data()) != 0)
+            return;
+        UserLockRow r;
+        r.key = k;
+        for (auto& c : per_cpu) {
+            r.acquires += c.acquires;
+            r.acquire_ns += c.acquire_ns;
+            r.try_busy += c.try_busy;
+            r.holds += c.holds;
+            r.hold_ns += c.hold_ns;
+            r.max_hold_ns = std::max<uint64_t>(r.max_hold_ns, c.max_hold_ns);
+            r.h_acquire.merge(c.h_acquire);
+            r.h_hold.merge(c.h_hold);
+        }
+        snap.user_locks.push_back(std::move(r));
+    });
+}
+
+// Runs the kernel skipped because the same program was already running on that CPU (a
+// preempted syscall probe): what they would have counted is missing.
+uint64_t recursion_misses(struct bpf_object* object) {
+    uint64_t misses = 0;
+    struct bpf_program* prog;
+    bpf_object__for_each_program(prog, object) {
+        int fd = bpf_program__fd(prog);
+        struct bpf_prog_info info = {};
+        __u32 len = sizeof info;
+        if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+            misses += info.recursion_misses;
+    }
+    return misses;
+}
+
+}  // namespace
+
+void Tracer::read_threads_and_locks(Snapshot& snap) {
+    auto* s = impl_->skel->get();
     // live threads first, then the exited ones: a thread that ends in between is taken
     // from `exited`, its final record
     std::map<uint32_t, ThreadRow> rows;
@@ -350,50 +354,50 @@ Snapshot Tracer::snapshot() {
     // where a hot row moves when its thread ends or takes up a new word: the copy read
     // there is the later one
     std::map<std::tuple<uint32_t, uint32_t, uint64_t>, LockRow> lock_rows;
-    {
-        auto st = std::make_unique<lw_task_state>();
-        impl_->tasks().for_each_live(st.get(), [&](uint32_t tid, uint32_t) {
-            ThreadRow row;
-            row.stats = st->stats;
-            row.stats.tid = tid;
-            row.comm = tk::comm_of(pid_t(tid));
-            row.alive = true;
-            rows[tid] = row;
-            if (st->hot_used) {
-                LockRow r;
-                r.key =
-                    lw_lock_key{.pid = st->stats.pid, .tid = st->stats.tid, .uaddr = st->hot_uaddr};
-                r.row = st->hot;
-                lock_rows[{r.key.pid, r.key.tid, r.key.uaddr}] = r;
-            }
-        });
-    }
-    {
-        int fd = bpf_map__fd(s->maps.locks);
-        tk::for_each_key<lw_lock_key>(fd, [&](const lw_lock_key& k) {
+    auto st = std::make_unique<lw_task_state>();
+    impl_->tasks().for_each_live(st.get(), [&](uint32_t tid, uint32_t) {
+        ThreadRow row;
+        row.stats = st->stats;
+        row.stats.tid = tid;
+        row.comm = tk::comm_of(pid_t(tid));
+        row.alive = true;
+        rows[tid] = row;
+        if (st->hot_used) {
             LockRow r;
-            r.key = k;
-            if (bpf_map_lookup_elem(fd, &k, &r.row) == 0)
-                lock_rows[{k.pid, k.tid, k.uaddr}] = r;
+            r.key = lw_lock_key{.pid = st->stats.pid, .tid = st->stats.tid, .uaddr = st->hot_uaddr};
+            r.row = st->hot;
+            lock_rows[{r.key.pid, r.key.tid, r.key.uaddr}] = r;
+        }
+    });
+    tk::for_each_entry<lw_lock_key, lw_lock_row>(
+        bpf_map__fd(s->maps.locks), [&](const lw_lock_key& k, const lw_lock_row& row) {
+            lock_rows[{k.pid, k.tid, k.uaddr}] = LockRow{k, row};
         });
-    }
     for (auto& [key, row] : lock_rows)
         snap.locks.push_back(row);
     snap.threads = tk::threads_with_exited(bpf_map__fd(s->maps.exited), std::move(rows));
+}
+
+Snapshot Tracer::snapshot() {
+    auto* s = impl_->skel->get();
+    Snapshot snap;
+    snap.probe_mode = mode_;
+    snap.probes = impl_->skel->probes();
+    snap.warnings = warnings_;
+    read_totals(s, snap);
+    tk::for_each_entry<lw_wake_key, lw_wake_row>(bpf_map__fd(s->maps.wakers),
+                                                 [&](const lw_wake_key& k, const lw_wake_row& row) {
+                                                     snap.wakers.push_back({k, row});
+                                                 });
+    std::set<int32_t> stack_ids;
+    read_stack_rows(s, features_, snap, stack_ids);
+    read_stacks(s, stack_ids, snap);
+    if (features_.uprobes)
+        read_user_locks(s, size_t(impl_->ncpu), snap);
+    read_threads_and_locks(snap);
     if (impl_->stats)
         snap.program_stats = impl_->skel->program_stats();
-    // runs the kernel skipped because the same program was already running on that CPU
-    // (a preempted syscall probe): what they would have counted is missing
-    uint64_t misses = 0;
-    struct bpf_program* prog;
-    bpf_object__for_each_program(prog, impl_->skel->object()) {
-        int fd = bpf_program__fd(prog);
-        struct bpf_prog_info info = {};
-        __u32 len = sizeof info;
-        if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-            misses += info.recursion_misses;
-    }
-    if (misses)
+    if (uint64_t misses = recursion_misses(impl_->skel->object()))
         snap.warnings.push_back("the kernel skipped " + std::to_string(misses) +
                                 " probe runs (recursion protection): some calls may be missing");
     return snap;

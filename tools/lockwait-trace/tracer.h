@@ -55,6 +55,8 @@ class Tracer {
     std::vector<std::string>& warnings() { return warnings_; }
 
   private:
+    // Live threads and their hot lock rows, then `locks` and the exited threads.
+    void read_threads_and_locks(Snapshot& snap);
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::string mode_;

@@ -15,26 +15,6 @@
 
 namespace echo {
 
-Fd& Fd::operator=(Fd&& o) noexcept {
-    if (this != &o) {
-        if (fd_ >= 0)
-            close(fd_);
-        fd_ = o.release();
-    }
-    return *this;
-}
-
-Fd::~Fd() {
-    if (fd_ >= 0)
-        close(fd_);
-}
-
-int Fd::release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-}
-
 static sockaddr_in address_of(const std::string& host, uint16_t port) {
     sockaddr_in a{};
     a.sin_family = AF_INET;

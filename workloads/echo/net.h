@@ -6,25 +6,11 @@
 #include <cstdint>
 #include <string>
 
+#include "fd.h"
+
 namespace echo {
 
-// An fd that is closed when it goes out of scope.
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(o.release()) {}
-    Fd& operator=(Fd&& o) noexcept;
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd();
-    int get() const { return fd_; }
-    int release();
-    explicit operator bool() const { return fd_ >= 0; }
-
-  private:
-    int fd_ = -1;
-};
+using tk::Fd;
 
 // A listening socket on host:port (port 0: the kernel picks one). Throws tk::UserError.
 Fd listen_on(const std::string& host, uint16_t port, int backlog = 4096);
