@@ -44,6 +44,39 @@ bool stop_recording = false;
                                                               \
     static __always_inline void count(__u32 which) { count_n(which, 1); }
 
+/*
+ * The threads user space reads at the end: `live` (tid -> pid of every traced thread alive
+ * now, to find its per-task state) and `exited` (the final STATS of each thread that ended,
+ * under an exit sequence number, since tids are reused). Both preallocated: a thread that
+ * starts or ends while the machine is busy must not be lost to an empty allocation cache;
+ * only a full map drops. keep_exited(tid, stats) moves a thread from one to the other
+ * (false: `exited` was full); `exited` is written first, so a reader that walks `live`
+ * and then `exited` sees the thread in one of them.
+ */
+#define TK_THREAD_RECORDS(STATS, MAX_THREADS)                                    \
+    struct {                                                                     \
+        __uint(type, BPF_MAP_TYPE_HASH);                                         \
+        __uint(max_entries, MAX_THREADS);                                        \
+        __type(key, __u32);                                                      \
+        __type(value, __u32);                                                    \
+    } live SEC(".maps");                                                         \
+    struct {                                                                     \
+        __uint(type, BPF_MAP_TYPE_HASH);                                         \
+        __uint(max_entries, MAX_THREADS);                                        \
+        __type(key, __u32);                                                      \
+        __type(value, STATS);                                                    \
+    } exited SEC(".maps");                                                       \
+    __u32 exit_seq = 0;                                                          \
+                                                                                 \
+    static __always_inline bool keep_exited(__u32 tid, STATS *stats)             \
+    {                                                                            \
+        __u32 key = __sync_fetch_and_add(&exit_seq, 1);                          \
+        bool kept = bpf_map_update_elem(&exited, &key, stats, BPF_NOEXIST) == 0; \
+                                                                                 \
+        bpf_map_delete_elem(&live, &tid);                                        \
+        return kept;                                                             \
+    }
+
 /* Add v to one histogram (in any map value). */
 static __always_inline void hist_record(struct hist *h, __u64 v)
 {

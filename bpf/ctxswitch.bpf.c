@@ -34,23 +34,7 @@ const volatile bool measure_switch_cost = false; /* sched_exit_tp is attached */
 
 TK_TASK_STATE(struct cs_task_state, CS_MAX_THREADS)
 
-/* traced threads alive now (tid -> pid), so user space can find their task storage */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(max_entries, CS_MAX_THREADS);
-    __type(key, __u32);
-    __type(value, __u32);
-} live SEC(".maps");
-
-/* counters of threads that ended, keyed by exit sequence number (tids can be reused) */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(max_entries, CS_MAX_THREADS);
-    __type(key, __u32);
-    __type(value, struct cs_thread_stats);
-} exited SEC(".maps");
+TK_THREAD_RECORDS(struct cs_thread_stats, CS_MAX_THREADS)
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -72,7 +56,6 @@ struct {
     __type(value, struct cs_cpu_state);
 } cpu_state SEC(".maps");
 
-__u32 exit_seq = 0;
 /* stop_recording (common.bpf.h): nothing more is counted; a thread that ends meanwhile
  * still has its counters kept */
 
@@ -91,14 +74,11 @@ static __always_inline __u32 switch_kind(bool btf, struct task_struct *prev,
 static __always_inline void retire(bool btf, struct task_struct *t, __u32 tid,
                                    struct cs_task_state *s)
 {
-    __u32 key = __sync_fetch_and_add(&exit_seq, 1);
-
     s->stats.tid = tid;
     s->stats.pid = TASK_READ(btf, t, tgid);
     bpf_probe_read_kernel_str(s->stats.comm, sizeof(s->stats.comm), &t->comm);
-    if (bpf_map_update_elem(&exited, &key, &s->stats, BPF_NOEXIST))
+    if (!keep_exited(tid, &s->stats))
         count(CS_C_DROP_EXITED);
-    bpf_map_delete_elem(&live, &tid);
     if (!btf)
         bpf_map_delete_elem(&task_state_hash, &tid);
     /* task storage goes away with the task itself */

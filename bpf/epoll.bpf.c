@@ -70,21 +70,7 @@ struct {
  * (--max-loops): their per-CPU histograms are the memory that counts.
  */
 
-/* traced threads alive now (tid -> pid), so user space can find their task storage */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, EP_MAX_THREADS);
-    __type(key, __u32);
-    __type(value, __u32);
-} live SEC(".maps");
-
-/* counters of threads that ended, keyed by exit sequence number (tids can be reused) */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, EP_MAX_THREADS);
-    __type(key, __u32);
-    __type(value, struct ep_thread_stats);
-} exited SEC(".maps");
+TK_THREAD_RECORDS(struct ep_thread_stats, EP_MAX_THREADS)
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -162,7 +148,6 @@ struct {
 const struct ep_loop zero_loop = {};
 const struct hist zero_hist = {};
 
-__u32 exit_seq = 0;
 /* stop_recording (common.bpf.h): calls that return from then on are not counted; a thread
  * that ends meanwhile still has its counters kept */
 

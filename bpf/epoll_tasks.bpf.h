@@ -25,17 +25,15 @@ int BPF_PROG(ep_fork, struct task_struct *parent, struct task_struct *child)
 static __always_inline void task_exit(void)
 {
     struct ep_task_state *s = current_state();
-    __u32 key, tid;
+    __u32 tid;
 
     if (!s)
         return;
     tid = s->stats.tid;
     count(EP_C_EXITS);
     bpf_get_current_comm(s->stats.comm, sizeof(s->stats.comm));
-    key = __sync_fetch_and_add(&exit_seq, 1);
-    if (bpf_map_update_elem(&exited, &key, &s->stats, BPF_NOEXIST))
+    if (!keep_exited(tid, &s->stats))
         count(EP_C_DROP_EXITED);
-    bpf_map_delete_elem(&live, &tid);
     /* the task storage goes away with the task; a late syscall would recreate it */
     bpf_task_storage_delete(&task_state, bpf_get_current_task_btf());
 }

@@ -58,25 +58,11 @@ const volatile long nr_futex_requeue = 456;
 
 TK_TASK_STATE(struct lw_task_state, LW_MAX_THREADS)
 
-/* traced threads alive now (tid -> pid), so user space can find their task storage */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, LW_MAX_THREADS);
-    __type(key, __u32);
-    __type(value, __u32);
-} live SEC(".maps");
-
-/* counters of threads that ended, keyed by exit sequence number (tids can be reused) */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(max_entries, LW_MAX_THREADS);
-    __type(key, __u32);
-    __type(value, struct lw_thread_stats);
-} exited SEC(".maps");
+TK_THREAD_RECORDS(struct lw_thread_stats, LW_MAX_THREADS)
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
+    /* not preallocated: a row is 7.5 KB with its histograms, 61 MB for all of them */
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, LW_MAX_LOCK_ROWS);
     __type(key, struct lw_lock_key);
@@ -85,7 +71,6 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, LW_MAX_WAKE_PAIRS);
     __type(key, struct lw_wake_key);
     __type(value, struct lw_wake_row);
@@ -94,7 +79,6 @@ struct {
 /* --stacks (max_entries set to 1 otherwise) */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, LW_MAX_STACK_ROWS);
     __type(key, struct lw_stack_key);
     __type(value, struct lw_stack_row);
@@ -110,7 +94,6 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, LW_MAX_KLOCK_ROWS);
     __type(key, struct lw_klock_key);
     __type(value, struct lw_klock_row);
@@ -119,6 +102,7 @@ struct {
 /* --uprobes (max_entries set to 1 otherwise) */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    /* not preallocated: 5 KB per object and CPU with its histograms */
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, LW_MAX_ULOCKS);
     __type(key, struct lw_ulock_key);
@@ -174,7 +158,6 @@ struct {
     __type(value, union lw_zero);
 } zeros SEC(".maps");
 
-__u32 exit_seq = 0;
 /* stop_recording (common.bpf.h): no new futex call is recorded (calls in flight still
  * complete), so the per-thread call counts read first cover every row read after them;
  * forks and exits are still followed */

@@ -10,16 +10,15 @@
 static __always_inline void retire(bool btf, struct task_struct *t, __u32 tid,
                                    struct lw_task_state *s)
 {
-    __u32 key = __sync_fetch_and_add(&exit_seq, 1);
-
     s->stats.tid = tid;
     s->stats.pid = TASK_READ(btf, t, tgid);
     bpf_probe_read_kernel_str(s->stats.comm, sizeof(s->stats.comm), &t->comm);
-    if (bpf_map_update_elem(&exited, &key, &s->stats, BPF_NOEXIST))
-        count(LW_C_DROP_EXITED);
+    /* the hot row first, while the thread is still in `live`: a reader finds it in the
+     * thread's state or in `locks`, both the same counts */
     if (!spill_hot_slot(s))
         count(LW_C_DROP_LOCK_ROWS);
-    bpf_map_delete_elem(&live, &tid);
+    if (!keep_exited(tid, &s->stats))
+        count(LW_C_DROP_EXITED);
     count(LW_C_EXITS);
     if (!btf)
         bpf_map_delete_elem(&task_state_hash, &tid);
