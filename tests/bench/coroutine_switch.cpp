@@ -19,6 +19,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "common/opaque.h"
 #include "coro/coro_switch.h"
 #include "coro/stackful.h"
 
@@ -156,7 +157,7 @@ BENCHMARK(BM_Cxx20ResumeSuspend);
 
 // --- for scale: an opaque function call and return ------------------------------------------
 
-__attribute__((noipa)) void empty_call() {}
+OPAQUE void empty_call() {}
 
 void BM_FunctionCall(benchmark::State& state) {
     for (auto _ : state)

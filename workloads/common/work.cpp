@@ -1,4 +1,5 @@
 #include "common/work.h"
+#include "common/opaque.h"
 
 #include <cstring>
 
@@ -19,7 +20,7 @@ void spin_for_ns(uint64_t ns) {
     }
 }
 
-__attribute__((noipa)) uint64_t hash_bytes(const void* data, size_t size) {
+OPAQUE uint64_t hash_bytes(const void* data, size_t size) {
     // Word-at-a-time multiply-xorshift: cheap, and every byte changes the result.
     const auto* p = static_cast<const unsigned char*>(data);
     uint64_t h = 0x9e3779b97f4a7c15ull ^ size;

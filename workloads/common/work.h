@@ -21,8 +21,8 @@ inline uint64_t now_ns() {
 void spin_for_ns(uint64_t ns);
 
 // A 64-bit hash of a buffer, about one cycle per byte: the CPU-bound unit of work. It is
-// compiled as an opaque call (noipa), so the compiler can neither hoist a repeated call on
-// the same buffer out of a loop nor drop it.
+// compiled as an opaque call (OPAQUE, common/opaque.h), so the compiler can neither hoist a
+// repeated call on the same buffer out of a loop nor drop it.
 uint64_t hash_bytes(const void* data, size_t size);
 
 // A deterministic buffer of `size` bytes to hash.

@@ -17,8 +17,10 @@
 #include <coroutine>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "common/work.h"
+#include "common/opaque.h"
 #include "coro/stackful.h"
 #include "errors.h"
 #include "pingpong/runners.h"
@@ -50,7 +52,7 @@ inline void take_token(Mailbox& box) {
     box.reply = token;
 }
 
-__attribute__((noipa)) void echo_call(Mailbox& box) {
+OPAQUE void echo_call(Mailbox& box) {
     take_token(box);
 }
 
@@ -182,6 +184,8 @@ struct EchoTask {
         void unhandled_exception() { std::terminate(); }
     };
     explicit EchoTask(std::coroutine_handle<promise_type> h) : handle(h) {}
+    // clang 14 moves the return object out of get_return_object (GCC elides it)
+    EchoTask(EchoTask&& o) noexcept : handle(std::exchange(o.handle, {})) {}
     EchoTask(const EchoTask&) = delete;
     ~EchoTask() {
         if (handle)
