@@ -6,7 +6,7 @@
 #     ./scripts/main.sh
 #     CI=true ./scripts/test.sh
 # Prints both results with their logs; exits 0 only when both passed. Not part of CI (it
-# takes about 20 minutes); run it before landing anything that touches installation, the
+# takes 10 to 20 minutes); run it before landing anything that touches installation, the
 # build or what the tests assume about the machine.
 #   sudo scripts/fresh-check.sh [--keep] [--mirror URL] [WORK_DIR]
 # WORK_DIR (default: a new directory under /var/tmp) holds the root and the logs; with
