@@ -280,20 +280,3 @@ TEST(LockwaitReport, FoldedStacksAreOuterFirstWeightedAndMerged) {
         folded,
         "app;start_thread;ns::operator();Queue::push;__lll_lock_wait;[lock g_queue_lock] 8000\n");
 }
-
-TEST(LockwaitElf, DefaultVersionOfAVersionedFunction) {
-    std::string libc = libc_of(getpid());
-    if (libc.empty())
-        GTEST_SKIP() << "this test binary has no libc.so.6 mapped";
-    std::string error;
-    auto lock = function_file_offset(libc, "pthread_mutex_lock", error);
-    ASSERT_TRUE(lock) << error;
-    // pthread_cond_wait has an old (hidden) and a default definition: one answer, not an error
-    auto wait = function_file_offset(libc, "pthread_cond_wait", error);
-    ASSERT_TRUE(wait) << error;
-    EXPECT_NE(*lock, *wait);
-    EXPECT_FALSE(function_file_offset(libc, "no_such_function_xyz", error));
-    EXPECT_NE(error.find("no function no_such_function_xyz"), std::string::npos);
-    EXPECT_FALSE(function_file_offset("/etc/hostname", "x", error));
-    EXPECT_NE(error.find("not an ELF file"), std::string::npos) << error;
-}

@@ -1,15 +1,11 @@
 #include "uprobe.h"
 
 #include <dlfcn.h>
-#include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
-#include <unistd.h>
 
 #include <climits>
-#include <cstring>
 #include <cstdlib>
 
+#include "elf_function.h"
 #include "errors.h"
 
 // Two calibration targets, because a uprobe's cost depends on the probed instruction: the
@@ -34,73 +30,15 @@ ctxswitch_uprobe_calibration_stepped:
 
 namespace ctxswitch {
 
-namespace {
-
-// Finds FUNCTION's symbol in the ELF file at PATH; copies up to 4 of its first bytes.
-bool find_function(const std::string& path, const std::string& function, unsigned char first[4]) {
-    elf_version(EV_CURRENT);
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    bool found = false;
-    if (Elf* elf = elf_begin(fd, ELF_C_READ, nullptr)) {
-        Elf_Scn* scn = nullptr;
-        while (!found && (scn = elf_nextscn(elf, scn))) {
-            GElf_Shdr sh;
-            if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
-                continue;
-            Elf_Data* data = elf_getdata(scn, nullptr);
-            size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
-            for (size_t i = 0; data && i < n; i++) {
-                GElf_Sym sym;
-                if (!gelf_getsym(data, int(i), &sym))
-                    continue;
-                if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0)
-                    continue;
-                const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
-                if (!name || function != name)
-                    continue;
-                found = true;
-                // the bytes at the symbol's address, from the section that holds it
-                Elf_Scn* code = elf_getscn(elf, sym.st_shndx);
-                GElf_Shdr csh;
-                if (code && gelf_getshdr(code, &csh) && sym.st_value >= csh.sh_addr &&
-                    sym.st_value + 4 <= csh.sh_addr + csh.sh_size && csh.sh_type == SHT_PROGBITS) {
-                    off_t at = off_t(csh.sh_offset + (sym.st_value - csh.sh_addr));
-                    if (pread(fd, first, 4, at) != 4)
-                        memset(first, 0, 4);
-                }
-                break;
-            }
-        }
-        elf_end(elf);
-    }
-    close(fd);
-    return found;
-}
-
-}  // namespace
-
 bool elf_defines_function(const std::string& path, const std::string& function) {
-    unsigned char first[4] = {};
-    return find_function(path, function, first);
+    std::string error;
+    return tk::find_elf_function(path, function, error).has_value();
 }
 
 bool uprobe_is_emulated(const std::string& path, const std::string& function) {
-    unsigned char b[4] = {};
-    if (!find_function(path, function, b))
-        return false;
-    if (b[0] >= 0x50 && b[0] <= 0x57)
-        return true;  // push reg
-    if (b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57)
-        return true;  // push r8-r15
-    if (b[0] == 0x90 || (b[0] == 0x0f && b[1] == 0x1f))
-        return true;  // nop
-    if (b[0] == 0xe8 || b[0] == 0xe9 || b[0] == 0xeb)
-        return true;  // call, jmp
-    if ((b[0] >= 0x70 && b[0] <= 0x7f) || (b[0] == 0x0f && b[1] >= 0x80 && b[1] <= 0x8f))
-        return true;  // jcc
-    return false;
+    std::string error;
+    auto f = tk::find_elf_function(path, function, error);
+    return f && tk::uprobe_emulates(f->first);
 }
 
 UserFunction resolve_user_function(const std::string& spec, const std::string& exe) {

@@ -12,6 +12,7 @@
 #include "lockwait.h"
 #include "kernel_features.h"
 #include "proc.h"
+#include "elf_function.h"
 #include "lockwait.skel.h"
 #include "uprobe_cost.h"
 
@@ -91,10 +92,10 @@ tk::Status Uprobes::offset_of(const std::string& libc, const std::string& functi
     auto it = offsets.find(function);
     if (it == offsets.end()) {
         std::string error;
-        auto off = function_file_offset(libc, function, error);
-        if (!off)
+        auto f = tk::find_elf_function(libc, function, error);
+        if (!f)
             return tk::Status::error(error);
-        it = offsets.emplace(function, *off).first;
+        it = offsets.emplace(function, f->file_offset).first;
     }
     offset = it->second;
     return {};
