@@ -17,6 +17,12 @@ struct Tracer {
     std::vector<std::string> help_options;  // what its --help must list
 };
 
+// How gtest prints a parameter, and so what the test listing (and ctest's test names) show:
+// the tool, not the object's bytes.
+void PrintTo(const Tracer& t, std::ostream* os) {
+    *os << t.tool;
+}
+
 std::string name_of(const testing::TestParamInfo<Tracer>& info) {
     std::string n = info.param.tool;
     std::replace(n.begin(), n.end(), '-', '_');
