@@ -68,6 +68,13 @@ int BPF_PROG(ctxswitchclock_exit) { return 0; }
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(ctxswitchclock_migrate) { return 0; }
 
+/* epoll-trace's syscall probes, on every syscall's entry and return (lockwait-trace's too) */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(syscalls_sys_enter) { return 0; }
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(syscalls_sys_exit) { return 0; }
+
 /* lockwait-trace (default mode: no uprobes) */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(lockwait_sys_enter) { return 0; }

@@ -3,8 +3,9 @@
 // tests/bench/lockwait-overhead.
 //   empty-probes SET[/PROGRAM] CMD ARGS...
 // SET is ctxswitch, ctxswitch-clock (the same programs, each reading the clock once where
-// ctxswitch-trace must) or lockwait; /PROGRAM keeps one program of the set (for example
-// ctxswitch/switch), to split the floor by tracepoint.
+// ctxswitch-trace must), lockwait or syscalls (sys_enter and sys_exit alone); /PROGRAM
+// keeps one program of the set (for example ctxswitch/switch), to split the floor by
+// tracepoint.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@ std::string prefix_of(const std::string& set) {
         return "ctxswitchclock_";
     if (set == "lockwait")
         return "lockwait_";
+    if (set == "syscalls")
+        return "syscalls_";
     return "";
 }
 
@@ -34,7 +37,8 @@ int main(int argc, char** argv) {
     const std::string prefix = prefix_of(set);
     if (prefix.empty()) {
         fprintf(stderr,
-                "usage: empty-probes ctxswitch|ctxswitch-clock|lockwait[/PROGRAM] CMD ARGS...\n");
+                "usage: empty-probes ctxswitch|ctxswitch-clock|lockwait|syscalls[/PROGRAM] "
+                "CMD ARGS...\n");
         return 2;
     }
     // the whole set, or the one program named after the slash
