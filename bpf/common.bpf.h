@@ -248,4 +248,23 @@ static __always_inline bool in_task_context(void)
     return in_task_context_of(bpf_get_current_task_btf());
 }
 
+/* The syscall's number in the registers it was entered with (at sys_exit: which call
+ * returns). Direct (BTF-checked) loads for tp_btf, CO-RE reads for raw_tp. */
+/* NATIVE_SYSCALL: whether it came from a 64-bit task. A 32-bit task's numbers belong to
+ * another table (its 240 is futex); like the kernel's own syscall events, the tools leave
+ * those calls out. */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(btf, regs) ((btf) ? (long)(regs)->orig_ax : (long)BPF_CORE_READ(regs, orig_ax))
+#define TK_USER32_CS 0x23 /* the code segment of 32-bit user code */
+#define NATIVE_SYSCALL(btf, regs) (((btf) ? (regs)->cs : BPF_CORE_READ(regs, cs)) != TK_USER32_CS)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(btf, regs) \
+    ((btf) ? (long)(regs)->syscallno : (long)BPF_CORE_READ(regs, syscallno))
+#define TK_PSR_MODE32_BIT 0x10 /* pstate of an AArch32 task */
+#define NATIVE_SYSCALL(btf, regs) \
+    !(((btf) ? (regs)->pstate : BPF_CORE_READ(regs, pstate)) & TK_PSR_MODE32_BIT)
+#else
+#error "common.bpf.h: add this architecture's syscall number register"
+#endif
+
 #endif

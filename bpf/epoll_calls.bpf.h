@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * epoll-trace, kernel side: a waiting call (epoll_wait, poll, select and their
- * variants) from its entry to its return, and the tracepoint programs of each syscall.
+ * variants) from its entry to its return.
  * Part of epoll.bpf.c, which includes it once, after its maps and helpers.
  */
 #ifndef EPOLL_CALLS_BPF_H
@@ -28,38 +28,38 @@ static __always_inline struct ep_call *call_enter(__u8 sys, __u8 family, __s32 k
     return c;
 }
 
-static __always_inline int epoll_wait_enter(struct trace_event_raw_sys_enter *ctx, __u8 sys)
+static __always_inline int epoll_wait_enter(const __u64 *args, __u8 sys)
 {
-    struct ep_call *c = call_enter(sys, EP_EPOLL, (__s32)ctx->args[0]);
+    struct ep_call *c = call_enter(sys, EP_EPOLL, (__s32)args[0]);
 
     if (!c)
         return 0;
-    c->buf = ctx->args[1];
-    c->size = (__u32)(int)ctx->args[2];
+    c->buf = args[1];
+    c->size = (__u32)(int)args[2];
     if (sys == EP_SYS_EPOLL_PWAIT2)
-        c->timeout_ns = timeout_from_user((const void *)ctx->args[3], false);
+        c->timeout_ns = timeout_from_user((const void *)args[3], false);
     else
-        c->timeout_ns = timeout_from_ms((long)ctx->args[3]);
+        c->timeout_ns = timeout_from_ms((long)args[3]);
     return 0;
 }
 
-static __always_inline int poll_enter(struct trace_event_raw_sys_enter *ctx, __u8 sys)
+static __always_inline int poll_enter(const __u64 *args, __u8 sys)
 {
     struct ep_call *c = call_enter(sys, EP_POLL, EP_KEY_POLL);
 
     if (!c)
         return 0;
-    c->buf = ctx->args[0];
-    c->size = (__u32)ctx->args[1];
+    c->buf = args[0];
+    c->size = (__u32)args[1];
     c->fds = c->size;
     if (sys == EP_SYS_PPOLL)
-        c->timeout_ns = timeout_from_user((const void *)ctx->args[2], false);
+        c->timeout_ns = timeout_from_user((const void *)args[2], false);
     else
-        c->timeout_ns = timeout_from_ms((long)ctx->args[2]);
+        c->timeout_ns = timeout_from_ms((long)args[2]);
     return 0;
 }
 
-static __always_inline int select_enter(struct trace_event_raw_sys_enter *ctx, __u8 sys)
+static __always_inline int select_enter(const __u64 *args, __u8 sys)
 {
     struct ep_call *c = call_enter(sys, EP_SELECT, EP_KEY_SELECT);
     struct ep_scratch *sc;
@@ -67,11 +67,11 @@ static __always_inline int select_enter(struct trace_event_raw_sys_enter *ctx, _
 
     if (!c)
         return 0;
-    c->size = (__u32)(int)ctx->args[0];
-    c->buf = ctx->args[1];
-    c->buf2 = ctx->args[2];
-    c->buf3 = ctx->args[3];
-    c->timeout_ns = timeout_from_user((const void *)ctx->args[4], sys == EP_SYS_SELECT);
+    c->size = (__u32)(int)args[0];
+    c->buf = args[1];
+    c->buf2 = args[2];
+    c->buf3 = args[3];
+    c->timeout_ns = timeout_from_user((const void *)args[4], sys == EP_SYS_SELECT);
     /* fds watched: the bits set in the three sets (the kernel polls each of them) */
     sc = scratch_buf();
     if (!sc)
@@ -294,106 +294,6 @@ static __always_inline int call_exit(__u8 sys, __u8 family, long ret)
     ep_account_thread(&s->stats, &x);
     s->last_exit_ts = now;
     return 0;
-}
-
-/* ---- the waiting syscalls --------------------------------------------------------------- */
-
-SEC("tracepoint/syscalls/sys_enter_epoll_wait")
-int ep_enter_ewait(struct trace_event_raw_sys_enter *ctx)
-{
-    epoll_wait_enter(ctx, EP_SYS_EPOLL_WAIT);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_exit_epoll_wait")
-int ep_exit_ewait(struct trace_event_raw_sys_exit *ctx)
-{
-    call_exit(EP_SYS_EPOLL_WAIT, EP_EPOLL, ctx->ret);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_enter_epoll_pwait")
-int ep_enter_pwait(struct trace_event_raw_sys_enter *ctx)
-{
-    epoll_wait_enter(ctx, EP_SYS_EPOLL_PWAIT);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_exit_epoll_pwait")
-int ep_exit_pwait(struct trace_event_raw_sys_exit *ctx)
-{
-    call_exit(EP_SYS_EPOLL_PWAIT, EP_EPOLL, ctx->ret);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_enter_epoll_pwait2")
-int ep_enter_pwait2(struct trace_event_raw_sys_enter *ctx)
-{
-    epoll_wait_enter(ctx, EP_SYS_EPOLL_PWAIT2);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_exit_epoll_pwait2")
-int ep_exit_pwait2(struct trace_event_raw_sys_exit *ctx)
-{
-    call_exit(EP_SYS_EPOLL_PWAIT2, EP_EPOLL, ctx->ret);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_enter_poll")
-int ep_enter_poll(struct trace_event_raw_sys_enter *ctx)
-{
-    poll_enter(ctx, EP_SYS_POLL);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_exit_poll")
-int ep_exit_poll(struct trace_event_raw_sys_exit *ctx)
-{
-    call_exit(EP_SYS_POLL, EP_POLL, ctx->ret);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_enter_ppoll")
-int ep_enter_ppoll(struct trace_event_raw_sys_enter *ctx)
-{
-    poll_enter(ctx, EP_SYS_PPOLL);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_exit_ppoll")
-int ep_exit_ppoll(struct trace_event_raw_sys_exit *ctx)
-{
-    call_exit(EP_SYS_PPOLL, EP_POLL, ctx->ret);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_enter_select")
-int ep_enter_select(struct trace_event_raw_sys_enter *ctx)
-{
-    select_enter(ctx, EP_SYS_SELECT);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_exit_select")
-int ep_exit_select(struct trace_event_raw_sys_exit *ctx)
-{
-    call_exit(EP_SYS_SELECT, EP_SELECT, ctx->ret);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_enter_pselect6")
-int ep_enter_psel6(struct trace_event_raw_sys_enter *ctx)
-{
-    select_enter(ctx, EP_SYS_PSELECT6);
-    return TP_KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_exit_pselect6")
-int ep_exit_psel6(struct trace_event_raw_sys_exit *ctx)
-{
-    call_exit(EP_SYS_PSELECT6, EP_SELECT, ctx->ret);
-    return TP_KEEP_EVENT;
 }
 
 #endif /* EPOLL_CALLS_BPF_H */

@@ -85,7 +85,7 @@ static __always_inline void ctl_apply(struct ep_ctl *ctl, __u32 pid)
     }
 }
 
-static __always_inline void ctl_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline void ctl_enter(const __u64 *args)
 {
     struct ep_task_state *s = traced_state();
     struct ep_ctl *ctl;
@@ -96,14 +96,14 @@ static __always_inline void ctl_enter(struct trace_event_raw_sys_enter *ctx)
     count(EP_C_CTL);
     s->stats.ctl_calls++;
     ctl = &s->ctl;
-    ctl->epfd = (__s32)ctx->args[0];
-    ctl->op = (__s32)ctx->args[1];
-    ctl->fd = (__s32)ctx->args[2];
+    ctl->epfd = (__s32)args[0];
+    ctl->op = (__s32)args[1];
+    ctl->fd = (__s32)args[2];
     ctl->events = 0;
     ctl->data = 0;
     ctl->active = 1;
-    if (ctl->op != EPOLL_CTL_DEL && ctx->args[3]) {
-        if (bpf_probe_read_user(ev, sizeof(ev), (const void *)ctx->args[3]) == 0) {
+    if (ctl->op != EPOLL_CTL_DEL && args[3]) {
+        if (bpf_probe_read_user(ev, sizeof(ev), (const void *)args[3]) == 0) {
             __builtin_memcpy(&ctl->events, ev, 4);
             __builtin_memcpy(&ctl->data, ev + 4, 8);
         } else {
@@ -112,14 +112,7 @@ static __always_inline void ctl_enter(struct trace_event_raw_sys_enter *ctx)
     }
 }
 
-SEC("tracepoint/syscalls/sys_enter_epoll_ctl")
-int ep_enter_ctl(struct trace_event_raw_sys_enter *ctx)
-{
-    ctl_enter(ctx);
-    return TP_KEEP_EVENT;
-}
-
-static __always_inline void ctl_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void ctl_exit(long ret)
 {
     struct ep_task_state *s = current_state();
     struct ep_loop_key lk;
@@ -135,7 +128,7 @@ static __always_inline void ctl_exit(struct trace_event_raw_sys_exit *ctx)
     lp = lookup_or_init(&loops, &lk, &zero_loop);
     if (!lp)
         count(EP_C_DROP_LOOPS);
-    if (ctx->ret != 0) {
+    if (ret != 0) {
         if (lp)
             lp->ctl_failed++;
         return;
@@ -149,13 +142,6 @@ static __always_inline void ctl_exit(struct trace_event_raw_sys_exit *ctx)
             lp->ctl_del++;
     }
     ctl_apply(&s->ctl, pid);
-}
-
-SEC("tracepoint/syscalls/sys_exit_epoll_ctl")
-int ep_exit_ctl(struct trace_event_raw_sys_exit *ctx)
-{
-    ctl_exit(ctx);
-    return TP_KEEP_EVENT;
 }
 
 #endif /* EPOLL_CTL_BPF_H */

@@ -38,11 +38,11 @@ static __always_inline void task_exit(void)
     bpf_task_storage_delete(&task_state, bpf_get_current_task_btf());
 }
 
-SEC("tracepoint/sched/sched_process_exit")
-int ep_exit_task(void *ctx)
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ep_exit_task, struct task_struct *p)
 {
     task_exit();
-    return TP_KEEP_EVENT;
+    return 0;
 }
 
 #endif /* EPOLL_TASKS_BPF_H */

@@ -220,11 +220,7 @@ std::vector<std::string> programs_of(const std::string& tool) {
                 "exec_raw",      "klock_begin",   "klock_end",     "ulock_enter",
                 "ulock_return",  "uunlock_enter", "ucond_enter",   "ucond_return"};
     if (tool == "epoll-trace")
-        return {"ep_enter_ewait",  "ep_exit_ewait",  "ep_enter_pwait", "ep_exit_pwait",
-                "ep_enter_pwait2", "ep_exit_pwait2", "ep_enter_ctl",   "ep_exit_ctl",
-                "ep_enter_poll",   "ep_exit_poll",   "ep_enter_ppoll", "ep_exit_ppoll",
-                "ep_enter_select", "ep_exit_select", "ep_enter_psel6", "ep_exit_psel6",
-                "ep_switch",       "ep_waking",      "ep_fork",        "ep_exit_task"};
+        return {"ep_sys_enter", "ep_sys_exit", "ep_switch", "ep_waking", "ep_fork", "ep_exit_task"};
     ADD_FAILURE() << "no program list for " << tool;
     return {};
 }

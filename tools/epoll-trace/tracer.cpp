@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,23 +23,32 @@ using tk::UserError;
 
 namespace {
 
-// A syscall is traced by a pair of programs; both attach or neither.
-struct SyscallProbe {
+// The syscalls traced, named as their tracepoints are (--without syscalls/sys_enter_NAME
+// leaves one out), and where the BPF programs on sys_enter and sys_exit find their numbers.
+struct TracedSyscall {
     std::string name;  // "epoll_wait"
-    struct bpf_program* enter;
-    struct bpf_program* exit;
+    long nr;           // on this architecture, kNoSyscall if it has none
+    long* slot;
 };
 
-std::vector<SyscallProbe> syscall_probes(epoll_bpf* s) {
+constexpr long kNoSyscall = -1;
+#ifdef SYS_epoll_wait  // the older calls, which the newer architectures (arm64) lack
+constexpr long kEpollWait = SYS_epoll_wait, kPoll = SYS_poll, kSelect = SYS_select;
+#else
+constexpr long kEpollWait = kNoSyscall, kPoll = kNoSyscall, kSelect = kNoSyscall;
+#endif
+
+std::vector<TracedSyscall> traced_syscalls(epoll_bpf* s) {
+    auto* r = s->rodata;
     return {
-        {"epoll_wait", s->progs.ep_enter_ewait, s->progs.ep_exit_ewait},
-        {"epoll_pwait", s->progs.ep_enter_pwait, s->progs.ep_exit_pwait},
-        {"epoll_pwait2", s->progs.ep_enter_pwait2, s->progs.ep_exit_pwait2},
-        {"epoll_ctl", s->progs.ep_enter_ctl, s->progs.ep_exit_ctl},
-        {"poll", s->progs.ep_enter_poll, s->progs.ep_exit_poll},
-        {"ppoll", s->progs.ep_enter_ppoll, s->progs.ep_exit_ppoll},
-        {"select", s->progs.ep_enter_select, s->progs.ep_exit_select},
-        {"pselect6", s->progs.ep_enter_psel6, s->progs.ep_exit_psel6},
+        {"epoll_wait", kEpollWait, &r->nr_epoll_wait},
+        {"epoll_pwait", SYS_epoll_pwait, &r->nr_epoll_pwait},
+        {"epoll_pwait2", SYS_epoll_pwait2, &r->nr_epoll_pwait2},
+        {"epoll_ctl", SYS_epoll_ctl, &r->nr_epoll_ctl},
+        {"poll", kPoll, &r->nr_poll},
+        {"ppoll", SYS_ppoll, &r->nr_ppoll},
+        {"select", kSelect, &r->nr_select},
+        {"pselect6", SYS_pselect6, &r->nr_pselect6},
     };
 }
 
@@ -58,7 +68,7 @@ std::vector<SchedProbe> sched_probes(epoll_bpf* s) {
          "ready-to-return latency, wakers, spurious wakeups and herds are not measured"},
         {"sched_process_fork", s->progs.ep_fork, true,
          "processes forked by the target are not traced"},
-        {"sched/sched_process_exit", s->progs.ep_exit_task, false,
+        {"sched_process_exit", s->progs.ep_exit_task, true,
          "threads that end lose their per-thread row"},
     };
 }
@@ -81,26 +91,15 @@ struct Tracer::Impl {
 };
 
 const std::vector<std::string>& Tracer::tracepoints() {
-    static const std::vector<std::string> list = {"syscalls/sys_enter_epoll_wait",
-                                                  "syscalls/sys_enter_epoll_pwait",
-                                                  "syscalls/sys_enter_epoll_pwait2",
-                                                  "syscalls/sys_enter_epoll_ctl",
-                                                  "syscalls/sys_enter_poll",
-                                                  "syscalls/sys_enter_ppoll",
-                                                  "syscalls/sys_enter_select",
-                                                  "syscalls/sys_enter_pselect6",
-                                                  "sched_switch",
-                                                  "sched_waking",
-                                                  "sched_process_fork",
-                                                  "sched/sched_process_exit"};
+    static const std::vector<std::string> list = {"sys_enter",          "sys_exit",
+                                                  "sched_switch",       "sched_waking",
+                                                  "sched_process_fork", "sched_process_exit"};
     return list;
 }
 
 Tracer::Tracer(const tk::TraceOptions& opts, const Limits& limits)
     : impl_(std::make_unique<Impl>()) {
     const auto& f = tk::KernelFeatures::get();
-    f.require_tracing("epoll-trace");
-    tk::ensure_tracefs();
     tk::capture_libbpf_messages(opts.verbose > 1);
     if (opts.verbose)
         impl_->stats = std::make_unique<tk::BpfStatsGuard>();
@@ -109,28 +108,29 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Limits& limits)
         tk::skeleton_ops(epoll_bpf__open, epoll_bpf__load, epoll_bpf__destroy));
     auto* s = impl_->skel->get();
 
+    const bool syscall_tracepoints = !opts.lacks("sys_enter") && !opts.lacks("sys_exit") &&
+                                     f.tracepoint("sys_enter").typed &&
+                                     f.tracepoint("sys_exit").typed;
     std::vector<std::string> traced;
-    for (auto& p : syscall_probes(s)) {
-        bool have = true;
-        for (const char* dir : {"enter", "exit"}) {
-            std::string tp = "syscalls/sys_" + std::string(dir) + "_" + p.name;
-            have = have && !opts.lacks(tp) && f.tracepoint(tp).tracefs;
-        }
-        bpf_program__set_autoload(p.enter, have);
-        bpf_program__set_autoload(p.exit, have);
+    for (auto& sc : traced_syscalls(s)) {
+        if (sc.nr == kNoSyscall)
+            continue;
+        bool have = syscall_tracepoints && !opts.lacks("syscalls/sys_enter_" + sc.name) &&
+                    !opts.lacks("syscalls/sys_exit_" + sc.name);
+        *sc.slot = have ? sc.nr : kNoSyscall;
         if (have)
-            traced.push_back(p.name);
+            traced.push_back(sc.name);
         else
-            coverage_.syscalls_missing.push_back(p.name);
+            coverage_.syscalls_missing.push_back(sc.name);
     }
     if (traced.empty() || traced == std::vector<std::string>{"epoll_ctl"})
         throw UserError(
             "the kernel has no syscall tracepoints for epoll_wait, poll or select: nothing to "
-            "trace "
-            "(a kernel with CONFIG_FTRACE_SYSCALLS is needed)");
-    for (auto& name : coverage_.syscalls_missing)
-        warnings_.push_back("the kernel has no tracepoints for " + name +
-                            ": its calls are not counted");
+            "trace (the BTF-typed sys_enter and sys_exit tracepoints are needed)");
+    if (syscall_tracepoints)
+        for (auto& name : coverage_.syscalls_missing)
+            warnings_.push_back("the kernel has no tracepoints for " + name +
+                                ": its calls are not counted");
 
     for (auto& p : sched_probes(s)) {
         const auto& support = f.tracepoint(p.tracepoint);
@@ -160,12 +160,10 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Limits& limits)
     if (!st)
         throw UserError(st.message());
 
-    for (auto& p : syscall_probes(s)) {
-        if (!bpf_program__autoload(p.enter))
-            continue;
-        impl_->skel->attach(p.enter, "syscalls:sys_enter_" + p.name);
-        impl_->skel->attach(p.exit, "syscalls:sys_exit_" + p.name);
-    }
+    if (!impl_->skel->attach(s->progs.ep_sys_enter, "sys_enter (tp_btf)").attached ||
+        !impl_->skel->attach(s->progs.ep_sys_exit, "sys_exit (tp_btf)").attached)
+        throw UserError(
+            "the syscall tracepoints could not be attached: see -v for libbpf's messages");
     for (auto& p : sched_probes(s)) {
         if (!bpf_program__autoload(p.prog))
             continue;
@@ -180,12 +178,6 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Limits& limits)
                 coverage_.forks = false;
         }
     }
-    bool any_wait = false;
-    for (auto& ps : impl_->skel->probes())
-        any_wait |= ps.attached && ps.name.find("sys_exit_") != std::string::npos &&
-                    ps.name.find("epoll_ctl") == std::string::npos;
-    if (!any_wait)
-        throw UserError("no syscall tracepoint could be attached: see -v for libbpf's messages");
 }
 
 Tracer::~Tracer() = default;

@@ -3,6 +3,8 @@
 #include <bpf/libbpf.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include <chrono>
 
@@ -71,14 +73,34 @@ MapsWatcher::MapsWatcher(int fd, ProcessMaps& maps, std::function<void(pid_t, bo
     rb_ = ring_buffer__new(fd, &MapsWatcher::on_event, this, nullptr);
     if (!rb_)
         throw tk::UserError(tk::errno_text("cannot open the BPF ring buffer"));
+    wake_ = tk::Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    poll_ = tk::Fd(epoll_create1(EPOLL_CLOEXEC));
+    epoll_event ring{}, wake{};
+    ring.events = wake.events = EPOLLIN;
+    wake.data.fd = wake_.get();
+    ring.data.fd = ring_buffer__epoll_fd(rb_);
+    if (!wake_ || !poll_ || epoll_ctl(poll_.get(), EPOLL_CTL_ADD, wake_.get(), &wake) ||
+        epoll_ctl(poll_.get(), EPOLL_CTL_ADD, ring.data.fd, &ring)) {
+        int err = errno;
+        ring_buffer__free(rb_);
+        throw tk::UserError(tk::errno_text("cannot wait for the BPF ring buffer", err));
+    }
     thread_ = std::thread([this] { run(); });
 }
 
 MapsWatcher::~MapsWatcher() {
     stop_ = true;
+    wake_up();
     if (thread_.joinable())
         thread_.join();
     ring_buffer__free(rb_);
+}
+
+void MapsWatcher::wake_up() {
+    uint64_t one = 1;
+    if (write(wake_.get(), &one, sizeof one) < 0) {
+        // the counter is full, so a wakeup is pending already
+    }
 }
 
 int MapsWatcher::on_event(void* ctx, void* data, size_t size) {
@@ -103,6 +125,7 @@ int MapsWatcher::on_event(void* ctx, void* data, size_t size) {
 void MapsWatcher::drain() {
     std::unique_lock lock(drain_mutex_);
     uint64_t ticket = ++drain_requested_;
+    wake_up();
     drained_cv_.wait(lock, [&] { return drained_ >= ticket; });
 }
 
@@ -117,14 +140,21 @@ void MapsWatcher::run() {
     using clock = std::chrono::steady_clock;
     auto next_refresh = clock::now() + std::chrono::seconds(1);
     while (!stop_) {
-        ring_buffer__poll(rb_, 50);
+        epoll_event ready[2];
+        int n = epoll_wait(poll_.get(), ready, 2, 1000);
+        for (int i = 0; i < n; i++) {
+            uint64_t count;
+            if (ready[i].data.fd == wake_.get() && read(wake_.get(), &count, sizeof count) < 0) {
+                // nothing to read: another wakeup took it
+            }
+        }
+        ring_buffer__consume(rb_);
         uint64_t wanted;
         {
             std::lock_guard lock(drain_mutex_);
             wanted = drain_requested_;
         }
         if (wanted > drained_) {  // drained_ is written by this thread only
-            ring_buffer__consume(rb_);
             std::lock_guard lock(drain_mutex_);
             drained_ = wanted;
             drained_cv_.notify_all();

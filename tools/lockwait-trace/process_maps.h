@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "fd.h"
 #include "symbolizer.h"
 
 struct ring_buffer;
@@ -65,6 +66,7 @@ class MapsWatcher {
   private:
     static int on_event(void* ctx, void* data, size_t size);
     void run();
+    void wake_up();
     ProcessMaps& maps_;
     std::function<void(pid_t, bool)> on_process_;
     struct ring_buffer* rb_ = nullptr;
@@ -74,6 +76,10 @@ class MapsWatcher {
     std::condition_variable drained_cv_;
     uint64_t drain_requested_ = 0, drained_ = 0;
     std::atomic<bool> stop_{false};
+    // Wakes the watcher at once for drain() and the end (an eventfd), so that neither
+    // waits out its poll; the watcher waits on it and the ring buffer together.
+    tk::Fd wake_;
+    tk::Fd poll_;
     std::thread thread_;
 };
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "lockwait.h"
+#include "bpf_skeleton.h"
 #include "kernel_features.h"
 #include "proc.h"
 #include "elf_function.h"
@@ -185,7 +186,7 @@ void Uprobes::attach_if_new(pid_t pid) {
 
 void Uprobes::detach_all() {
     std::lock_guard guard(mutex_);
-    links_.clear();
+    tk::destroy_at_once(links_);
 }
 
 size_t Uprobes::processes() const {
@@ -236,7 +237,7 @@ UprobeCost Uprobes::calibrate(const std::string& libc) {
                                                     st = attach_locked(getpid(), libc, links, true);
                                                     return bool(st);
                                                 },
-                                                [&] { links.clear(); }, kRounds);
+                                                [&] { tk::destroy_at_once(links); }, kRounds);
     if (!st) {
         cost.how = "not measured: " + st.message();
         return cost;
