@@ -169,214 +169,237 @@ void fault_evidence(Analysis& a) {
         a.evidence.push_back(operand_evidence(*a.instruction));
 }
 
-void classify_segv(Analysis& a, const ThreadReport& t) {
+// What a jump landed on: "SYMBOL in SECTION of MODULE", the mapped file, or anonymous memory.
+std::string jump_target(const FaultInfo& f) {
+    if (f.symbol)
+        return f.symbol->name + " in " + (f.section.empty() ? "" : f.section + " of ") +
+               base_name(f.symbol->module);
+    return f.mapping.empty() ? "anonymous memory" : f.mapping;
+}
+
+// Executing at the fault address: a jump or call to a bad place, made by the caller.
+void classify_bad_jump(Analysis& a, const ThreadReport& t) {
+    const FaultInfo& f = *a.fault;
+    set_culprit(a, 0, first_user_frame(t, 1));
+    if (t.frames.size() > 1 && t.frames[1].trust == Trust::ReturnAddressAtSp)
+        a.evidence.push_back("the word at rsp (" + hex(t.frames[1].pc) +
+                             ") is a return address right after a call: the caller "
+                             "frame is recovered from it");
+    if (f.region == "null-page") {
+        a.kind = CrashKind::NullCall;
+        a.summary = "call through a NULL function pointer (jumped to " + hex(f.address) +
+                    ") from " + culprit_where(a);
+    } else if (f.region == "mapped" || f.region == "guard-page") {
+        a.kind = CrashKind::ExecNonexec;
+        a.summary = "executing non-executable memory at " + hex(f.address) + " (" + jump_target(f) +
+                    ", " + f.perms + ") called from " + culprit_where(a);
+        a.evidence.push_back("the mapping at " + hex(f.address) + " has permissions " + f.perms +
+                             ": no execute permission");
+    } else {
+        a.kind = CrashKind::WildPointer;
+        a.summary = "jumped to unmapped address " + hex(f.address) +
+                    " (a wild function pointer or a smashed return address) from " +
+                    culprit_where(a);
+    }
+}
+
+uint64_t distance(uint64_t x, uint64_t y) {
+    return x <= y ? y - x : x - y;
+}
+
+// Stack overflow: the access is right at the stack pointer and hits the guard page or the
+// gap below the stack.
+bool hits_stack_end(const FaultInfo& f, uint64_t sp) {
+    bool near_sp = distance(f.address, sp) <= kStackSlack;
+    return f.region == "stack-guard" ||
+           (near_sp && (f.region == "unmapped" || f.region == "guard-page"));
+}
+
+void classify_stack_overflow(Analysis& a, const ThreadReport& t) {
+    const FaultInfo& f = *a.fault;
+    uint64_t sp = t.regs.rsp;
+    a.kind = CrashKind::StackOverflow;
+    Recursion r = longest_run(t);
+    if (r.count >= 16) {
+        set_culprit(a, 0, r.first);
+        a.summary =
+            "stack overflow: " + culprit_where(a) + " repeated " + with_commas(r.count) + " times";
+        a.evidence.push_back(bare_name(t.frames[r.first].function) + "() appears " +
+                             with_commas(r.count) + " times in a row on the stack of thread " +
+                             std::to_string(t.tid));
+    } else {
+        a.summary = "stack overflow in " + culprit_where(a) + ": sp " + hex(sp) + " ran into " +
+                    (f.region == "unmapped" ? "the gap" : "the guard") + " below the stack";
+    }
+    a.evidence.push_back("fault address " + hex(f.address) + " is " +
+                         std::to_string(distance(f.address, sp)) + " bytes " +
+                         (f.address <= sp ? "below" : "above") + " the stack pointer " + hex(sp) +
+                         ", at the end of the stack");
+}
+
+void classify_write_readonly(Analysis& a) {
+    const FaultInfo& f = *a.fault;
+    a.kind = CrashKind::WriteReadonly;
+    std::string what = f.symbol ? f.symbol->name : f.section.empty() ? f.mapping : f.section;
+    a.summary = "write to read-only memory at " + hex(f.address) + " (" + what +
+                (f.section.empty() || what == f.section ? "" : " in " + f.section) +
+                (f.mapping.empty() ? "" : " of " + base_name(f.mapping)) + ", " + f.perms +
+                ") in " + culprit_where(a);
+}
+
+// An access to no mapping at all: a freed large block used again, or a wild pointer.
+void classify_unmapped(Analysis& a, const std::string& access) {
+    const FaultInfo& f = *a.fault;
+    // glibc serves blocks above the mmap threshold (128 KiB) from their own mapping,
+    // with the pointer 16 bytes into the first page; free() unmaps them at once. A
+    // pointer of that shape into a hole is a freed large block used again.
+    const Operand* m = a.instruction ? a.instruction->memory() : nullptr;
+    if (m && m->base_value && (*m->base_value & 0xfff) == 0x10 && *m->base_value > kNullPageLimit) {
+        a.kind = CrashKind::UseAfterFree;
+        a.summary = "use after free (likely): " + access + " of " + hex(f.address) + " through " +
+                    hex(*m->base_value) +
+                    ", a large heap block that is no "
+                    "longer mapped, in " +
+                    culprit_where(a);
+        a.evidence.push_back("pointer " + hex(*m->base_value) +
+                             " = page start + 16: how glibc places a block it mmap()ed "
+                             "for a large malloc(); its pages are unmapped now, as free() "
+                             "does with such blocks");
+        return;
+    }
+    a.kind = CrashKind::WildPointer;
+    a.summary = "wild pointer: " + access + " of unmapped address " + hex(f.address) + " in " +
+                culprit_where(a);
+}
+
+// A read or write of a bad address, by an instruction that is itself where it should be.
+void classify_bad_access(Analysis& a) {
     const FaultInfo& f = *a.fault;
     const Instruction* insn = a.instruction ? &*a.instruction : nullptr;
-    uint64_t pc = t.regs.rip, sp = t.regs.rsp;
-    fault_evidence(a);
-
-    // Executing at the fault address: a jump or call to a bad place.
-    if (f.address == pc) {
-        size_t caller = first_user_frame(t, 1);
-        set_culprit(a, 0, caller);
-        bool heuristic = t.frames.size() > 1 && t.frames[1].trust == Trust::ReturnAddressAtSp;
-        if (heuristic)
-            a.evidence.push_back("the word at rsp (" + hex(t.frames[1].pc) +
-                                 ") is a return address right after a call: the caller "
-                                 "frame is recovered from it");
-        if (f.region == "null-page") {
-            a.kind = CrashKind::NullCall;
-            a.summary = "call through a NULL function pointer (jumped to " + hex(f.address) +
-                        ") from " + culprit_where(a);
-        } else if (f.region == "mapped" || f.region == "guard-page") {
-            a.kind = CrashKind::ExecNonexec;
-            std::string what = f.symbol ? f.symbol->name + " in " +
-                                              (f.section.empty() ? "" : f.section + " of ") +
-                                              base_name(f.symbol->module)
-                               : f.mapping.empty() ? "anonymous memory"
-                                                   : f.mapping;
-            a.summary = "executing non-executable memory at " + hex(f.address) + " (" + what +
-                        ", " + f.perms + ") called from " + culprit_where(a);
-            a.evidence.push_back("the mapping at " + hex(f.address) + " has permissions " +
-                                 f.perms + ": no execute permission");
-        } else {
-            a.kind = CrashKind::WildPointer;
-            a.summary = "jumped to unmapped address " + hex(f.address) +
-                        " (a wild function pointer or a smashed return address) from " +
-                        culprit_where(a);
-        }
-        return;
-    }
-
-    size_t user = first_user_frame(t, 0);
-    set_culprit(a, 0, user);
-
-    // Stack overflow: the access is right at the stack pointer and hits the guard page
-    // or the gap below the stack.
-    bool near_sp = (f.address <= sp ? sp - f.address : f.address - sp) <= kStackSlack;
-    if (f.region == "stack-guard" ||
-        (near_sp && (f.region == "unmapped" || f.region == "guard-page"))) {
-        a.kind = CrashKind::StackOverflow;
-        Recursion r = longest_run(t);
-        if (r.count >= 16) {
-            set_culprit(a, 0, r.first);
-            a.summary = "stack overflow: " + culprit_where(a) + " repeated " +
-                        with_commas(r.count) + " times";
-            a.evidence.push_back(bare_name(t.frames[r.first].function) + "() appears " +
-                                 with_commas(r.count) + " times in a row on the stack of thread " +
-                                 std::to_string(t.tid));
-        } else {
-            a.summary = "stack overflow in " + culprit_where(a) + ": sp " + hex(sp) + " ran into " +
-                        (f.region == "unmapped" ? "the gap" : "the guard") + " below the stack";
-        }
-        a.evidence.push_back("fault address " + hex(f.address) + " is " +
-                             std::to_string(f.address <= sp ? sp - f.address : f.address - sp) +
-                             " bytes " + (f.address <= sp ? "below" : "above") +
-                             " the stack pointer " + hex(sp) + ", at the end of the stack");
-        return;
-    }
-
     std::string access = access_word(insn);
     if (f.region == "null-page") {
         a.kind = access == "write" ? CrashKind::NullWrite : CrashKind::NullRead;
         a.summary = "NULL pointer " + access + " at " + hex(f.address) + field_note(insn) + " in " +
                     culprit_where(a);
-        return;
-    }
-    if (f.region == "non-canonical") {
+    } else if (f.region == "non-canonical") {
         a.kind = CrashKind::WildPointer;
         a.summary = "wild pointer: " + access + " through non-canonical address " + hex(f.address) +
                     " in " + culprit_where(a);
         a.evidence.push_back("bits 47-63 of " + hex(f.address) +
                              " differ: no pointer on x86-64 looks like this (garbage or "
                              "freed memory reused as a pointer)");
+    } else if (f.region == "mapped" && access == "write" &&
+               f.perms.find('w') == std::string::npos) {
+        classify_write_readonly(a);
+    } else if (f.region == "unmapped") {
+        classify_unmapped(a, access);
+    } else {
+        a.kind = CrashKind::WildPointer;
+        a.summary = "invalid " + access + " of " + hex(f.address) + " (" + f.description + ") in " +
+                    culprit_where(a);
+    }
+}
+
+void classify_segv(Analysis& a, const ThreadReport& t) {
+    fault_evidence(a);
+    if (a.fault->address == t.regs.rip) {
+        classify_bad_jump(a, t);
         return;
     }
-    if (f.region == "mapped" && access == "write" && f.perms.find('w') == std::string::npos) {
-        a.kind = CrashKind::WriteReadonly;
-        std::string what = f.symbol ? f.symbol->name : f.section.empty() ? f.mapping : f.section;
-        a.summary = "write to read-only memory at " + hex(f.address) + " (" + what +
-                    (f.section.empty() || what == f.section ? "" : " in " + f.section) +
-                    (f.mapping.empty() ? "" : " of " + base_name(f.mapping)) + ", " + f.perms +
-                    ") in " + culprit_where(a);
-        return;
-    }
-    if (f.region == "unmapped") {
-        // glibc serves blocks above the mmap threshold (128 KiB) from their own mapping,
-        // with the pointer 16 bytes into the first page; free() unmaps them at once. A
-        // pointer of that shape into a hole is a freed large block used again.
-        const Operand* m = insn ? insn->memory() : nullptr;
-        if (m && m->base_value && (*m->base_value & 0xfff) == 0x10 &&
-            *m->base_value > kNullPageLimit) {
-            a.kind = CrashKind::UseAfterFree;
-            a.summary = "use after free (likely): " + access + " of " + hex(f.address) +
-                        " through " + hex(*m->base_value) +
-                        ", a large heap block that is no "
-                        "longer mapped, in " +
-                        culprit_where(a);
-            a.evidence.push_back("pointer " + hex(*m->base_value) +
-                                 " = page start + 16: how glibc places a block it mmap()ed "
-                                 "for a large malloc(); its pages are unmapped now, as free() "
-                                 "does with such blocks");
+    set_culprit(a, 0, first_user_frame(t, 0));
+    if (hits_stack_end(*a.fault, t.regs.rsp))
+        classify_stack_overflow(a, t);
+    else
+        classify_bad_access(a);
+}
+
+void classify_bus_error(Analysis& a) {
+    const Instruction* insn = a.instruction ? &*a.instruction : nullptr;
+    a.kind = CrashKind::BusError;
+    if (a.fault && a.fault->region == "past-end-of-file")
+        a.summary = "bus error: " + access_word(insn) + " past the end of mapped file " +
+                    a.fault->mapping + " (" + a.fault->description + ") in " + culprit_where(a);
+    else if (a.code == BUS_ADRALN)
+        a.summary = "bus error: misaligned access at " + hex(a.fault ? a.fault->address : 0) +
+                    " in " + culprit_where(a);
+    else
+        a.summary = "bus error (" + a.code_name + ") at " + hex(a.fault ? a.fault->address : 0) +
+                    (a.fault && !a.fault->mapping.empty() ? " in " + a.fault->mapping : "") +
+                    " in " + culprit_where(a);
+}
+
+// SIGFPE: a divide's divisor says which, 0 or the -1 that overflows a signed divide.
+void classify_arithmetic(Analysis& a, const ThreadReport& t) {
+    const Instruction* insn = a.instruction ? &*a.instruction : nullptr;
+    if (insn && insn->is_divide && !insn->operands.empty()) {
+        const Operand& divisor = insn->operands.back();
+        std::optional<uint64_t> v = divisor.value;
+        unsigned bytes = divisor.size ? divisor.size : 8;
+        uint64_t mask = bytes >= 8 ? ~uint64_t(0) : (uint64_t(1) << (bytes * 8)) - 1;
+        if (v && (*v & mask) == 0) {
+            a.kind = CrashKind::DivZero;
+            a.summary = "integer division by zero in " + culprit_where(a) + ": " + insn->text() +
+                        " with " + divisor.text + " = 0";
             return;
         }
-        a.kind = CrashKind::WildPointer;
-        a.summary = "wild pointer: " + access + " of unmapped address " + hex(f.address) + " in " +
+        if (v && insn->is_signed_divide && (*v & mask) == mask) {
+            a.kind = CrashKind::DivOverflow;
+            std::string lo = bytes == 4 ? "eax" : bytes == 2 ? "ax" : "rax";
+            std::string min = bytes == 4 ? "INT_MIN" : bytes == 8 ? "LONG_MIN" : "the minimum";
+            a.summary = "integer overflow in division: " + min + " / -1 in " + culprit_where(a) +
+                        " (" + insn->text() + " with " + divisor.text + " = -1)";
+            if (auto dividend = register_value(lo, t.regs))
+                a.evidence.push_back("dividend " + lo + " = " + hex(*dividend) +
+                                     ": the quotient does not fit");
+            return;
+        }
+    }
+    if (a.code == FPE_INTOVF) {
+        a.kind = CrashKind::DivOverflow;
+        a.summary = "integer overflow trap in " + culprit_where(a);
+        return;
+    }
+    a.kind = CrashKind::Unknown;
+    a.summary = "arithmetic exception (" + a.code_name + ") in " + culprit_where(a);
+}
+
+void classify_illegal_instruction(Analysis& a) {
+    const Instruction* insn = a.instruction ? &*a.instruction : nullptr;
+    if (insn && insn->is_trap) {
+        a.kind = CrashKind::Trap;
+        a.summary = "trap instruction (" + insn->mnemonic +
+                    ": __builtin_trap() or a "
+                    "compiler-inserted trap) reached in " +
                     culprit_where(a);
         return;
     }
-    a.kind = CrashKind::WildPointer;
-    a.summary = "invalid " + access + " of " + hex(f.address) + " (" + f.description + ") in " +
-                culprit_where(a);
+    a.kind = CrashKind::Unknown;
+    a.summary = "illegal instruction (" + a.code_name + ") in " + culprit_where(a);
 }
 
 void classify_fault(Analysis& a, const ThreadReport& t) {
-    const Instruction* insn = a.instruction ? &*a.instruction : nullptr;
+    if (a.signo == SIGSEGV && a.fault) {
+        classify_segv(a, t);
+        return;
+    }
+    fault_evidence(a);
+    set_culprit(a, 0, first_user_frame(t));
     switch (a.signo) {
-        case SIGSEGV:
-            if (!a.fault) {
-                fault_evidence(a);
-                set_culprit(a, 0, first_user_frame(t));
-                a.kind = CrashKind::WildPointer;
-                a.summary = "general protection fault (" + a.code_name + ") in " +
-                            culprit_where(a) + "; the address could not be recomputed";
-                return;
-            }
-            classify_segv(a, t);
+        case SIGSEGV:  // without an address
+            a.kind = CrashKind::WildPointer;
+            a.summary = "general protection fault (" + a.code_name + ") in " + culprit_where(a) +
+                        "; the address could not be recomputed";
             return;
-        case SIGBUS: {
-            fault_evidence(a);
-            set_culprit(a, 0, first_user_frame(t));
-            a.kind = CrashKind::BusError;
-            if (a.fault && a.fault->region == "past-end-of-file")
-                a.summary = "bus error: " + access_word(insn) + " past the end of mapped file " +
-                            a.fault->mapping + " (" + a.fault->description + ") in " +
-                            culprit_where(a);
-            else if (a.code == BUS_ADRALN)
-                a.summary = "bus error: misaligned access at " +
-                            hex(a.fault ? a.fault->address : 0) + " in " + culprit_where(a);
-            else
-                a.summary =
-                    "bus error (" + a.code_name + ") at " + hex(a.fault ? a.fault->address : 0) +
-                    (a.fault && !a.fault->mapping.empty() ? " in " + a.fault->mapping : "") +
-                    " in " + culprit_where(a);
+        case SIGBUS:
+            classify_bus_error(a);
             return;
-        }
-        case SIGFPE: {
-            fault_evidence(a);
-            set_culprit(a, 0, first_user_frame(t));
-            if (insn && insn->is_divide && !insn->operands.empty()) {
-                const Operand& divisor = insn->operands.back();
-                std::optional<uint64_t> v = divisor.value;
-                unsigned bytes = divisor.size ? divisor.size : 8;
-                uint64_t mask = bytes >= 8 ? ~uint64_t(0) : (uint64_t(1) << (bytes * 8)) - 1;
-                if (v && (*v & mask) == 0) {
-                    a.kind = CrashKind::DivZero;
-                    a.summary = "integer division by zero in " + culprit_where(a) + ": " +
-                                insn->text() + " with " + divisor.text + " = 0";
-                    return;
-                }
-                if (v && insn->is_signed_divide && (*v & mask) == mask) {
-                    a.kind = CrashKind::DivOverflow;
-                    std::string lo = bytes == 4 ? "eax" : bytes == 2 ? "ax" : "rax";
-                    std::string min = bytes == 4   ? "INT_MIN"
-                                      : bytes == 8 ? "LONG_MIN"
-                                                   : "the minimum";
-                    a.summary = "integer overflow in division: " + min + " / -1 in " +
-                                culprit_where(a) + " (" + insn->text() + " with " + divisor.text +
-                                " = -1)";
-                    if (auto dividend = register_value(lo, t.regs))
-                        a.evidence.push_back("dividend " + lo + " = " + hex(*dividend) +
-                                             ": the quotient does not fit");
-                    return;
-                }
-            }
-            if (a.code == FPE_INTOVF) {
-                a.kind = CrashKind::DivOverflow;
-                a.summary = "integer overflow trap in " + culprit_where(a);
-                return;
-            }
-            a.kind = CrashKind::Unknown;
-            a.summary = "arithmetic exception (" + a.code_name + ") in " + culprit_where(a);
+        case SIGFPE:
+            classify_arithmetic(a, t);
             return;
-        }
         case SIGILL:
-            fault_evidence(a);
-            set_culprit(a, 0, first_user_frame(t));
-            if (insn && insn->is_trap) {
-                a.kind = CrashKind::Trap;
-                a.summary = "trap instruction (" + insn->mnemonic +
-                            ": __builtin_trap() or a "
-                            "compiler-inserted trap) reached in " +
-                            culprit_where(a);
-                return;
-            }
-            a.kind = CrashKind::Unknown;
-            a.summary = "illegal instruction (" + a.code_name + ") in " + culprit_where(a);
+            classify_illegal_instruction(a);
             return;
         default:
-            fault_evidence(a);
-            set_culprit(a, 0, first_user_frame(t));
             a.kind = CrashKind::Unknown;
             a.summary = a.signal_name + " (" + a.code_name + ") in " + culprit_where(a);
     }
@@ -386,82 +409,107 @@ bool contains(const std::string& s, std::string_view part) {
     return s.find(part) != std::string::npos;
 }
 
-void classify_abort(Analysis& a, const ThreadReport& t) {
-    set_culprit(a, 0, first_user_frame(t));
-    const std::string& msg = a.abort_message;
-    if (!msg.empty())
-        a.evidence.push_back("glibc's abort message (__abort_msg): '" + msg + "'");
+// glibc's abort message and the abort() frame: what every abort's evidence starts with.
+void abort_evidence(Analysis& a, const ThreadReport& t) {
+    if (!a.abort_message.empty())
+        a.evidence.push_back("glibc's abort message (__abort_msg): '" + a.abort_message + "'");
     if (const FrameReport* f = find_frame(t, {"abort", "__GI_abort"}))
         a.evidence.push_back("abort() on the stack (frame #" + std::to_string(f->machine_index) +
                              ")");
+}
 
-    if (find_frame(t, {"__stack_chk_fail", "__fortify_fail"}) || contains(msg, "stack smashing")) {
-        a.kind = CrashKind::StackSmash;
-        a.summary = "stack smashing detected: the stack protector's canary of " + culprit_where(a) +
-                    " was overwritten (a local buffer overflowed)";
-        a.evidence.push_back("__stack_chk_fail() called when " +
-                             (a.culprit_frame() ? bare_name(a.culprit_frame()->function) : "?") +
-                             "() returned");
-        return;
-    }
-    bool malloc_check = find_frame(t, {"malloc_printerr"}) != nullptr;
+bool stack_check_failed(const Analysis& a, const ThreadReport& t) {
+    return find_frame(t, {"__stack_chk_fail", "__fortify_fail"}) ||
+           contains(a.abort_message, "stack smashing");
+}
+
+void classify_stack_smash(Analysis& a) {
+    a.kind = CrashKind::StackSmash;
+    a.summary = "stack smashing detected: the stack protector's canary of " + culprit_where(a) +
+                " was overwritten (a local buffer overflowed)";
+    a.evidence.push_back("__stack_chk_fail() called when " +
+                         (a.culprit_frame() ? bare_name(a.culprit_frame()->function) : "?") +
+                         "() returned");
+}
+
+// malloc's own checks stopped the program: malloc_printerr() on the stack, or its words
+// in the abort message.
+bool heap_check_failed(const Analysis& a, const ThreadReport& t) {
     static const std::string_view malloc_words[] = {
         "malloc",       "free(",  "free():",     "realloc", "corrupted",
         "munmap_chunk", "tcache", "double free", "memalign"};
+    bool failed = find_frame(t, {"malloc_printerr"}) != nullptr;
     for (std::string_view w : malloc_words)
-        if (contains(msg, w))
-            malloc_check = true;
-    if (malloc_check) {
-        std::string quoted = msg.empty() ? "a heap check" : "'" + msg + "'";
-        if (contains(msg, "double free")) {
-            a.kind = CrashKind::DoubleFree;
-            a.summary = "double free: glibc reported " + quoted + " in " + culprit_where(a);
-        } else if (contains(msg, "invalid pointer") || contains(msg, "invalid size") ||
-                   contains(msg, "free(): invalid") || contains(msg, "munmap_chunk")) {
-            a.kind = CrashKind::InvalidFree;
-            a.summary = "invalid free: glibc reported " + quoted + " in " + culprit_where(a) +
-                        " (the pointer is not one malloc() returned)";
-        } else {
-            a.kind = CrashKind::HeapCorruption;
-            a.summary = "heap corruption: glibc reported " + quoted + " in " + culprit_where(a) +
-                        " (an earlier write overran a heap block)";
-        }
-        return;
+        if (contains(a.abort_message, w))
+            failed = true;
+    return failed;
+}
+
+void classify_heap_check(Analysis& a) {
+    const std::string& msg = a.abort_message;
+    std::string quoted = msg.empty() ? "a heap check" : "'" + msg + "'";
+    if (contains(msg, "double free")) {
+        a.kind = CrashKind::DoubleFree;
+        a.summary = "double free: glibc reported " + quoted + " in " + culprit_where(a);
+    } else if (contains(msg, "invalid pointer") || contains(msg, "invalid size") ||
+               contains(msg, "free(): invalid") || contains(msg, "munmap_chunk")) {
+        a.kind = CrashKind::InvalidFree;
+        a.summary = "invalid free: glibc reported " + quoted + " in " + culprit_where(a) +
+                    " (the pointer is not one malloc() returned)";
+    } else {
+        a.kind = CrashKind::HeapCorruption;
+        a.summary = "heap corruption: glibc reported " + quoted + " in " + culprit_where(a) +
+                    " (an earlier write overran a heap block)";
     }
-    if (contains(msg, "Assertion") ||
-        find_frame(t, {"__assert_fail", "__assert_fail_base", "__GI___assert_fail"})) {
-        a.kind = CrashKind::Assert;
-        std::string expr;
-        size_t open = msg.find('`'), close = msg.rfind('\'');
-        if (open != std::string::npos && close != std::string::npos && close > open)
-            expr = msg.substr(open + 1, close - open - 1);
-        a.summary =
-            "assertion failed: " + (expr.empty() ? std::string("(message not found)") : expr) +
-            " in " + culprit_where(a);
-        return;
-    }
-    if (find_frame(t, {"__cxa_pure_virtual"})) {
-        a.kind = CrashKind::PureVirtual;
-        a.summary = "pure virtual method called in " + culprit_where(a) +
-                    " (the object was under construction or destruction)";
-        a.evidence.push_back(
-            "__cxa_pure_virtual() on the stack: a call through a vtable slot "
-            "of an abstract class");
-        return;
-    }
+}
+
+bool assertion_failed(const Analysis& a, const ThreadReport& t) {
+    return contains(a.abort_message, "Assertion") ||
+           find_frame(t, {"__assert_fail", "__assert_fail_base", "__GI___assert_fail"});
+}
+
+void classify_assert(Analysis& a) {
+    const std::string& msg = a.abort_message;
+    a.kind = CrashKind::Assert;
+    std::string expr;
+    size_t open = msg.find('`'), close = msg.rfind('\'');
+    if (open != std::string::npos && close != std::string::npos && close > open)
+        expr = msg.substr(open + 1, close - open - 1);
+    a.summary = "assertion failed: " + (expr.empty() ? std::string("(message not found)") : expr) +
+                " in " + culprit_where(a);
+}
+
+void classify_pure_virtual(Analysis& a) {
+    a.kind = CrashKind::PureVirtual;
+    a.summary = "pure virtual method called in " + culprit_where(a) +
+                " (the object was under construction or destruction)";
+    a.evidence.push_back(
+        "__cxa_pure_virtual() on the stack: a call through a vtable slot "
+        "of an abstract class");
+}
+
+// "std::runtime_error ('bad config')" for the exception being handled, with its evidence;
+// "" when there is none.
+std::string current_exception(Analysis& a) {
+    if (!a.exception)
+        return {};
+    std::string ex = a.exception->type;
+    if (!a.exception->message.empty())
+        ex += " ('" + a.exception->message + "')";
+    a.evidence.push_back(
+        "exception being handled: " + a.exception->type +
+        (a.exception->message.empty() ? "" : ", what() = '" + a.exception->message + "'"));
+    return ex;
+}
+
+// What is left of an abort: std::terminate() for an exception that escaped a noexcept
+// function or found no handler, or called directly; else abort() itself.
+void classify_terminate(Analysis& a, const ThreadReport& t) {
     bool terminate = find_frame(t, {"std::terminate", "__cxxabiv1::__terminate",
                                     "__gnu_cxx::__verbose_terminate_handler"}) != nullptr;
     const FrameReport* thrower = find_frame(t, {"__cxa_throw", "__cxa_rethrow"});
     bool from_unwinder = find_frame(t, {"__cxa_call_terminate", "__gxx_personality_v0"}) != nullptr;
-    std::string ex;
-    if (a.exception) {
-        ex = a.exception->type;
-        if (!a.exception->message.empty())
-            ex += " ('" + a.exception->message + "')";
-        a.evidence.push_back(
-            "exception being handled: " + a.exception->type +
-            (a.exception->message.empty() ? "" : ", what() = '" + a.exception->message + "'"));
-    }
+    std::string ex = current_exception(a);
     if (thrower) {
         // The thrower: the first program frame outside the runtime, below __cxa_throw.
         size_t after = size_t(thrower - t.frames.data());
@@ -476,23 +524,34 @@ void classify_abort(Analysis& a, const ThreadReport& t) {
             "__cxa_call_terminate / the personality routine on the stack: "
             "terminate was called during unwinding, not for a missing "
             "handler");
-        return;
-    }
-    if (thrower) {
+    } else if (thrower) {
         a.kind = CrashKind::UncaughtException;
         a.summary = "uncaught exception " + (ex.empty() ? std::string("(type unknown)") : ex) +
                     " thrown in " + culprit_where(a);
         a.evidence.push_back("__cxa_throw() found no handler and called std::terminate()");
-        return;
-    }
-    if (terminate) {
+    } else if (terminate) {
         a.kind = CrashKind::Terminate;
         a.summary = "std::terminate() called in " + culprit_where(a) +
                     (ex.empty() ? std::string() : " while handling " + ex);
-        return;
+    } else {
+        a.kind = CrashKind::Abort;
+        a.summary = "abort() called in " + culprit_where(a);
     }
-    a.kind = CrashKind::Abort;
-    a.summary = "abort() called in " + culprit_where(a);
+}
+
+void classify_abort(Analysis& a, const ThreadReport& t) {
+    set_culprit(a, 0, first_user_frame(t));
+    abort_evidence(a, t);
+    if (stack_check_failed(a, t))
+        classify_stack_smash(a);
+    else if (heap_check_failed(a, t))
+        classify_heap_check(a);
+    else if (assertion_failed(a, t))
+        classify_assert(a);
+    else if (find_frame(t, {"__cxa_pure_virtual"}))
+        classify_pure_virtual(a);
+    else
+        classify_terminate(a, t);
 }
 
 std::string thread_state_words(const ThreadReport& t) {
