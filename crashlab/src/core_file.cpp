@@ -130,9 +130,29 @@ void CoreFile::problem(std::string text) {
         problems_.push_back(std::move(text));
 }
 
+void CoreFile::damaged_note(std::string text) {
+    problem(std::move(text));
+    notes_damaged_ = true;
+}
+
 void CoreFile::parse_headers() {
     Elf64_Ehdr eh;
     memcpy(&eh, data_, sizeof eh);
+    check_elf_header(eh);
+    std::vector<Elf64_Phdr> notes = read_program_headers(eh, program_header_count(eh));
+    if (expected_size_ > size_)
+        problem("truncated core: " + format_bytes(size_) + " of " + format_bytes(expected_size_) +
+                " present (disk full, a size limit, or a copy cut short); memory past the "
+                "cut is missing");
+    read_note_segments(notes);
+    if (threads_.empty())
+        problem("no thread registers (NT_PRSTATUS) in the core: no backtraces possible");
+    if (!siginfo_)
+        problem("no signal information (NT_SIGINFO) in the core");
+}
+
+// Only an x86-64 ELF core is read at all; anything else is refused with what to give instead.
+void CoreFile::check_elf_header(const Elf64_Ehdr& eh) const {
     if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
         throw tk::UserError(path_ +
                             ": not a core file (no ELF header): give the core the "
@@ -152,7 +172,10 @@ void CoreFile::parse_headers() {
     if (eh.e_phentsize != sizeof(Elf64_Phdr))
         throw tk::UserError(path_ + ": damaged core: program header size " +
                             std::to_string(eh.e_phentsize) + " (expected 56)");
+}
 
+// How many program headers there are and are in the file (fewer when it is truncated).
+uint64_t CoreFile::program_header_count(const Elf64_Ehdr& eh) {
     // More than 65534 mappings: the real count is in section header 0 (PN_XNUM).
     uint64_t phnum = eh.e_phnum;
     if (phnum == PN_XNUM) {
@@ -174,7 +197,11 @@ void CoreFile::parse_headers() {
         expected_size_ = eh.e_phoff + phnum * sizeof(Elf64_Phdr);
         phnum = fit;
     }
+    return phnum;
+}
 
+// The PT_LOADs become segments (sorted by address); the PT_NOTEs are returned.
+std::vector<Elf64_Phdr> CoreFile::read_program_headers(const Elf64_Ehdr& eh, uint64_t phnum) {
     std::vector<Elf64_Phdr> notes;
     for (uint64_t i = 0; i < phnum; i++) {
         Elf64_Phdr ph;
@@ -186,65 +213,60 @@ void CoreFile::parse_headers() {
             continue;
         }
         expected_size_ = std::max(expected_size_, end);
-        if (ph.p_type == PT_NOTE) {
+        if (ph.p_type == PT_NOTE)
             notes.push_back(ph);
-        } else if (ph.p_type == PT_LOAD) {
-            Segment s;
-            s.vaddr = ph.p_vaddr;
-            s.memsz = ph.p_memsz;
-            s.offset = ph.p_offset;
-            s.filesz = std::min(ph.p_filesz, ph.p_memsz);
-            s.available = ph.p_offset >= size_ ? 0 : std::min(s.filesz, size_ - ph.p_offset);
-            s.flags = ph.p_flags;
-            if (s.vaddr + s.memsz < s.vaddr) {
-                char where[32];
-                snprintf(where, sizeof where, "0x%llx", (unsigned long long)s.vaddr);
-                problem(std::string("damaged core: segment at ") + where +
-                        " wraps around the address space");
-                continue;
-            }
-            segments_.push_back(s);
-        }
+        else if (ph.p_type == PT_LOAD)
+            add_segment(ph);
     }
     std::sort(segments_.begin(), segments_.end(),
               [](const Segment& a, const Segment& b) { return a.vaddr < b.vaddr; });
-    if (expected_size_ > size_)
-        problem("truncated core: " + format_bytes(size_) + " of " + format_bytes(expected_size_) +
-                " present (disk full, a size limit, or a copy cut short); memory past the "
-                "cut is missing");
+    return notes;
+}
 
+void CoreFile::add_segment(const Elf64_Phdr& ph) {
+    Segment s;
+    s.vaddr = ph.p_vaddr;
+    s.memsz = ph.p_memsz;
+    s.offset = ph.p_offset;
+    s.filesz = std::min(ph.p_filesz, ph.p_memsz);
+    s.available = ph.p_offset >= size_ ? 0 : std::min(s.filesz, size_ - ph.p_offset);
+    s.flags = ph.p_flags;
+    if (s.vaddr + s.memsz < s.vaddr) {
+        char where[32];
+        snprintf(where, sizeof where, "0x%llx", (unsigned long long)s.vaddr);
+        problem(std::string("damaged core: segment at ") + where +
+                " wraps around the address space");
+        return;
+    }
+    segments_.push_back(s);
+}
+
+// The notes of every PT_NOTE, as much of each as the file holds.
+void CoreFile::read_note_segments(const std::vector<Elf64_Phdr>& notes) {
     if (notes.empty())
         problem("damaged core: no PT_NOTE segment (no threads, registers or signal info)");
     for (const Elf64_Phdr& ph : notes) {
         if (ph.p_offset >= size_) {
-            problem(
+            damaged_note(
                 "truncated core: the notes (threads, registers, signal) are past the "
                 "end of the file");
-            notes_damaged_ = true;
             continue;
         }
         uint64_t avail = std::min(ph.p_filesz, size_ - ph.p_offset);
-        if (avail < ph.p_filesz) {
-            problem(
+        if (avail < ph.p_filesz)
+            damaged_note(
                 "truncated core: the notes are cut short; some threads or signal "
                 "information may be missing");
-            notes_damaged_ = true;
-        }
         parse_notes(data_ + ph.p_offset, avail, ph.p_offset);
     }
-    if (threads_.empty())
-        problem("no thread registers (NT_PRSTATUS) in the core: no backtraces possible");
-    if (!siginfo_)
-        problem("no signal information (NT_SIGINFO) in the core");
 }
 
 void CoreFile::parse_notes(const uint8_t* p, uint64_t size, uint64_t file_offset) {
     uint64_t pos = 0;
     while (pos < size) {
         if (size - pos < 12) {
-            problem("damaged note at file offset " + std::to_string(file_offset + pos) +
-                    ": header cut short");
-            notes_damaged_ = true;
+            damaged_note("damaged note at file offset " + std::to_string(file_offset + pos) +
+                         ": header cut short");
             return;
         }
         uint32_t namesz = load<uint32_t>(p + pos);
@@ -254,11 +276,11 @@ void CoreFile::parse_notes(const uint8_t* p, uint64_t size, uint64_t file_offset
         uint64_t desc_off = name_off + align4(namesz);
         uint64_t next = desc_off + align4(descsz);
         if (desc_off > size || next > size || descsz > size) {
-            problem("damaged note at file offset " + std::to_string(file_offset + pos) +
-                    ": sizes (name " + std::to_string(namesz) + ", data " + std::to_string(descsz) +
-                    ") run past the notes; the notes after it are "
-                    "lost");
-            notes_damaged_ = true;
+            damaged_note("damaged note at file offset " + std::to_string(file_offset + pos) +
+                         ": sizes (name " + std::to_string(namesz) + ", data " +
+                         std::to_string(descsz) +
+                         ") run past the notes; the notes after it are "
+                         "lost");
             return;
         }
         std::string name = bounded_string(reinterpret_cast<const char*>(p + name_off), namesz);
@@ -271,121 +293,129 @@ void CoreFile::parse_notes(const uint8_t* p, uint64_t size, uint64_t file_offset
 
 void CoreFile::parse_note(uint32_t type, const uint8_t* desc, uint64_t size) {
     switch (type) {
-        case NT_PRSTATUS: {
-            if (size < sizeof(elf_prstatus)) {
-                problem("damaged NT_PRSTATUS note (" + std::to_string(size) +
-                        " bytes): a thread's registers are missing");
-                notes_damaged_ = true;
-                return;
-            }
-            elf_prstatus pr;
-            memcpy(&pr, desc, sizeof pr);
-            ThreadStatus t;
-            t.tid = pr.pr_pid;
-            t.cursig = pr.pr_cursig;
-            t.sigpend = pr.pr_sigpend;
-            t.sighold = pr.pr_sighold;
-            memcpy(&t.regs, pr.pr_reg, sizeof t.regs);
-            threads_.push_back(t);
+        case NT_PRSTATUS:
+            parse_prstatus(desc, size);
             break;
-        }
-        case NT_PRPSINFO: {
-            if (size < sizeof(elf_prpsinfo)) {
-                problem("damaged NT_PRPSINFO note: process name and arguments missing");
-                notes_damaged_ = true;
-                return;
-            }
-            elf_prpsinfo ps;
-            memcpy(&ps, desc, sizeof ps);
-            ProcessInfo info;
-            info.pid = ps.pr_pid;
-            info.ppid = ps.pr_ppid;
-            info.uid = int(ps.pr_uid);
-            info.gid = int(ps.pr_gid);
-            info.state = ps.pr_sname;
-            info.fname = bounded_string(ps.pr_fname, sizeof ps.pr_fname);
-            // The kernel separates the arguments with NULs only if they did not fit; it
-            // already replaced them with spaces otherwise. Trailing spaces are padding.
-            std::string args = bounded_string(ps.pr_psargs, sizeof ps.pr_psargs);
-            while (!args.empty() && args.back() == ' ')
-                args.pop_back();
-            info.psargs = args;
-            process_ = info;
+        case NT_PRPSINFO:
+            parse_prpsinfo(desc, size);
             break;
-        }
-        case NT_SIGINFO: {
-            if (size < kSigInfoSize) {
-                problem("damaged NT_SIGINFO note: the signal's details are missing");
-                notes_damaged_ = true;
-                return;
-            }
-            SigInfo si;
-            si.signo = load<int32_t>(desc);
-            si.error = load<int32_t>(desc + 4);
-            si.code = load<int32_t>(desc + 8);
-            // The union starts at offset 16: si_addr for faults, si_pid + si_uid for senders.
-            si.addr = load<uint64_t>(desc + 16);
-            si.pid = load<int32_t>(desc + 16);
-            si.uid = load<int32_t>(desc + 20);
-            siginfo_ = si;
+        case NT_SIGINFO:
+            parse_siginfo(desc, size);
             break;
-        }
-        case NT_AUXV: {
-            for (uint64_t off = 0; off + 16 <= size; off += 16) {
-                uint64_t key = load<uint64_t>(desc + off), value = load<uint64_t>(desc + off + 8);
-                if (key == AT_NULL)
-                    break;
-                auxv_.emplace_back(key, value);
-            }
+        case NT_AUXV:
+            parse_auxv(desc, size);
             break;
-        }
-        case NT_FILE: {
-            // count, page size, count x {start, end, offset in pages}, then count paths.
-            if (size < 16) {
-                problem("damaged NT_FILE note: the list of mapped files is missing");
-                notes_damaged_ = true;
-                return;
-            }
-            uint64_t count = load<uint64_t>(desc);
-            uint64_t page = load<uint64_t>(desc + 8);
-            if (count > (size - 16) / 24 || page == 0 || (page & (page - 1)) != 0) {
-                problem("damaged NT_FILE note (" + std::to_string(count) + " entries, page size " +
-                        std::to_string(page) + " in " + std::to_string(size) +
-                        " bytes): the list of mapped files is unusable");
-                notes_damaged_ = true;
-                return;
-            }
-            const char* names = reinterpret_cast<const char*>(desc + 16 + count * 24);
-            const char* names_end = reinterpret_cast<const char*>(desc + size);
-            for (uint64_t i = 0; i < count; i++) {
-                FileMapping f;
-                f.start = load<uint64_t>(desc + 16 + i * 24);
-                f.end = load<uint64_t>(desc + 16 + i * 24 + 8);
-                uint64_t pages = load<uint64_t>(desc + 16 + i * 24 + 16);
-                f.offset = pages * page;
-                if (names >= names_end) {
-                    problem("damaged NT_FILE note: " + std::to_string(count - i) +
-                            " file names missing");
-                    notes_damaged_ = true;
-                    break;
-                }
-                size_t len = strnlen(names, size_t(names_end - names));
-                f.path.assign(names, len);
-                names += len + 1;
-                if (f.end < f.start || pages > (UINT64_MAX / page)) {
-                    problem("damaged NT_FILE note: entry for " + f.path + " has impossible bounds");
-                    notes_damaged_ = true;
-                    continue;
-                }
-                files_.push_back(std::move(f));
-            }
-            std::sort(files_.begin(), files_.end(),
-                      [](const FileMapping& a, const FileMapping& b) { return a.start < b.start; });
+        case NT_FILE:
+            parse_file_note(desc, size);
             break;
-        }
         default:
             break;
     }
+}
+
+void CoreFile::parse_prstatus(const uint8_t* desc, uint64_t size) {
+    if (size < sizeof(elf_prstatus)) {
+        damaged_note("damaged NT_PRSTATUS note (" + std::to_string(size) +
+                     " bytes): a thread's registers are missing");
+        return;
+    }
+    elf_prstatus pr;
+    memcpy(&pr, desc, sizeof pr);
+    ThreadStatus t;
+    t.tid = pr.pr_pid;
+    t.cursig = pr.pr_cursig;
+    t.sigpend = pr.pr_sigpend;
+    t.sighold = pr.pr_sighold;
+    memcpy(&t.regs, pr.pr_reg, sizeof t.regs);
+    threads_.push_back(t);
+}
+
+void CoreFile::parse_prpsinfo(const uint8_t* desc, uint64_t size) {
+    if (size < sizeof(elf_prpsinfo)) {
+        damaged_note("damaged NT_PRPSINFO note: process name and arguments missing");
+        return;
+    }
+    elf_prpsinfo ps;
+    memcpy(&ps, desc, sizeof ps);
+    ProcessInfo info;
+    info.pid = ps.pr_pid;
+    info.ppid = ps.pr_ppid;
+    info.uid = int(ps.pr_uid);
+    info.gid = int(ps.pr_gid);
+    info.state = ps.pr_sname;
+    info.fname = bounded_string(ps.pr_fname, sizeof ps.pr_fname);
+    // The kernel separates the arguments with NULs only if they did not fit; it
+    // already replaced them with spaces otherwise. Trailing spaces are padding.
+    std::string args = bounded_string(ps.pr_psargs, sizeof ps.pr_psargs);
+    while (!args.empty() && args.back() == ' ')
+        args.pop_back();
+    info.psargs = args;
+    process_ = info;
+}
+
+void CoreFile::parse_siginfo(const uint8_t* desc, uint64_t size) {
+    if (size < kSigInfoSize) {
+        damaged_note("damaged NT_SIGINFO note: the signal's details are missing");
+        return;
+    }
+    SigInfo si;
+    si.signo = load<int32_t>(desc);
+    si.error = load<int32_t>(desc + 4);
+    si.code = load<int32_t>(desc + 8);
+    // The union starts at offset 16: si_addr for faults, si_pid + si_uid for senders.
+    si.addr = load<uint64_t>(desc + 16);
+    si.pid = load<int32_t>(desc + 16);
+    si.uid = load<int32_t>(desc + 20);
+    siginfo_ = si;
+}
+
+void CoreFile::parse_auxv(const uint8_t* desc, uint64_t size) {
+    for (uint64_t off = 0; off + 16 <= size; off += 16) {
+        uint64_t key = load<uint64_t>(desc + off), value = load<uint64_t>(desc + off + 8);
+        if (key == AT_NULL)
+            break;
+        auxv_.emplace_back(key, value);
+    }
+}
+
+// NT_FILE: count, page size, count x {start, end, offset in pages}, then count paths.
+void CoreFile::parse_file_note(const uint8_t* desc, uint64_t size) {
+    if (size < 16) {
+        damaged_note("damaged NT_FILE note: the list of mapped files is missing");
+        return;
+    }
+    uint64_t count = load<uint64_t>(desc);
+    uint64_t page = load<uint64_t>(desc + 8);
+    if (count > (size - 16) / 24 || page == 0 || (page & (page - 1)) != 0) {
+        damaged_note("damaged NT_FILE note (" + std::to_string(count) + " entries, page size " +
+                     std::to_string(page) + " in " + std::to_string(size) +
+                     " bytes): the list of mapped files is unusable");
+        return;
+    }
+    const char* names = reinterpret_cast<const char*>(desc + 16 + count * 24);
+    const char* names_end = reinterpret_cast<const char*>(desc + size);
+    for (uint64_t i = 0; i < count; i++) {
+        FileMapping f;
+        f.start = load<uint64_t>(desc + 16 + i * 24);
+        f.end = load<uint64_t>(desc + 16 + i * 24 + 8);
+        uint64_t pages = load<uint64_t>(desc + 16 + i * 24 + 16);
+        f.offset = pages * page;
+        if (names >= names_end) {
+            damaged_note("damaged NT_FILE note: " + std::to_string(count - i) +
+                         " file names missing");
+            break;
+        }
+        size_t len = strnlen(names, size_t(names_end - names));
+        f.path.assign(names, len);
+        names += len + 1;
+        if (f.end < f.start || pages > (UINT64_MAX / page)) {
+            damaged_note("damaged NT_FILE note: entry for " + f.path + " has impossible bounds");
+            continue;
+        }
+        files_.push_back(std::move(f));
+    }
+    std::sort(files_.begin(), files_.end(),
+              [](const FileMapping& a, const FileMapping& b) { return a.start < b.start; });
 }
 
 std::optional<uint64_t> CoreFile::auxv_value(uint64_t type) const {

@@ -8,6 +8,7 @@
 // an x86-64 ELF core at all is refused.
 #pragma once
 
+#include <elf.h>
 #include <sys/user.h>
 
 #include <cstdint>
@@ -118,9 +119,20 @@ class CoreFile {
 
   private:
     void parse_headers();
+    void check_elf_header(const Elf64_Ehdr& eh) const;
+    uint64_t program_header_count(const Elf64_Ehdr& eh);
+    std::vector<Elf64_Phdr> read_program_headers(const Elf64_Ehdr& eh, uint64_t phnum);
+    void add_segment(const Elf64_Phdr& ph);
+    void read_note_segments(const std::vector<Elf64_Phdr>& notes);
     void parse_notes(const uint8_t* p, uint64_t size, uint64_t file_offset);
     void parse_note(uint32_t type, const uint8_t* desc, uint64_t size);
+    void parse_prstatus(const uint8_t* desc, uint64_t size);
+    void parse_prpsinfo(const uint8_t* desc, uint64_t size);
+    void parse_siginfo(const uint8_t* desc, uint64_t size);
+    void parse_auxv(const uint8_t* desc, uint64_t size);
+    void parse_file_note(const uint8_t* desc, uint64_t size);
     void problem(std::string text);
+    void damaged_note(std::string text);  // a problem() that leaves the notes incomplete
 
     std::string path_;
     int fd_ = -1;
