@@ -152,19 +152,35 @@ int cmd_gdb(const std::string& core, const std::string& exe_opt,
     throw tk::UserError(tk::errno_text("cannot run gdb") + ": install gdb (apt-get install gdb)");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{
-        "crashlab: trigger crashes, capture the core, explain the crash from the core alone"};
-    app.require_subcommand(1);
-
+// What the command line asked for: the subcommand given, and the options of each, which
+// CLI11 fills in place (so this stays where it was made).
+struct CommandLine {
+    CLI::App* list = nullptr;
     bool list_json = false;
-    auto* list = app.add_subcommand("list", "the crash kinds the victims trigger");
-    list->add_flag("--json", list_json, "as JSON");
 
-    crashlab::RunOptions run;
+    CLI::App* run = nullptr;
+    crashlab::RunOptions run_options;
     std::optional<std::string> run_json;
+
+    CLI::App* analyze = nullptr;
+    std::string core;
+    crashlab::AnalyzeOptions analyze_options;
+    std::optional<std::string> json;
+    bool no_registers = false, no_modules = false;
+
+    CLI::App* gdb = nullptr;
+    std::string gdb_core, gdb_exe;
+    std::vector<std::string> gdb_debug, gdb_extra;
+    bool gdb_print = false;
+};
+
+void add_list(CLI::App& app, CommandLine& cl) {
+    cl.list = app.add_subcommand("list", "the crash kinds the victims trigger");
+    cl.list->add_flag("--json", cl.list_json, "as JSON");
+}
+
+void add_run(CLI::App& app, CommandLine& cl) {
+    crashlab::RunOptions& run = cl.run_options;
     auto* run_cmd =
         app.add_subcommand("run", "run a command with core capture; analyse if it crashes");
     run_cmd
@@ -175,7 +191,8 @@ int main(int argc, char** argv) {
                         "crash directory root (default ./crashlab-crashes)");
     run_cmd->add_flag("--as-root", run.as_root,
                       "under sudo, run the command as root, not as SUDO_UID");
-    run_cmd->add_option("--json", run_json, "JSON report to FILE, or - for stdout")->expected(0, 1);
+    run_cmd->add_option("--json", cl.run_json, "JSON report to FILE, or - for stdout")
+        ->expected(0, 1);
     run_cmd->add_flag("-q,--quiet", run.quiet, "no report on stdout (files still written)");
     run_cmd->add_option("--exe", run.analyze.executable, "executable, if not the one in the core");
     run_cmd->add_option("--debug-dir", run.analyze.debug_dirs, "extra directory of debug files");
@@ -184,35 +201,38 @@ int main(int argc, char** argv) {
     // after --) belongs to the command, its own options included.
     run_cmd->prefix_command();
     run_cmd->footer("COMMAND [ARGS...] follows the options, after -- if it starts with a dash");
+    cl.run = run_cmd;
+}
 
-    std::string core;
-    crashlab::AnalyzeOptions aopt;
-    std::optional<std::string> json;
-    bool no_registers = false, no_modules = false;
+void add_analyze(CLI::App& app, CommandLine& cl) {
+    crashlab::AnalyzeOptions& aopt = cl.analyze_options;
     auto* an = app.add_subcommand("analyze", "explain a core file");
-    an->add_option("core", core, "the core file")->required();
+    an->add_option("core", cl.core, "the core file")->required();
     an->add_option("--exe", aopt.executable, "the executable, if not where the core says");
     an->add_option("--debug-dir", aopt.debug_dirs,
                    "directory with separate debug files (DIR/.build-id/xx/rest.debug or by name)");
-    an->add_option("--json", json, "JSON to FILE, or - (default) for stdout")->expected(0, 1);
+    an->add_option("--json", cl.json, "JSON to FILE, or - (default) for stdout")->expected(0, 1);
     an->add_option("--max-frames", aopt.max_frames, "stop unwinding a thread after N frames");
-    an->add_flag("--no-registers", no_registers, "leave the registers out of the text");
-    an->add_flag("--no-modules", no_modules, "leave the module list out of the text");
+    an->add_flag("--no-registers", cl.no_registers, "leave the registers out of the text");
+    an->add_flag("--no-modules", cl.no_modules, "leave the module list out of the text");
+    cl.analyze = an;
+}
 
-    std::string gdb_core, gdb_exe;
-    std::vector<std::string> gdb_debug, gdb_extra;
-    bool gdb_print = false;
+void add_gdb(CLI::App& app, CommandLine& cl) {
     auto* gdb =
         app.add_subcommand("gdb", "open the core in gdb with the right executable and paths");
-    gdb->add_option("core", gdb_core, "the core file")->required();
-    gdb->add_option("--exe", gdb_exe, "the executable, if not where the core says");
-    gdb->add_option("--debug-dir", gdb_debug, "extra directory of debug files");
-    gdb->add_flag("--print", gdb_print, "print the gdb command instead of running it");
+    gdb->add_option("core", cl.gdb_core, "the core file")->required();
+    gdb->add_option("--exe", cl.gdb_exe, "the executable, if not where the core says");
+    gdb->add_option("--debug-dir", cl.gdb_debug, "extra directory of debug files");
+    gdb->add_flag("--print", cl.gdb_print, "print the gdb command instead of running it");
     gdb->allow_extras();
     gdb->footer("extra gdb arguments follow the core (after --), e.g. -- -batch -ex bt");
+    cl.gdb = gdb;
+}
 
-    // CLI11 does not hand what follows "--" to a subcommand that takes it all: split it
-    // off here. It is the command of `run` and the gdb arguments of `gdb`.
+// CLI11 does not hand what follows "--" to a subcommand that takes it all: split it off
+// here (ARGC then ends before it). It is the command of `run` and the gdb arguments of `gdb`.
+std::vector<std::string> split_off_dashes(int& argc, char** argv) {
     std::vector<std::string> after_dashes;
     for (int i = 1; i < argc; i++)
         if (std::string_view(argv[i]) == "--") {
@@ -221,32 +241,56 @@ int main(int argc, char** argv) {
             argc = i;
             break;
         }
+    return after_dashes;
+}
+
+// What CLI11 left over, then what followed "--".
+std::vector<std::string> leftover_and(CLI::App& sub, const std::vector<std::string>& after_dashes) {
+    std::vector<std::string> args = sub.remaining();
+    args.insert(args.end(), after_dashes.begin(), after_dashes.end());
+    return args;
+}
+
+int run_subcommand(CommandLine& cl) {
+    if (*cl.list)
+        return cmd_list(cl.list_json);
+    if (*cl.run) {
+        if (cl.run_json)
+            cl.run_options.json = cl.run_json->empty() ? "-" : *cl.run_json;
+        return crashlab::run_command(cl.run_options);
+    }
+    if (*cl.analyze)
+        return cmd_analyze(cl.core, cl.analyze_options, cl.json, !cl.no_registers, !cl.no_modules);
+    if (*cl.gdb)
+        return cmd_gdb(cl.gdb_core, cl.gdb_exe, cl.gdb_debug, cl.gdb_extra, cl.gdb_print);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "crashlab: trigger crashes, capture the core, explain the crash from the core alone"};
+    app.require_subcommand(1);
+    CommandLine cl;
+    add_list(app, cl);
+    add_run(app, cl);
+    add_analyze(app, cl);
+    add_gdb(app, cl);
+
+    std::vector<std::string> after_dashes = split_off_dashes(argc, argv);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
-    if (*run_cmd) {
-        run.command = run_cmd->remaining();
-        run.command.insert(run.command.end(), after_dashes.begin(), after_dashes.end());
-    }
-    if (*gdb) {
-        gdb_extra = gdb->remaining();
-        gdb_extra.insert(gdb_extra.end(), after_dashes.begin(), after_dashes.end());
-    }
+    if (*cl.run)
+        cl.run_options.command = leftover_and(*cl.run, after_dashes);
+    if (*cl.gdb)
+        cl.gdb_extra = leftover_and(*cl.gdb, after_dashes);
 
     try {
-        if (*list)
-            return cmd_list(list_json);
-        if (*run_cmd) {
-            if (run_json)
-                run.json = run_json->empty() ? "-" : *run_json;
-            return crashlab::run_command(run);
-        }
-        if (*an)
-            return cmd_analyze(core, aopt, json, !no_registers, !no_modules);
-        if (*gdb)
-            return cmd_gdb(gdb_core, gdb_exe, gdb_debug, gdb_extra, gdb_print);
+        return run_subcommand(cl);
     } catch (const tk::UserError& e) {
         std::cerr << "crashlab: " << e.what() << "\n";
         return e.exit_code();
@@ -255,5 +299,4 @@ int main(int argc, char** argv) {
         std::cerr << "crashlab: internal error: " << e.what() << "\n";
         return 70;
     }
-    return 0;
 }
