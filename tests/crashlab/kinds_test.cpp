@@ -178,13 +178,20 @@ void compare_with_eu_stack(const nlohmann::json& thread, const std::vector<BtFra
     }
 }
 
-void check_kind(const Case& c_) {
-    const KindSpec& spec = c_.spec;
-    const Variant& v = c_.variant;
-    std::string context = spec.kind + " (" + v.name + ")";
-    std::string dir = fresh_dir("kinds/" + v.name + "-" + spec.kind);
-    std::string json_path = dir + "/analysis.json";
+// One crash of a kind in a variant: what `crashlab run` did and wrote. The checks take it
+// mutable, as nlohmann's operator[] on a const object must not meet a missing key.
+struct Crash {
+    const KindSpec& spec;
+    const Variant& v;
+    std::string context;  // "null-read (O0)", for the failure messages
+    std::string dir;      // the crash root of this run
+    Result r;             // crashlab's exit and output
+    nlohmann::json j;     // its JSON analysis
+};
 
+// crashlab run -q --dir DIR --json JSON_PATH [...] -- VICTIM KIND [--thread]
+std::vector<std::string> run_argv(const KindSpec& spec, const Variant& v, const std::string& dir,
+                                  const std::string& json_path) {
     std::vector<std::string> argv = {CRASHLAB_BIN, "run", "-q", "--dir", dir, "--json", json_path};
     if (spec.kind == "deadlock" || spec.kind == "hang") {
         argv.push_back("--timeout");
@@ -197,30 +204,36 @@ void check_kind(const Case& c_) {
     argv.insert(argv.end(), {"--", v.binary, spec.kind});
     if (v.thread)
         argv.push_back("--thread");
-    Result r = run(argv);
-    ASSERT_TRUE(r.exited) << context << ": crashlab itself died of signal " << r.code << "\n"
-                          << r.err;
-    ASSERT_GT(r.code, 128) << context << ": the victim did not die of a signal\n" << r.err;
+    return argv;
+}
 
-    nlohmann::json j = load_json(json_path);
+// The kind's class and signal, and a complete report.
+void check_verdict(Crash& k) {
+    nlohmann::json& j = k.j;
+    const std::string& context = k.context;
     std::string summary = j["summary"];
-    EXPECT_TRUE(contains(spec.classes, j["class"])) << context << ": class " << j["class"] << "\n"
-                                                    << summary;
-    EXPECT_EQ(j["signal"]["name"], spec.signal) << context;
-    EXPECT_EQ(r.code, 128 + j["signal"]["signo"].get<int>()) << context;
+    EXPECT_TRUE(contains(k.spec.classes, j["class"])) << context << ": class " << j["class"] << "\n"
+                                                      << summary;
+    EXPECT_EQ(j["signal"]["name"], k.spec.signal) << context;
+    EXPECT_EQ(k.r.code, 128 + j["signal"]["signo"].get<int>()) << context;
     EXPECT_FALSE(j["partial"].get<bool>()) << context << ": " << j["warnings"].dump();
     EXPECT_FALSE(summary.empty());
     EXPECT_FALSE(j["evidence"].empty()) << context;
     EXPECT_FALSE(j["signature"].get<std::string>().empty());
+}
 
-    // The culprit: function and line of the marker.
+// The culprit: function and line of the marker.
+void check_culprit(Crash& k) {
+    nlohmann::json& j = k.j;
+    const std::string& context = k.context;
+    std::string summary = j["summary"];
     ASSERT_TRUE(j["culprit"].is_object()) << context << ": no culprit frame\n" << summary;
     const auto& c = j["culprit"];
     std::string fn = c["function"].is_string() ? unqualified(c["function"]) : "";
-    EXPECT_TRUE(contains(spec.functions, fn)) << context << ": culprit " << c.dump() << "\n"
-                                              << summary;
-    std::vector<int> lines = marker_lines(spec.kind);
-    ASSERT_FALSE(lines.empty()) << "no @crash " << spec.kind << " marker in the victim";
+    EXPECT_TRUE(contains(k.spec.functions, fn)) << context << ": culprit " << c.dump() << "\n"
+                                                << summary;
+    std::vector<int> lines = marker_lines(k.spec.kind);
+    ASSERT_FALSE(lines.empty()) << "no @crash " << k.spec.kind << " marker in the victim";
     ASSERT_TRUE(c["line"].is_number()) << context << ": culprit without a line: " << c.dump();
     EXPECT_TRUE(std::find(lines.begin(), lines.end(), c["line"].get<int>()) != lines.end())
         << context << ": culprit line " << c["line"] << ", marked lines "
@@ -229,16 +242,30 @@ void check_kind(const Case& c_) {
     // The summary names the place too, as a person reads it.
     EXPECT_NE(summary.find("victim.cpp:" + std::to_string(c["line"].get<int>())), std::string::npos)
         << context << ": " << summary;
+}
 
-    // Threads: the crashing one first; the worker variant crashes off the main thread.
+// Threads: the crashing one first; the worker variant crashes off the main thread.
+void check_threads(Crash& k) {
+    nlohmann::json& j = k.j;
     const auto& threads = j["threads"];
     ASSERT_FALSE(threads.empty());
     EXPECT_EQ(threads[0]["tid"], j["crashing_tid"]);
     int pid = j["process"]["pid"];
-    if (v.thread) {
-        EXPECT_GE(threads.size(), 5u) << context << ": main, three bystanders and the worker";
-        EXPECT_NE(c["tid"].get<int>(), pid) << context << ": the culprit should be the worker";
+    if (k.v.thread) {
+        EXPECT_GE(threads.size(), 5u) << k.context << ": main, three bystanders and the worker";
+        EXPECT_NE(j["culprit"]["tid"].get<int>(), pid)
+            << k.context << ": the culprit should be the worker";
     }
+}
+
+// What only some kinds have: a fault address, a sender, a lock cycle, an exception, glibc's
+// abort message.
+void check_kind_facts(Crash& k) {
+    nlohmann::json& j = k.j;
+    const KindSpec& spec = k.spec;
+    const std::string& context = k.context;
+    std::string summary = j["summary"];
+    int pid = j["process"]["pid"];
     if (spec.signal == "SIGSEGV" && spec.kind != "external-signal") {
         EXPECT_TRUE(j["fault_address"].is_string()) << context;
     }
@@ -260,18 +287,23 @@ void check_kind(const Case& c_) {
     if (spec.kind == "double-free" || spec.kind == "assert" || spec.kind == "heap-corruption") {
         EXPECT_TRUE(j.contains("abort_message")) << context;
     }
-    if (v.stripped) {
-        // The debug information came from the separate file, found by build-id.
-        bool found = false;
-        for (const auto& m : j["modules"])
-            if (m["name"] == v.binary)
-                found = m["debug_file"].is_string() &&
-                        m["debug_file"].get<std::string>().find(".build-id/") != std::string::npos;
-        EXPECT_TRUE(found) << context << ": " << j["modules"].dump();
-    }
+}
 
-    // Cross-check on the same core.
-    std::vector<std::string> cores = glob(dir + "/*/core");
+// The stripped variant's debug information came from the separate file, found by build-id.
+void check_debug_file(Crash& k) {
+    bool found = false;
+    for (const auto& m : k.j["modules"])
+        if (m["name"] == k.v.binary)
+            found = m["debug_file"].is_string() &&
+                    m["debug_file"].get<std::string>().find(".build-id/") != std::string::npos;
+    EXPECT_TRUE(found) << k.context << ": " << k.j["modules"].dump();
+}
+
+// Cross-check on the same core: the crashing thread's frames against gdb's and eu-stack's.
+void cross_check(Crash& k) {
+    nlohmann::json& j = k.j;
+    const std::string& context = k.context;
+    std::vector<std::string> cores = glob(k.dir + "/*/core");
     ASSERT_EQ(cores.size(), 1u) << context;
     struct stat st;
     ASSERT_EQ(stat(cores[0].c_str(), &st), 0);
@@ -282,17 +314,43 @@ void check_kind(const Case& c_) {
                       "set debug-file-directory " + debug_path, "-ex",
                       "set print frame-info location-and-address", "-ex",
                       "set print frame-arguments none", "-ex", "set backtrace past-main on", "-ex",
-                      "echo @@BT\\n", "-ex", "bt 40", v.binary, cores[0]});
+                      "echo @@BT\\n", "-ex", "bt 40", k.v.binary, cores[0]});
     Result eu = run({"eu-stack", "-i", "-s", "-n", "40", "--debuginfo-path=-:.debug:" + debug_path,
-                     "--core", cores[0], "-e", v.binary});
-    std::vector<BtFrame> ours = json_frames(threads[0]);
+                     "--core", cores[0], "-e", k.v.binary});
+    std::vector<BtFrame> ours = json_frames(j["threads"][0]);
     compare_with_gdb(ours, parse_gdb_bt(gdb.out), context);
     int eu_tid = 0;
-    compare_with_eu_stack(threads[0], parse_eu_stack(eu.out, &eu_tid), context);
+    compare_with_eu_stack(j["threads"][0], parse_eu_stack(eu.out, &eu_tid), context);
     EXPECT_EQ(eu_tid, j["crashing_tid"].get<int>()) << context;
+}
+
+// A check's fatal failure (an ASSERT) ends the case, as it did when the checks were one
+// function; the cores of a failed case are kept.
+void check_kind(const Case& c_) {
+    const KindSpec& spec = c_.spec;
+    const Variant& v = c_.variant;
+    Crash k{spec, v, spec.kind + " (" + v.name + ")", "", {}, {}};
+    const std::string& context = k.context;
+    k.dir = fresh_dir("kinds/" + v.name + "-" + spec.kind);
+    std::string json_path = k.dir + "/analysis.json";
+
+    k.r = run(run_argv(spec, v, k.dir, json_path));
+    const Result& r = k.r;
+    ASSERT_TRUE(r.exited) << context << ": crashlab itself died of signal " << r.code << "\n"
+                          << r.err;
+    ASSERT_GT(r.code, 128) << context << ": the victim did not die of a signal\n" << r.err;
+
+    k.j = load_json(json_path);
+    check_verdict(k);
+    ASSERT_NO_FATAL_FAILURE(check_culprit(k));
+    ASSERT_NO_FATAL_FAILURE(check_threads(k));
+    ASSERT_NO_FATAL_FAILURE(check_kind_facts(k));
+    if (v.stripped)
+        check_debug_file(k);
+    cross_check(k);
 
     if (!testing::Test::HasFailure())
-        remove_tree(dir);  // cores are big; keep them only when something failed
+        remove_tree(k.dir);  // cores are big; keep them only when something failed
 }
 
 // One test per kind and variant, registered by hand rather than with TEST_P: ctest names
