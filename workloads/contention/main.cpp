@@ -253,29 +253,29 @@ Mode parse_mode(const std::string& text) {
         "--mode " + text + " is not a mode: use mutex, spin, rwlock, condvar or semaphore", 2);
 }
 
-int run(int argc, char** argv) {
-    CLI::App app{
-        "N threads or processes contend for one named global lock; per-acquisition "
-        "latency, throughput, switches per operation, and a check that the lock "
-        "really excluded.",
-        "contention"};
+// The command line as given; check_options() turns it into the run's Config.
+struct CommandLine {
     ct::Config cfg;
     std::string mode_text = "mutex", model_text = "thread", cpu_text, json_dest;
     double duration_s = 0;
     uint64_t ops = 0;
-    app.add_option("--mode", mode_text,
+};
+
+void add_options(CLI::App& app, CommandLine& cl) {
+    ct::Config& cfg = cl.cfg;
+    app.add_option("--mode", cl.mode_text,
                    "mutex, spin, rwlock, condvar (producer/consumer) or semaphore")
         ->capture_default_str();
-    app.add_option("--model", model_text, "thread, or process (the lock is process-shared)")
+    app.add_option("--model", cl.model_text, "thread, or process (the lock is process-shared)")
         ->capture_default_str();
     app.add_option("-w,--workers", cfg.workers, "threads or processes")
         ->capture_default_str()
         ->check(wl::kNonNegative);
-    app.add_option("-n,--ops", ops,
+    app.add_option("-n,--ops", cl.ops,
                    "operations per worker; condvar: items per producer (default 20000; with -d "
                    "only: unlimited)")
         ->check(wl::kNonNegative);
-    app.add_option("-d,--duration", duration_s, "stop after SECONDS (with -n: whichever first)")
+    app.add_option("-d,--duration", cl.duration_s, "stop after SECONDS (with -n: whichever first)")
         ->check(CLI::PositiveNumber);
     app.add_option("--cs-ns", cfg.cs_ns, "critical section, busy, lock held")
         ->capture_default_str()
@@ -296,15 +296,32 @@ int run(int argc, char** argv) {
         ->check(wl::kNonNegative);
     app.add_flag("--break-lock", cfg.break_lock,
                  "mutex, spin: do not take the lock at all, to see the checks fail (testing)");
-    app.add_option("--cpu", cpu_text, "pin worker i to LIST[i mod len] (default: unpinned)");
-    app.add_option("--json", json_dest, "write the JSON report to FILE, or to stdout with -");
-    wl::parse_options(app, argc, argv);
+    app.add_option("--cpu", cl.cpu_text, "pin worker i to LIST[i mod len] (default: unpinned)");
+    app.add_option("--json", cl.json_dest, "write the JSON report to FILE, or to stdout with -");
+}
 
-    cfg.mode = parse_mode(mode_text);
-    if (model_text != "thread" && model_text != "process")
-        throw tk::UserError("--model " + model_text + " is not a model here: use thread or process",
-                            2);
-    cfg.processes = model_text == "process";
+// condvar: producers and consumers out of the workers (half produce unless told).
+void check_queue_roles(ct::Config& cfg) {
+    if (cfg.workers < 2)
+        throw tk::UserError(
+            "--mode condvar needs at least 2 workers (producers and consumers): use -w 2 or "
+            "more",
+            2);
+    if (cfg.producers == 0)
+        cfg.producers = cfg.workers / 2;
+    if (cfg.producers >= cfg.workers)
+        throw tk::UserError("--producers must leave at least one consumer: use fewer than -w", 2);
+}
+
+// The options, checked in the order a user meets them, make the run's Config; the first
+// one out of range is a UserError (exit 2).
+ct::Config check_options(const CLI::App& app, const CommandLine& cl) {
+    ct::Config cfg = cl.cfg;
+    cfg.mode = parse_mode(cl.mode_text);
+    if (cl.model_text != "thread" && cl.model_text != "process")
+        throw tk::UserError(
+            "--model " + cl.model_text + " is not a model here: use thread or process", 2);
+    cfg.processes = cl.model_text == "process";
     if (cfg.workers < 1 || cfg.workers > 1024)
         throw tk::UserError("-w " + std::to_string(cfg.workers) + ": use 1 to 1024 workers", 2);
     if (cfg.cs_ns > 1000000000 || cfg.think_ns > 1000000000)
@@ -315,77 +332,58 @@ int run(int argc, char** argv) {
         throw tk::UserError("--permits must be at least 1", 2);
     if (cfg.queue < 1 || cfg.queue > ct::kQueueMax)
         throw tk::UserError("--queue must be 1 to " + std::to_string(ct::kQueueMax), 2);
-    if (cfg.mode == Mode::condvar) {
-        if (cfg.workers < 2)
-            throw tk::UserError(
-                "--mode condvar needs at least 2 workers (producers and consumers): use -w 2 or "
-                "more",
-                2);
-        if (cfg.producers == 0)
-            cfg.producers = cfg.workers / 2;
-        if (cfg.producers >= cfg.workers)
-            throw tk::UserError("--producers must leave at least one consumer: use fewer than -w",
-                                2);
-    }
+    if (cfg.mode == Mode::condvar)
+        check_queue_roles(cfg);
     if (cfg.break_lock && cfg.mode != Mode::mutex && cfg.mode != Mode::spin)
         throw tk::UserError("--break-lock only applies to --mode mutex or spin", 2);
     if (cfg.mode != Mode::condvar && app.count("--producers")) {
         throw tk::UserError("--producers only applies to --mode condvar", 2);
     }
     bool count_given = app.count("--ops") > 0;
-    if (count_given && ops == 0)
+    if (count_given && cl.ops == 0)
         throw tk::UserError("-n 0: at least one operation is needed", 2);
-    cfg.ops_per_worker = count_given ? ops : duration_s > 0 ? 0 : 20000;
-    wl::check_json_dest(json_dest);
-    wl::CpuList cpus;
-    if (!cpu_text.empty())
-        cpus = wl::CpuList::parse(cpu_text);
+    cfg.ops_per_worker = count_given ? cl.ops : cl.duration_s > 0 ? 0 : 20000;
+    return cfg;
+}
 
-    if (cfg.processes)
-        ct::share_lock_page();
-    ct::init_locks(cfg.processes, cfg.permits, cfg.queue, cfg.producers);
-    wl::Shared<ct::Control> control;
-
-    Report report;
-    report.cfg = cfg;
-    report.cpus = cpus.describe();
-    report.duration_s = duration_s;
-    report.workers.resize(cfg.workers);
-
-    auto start_line = [&] { return control->start_when_ready(cfg.workers, duration_s); };
-    uint64_t start = 0;
-    if (cfg.processes) {
-        std::vector<wl::Child> children;
-        for (unsigned i = 0; i < cfg.workers; i++)
-            children.push_back(wl::Child::spawn([&, i](int result_fd) {
-                cpus.pin(i);
-                wl::send_result(result_fd, ct::run_worker(cfg, i, *control).to_json());
-                return 0;
-            }));
-        start = start_line();
-        for (unsigned i = 0; i < cfg.workers; i++) {
-            report.workers[i] = ct::WorkerResult::from_json(children[i].read_result());
-            int status = children[i].wait();
-            if (status != 0)
-                throw tk::UserError("worker " + std::to_string(i) + " " +
-                                    wl::describe_status(status));
-        }
-    } else {
-        std::vector<std::thread> threads;
-        for (unsigned i = 0; i < cfg.workers; i++)
-            threads.emplace_back([&, i] {
-                cpus.pin(i);
-                report.workers[i] = ct::run_worker(cfg, i, *control);
-            });
-        start = start_line();
-        for (auto& t : threads)
-            t.join();
+// The workers as processes, each sending its result back as JSON; returns when they started.
+uint64_t run_processes(const ct::Config& cfg, const wl::CpuList& cpus, double duration_s,
+                       ct::Control& control, std::vector<ct::WorkerResult>& results) {
+    std::vector<wl::Child> children;
+    for (unsigned i = 0; i < cfg.workers; i++)
+        children.push_back(wl::Child::spawn([&, i](int result_fd) {
+            cpus.pin(i);
+            wl::send_result(result_fd, ct::run_worker(cfg, i, control).to_json());
+            return 0;
+        }));
+    uint64_t start = control.start_when_ready(cfg.workers, duration_s);
+    for (unsigned i = 0; i < cfg.workers; i++) {
+        results[i] = ct::WorkerResult::from_json(children[i].read_result());
+        int status = children[i].wait();
+        if (status != 0)
+            throw tk::UserError("worker " + std::to_string(i) + " " + wl::describe_status(status));
     }
-    report.elapsed_s = double(wl::now_ns() - start) / 1e9;
-    report.switches = wl::workload_switches();
-    report.check();
-    ct::destroy_locks();
+    return start;
+}
 
+// The workers as threads; returns when they started.
+uint64_t run_threads(const ct::Config& cfg, const wl::CpuList& cpus, double duration_s,
+                     ct::Control& control, std::vector<ct::WorkerResult>& results) {
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < cfg.workers; i++)
+        threads.emplace_back([&, i] {
+            cpus.pin(i);
+            results[i] = ct::run_worker(cfg, i, control);
+        });
+    uint64_t start = control.start_when_ready(cfg.workers, duration_s);
+    for (auto& t : threads)
+        t.join();
+    return start;
+}
+
+// The text report (unless the JSON takes stdout), the JSON, and the exit status: the
+// workload's own checks decide it.
+int print_report(const Report& report, const std::string& json_dest) {
     if (wl::wants_text(json_dest))
         std::cout << report.to_text() << std::flush;
     wl::write_json(report.to_json(), json_dest);
@@ -395,6 +393,41 @@ int run(int argc, char** argv) {
         return wl::kExitNotVerified;
     }
     return 0;
+}
+
+int run(int argc, char** argv) {
+    CLI::App app{
+        "N threads or processes contend for one named global lock; per-acquisition "
+        "latency, throughput, switches per operation, and a check that the lock "
+        "really excluded.",
+        "contention"};
+    CommandLine cl;
+    add_options(app, cl);
+    wl::parse_options(app, argc, argv);
+    const ct::Config cfg = check_options(app, cl);
+    wl::check_json_dest(cl.json_dest);
+    wl::CpuList cpus;
+    if (!cl.cpu_text.empty())
+        cpus = wl::CpuList::parse(cl.cpu_text);
+
+    if (cfg.processes)
+        ct::share_lock_page();
+    ct::init_locks(cfg.processes, cfg.permits, cfg.queue, cfg.producers);
+    wl::Shared<ct::Control> control;
+
+    Report report;
+    report.cfg = cfg;
+    report.cpus = cpus.describe();
+    report.duration_s = cl.duration_s;
+    report.workers.resize(cfg.workers);
+    uint64_t start = cfg.processes
+                         ? run_processes(cfg, cpus, cl.duration_s, *control, report.workers)
+                         : run_threads(cfg, cpus, cl.duration_s, *control, report.workers);
+    report.elapsed_s = double(wl::now_ns() - start) / 1e9;
+    report.switches = wl::workload_switches();
+    report.check();
+    ct::destroy_locks();
+    return print_report(report, cl.json_dest);
 }
 
 }  // namespace
