@@ -77,14 +77,8 @@ void fail(const char* what) {
     exit(1);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    int n = argc > 1 ? atoi(argv[1]) : 0;
-    if (n <= 0) {
-        fprintf(stderr, "usage: lockwait-futex-ops N\n");
-        return 2;
-    }
+// The waits that return at once or time out, and the wakes nobody waits for: N of each.
+void single_thread_ops(int n) {
     for (int i = 0; i < n; i++) {
         if (futex(&g_ops_eagain, FUTEX_WAIT_PRIVATE, 1) != -1 || errno != EAGAIN)
             fail("EAGAIN wait");
@@ -110,8 +104,10 @@ int main(int argc, char** argv) {
         if (syscall(kFutexWaitv, &w, 1, 0, nullptr, CLOCK_MONOTONIC) != -1 || errno != EAGAIN)
             fail("futex_waitv");
     }
+}
 
-    // signals cut waits short: no SA_RESTART, so the wait returns EINTR
+// Signals cut waits short: no SA_RESTART, so the wait returns EINTR.
+void interrupted_waits(int n) {
     struct sigaction sa = {};
     sa.sa_handler = [](int) {};
     sigaction(SIGUSR1, &sa, nullptr);
@@ -134,9 +130,11 @@ int main(int argc, char** argv) {
             sched_yield();
     }
     intr.join();
+}
 
-    // a contended priority-inheritance mutex: the second thread blocks in FUTEX_LOCK_PI,
-    // the holder's unlock goes through FUTEX_UNLOCK_PI
+// A contended priority-inheritance mutex: the second thread blocks in FUTEX_LOCK_PI, the
+// holder's unlock goes through FUTEX_UNLOCK_PI.
+void contended_pi_mutex(int n) {
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
@@ -164,25 +162,42 @@ int main(int argc, char** argv) {
             usleep(20);
     }
     pi.join();
+}
 
-    // the futex2 syscalls, where the kernel has them
+// The futex2 syscalls, where the kernel has them (the first wake tells); whether it does.
+bool futex2_ops(int n) {
     bool futex2 =
         syscall(kFutexWake, &g_ops_futex2, kMatchAny, 1, kFutex2U32 | kFutex2Private) >= 0;
-    if (futex2) {
-        for (int i = 1; i < n; i++)
-            if (syscall(kFutexWake, &g_ops_futex2, kMatchAny, 1, kFutex2U32 | kFutex2Private) < 0)
-                fail("futex_wake");
-        for (int i = 0; i < n; i++)
-            if (syscall(kFutexWait, &g_ops_futex2, 1UL, kMatchAny, kFutex2U32 | kFutex2Private,
-                        nullptr, CLOCK_MONOTONIC) != -1 ||
-                errno != EAGAIN)
-                fail("futex_wait");
-        Waitv rq[2] = {{0, uint64_t(uintptr_t(&g_ops_rq_from)), kFutex2U32 | kFutex2Private, 0},
-                       {0, uint64_t(uintptr_t(&g_ops_rq_to)), kFutex2U32 | kFutex2Private, 0}};
-        for (int i = 0; i < n; i++)
-            if (syscall(kFutexRequeue, rq, 0, 1, 1) < 0)
-                fail("futex_requeue");
+    if (!futex2)
+        return false;
+    for (int i = 1; i < n; i++)
+        if (syscall(kFutexWake, &g_ops_futex2, kMatchAny, 1, kFutex2U32 | kFutex2Private) < 0)
+            fail("futex_wake");
+    for (int i = 0; i < n; i++)
+        if (syscall(kFutexWait, &g_ops_futex2, 1UL, kMatchAny, kFutex2U32 | kFutex2Private, nullptr,
+                    CLOCK_MONOTONIC) != -1 ||
+            errno != EAGAIN)
+            fail("futex_wait");
+    Waitv rq[2] = {{0, uint64_t(uintptr_t(&g_ops_rq_from)), kFutex2U32 | kFutex2Private, 0},
+                   {0, uint64_t(uintptr_t(&g_ops_rq_to)), kFutex2U32 | kFutex2Private, 0}};
+    for (int i = 0; i < n; i++)
+        if (syscall(kFutexRequeue, rq, 0, 1, 1) < 0)
+            fail("futex_requeue");
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int n = argc > 1 ? atoi(argv[1]) : 0;
+    if (n <= 0) {
+        fprintf(stderr, "usage: lockwait-futex-ops N\n");
+        return 2;
     }
+    single_thread_ops(n);
+    interrupted_waits(n);
+    contended_pi_mutex(n);
+    bool futex2 = futex2_ops(n);
     printf("futex2=%s\n", futex2 ? "yes" : "no");
     return 0;
 }
