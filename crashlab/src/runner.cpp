@@ -49,40 +49,27 @@ std::string read_file(const std::string& path) {
 }
 
 // The command's program as an absolute path: the child runs in the crash directory, so a
-// relative name would no longer resolve there.
+// relative name would no longer resolve there. The launcher's lookup finds it; the words
+// are crashlab's own ("cannot run NAME: ...").
 std::string resolve_program(const std::string& name) {
-    auto absolute = [](const std::string& p) -> std::string {
-        char* real = realpath(p.c_str(), nullptr);
-        if (!real)
-            return {};
-        std::string r(real);
-        free(real);
-        return r;
-    };
-    if (name.find('/') != std::string::npos) {
-        std::string r = absolute(name);
-        if (r.empty())
-            throw tk::UserError("cannot run " + name + ": " + strerror(errno) + ": check the path",
-                                127);
-        if (access(r.c_str(), X_OK) != 0)
-            throw tk::UserError("cannot run " + name + ": not executable: check the path", 126);
-        return r;
+    using Result = tk::CommandLookup::Result;
+    tk::CommandLookup found = tk::find_command(name);
+    if (found.result == Result::Found) {
+        if (char* real = realpath(found.path.c_str(), nullptr)) {
+            std::string r(real);
+            free(real);
+            return r;
+        }
+        found = {Result::StatFailed, found.path, errno};
     }
-    const char* path = getenv("PATH");
-    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-    size_t start = 0;
-    while (start <= dirs.size()) {
-        size_t end = dirs.find(':', start);
-        if (end == std::string::npos)
-            end = dirs.size();
-        std::string dir = dirs.substr(start, end - start);
-        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-        struct stat st;
-        if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-            access(candidate.c_str(), X_OK) == 0)
-            return absolute(candidate);
-        start = end + 1;
-    }
+    // a file found in PATH is named: the user gave only its name
+    std::string which = found.path == name ? "" : found.path + ": ";
+    if (found.result == Result::StatFailed)
+        throw tk::UserError(
+            "cannot run " + name + ": " + which + strerror(found.err) + ": check the path", 127);
+    if (found.result == Result::NotExecutable)
+        throw tk::UserError("cannot run " + name + ": " + which + "not executable: check the path",
+                            126);
     throw tk::UserError("cannot run " + name + ": not found in PATH; give its path", 127);
 }
 

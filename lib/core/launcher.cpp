@@ -115,21 +115,17 @@ std::string path_closed_to(const std::string& path, const Credentials& creds) {
 
 namespace {
 
-bool is_executable_file(const std::string& path, int* err) {
+// Whether PATH is a file that can be run, and if not, why.
+CommandLookup check_executable(const std::string& path) {
+    using Result = CommandLookup::Result;
     struct stat st;
-    if (stat(path.c_str(), &st) != 0) {
-        *err = errno;
-        return false;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        *err = EISDIR;
-        return false;
-    }
-    if (access(path.c_str(), X_OK) != 0) {
-        *err = errno;
-        return false;
-    }
-    return true;
+    if (stat(path.c_str(), &st) != 0)
+        return {Result::StatFailed, path, errno};
+    if (S_ISDIR(st.st_mode))
+        return {Result::NotExecutable, path, EISDIR};
+    if (access(path.c_str(), X_OK) != 0)
+        return {Result::NotExecutable, path, errno};
+    return {Result::Found, path, 0};
 }
 
 // write() that survives EINTR and short writes, in the child
@@ -147,35 +143,43 @@ void write_all(int fd, const void* buf, size_t len) {
 
 }  // namespace
 
-std::string resolve_command(const std::string& argv0) {
+CommandLookup find_command(const std::string& argv0) {
+    using Result = CommandLookup::Result;
     if (argv0.empty())
-        throw UserError("empty command", 127);
-    int err = 0;
-    if (argv0.find('/') != std::string::npos) {
-        if (is_executable_file(argv0, &err))
-            return argv0;
-        if (err == ENOENT)
-            throw UserError("no such file: " + argv0 + ": check the path", 127);
-        throw UserError(errno_text("cannot execute " + argv0, err), 126);
-    }
+        return {Result::NotInPath, "", ENOENT};
+    if (argv0.find('/') != std::string::npos)
+        return check_executable(argv0);
     const char* path = getenv("PATH");
     std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-    int first_err = ENOENT;
+    CommandLookup first_failure{Result::NotInPath, "", ENOENT};
     size_t start = 0;
     while (start <= dirs.size()) {
         size_t end = dirs.find(':', start);
         if (end == std::string::npos)
             end = dirs.size();
         std::string dir = dirs.substr(start, end - start);
-        std::string candidate = (dir.empty() ? "." : dir) + "/" + argv0;
-        if (is_executable_file(candidate, &err))
-            return candidate;
-        if (err != ENOENT && err != ENOTDIR && first_err == ENOENT)
-            first_err = err;
+        CommandLookup c = check_executable((dir.empty() ? "." : dir) + "/" + argv0);
+        if (c.result == Result::Found)
+            return c;
+        // there but not runnable: said unless a later directory has one that is
+        if (c.err != ENOENT && c.err != ENOTDIR && first_failure.result == Result::NotInPath)
+            first_failure = c;
         start = end + 1;
     }
-    if (first_err != ENOENT)
-        throw UserError(errno_text("cannot execute " + argv0, first_err), 126);
+    return first_failure;
+}
+
+std::string resolve_command(const std::string& argv0) {
+    using Result = CommandLookup::Result;
+    if (argv0.empty())
+        throw UserError("empty command", 127);
+    CommandLookup found = find_command(argv0);
+    if (found.result == Result::Found)
+        return found.path;
+    if (found.result == Result::StatFailed && found.err == ENOENT)
+        throw UserError("no such file: " + argv0 + ": check the path", 127);
+    if (found.result != Result::NotInPath)
+        throw UserError(errno_text("cannot execute " + argv0, found.err), 126);
     throw UserError(
         "command not found: " + argv0 + " (use ./" + argv0 + " for a program in this directory)",
         127);

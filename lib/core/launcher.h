@@ -52,8 +52,27 @@ std::optional<std::pair<uid_t, gid_t>> sudo_invoker();
 // running as root under sudo (unless run_as_root), else our own.
 Credentials workload_credentials(bool run_as_root);
 
-// Finds argv0 like execvp would (PATH when it has no '/'). Throws UserError with exit
-// code 127 (not found) or 126 (not executable) and a clear message.
+// Where a command's program is, found like execvp would: ARGV0 itself when it has a '/',
+// else the first executable file of that name in PATH's directories (an empty entry is
+// the current directory). It says why not rather than throwing, for callers that word it
+// their own way (`crashlab run`, which also needs the path made absolute).
+struct CommandLookup {
+    enum class Result {
+        Found,          // path is the program (relative when ARGV0 or the PATH entry is)
+        StatFailed,     // stat(path) fails: err (ENOENT: no such file; ENOTDIR, EACCES ...)
+        NotExecutable,  // path is a directory (err EISDIR) or not executable (EACCES ...)
+        NotInPath,      // no file of that name in PATH's directories, or an empty ARGV0
+    };
+    // In PATH, a name that is there but cannot be reached or run (any err but ENOENT and
+    // ENOTDIR) is the answer only when no later directory has one that runs.
+    Result result = Result::NotInPath;
+    std::string path;
+    int err = 0;
+};
+CommandLookup find_command(const std::string& argv0);
+
+// find_command() for the tracers: the program, or a UserError with exit code 127 (not
+// found) or 126 (not executable) and a clear message.
 std::string resolve_command(const std::string& argv0);
 
 // When the user of CREDS cannot reach PATH because a directory on the way (or the file

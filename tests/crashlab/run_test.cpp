@@ -73,6 +73,20 @@ TEST(Run, CommandNotFoundIsOneLine) {
     remove_tree(dir);
 }
 
+// The launcher finds the program; crashlab says in its own words why it cannot run it.
+TEST(Run, NotExecutableIs126) {
+    std::string dir = fresh_dir("run-notexecutable");
+    for (const char* program : {"/etc/passwd", "/tmp"}) {
+        Result r = run({CRASHLAB_BIN, "run", "--dir", dir, "--", program});
+        ASSERT_TRUE(r.exited);
+        EXPECT_EQ(r.code, 126) << "like a shell";
+        EXPECT_EQ(r.err, std::string("crashlab: cannot run ") + program +
+                             ": not executable: check the path\n");
+    }
+    EXPECT_TRUE(glob(dir + "/*").empty()) << "no crash directory for a command that never ran";
+    remove_tree(dir);
+}
+
 TEST(Run, TimeoutTurnsAHangIntoACore) {
     std::string dir = fresh_dir("run-timeout");
     Result r =

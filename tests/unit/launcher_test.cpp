@@ -1,7 +1,13 @@
 // The workload launcher without BPF: exit status, signals, exec errors, clean-up.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
 
 #include "errors.h"
 #include "launcher.h"
@@ -66,6 +72,55 @@ TEST(Launcher, NotExecutableIs126) {
                   std::string::npos);
     }
     unlink(path);
+}
+
+// find_command says why a command cannot run, for callers that word it their own way
+// (crashlab run); in PATH, a file that cannot be run is the answer only if none later can.
+TEST(Launcher, FindCommandSaysWhy) {
+    using Result = tk::CommandLookup::Result;
+    char top[] = "/tmp/launcher-path-XXXXXX";
+    ASSERT_NE(mkdtemp(top), nullptr);
+    std::string a = std::string(top) + "/a", b = std::string(top) + "/b";
+    ASSERT_EQ(mkdir(a.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(b.c_str(), 0755), 0);
+    auto file = [](const std::string& path, mode_t mode) {
+        int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
+        ASSERT_GE(fd, 0) << path;
+        close(fd);
+        chmod(path.c_str(), mode);
+    };
+    file(a + "/prog", 0644);
+    file(b + "/prog", 0755);
+    file(a + "/plain", 0644);
+    const char* old_path = getenv("PATH");
+    std::string saved = old_path ? old_path : "";
+    setenv("PATH", (a + ":" + b).c_str(), 1);
+
+    tk::CommandLookup prog = tk::find_command("prog");
+    EXPECT_EQ(prog.result, Result::Found);
+    EXPECT_EQ(prog.path, b + "/prog");
+    tk::CommandLookup plain = tk::find_command("plain");
+    EXPECT_EQ(plain.result, Result::NotExecutable);
+    EXPECT_EQ(plain.path, a + "/plain");
+    EXPECT_EQ(plain.err, EACCES);
+    EXPECT_EQ(tk::find_command("no-such-program").result, Result::NotInPath);
+    EXPECT_EQ(tk::find_command("").result, Result::NotInPath);
+    tk::CommandLookup dir = tk::find_command(a);
+    EXPECT_EQ(dir.result, Result::NotExecutable);
+    EXPECT_EQ(dir.err, EISDIR);
+    tk::CommandLookup missing = tk::find_command(a + "/none");
+    EXPECT_EQ(missing.result, Result::StatFailed);
+    EXPECT_EQ(missing.err, ENOENT);
+
+    if (old_path)
+        setenv("PATH", saved.c_str(), 1);
+    else
+        unsetenv("PATH");
+    for (const std::string& f : {a + "/prog", b + "/prog", a + "/plain"})
+        unlink(f.c_str());
+    rmdir(a.c_str());
+    rmdir(b.c_str());
+    rmdir(top);
 }
 
 TEST(Launcher, TerminateEndsALongRunningChild) {
