@@ -71,7 +71,6 @@ const std::vector<std::string>& Tracer::tracepoints() {
 
 Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
     const auto& f = tk::KernelFeatures::get();
-    f.require_tracing("ctxswitch-trace");
     tk::capture_libbpf_messages(opts.verbose > 1);
     if (opts.verbose)
         impl_->stats = std::make_unique<tk::BpfStatsGuard>();

@@ -112,7 +112,6 @@ const std::vector<std::string>& Tracer::tracepoints() {
 Tracer::Tracer(const tk::TraceOptions& opts, const Features& features)
     : impl_(std::make_unique<Impl>()), features_(features) {
     const auto& f = tk::KernelFeatures::get();
-    f.require_tracing("lockwait-trace");
     tk::capture_libbpf_messages(opts.verbose > 1);
     if (opts.verbose)
         impl_->stats = std::make_unique<tk::BpfStatsGuard>();
