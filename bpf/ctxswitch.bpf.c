@@ -84,6 +84,76 @@ static __always_inline void retire(bool btf, struct task_struct *t, __u32 tid,
     /* task storage goes away with the task itself */
 }
 
+/* The traced task PREV leaves the CPU at NOW. */
+static __always_inline void switch_out(bool btf, struct cs_cpu_state *c, struct task_struct *prev,
+                                       __u32 prev_tid, struct cs_task_state *ps, bool preempt,
+                                       unsigned int prev_state, __u64 now)
+{
+    __u64 delta;
+
+    if (c->cost && c->cost_tid == prev_tid) {
+        /* the cost of the switch that brought prev onto this CPU */
+        __u32 k = c->cost_kind;
+
+        if (k < CS_KINDS) {
+            ps->stats.switch_in_cost_ns[k] += c->cost;
+            ps->stats.switch_in_count[k]++;
+        }
+        c->cost = 0;
+    }
+    if (ps->on_ts) {
+        delta = now - ps->on_ts;
+        hist_add(&hists, CS_H_ON_CPU, delta);
+        ps->stats.on_cpu_ns += delta;
+        ps->on_ts = 0;
+    }
+    count(CS_C_SWITCHES);
+    /* the kernel's own rule for nvcsw vs nivcsw */
+    if (!preempt && prev_state != TASK_RUNNING) {
+        ps->stats.voluntary++;
+        count(CS_C_VOLUNTARY);
+        ps->off_ts = now;
+    } else {
+        ps->stats.involuntary++;
+        count(CS_C_INVOLUNTARY);
+        ps->runnable_ts = now; /* still runnable: waits for a CPU from now */
+        ps->waker_tid = 0;
+    }
+    if (prev_state & TASK_DEAD)
+        retire(btf, prev, prev_tid, ps);
+}
+
+/* The traced task NEXT gets the CPU at NOW, after a switch of KIND. */
+static __always_inline void switch_in(bool btf, struct task_struct *next, struct cs_task_state *ns,
+                                      __u32 kind, __u64 now)
+{
+    __u64 delta;
+
+    ns->on_ts = now;
+    if (ns->off_ts) {
+        delta = now - ns->off_ts;
+        hist_add(&hists, CS_H_OFF_CPU, delta);
+        ns->stats.off_cpu_ns += delta;
+        ns->stats.off_cpu_count++;
+        ns->off_ts = 0;
+    }
+    if (ns->runnable_ts) {
+        delta = now - ns->runnable_ts;
+        hist_add(&hists, CS_H_WAKEUP_TO_RUN + kind, delta);
+        ns->stats.wait_ns += delta;
+        ns->stats.wait_count++;
+        if (ns->waker_tid) {
+            bool same = ns->waker_pid == TASK_READ(btf, next, tgid);
+
+            hist_add(&hists, same ? CS_H_HANDOFF_SAME : CS_H_HANDOFF_CROSS, delta);
+            ns->stats.handoff_ns += delta;
+            ns->stats.handoff_count++;
+            ns->waker_tid = 0;
+        }
+        ns->runnable_ts = 0;
+    }
+}
+
 static __always_inline int on_switch(bool btf, bool preempt, struct task_struct *prev,
                                      struct task_struct *next, unsigned int prev_state)
 {
@@ -92,7 +162,7 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
     __u32 prev_tid = TASK_READ(btf, prev, pid);
     __u32 next_tid = TASK_READ(btf, next, pid);
     struct cs_task_state *ps = NULL, *ns;
-    __u64 now, delta;
+    __u64 now;
     __u32 kind;
     int traced;
 
@@ -124,64 +194,10 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
     now = bpf_ktime_get_ns();
     kind = switch_kind(btf, prev, next);
 
-    if (ps) {
-        if (c->cost && c->cost_tid == prev_tid) {
-            /* the cost of the switch that brought prev onto this CPU */
-            __u32 k = c->cost_kind;
-
-            if (k < CS_KINDS) {
-                ps->stats.switch_in_cost_ns[k] += c->cost;
-                ps->stats.switch_in_count[k]++;
-            }
-            c->cost = 0;
-        }
-        if (ps->on_ts) {
-            delta = now - ps->on_ts;
-            hist_add(&hists, CS_H_ON_CPU, delta);
-            ps->stats.on_cpu_ns += delta;
-            ps->on_ts = 0;
-        }
-        count(CS_C_SWITCHES);
-        /* the kernel's own rule for nvcsw vs nivcsw */
-        if (!preempt && prev_state != TASK_RUNNING) {
-            ps->stats.voluntary++;
-            count(CS_C_VOLUNTARY);
-            ps->off_ts = now;
-        } else {
-            ps->stats.involuntary++;
-            count(CS_C_INVOLUNTARY);
-            ps->runnable_ts = now; /* still runnable: waits for a CPU from now */
-            ps->waker_tid = 0;
-        }
-        if (prev_state & TASK_DEAD)
-            retire(btf, prev, prev_tid, ps);
-    }
-
-    if (ns) {
-        ns->on_ts = now;
-        if (ns->off_ts) {
-            delta = now - ns->off_ts;
-            hist_add(&hists, CS_H_OFF_CPU, delta);
-            ns->stats.off_cpu_ns += delta;
-            ns->stats.off_cpu_count++;
-            ns->off_ts = 0;
-        }
-        if (ns->runnable_ts) {
-            delta = now - ns->runnable_ts;
-            hist_add(&hists, CS_H_WAKEUP_TO_RUN + kind, delta);
-            ns->stats.wait_ns += delta;
-            ns->stats.wait_count++;
-            if (ns->waker_tid) {
-                bool same = ns->waker_pid == TASK_READ(btf, next, tgid);
-
-                hist_add(&hists, same ? CS_H_HANDOFF_SAME : CS_H_HANDOFF_CROSS, delta);
-                ns->stats.handoff_ns += delta;
-                ns->stats.handoff_count++;
-                ns->waker_tid = 0;
-            }
-            ns->runnable_ts = 0;
-        }
-    }
+    if (ps)
+        switch_out(btf, c, prev, prev_tid, ps, preempt, prev_state, now);
+    if (ns)
+        switch_in(btf, next, ns, kind, now);
 
     if (measure_switch_cost) {
         if (c->ts)

@@ -109,123 +109,144 @@ const std::vector<std::string>& Tracer::tracepoints() {
     return list;
 }
 
-Tracer::Tracer(const tk::TraceOptions& opts, const Features& features)
-    : impl_(std::make_unique<Impl>()), features_(features) {
-    const auto& f = tk::KernelFeatures::get();
-    tk::capture_libbpf_messages(opts.verbose > 1);
-    if (opts.verbose)
-        impl_->stats = std::make_unique<tk::BpfStatsGuard>();
+namespace {
 
-    // Is this tracepoint there (as the program kind needs it)?
-    auto present = [&](const std::string& tp, ProbeGroup::Kind kind, bool btf) {
-        if (opts.lacks(tp))
-            return false;
-        const auto& s = f.tracepoint(tp);
-        if (kind == ProbeGroup::Twins && btf)
-            return s.typed;
-        return s.exists();
+// Is this tracepoint there, as the program kind needs it (and not left out by --without)?
+bool tracepoint_present(const tk::TraceOptions& opts, const std::string& tp, ProbeGroup::Kind kind,
+                        bool btf) {
+    if (opts.lacks(tp))
+        return false;
+    const auto& s = tk::KernelFeatures::get().tracepoint(tp);
+    if (kind == ProbeGroup::Twins && btf)
+        return s.typed;
+    return s.exists();
+}
+
+// The tracepoints without which the tool has nothing to say: one line naming what is missing.
+void require_essential_tracepoints(const tk::TraceOptions& opts) {
+    auto present = [&](const char* tp) {
+        return tracepoint_present(opts, tp, ProbeGroup::Twins, false);
     };
-    if (!present("sys_enter", ProbeGroup::Twins, false) ||
-        !present("sys_exit", ProbeGroup::Twins, false))
+    if (!present("sys_enter") || !present("sys_exit"))
         throw UserError(
             "the kernel has no sys_enter/sys_exit tracepoints: futex calls cannot be traced "
             "(CONFIG_FTRACE_SYSCALLS is needed)");
-    if (!present("sched_switch", ProbeGroup::Twins, false))
+    if (!present("sched_switch"))
         throw UserError(
             "the kernel has no sched_switch tracepoint: blocked time cannot be measured "
             "(CONFIG_TRACEPOINTS is "
             "needed)");
-    if (opts.launching() && !present("sched_process_fork", ProbeGroup::Twins, false))
+    if (opts.launching() && !present("sched_process_fork"))
         throw UserError(
             "the kernel has no sched_process_fork tracepoint: a launched command cannot be "
             "followed; attach "
             "with -p PID instead");
+}
 
-    bool want_btf =
-        !opts.raw_tp && !opts.lacks("tp_btf") && present("sched_switch", ProbeGroup::Twins, true);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        bool btf = want_btf && attempt == 0;
+// The read-only settings, and the maps a mode does not use sized down to nothing.
+void configure(lockwait_bpf* s, const Features& features, bool btf, bool launching) {
+    s->rodata->launcher_tgid = launching ? uint32_t(getpid()) : 0;
+    s->rodata->nr_futex = SYS_futex;
+    s->rodata->nr_futex_waitv = kSysFutexWaitv;
+    s->rodata->nr_futex_wake = kSysFutexWake;
+    s->rodata->nr_futex_wait = kSysFutexWait;
+    s->rodata->nr_futex_requeue = kSysFutexRequeue;
+    s->rodata->btf_mode = btf;
+    s->rodata->capture_stacks = features.stacks;
+    s->rodata->capture_kstacks = features.kernel_locks && features.kernel_stacks;
+    if (btf)
+        bpf_map__set_max_entries(s->maps.task_state_hash, 1);
+    if (!features.stacks)
+        bpf_map__set_max_entries(s->maps.stack_waits, 1);
+    if (!features.stacks && !(features.kernel_locks && features.kernel_stacks))
+        bpf_map__set_max_entries(s->maps.stacks, 1);
+    if (!features.kernel_locks)
+        bpf_map__set_max_entries(s->maps.klocks, 1);
+    if (!features.uprobes) {
+        bpf_map__set_max_entries(s->maps.ulocks, 1);
+        bpf_map__set_max_entries(s->maps.held, 1);
+    }
+}
+
+}  // namespace
+
+Tracer::Tracer(const tk::TraceOptions& opts, const Features& features)
+    : impl_(std::make_unique<Impl>()), features_(features) {
+    tk::capture_libbpf_messages(opts.verbose > 1);
+    if (opts.verbose)
+        impl_->stats = std::make_unique<tk::BpfStatsGuard>();
+    require_essential_tracepoints(opts);
+
+    // tp_btf where the kernel has it; the raw_tp twins when those do not load
+    const bool want_btf = !opts.raw_tp && !opts.lacks("tp_btf") &&
+                          tracepoint_present(opts, "sched_switch", ProbeGroup::Twins, true);
+    for (bool btf : {want_btf, false}) {
         impl_->skel = std::make_unique<Skel>(
             tk::skeleton_ops(lockwait_bpf__open, lockwait_bpf__load, lockwait_bpf__destroy));
         auto* s = impl_->skel->get();
-        std::vector<std::string> missing;
-        bool have_klocks = false;
-        std::map<bpf_program*, bool> load;  // a program shared by groups loads if any needs it
-        for (auto& g : probe_groups(s, features_)) {
-            bool have = g.wanted;
-            for (auto& [tp, p] : g.progs)
-                have = have && present(tp, g.kind, btf);
-            if (g.wanted && !have)
-                missing.push_back(g.tracepoint + (g.lost.empty() ? "" : ": " + g.lost));
-            if (g.tracepoint == "contention_begin")
-                have_klocks = have;
-            g.wanted = have;
-            for (auto& [tp, p] : g.progs) {
-                load[p.first] |= have && (btf || p.first == p.second);
-                if (p.first != p.second)
-                    load[p.second] |= have && !btf;
-            }
-            attachable_[g.tracepoint] = have;
-        }
-        for (auto& [prog, yes] : load)
-            bpf_program__set_autoload(prog, yes);
-        for (auto* p : {s->progs.ulock_enter, s->progs.ulock_return, s->progs.uunlock_enter,
-                        s->progs.ucond_enter, s->progs.ucond_return})
-            bpf_program__set_autoload(p, features_.uprobes);
-        if (features_.uprobes && features_.uprobe_multi)
-            use_uprobe_multi(s);
-        features_.kernel_locks = have_klocks;
-
-        s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
-        s->rodata->nr_futex = SYS_futex;
-        s->rodata->nr_futex_waitv = kSysFutexWaitv;
-        s->rodata->nr_futex_wake = kSysFutexWake;
-        s->rodata->nr_futex_wait = kSysFutexWait;
-        s->rodata->nr_futex_requeue = kSysFutexRequeue;
-        s->rodata->btf_mode = btf;
-        s->rodata->capture_stacks = features_.stacks;
-        s->rodata->capture_kstacks = features_.kernel_locks && features_.kernel_stacks;
-        // size the maps a mode does not use down to nothing
-        if (btf)
-            bpf_map__set_max_entries(s->maps.task_state_hash, 1);
-        if (!features_.stacks)
-            bpf_map__set_max_entries(s->maps.stack_waits, 1);
-        if (!features_.stacks && !(features_.kernel_locks && features_.kernel_stacks))
-            bpf_map__set_max_entries(s->maps.stacks, 1);
-        if (!features_.kernel_locks)
-            bpf_map__set_max_entries(s->maps.klocks, 1);
-        if (!features_.uprobes) {
-            bpf_map__set_max_entries(s->maps.ulocks, 1);
-            bpf_map__set_max_entries(s->maps.held, 1);
-        }
+        std::vector<std::string> missing = choose_programs(s, opts, btf);
+        configure(s, features_, btf, opts.launching());
         tk::Status st = impl_->skel->try_load();
-        if (!st) {
-            if (btf) {
-                warnings_.push_back("tp_btf programs did not load; using the raw_tp twins");
-                if (opts.verbose)
-                    warnings_.push_back(st.message());
-                continue;
-            }
-            throw UserError(st.message());
+        if (!st && btf) {
+            warnings_.push_back("tp_btf programs did not load; using the raw_tp twins");
+            if (opts.verbose)
+                warnings_.push_back(st.message());
+            continue;
         }
+        if (!st)
+            throw UserError(st.message());
         impl_->btf = btf;
         mode_ = btf ? "tp_btf" : "raw_tp";
         for (auto& m : missing)
             warnings_.push_back("not traced: " + m);
-        for (auto& g : probe_groups(s, features_)) {
-            if (!attachable_[g.tracepoint])
-                continue;
-            for (auto& [tp, p] : g.progs) {
-                auto* prog = btf ? p.first : p.second;
-                std::string how = g.kind == ProbeGroup::RawOnly ? "raw_tp" : mode_;
-                std::string name = tp + " (" + how + ")";
-                const tk::ProbeStatus* ps = &impl_->skel->attach(prog, name);
-                if (!ps->attached &&
-                    (g.need == Need::Essential || (g.need == Need::Launching && opts.launching())))
-                    throw UserError("cannot attach to " + tp + ": " + ps->error);
-            }
-        }
+        attach_programs(opts, btf);
         return;
+    }
+}
+
+std::vector<std::string> Tracer::choose_programs(lockwait_bpf* s, const tk::TraceOptions& opts,
+                                                 bool btf) {
+    std::vector<std::string> missing;
+    bool have_klocks = false;
+    std::map<bpf_program*, bool> load;  // a program shared by groups loads if any needs it
+    for (auto& g : probe_groups(s, features_)) {
+        bool have = g.wanted;
+        for (auto& [tp, p] : g.progs)
+            have = have && tracepoint_present(opts, tp, g.kind, btf);
+        if (g.wanted && !have)
+            missing.push_back(g.tracepoint + (g.lost.empty() ? "" : ": " + g.lost));
+        if (g.tracepoint == "contention_begin")
+            have_klocks = have;
+        for (auto& [tp, p] : g.progs) {
+            load[p.first] |= have && (btf || p.first == p.second);
+            if (p.first != p.second)
+                load[p.second] |= have && !btf;
+        }
+        attachable_[g.tracepoint] = have;
+    }
+    for (auto& [prog, yes] : load)
+        bpf_program__set_autoload(prog, yes);
+    for (auto* p : {s->progs.ulock_enter, s->progs.ulock_return, s->progs.uunlock_enter,
+                    s->progs.ucond_enter, s->progs.ucond_return})
+        bpf_program__set_autoload(p, features_.uprobes);
+    if (features_.uprobes && features_.uprobe_multi)
+        use_uprobe_multi(s);
+    features_.kernel_locks = have_klocks;
+    return missing;
+}
+
+void Tracer::attach_programs(const tk::TraceOptions& opts, bool btf) {
+    for (auto& g : probe_groups(impl_->skel->get(), features_)) {
+        if (!attachable_[g.tracepoint])
+            continue;
+        for (auto& [tp, p] : g.progs) {
+            auto* prog = btf ? p.first : p.second;
+            std::string how = g.kind == ProbeGroup::RawOnly ? "raw_tp" : mode_;
+            const tk::ProbeStatus& ps = impl_->skel->attach(prog, tp + " (" + how + ")");
+            if (!ps.attached &&
+                (g.need == Need::Essential || (g.need == Need::Launching && opts.launching())))
+                throw UserError("cannot attach to " + tp + ": " + ps.error);
+        }
     }
 }
 

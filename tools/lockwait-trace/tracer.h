@@ -57,6 +57,11 @@ class Tracer {
   private:
     // Live threads and their hot lock rows, then `locks` and the exited threads.
     void read_threads_and_locks(Snapshot& snap);
+    // Which programs load in this mode (tp_btf or their raw_tp twins): what the kernel has
+    // and the features want. Returns what is not traced, and why.
+    std::vector<std::string> choose_programs(lockwait_bpf* s, const tk::TraceOptions& opts,
+                                             bool btf);
+    void attach_programs(const tk::TraceOptions& opts, bool btf);
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::string mode_;
