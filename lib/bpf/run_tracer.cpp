@@ -44,6 +44,12 @@ std::string start_target(TraceSession& session, Probes& probes) {
         session.resume();
         return join(opts.command) + " (pid " + std::to_string(w.pid()) + ")";
     }
+    const pid_t id = opts.pid ? opts.pid : opts.tid;
+    if (!probes.sees_kernel_threads() && is_kernel_thread(id))
+        throw UserError(std::string(opts.pid ? "pid " : "tid ") + std::to_string(id) + " (" +
+                        comm_of(id) +
+                        ") is a kernel thread, which makes no system calls: nothing to trace "
+                        "here; give a user process");
     std::string target;
     if (opts.pid) {
         size_t threads = probes.trace_process(opts.pid);

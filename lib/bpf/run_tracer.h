@@ -50,6 +50,9 @@ class Probes {
     // while a -p target runs on.
     virtual void stop_recording() = 0;
     virtual void detach() = 0;
+    // Whether -p/-t of a kernel thread has something to show: its context switches do, but
+    // a kernel thread makes no system calls (futex, epoll_wait), so most tools refuse it.
+    virtual bool sees_kernel_threads() const { return false; }
 };
 
 // What run_tracer needs of a tool's report. SNAPSHOT is what is read from the maps while

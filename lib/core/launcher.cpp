@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -204,6 +205,7 @@ std::unique_ptr<Workload> Workload::spawn_paused(const LaunchOptions& opts) {
     argv.push_back(nullptr);
     const Credentials& c = w->creds_;
 
+    const pid_t tool = getpid();
     pid_t pid = fork();
     if (pid < 0)
         throw UserError(errno_text("fork"));
@@ -233,6 +235,10 @@ std::unique_ptr<Workload> Workload::spawn_paused(const LaunchOptions& opts) {
             if (out < 0 || dup2(out, 1) < 0)
                 e = errno;
         }
+        // The tool killed (SIGKILL, a crash) takes the command with it, rather than leave it
+        // running on untraced and unseen. After the change of user, which clears it.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != tool)
+            _exit(127);
         char byte;
         ssize_t n;
         do

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace tk {
@@ -41,6 +42,20 @@ std::optional<pid_t> tgid_of(pid_t tid) {
         if (line.rfind("Tgid:", 0) == 0)
             return pid_t(std::stol(line.substr(5)));
     return std::nullopt;
+}
+
+bool is_kernel_thread(pid_t tid) {
+    constexpr unsigned long kPfKthread = 0x00200000;  // include/linux/sched.h
+    std::ifstream f("/proc/" + std::to_string(tid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto end_of_comm = stat.rfind(')');  // the name may hold spaces and parentheses
+    if (end_of_comm == std::string::npos)
+        return false;
+    std::istringstream fields(stat.substr(end_of_comm + 1));
+    std::string state, ppid, pgrp, session, tty, tpgid;
+    unsigned long flags = 0;
+    fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags;
+    return (flags & kPfKthread) != 0;
 }
 
 std::string comm_of(pid_t tid) {

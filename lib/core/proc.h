@@ -14,6 +14,8 @@ bool process_exists(pid_t pid);
 std::vector<pid_t> threads_of(pid_t pid);
 // The thread group (process) a thread belongs to; nullopt when it is gone.
 std::optional<pid_t> tgid_of(pid_t tid);
+// Whether TID is a kernel thread (PF_KTHREAD in /proc/TID/stat): it makes no system calls.
+bool is_kernel_thread(pid_t tid);
 // /proc/TID/comm without the newline; "" when gone.
 std::string comm_of(pid_t tid);
 // pidfd for a process, or for a single thread (PIDFD_THREAD, Linux 6.9+). -1 with errno.
