@@ -1,6 +1,7 @@
-// Faults around a run, the same for the three tracers: the tool killed with SIGKILL leaves
+// Faults and load around a run, for the three tracers: the tool killed with SIGKILL leaves
 // nothing attached and takes its launched command with it; -p/-t of a kernel thread is one
-// clear line where the tool has nothing to see there.
+// clear line where the tool has nothing to see there; a storm of short-lived processes and
+// threads is counted exactly, with nothing dropped.
 #include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
@@ -124,6 +125,71 @@ TEST_P(TracerFaults, KernelThreadIsOneClearLineWhereNothingIsToBeSeen) {
         EXPECT_TRUE(r.out.empty()) << r.out;
         EXPECT_TRUE(harness::programs_loaded(harness::programs_of(tool())).empty());
     }
+}
+
+namespace {
+
+// task-storm's shape: 20 processes one after another, each with 50 threads at once.
+constexpr int kStormProcesses = 20, kStormThreads = 50;
+constexpr int kStormCalls = kStormProcesses * kStormThreads;  // one of each per thread
+constexpr int kStormTasks = 1 + kStormProcesses * (1 + kStormThreads);
+
+// TOOL's JSON report of task-storm, checked for the run's status and for no drop at all.
+nlohmann::json storm_report(const std::string& tool) {
+    auto r = run({bin(tool), "--json", "-", "--", bin("task-storm"),
+                  std::to_string(kStormProcesses), std::to_string(kStormThreads)},
+                 harness::as_root());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("tasks " + std::to_string(kStormTasks) + "\n", 0), 0u) << r.out;
+    auto start = r.out.find("\n{");  // the workload's line precedes the JSON document
+    nlohmann::json j =
+        harness::parse_json(start == std::string::npos ? r.out : r.out.substr(start + 1));
+    for (auto& [what, n] : j["dropped"].items())
+        EXPECT_EQ(n.get<uint64_t>(), 0u) << tool << " dropped " << what;
+    return j;
+}
+
+}  // namespace
+
+TEST(TaskStorm, CtxswitchTraceSeesEveryTaskAndEverySwitch) {
+    REQUIRE_ROOT();
+    auto j = storm_report("ctxswitch-trace");
+    EXPECT_EQ(j["threads"].size(), size_t(kStormTasks));
+    uint64_t voluntary = 0, involuntary = 0;
+    for (auto& t : j["threads"]) {
+        voluntary += t["voluntary"].get<uint64_t>();
+        involuntary += t["involuntary"].get<uint64_t>();
+    }
+    EXPECT_GE(voluntary, uint64_t(kStormCalls));  // each thread slept once at least
+    // The kernel's own count for the whole tree (getrusage of the reaped workload) misses
+    // one switch per thread that is not its process's leader: the one away from it when it
+    // dies, made after its counts were added to its process's (__exit_signal).
+    const auto& ru = j["workload"]["rusage"];
+    const double nvcsw = ru["nvcsw"].get<double>() + kStormCalls;
+    EXPECT_NEAR(double(voluntary), nvcsw, nvcsw * 0.01);
+    EXPECT_NEAR(double(involuntary), ru["nivcsw"].get<double>(),
+                std::max(5.0, ru["nivcsw"].get<double>() * 0.05));
+}
+
+TEST(TaskStorm, LockwaitTraceCountsEveryWake) {
+    REQUIRE_ROOT();
+    auto j = storm_report("lockwait-trace");
+    uint64_t wakes = 0;
+    size_t rows = 0;
+    for (auto& l : j["locks"])
+        if (l["name"] == "g_storm_word") {
+            wakes += l["wakes"].get<uint64_t>();
+            rows++;
+        }
+    EXPECT_EQ(wakes, uint64_t(kStormCalls));
+    EXPECT_EQ(rows, size_t(kStormProcesses));  // the report's rows are per (word, process)
+}
+
+TEST(TaskStorm, EpollTraceCountsEveryCall) {
+    REQUIRE_ROOT();
+    auto j = storm_report("epoll-trace");
+    EXPECT_EQ(j["totals"]["epoll_wait_calls"].get<uint64_t>(), uint64_t(kStormCalls));
+    EXPECT_EQ(j["threads"].size(), size_t(kStormCalls));  // the threads that made a traced call
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTracers, TracerFaults,
