@@ -129,8 +129,8 @@ TEST_P(TracerFaults, KernelThreadIsOneClearLineWhereNothingIsToBeSeen) {
 
 namespace {
 
-// task-storm's shape: 20 processes one after another, each with 50 threads at once.
-constexpr int kStormProcesses = 20, kStormThreads = 50;
+// task-storm's shape: 50 processes one after another, each with 40 threads at once.
+constexpr int kStormProcesses = 50, kStormThreads = 40;
 constexpr int kStormCalls = kStormProcesses * kStormThreads;  // one of each per thread
 constexpr int kStormTasks = 1 + kStormProcesses * (1 + kStormThreads);
 
@@ -146,6 +146,9 @@ nlohmann::json storm_report(const std::string& tool) {
         harness::parse_json(start == std::string::npos ? r.out : r.out.substr(start + 1));
     for (auto& [what, n] : j["dropped"].items())
         EXPECT_EQ(n.get<uint64_t>(), 0u) << tool << " dropped " << what;
+    // every task's live entry was retired at its exit: the live index is empty again
+    for (auto& t : j["threads"])
+        EXPECT_FALSE(t["alive"].get<bool>()) << tool << ": tid " << t["tid"] << " still live";
     return j;
 }
 
