@@ -7,9 +7,14 @@
 #ifndef EPOLL_SYSCALLS_BPF_H
 #define EPOLL_SYSCALLS_BPF_H
 
-/* Which waiting call syscall number ID is (EP_SYS_*), or -1. */
+/*
+ * Which waiting call syscall number ID is (EP_SYS_*), or -1. A negative ID (a syscall a
+ * tracer or seccomp skipped) is none, though an untraced call's number is -1 too.
+ */
 static __always_inline int waiting_call(long id)
 {
+    if (id < 0)
+        return -1;
     if (id == nr_epoll_wait)
         return EP_SYS_EPOLL_WAIT;
     if (id == nr_epoll_pwait)
@@ -38,7 +43,8 @@ static __always_inline __u8 family_of(int sys)
  * One program on every syscall's entry and one on its return, dispatching on the number,
  * rather than a program per syscall tracepoint: those are perf events, and closing each one
  * waits for the kernel's grace periods (about 70 ms apiece, 1.2 s for the 17 of them).
- * Any other syscall costs a few comparisons (docs/epoll-trace.md, OVERHEAD).
+ * Any other syscall pays for the two programs' calls and a few comparisons (+135 ns on a
+ * getppid here, 119 of them the empty programs' floor: docs/epoll-trace.md, OVERHEAD).
  */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ep_sys_enter, struct pt_regs *regs, long id)
@@ -46,7 +52,7 @@ int BPF_PROG(ep_sys_enter, struct pt_regs *regs, long id)
     int sys = waiting_call(id);
     __u64 args[5];
 
-    if ((sys < 0 && id != nr_epoll_ctl) || !NATIVE_SYSCALL(true, regs))
+    if ((sys < 0 && (id < 0 || id != nr_epoll_ctl)) || !NATIVE_SYSCALL(true, regs))
         return 0;
     args[0] = PT_REGS_PARM1_SYSCALL(regs);
     args[1] = PT_REGS_PARM2_SYSCALL(regs);
@@ -70,7 +76,7 @@ int BPF_PROG(ep_sys_exit, struct pt_regs *regs, long ret)
     long id = SYSCALL_NR(true, regs);
     int sys = waiting_call(id);
 
-    if ((sys < 0 && id != nr_epoll_ctl) || !NATIVE_SYSCALL(true, regs))
+    if ((sys < 0 && (id < 0 || id != nr_epoll_ctl)) || !NATIVE_SYSCALL(true, regs))
         return 0;
     if (sys >= 0)
         call_exit(sys, family_of(sys), ret);
