@@ -160,11 +160,11 @@ const TracepointSupport& KernelFeatures::tracepoint(const std::string& name) con
     return tracepoints_.emplace(name, s).first->second;
 }
 
-void KernelFeatures::require_tracing(const std::string& tool) const {
+void KernelFeatures::require_tracing(const std::string& tool, bool as_if_no_btf) const {
     (void)tool;
     if (!privileges.can_trace())
         throw UserError("needs root or CAP_BPF and CAP_PERFMON: run with sudo");
-    if (!btf)
+    if (!btf || as_if_no_btf)
         throw UserError(
             "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing): use a kernel built "
             "with CONFIG_DEBUG_INFO_BTF=y");

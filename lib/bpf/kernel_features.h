@@ -51,8 +51,9 @@ class KernelFeatures {
     void print(std::ostream& out, const std::vector<std::string>& tracepoints) const;
 
     // Fatal unless this process may load and attach tracing programs and the kernel has
-    // BTF: one line saying what is missing and what to do.
-    void require_tracing(const std::string& tool) const;
+    // BTF: one line saying what is missing and what to do. AS_IF_NO_BTF: behave as on a
+    // kernel without BTF (--without btf, for testing).
+    void require_tracing(const std::string& tool, bool as_if_no_btf = false) const;
 
   private:
     KernelFeatures() = default;

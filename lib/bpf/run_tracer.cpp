@@ -32,7 +32,7 @@ bool check_tracing(const std::string& tool, const TraceOptions& opts,
         resolve_command(opts.command[0]);  // fail before loading anything
     if (geteuid() == 0)
         ensure_tracefs();  // the classic tracepoints' ids are read from it
-    KernelFeatures::get().require_tracing(tool);
+    KernelFeatures::get().require_tracing(tool, opts.lacks("btf"));
     return true;
 }
 

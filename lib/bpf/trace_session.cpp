@@ -49,9 +49,10 @@ void validate_trace_options(const TraceOptions& o) {
         throw UserError("give only one of: a command, -p PID, -t TID", 2);
     if (o.pid < 0 || o.tid < 0)
         throw UserError("a PID or TID must be positive", 2);
-    if (o.duration < 0 || !std::isfinite(o.duration))
+    // given, 0 is no duration or interval at all (unset, it means "until the end", "none")
+    if (o.duration < 0 || !std::isfinite(o.duration) || (o.duration_given && o.duration == 0))
         throw UserError("-d must be a positive number of seconds", 2);
-    if (o.interval < 0 || !std::isfinite(o.interval))
+    if (o.interval < 0 || !std::isfinite(o.interval) || (o.interval_given && o.interval == 0))
         throw UserError("-i must be a positive number of seconds", 2);
     if (o.pid && !process_exists(o.pid))
         throw UserError(describe_missing_task(o.pid, false));
@@ -79,6 +80,8 @@ bool parse_command_line(CLI::App& app, int argc, char** argv) {
 bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions& opts) {
     if (!parse_command_line(app, argc, argv))
         return false;
+    opts.duration_given = app.count("-d") > 0;
+    opts.interval_given = app.count("-i") > 0;
     opts.command = app.remaining();
     if (!opts.command.empty() && opts.command[0] == "--") {
         opts.command.erase(opts.command.begin());

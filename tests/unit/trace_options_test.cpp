@@ -60,6 +60,8 @@ TEST(TraceOptions, ValidationSaysWhatIsWrong) {
     expect_error(parse({"-p", "2147480000"}), "no such process: 2147480000");
     expect_error(parse({"-t", "2147480000"}), "no such thread: 2147480000");
     expect_error(parse({"-d", "-1", "true"}), "-d must be");
+    expect_error(parse({"-d", "0", "true"}), "-d must be");
+    expect_error(parse({"-i", "0", "true"}), "-i must be");
     expect_error(parse({"--json", "/nonexistent-dir/x.json", "true"}),
                  "cannot write /nonexistent-dir/x.json (--json)");
     expect_error(parse({"--json", "/tmp", "true"}), "not a directory");
