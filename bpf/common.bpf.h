@@ -77,6 +77,17 @@ bool stop_recording = false;
         return kept;                                                             \
     }
 
+/* The entry of KEY, created from INIT first when the key is new; NULL when the map is full. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *init)
+{
+    void *v = bpf_map_lookup_elem(map, key);
+
+    if (v)
+        return v;
+    bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+    return bpf_map_lookup_elem(map, key);
+}
+
 /* Add v to one histogram (in any map value). */
 static __always_inline void hist_record(struct hist *h, __u64 v)
 {
@@ -248,11 +259,12 @@ static __always_inline bool in_task_context(void)
     return in_task_context_of(bpf_get_current_task_btf());
 }
 
-/* The syscall's number in the registers it was entered with (at sys_exit: which call
- * returns). Direct (BTF-checked) loads for tp_btf, CO-RE reads for raw_tp. */
-/* NATIVE_SYSCALL: whether it came from a 64-bit task. A 32-bit task's numbers belong to
- * another table (its 240 is futex); like the kernel's own syscall events, the tools leave
- * those calls out. */
+/*
+ * SYSCALL_NR: the syscall's number in the registers it was entered with (at sys_exit: which
+ * call returns). NATIVE_SYSCALL: whether it came from a 64-bit task; a 32-bit task's numbers
+ * belong to another table (its 240 is futex), and like the kernel's own syscall events the
+ * tools leave those calls out. Direct (BTF-checked) loads for tp_btf, CO-RE reads for raw_tp.
+ */
 #if defined(__TARGET_ARCH_x86)
 #define SYSCALL_NR(btf, regs) ((btf) ? (long)(regs)->orig_ax : (long)BPF_CORE_READ(regs, orig_ax))
 #define TK_USER32_CS 0x23 /* the code segment of 32-bit user code */

@@ -165,9 +165,8 @@ const struct hist zero_hist = {};
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-/* hist_record() of common.bpf.h as a real call rather than inlined: its branches would
- * otherwise multiply the verifier's states at every use. */
-/* A global function: the verifier checks it once, not at each of its dozen call sites. */
+/* hist_record() of common.bpf.h as a global function: the verifier checks it once, alone,
+ * rather than at each of its dozen call sites, where its branches would multiply the states. */
 __noinline int hist_put(struct hist *h, __u64 v)
 {
     if (h)
@@ -188,17 +187,6 @@ static __always_inline struct ep_scratch *scratch_buf(void)
     __u32 zero = 0;
 
     return bpf_map_lookup_elem(&scratch, &zero);
-}
-
-/* A lookup that creates a zeroed entry first when the key is new; NULL when the map is full. */
-static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero)
-{
-    void *v = bpf_map_lookup_elem(map, key);
-
-    if (v)
-        return v;
-    bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
-    return bpf_map_lookup_elem(map, key);
 }
 
 /* ---- who is traced ------------------------------------------------------------------------ */

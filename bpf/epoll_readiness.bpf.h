@@ -21,16 +21,11 @@ struct fd_loop_ctx {
 __noinline int ep_fd_ready(__u32 pid, __s32 key, __s32 fd, __u32 mask)
 {
     struct ep_fd_key k = {.pid = pid, .key = key, .fd = fd};
-    struct ep_fd_info zero = {}, *info;
+    struct ep_fd_info zero = {}, *info = lookup_or_init(&fds, &k, &zero);
 
-    info = bpf_map_lookup_elem(&fds, &k);
     if (!info) {
-        bpf_map_update_elem(&fds, &k, &zero, BPF_NOEXIST);
-        info = bpf_map_lookup_elem(&fds, &k);
-        if (!info) {
-            count(EP_C_DROP_FDS);
-            return 0;
-        }
+        count(EP_C_DROP_FDS);
+        return 0;
     }
     __sync_fetch_and_add(&info->ready, 1);
     __sync_fetch_and_or(&info->returned_mask, mask);

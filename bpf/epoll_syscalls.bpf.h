@@ -7,14 +7,9 @@
 #ifndef EPOLL_SYSCALLS_BPF_H
 #define EPOLL_SYSCALLS_BPF_H
 
-/*
- * Which waiting call syscall number ID is (EP_SYS_*), or -1. A negative ID (a syscall a
- * tracer or seccomp skipped) is none, though an untraced call's number is -1 too.
- */
+/* Which waiting call syscall number ID is (EP_SYS_*), or -1. */
 static __always_inline int waiting_call(long id)
 {
-    if (id < 0)
-        return -1;
     if (id == nr_epoll_wait)
         return EP_SYS_EPOLL_WAIT;
     if (id == nr_epoll_pwait)
@@ -30,6 +25,16 @@ static __always_inline int waiting_call(long id)
     if (id == nr_pselect6)
         return EP_SYS_PSELECT6;
     return -1;
+}
+
+/*
+ * Whether the programs follow this syscall: a waiting call (SYS) or epoll_ctl, from a 64-bit
+ * task. A negative ID (a syscall a tracer or seccomp skipped) is none, though the number of
+ * a call left untraced is -1 too.
+ */
+static __always_inline bool followed(struct pt_regs *regs, long id, int sys)
+{
+    return id >= 0 && (sys >= 0 || id == nr_epoll_ctl) && NATIVE_SYSCALL(true, regs);
 }
 
 static __always_inline __u8 family_of(int sys)
@@ -52,7 +57,7 @@ int BPF_PROG(ep_sys_enter, struct pt_regs *regs, long id)
     int sys = waiting_call(id);
     __u64 args[5];
 
-    if ((sys < 0 && (id < 0 || id != nr_epoll_ctl)) || !NATIVE_SYSCALL(true, regs))
+    if (!followed(regs, id, sys))
         return 0;
     args[0] = PT_REGS_PARM1_SYSCALL(regs);
     args[1] = PT_REGS_PARM2_SYSCALL(regs);
@@ -76,7 +81,7 @@ int BPF_PROG(ep_sys_exit, struct pt_regs *regs, long ret)
     long id = SYSCALL_NR(true, regs);
     int sys = waiting_call(id);
 
-    if ((sys < 0 && (id < 0 || id != nr_epoll_ctl)) || !NATIVE_SYSCALL(true, regs))
+    if (!followed(regs, id, sys))
         return 0;
     if (sys >= 0)
         call_exit(sys, family_of(sys), ret);

@@ -174,16 +174,12 @@ static __always_inline void *zero_value(void)
 /* Look a row up, creating it from zeros when missing; NULL (and a drop) when full. */
 static __always_inline void *row_of(void *map, void *key, __u32 drop_counter)
 {
-    void *row = bpf_map_lookup_elem(map, key);
-    void *zero;
+    void *row = bpf_map_lookup_elem(map, key), *zero;
 
     if (row)
         return row;
     zero = zero_value();
-    if (!zero)
-        return NULL;
-    bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
-    row = bpf_map_lookup_elem(map, key);
+    row = zero ? lookup_or_init(map, key, zero) : NULL;
     if (!row)
         count(drop_counter);
     return row;

@@ -123,6 +123,9 @@ static __always_inline int on_sys_enter(bool btf, struct pt_regs *regs, long id)
  * (inline, the sys_exit program took it 227,000 instructions and 0.2 s to load).
  */
 
+/* The switch-in after the wake was seen (it clears wake_ts): the handoff is measured. */
+static __always_inline bool handoff_measured(const struct lw_call *c) { return c->wake_ts == 0; }
+
 /* The wait in its lock's row (NULL: the row could not be made, counted already). */
 __noinline int lw_row_add_wait(struct lw_lock_row *row, const struct lw_call *c, __u64 dur,
                                __u32 out)
@@ -132,7 +135,7 @@ __noinline int lw_row_add_wait(struct lw_lock_row *row, const struct lw_call *c,
     if (!row || !c)
         return 0;
     blocked = c->sleeps > 0;
-    handoff_known = c->wake_ts == 0;
+    handoff_known = handoff_measured(c);
     row->waits++;
     if (out < LW_OUTCOMES)
         row->outcome[out]++;
@@ -177,7 +180,7 @@ __noinline int lw_note_waker(const struct lw_lock_key *key, const struct lw_call
         return 0;
     }
     w->count++;
-    if (c->wake_ts == 0) { /* the handoff was measured */
+    if (handoff_measured(c)) {
         w->handoffs++;
         w->handoff_ns += c->handoff_ns;
     }
@@ -189,17 +192,11 @@ __noinline int lw_note_waker(const struct lw_lock_key *key, const struct lw_call
 /* The blocked wait under its pair of stacks; other waiters with the same stacks add here too. */
 __noinline int lw_add_stack_wait(const struct lw_stack_key *sk, __u64 blocked_ns)
 {
-    struct lw_stack_row *sr;
+    struct lw_stack_row fresh = {}, *sr;
 
     if (!sk)
         return 0;
-    sr = bpf_map_lookup_elem(&stack_waits, sk);
-    if (!sr) {
-        struct lw_stack_row fresh = {};
-
-        bpf_map_update_elem(&stack_waits, sk, &fresh, BPF_NOEXIST);
-        sr = bpf_map_lookup_elem(&stack_waits, sk);
-    }
+    sr = lookup_or_init(&stack_waits, sk, &fresh);
     if (!sr) {
         count(LW_C_DROP_STACK_ROWS);
         return 0;
@@ -214,8 +211,7 @@ static __always_inline void record_wait(void *ctx, struct lw_task_state *s, stru
 {
     struct lw_call *c = &s->call;
     bool blocked = c->sleeps > 0;
-    /* the switch-in after the wake was seen (it clears wake_ts): the handoff is measured */
-    bool handoff_known = c->wake_ts == 0;
+    bool handoff_known = handoff_measured(c);
     __u32 out = outcome_of(ret);
 
     s->stats.waits++;
