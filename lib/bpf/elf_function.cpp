@@ -6,25 +6,23 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "fd.h"
 
 namespace tk {
 
 namespace {
 
 struct ElfFile {
-    int fd = -1;
+    Fd fd;
     Elf* elf = nullptr;
-    explicit ElfFile(const std::string& path) {
+    explicit ElfFile(const std::string& path) : fd(open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
         elf_version(EV_CURRENT);
-        fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd >= 0)
-            elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+        if (fd)
+            elf = elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr);
     }
     ~ElfFile() {
         if (elf)
             elf_end(elf);
-        if (fd >= 0)
-            close(fd);
     }
     ElfFile(const ElfFile&) = delete;
     ElfFile& operator=(const ElfFile&) = delete;
@@ -75,7 +73,7 @@ std::optional<uint64_t> file_offset_of(Elf* elf, uint64_t address) {
 std::optional<ElfFunction> find_elf_function(const std::string& path, const std::string& function,
                                              std::string& error) {
     ElfFile f(path);
-    if (f.fd < 0) {
+    if (!f.fd) {
         error = errno_text("cannot open " + path);
         return std::nullopt;
     }
@@ -113,7 +111,7 @@ std::optional<ElfFunction> find_elf_function(const std::string& path, const std:
     ElfFunction out;
     out.address = *address;
     out.file_offset = *offset;
-    if (pread(f.fd, out.first.data(), out.first.size(), off_t(*offset)) !=
+    if (pread(f.fd.get(), out.first.data(), out.first.size(), off_t(*offset)) !=
         ssize_t(out.first.size()))
         out.first.fill(0);
     return out;

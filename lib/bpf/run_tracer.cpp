@@ -22,16 +22,22 @@ std::string join(const std::vector<std::string>& words) {
 }  // namespace
 
 bool check_tracing(const std::string& tool, const TraceOptions& opts,
-                   const std::vector<std::string>& tracepoints) {
+                   const std::vector<std::string>& tracepoints, KernelThreads kernel_threads) {
     if (opts.features) {
         KernelFeatures::get().print(std::cout, tracepoints);
         return false;
     }
     validate_trace_options(opts);
+    const pid_t id = opts.pid ? opts.pid : opts.tid;
+    if (id && kernel_threads == KernelThreads::Refused && is_kernel_thread(id))
+        throw UserError(std::string(opts.pid ? "pid " : "tid ") + std::to_string(id) + " (" +
+                        comm_of(id) +
+                        ") is a kernel thread, which makes no system calls: nothing to trace "
+                        "here; give a user process");
     if (opts.launching())
         resolve_command(opts.command[0]);  // fail before loading anything
     if (geteuid() == 0)
-        ensure_tracefs();  // the classic tracepoints' ids are read from it
+        ensure_tracefs();  // where the tracepoints that raw_tp attaches to by name are listed
     KernelFeatures::get().require_tracing(tool, opts.lacks("btf"));
     return true;
 }
@@ -44,12 +50,6 @@ std::string start_target(TraceSession& session, Probes& probes) {
         session.resume();
         return join(opts.command) + " (pid " + std::to_string(w.pid()) + ")";
     }
-    const pid_t id = opts.pid ? opts.pid : opts.tid;
-    if (!probes.sees_kernel_threads() && is_kernel_thread(id))
-        throw UserError(std::string(opts.pid ? "pid " : "tid ") + std::to_string(id) + " (" +
-                        comm_of(id) +
-                        ") is a kernel thread, which makes no system calls: nothing to trace "
-                        "here; give a user process");
     std::string target;
     if (opts.pid) {
         size_t threads = probes.trace_process(opts.pid);

@@ -50,10 +50,11 @@ class Probes {
     // while a -p target runs on.
     virtual void stop_recording() = 0;
     virtual void detach() = 0;
-    // Whether -p/-t of a kernel thread has something to show: its context switches do, but
-    // a kernel thread makes no system calls (futex, epoll_wait), so most tools refuse it.
-    virtual bool sees_kernel_threads() const { return false; }
 };
+
+// Whether -p/-t of a kernel thread has something to show: its context switches do, but a
+// kernel thread makes no system calls (futex, epoll_wait), so most tools refuse it.
+enum class KernelThreads { Refused, Traced };
 
 // What run_tracer needs of a tool's report. SNAPSHOT is what is read from the maps while
 // the probes are attached; REPORT (a RunInfo) what is printed, built from it afterwards
@@ -71,9 +72,11 @@ struct ReportMaker {
 
 // What every tracer checks before it loads anything. Returns false when --features printed
 // the kernel's features for TRACEPOINTS (the tool exits 0 then); throws UserError for bad
-// options, a missing command or a kernel that cannot trace.
+// options, a missing command, a -p/-t kernel thread the tool refuses, or a kernel that
+// cannot trace.
 bool check_tracing(const std::string& tool, const TraceOptions& opts,
-                   const std::vector<std::string>& tracepoints);
+                   const std::vector<std::string>& tracepoints,
+                   KernelThreads kernel_threads = KernelThreads::Refused);
 
 // The target of a run, marked in the probes: the launched command (forked paused,
 // trace_launched, resumed) or the -p process or -t thread ("Tracing ... Ctrl-C to end."

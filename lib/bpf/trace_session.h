@@ -23,9 +23,11 @@ struct TraceOptions {
     pid_t tid = 0;        // -t: one thread
     double duration = 0;  // -d SECONDS (0: until the workload ends or Ctrl-C)
     double interval = 0;  // -i SECONDS: a report every interval
-    bool duration_given = false, interval_given = false;  // -d 0 and -i 0 are refused
-    std::string json;                                     // --json FILE|-
-    int verbose = 0;                                      // -v
+    std::string json;     // --json FILE|-
+    int verbose = 0;      // -v
+    // whether -d and -i were given: given, 0 is refused (unset, it means "none")
+    bool duration_given = false;
+    bool interval_given = false;
     bool features = false;  // --features: print what the kernel offers and exit
     bool run_as_root = false;
     bool raw_tp = false;               // --raw-tp: use the raw_tp twins

@@ -23,12 +23,6 @@ void PrintTo(const Tracer& t, std::ostream* os) {
     *os << t.tool;
 }
 
-std::string name_of(const testing::TestParamInfo<Tracer>& info) {
-    std::string n = info.param.tool;
-    std::replace(n.begin(), n.end(), '-', '_');
-    return n;
-}
-
 int lines(const std::string& s) {
     return int(std::count(s.begin(), s.end(), '\n'));
 }
@@ -102,4 +96,4 @@ INSTANTIATE_TEST_SUITE_P(AllTracers, TracerCommandLine,
                                                 {"-p,--pid", "--stacks", "--folded", "--uprobes",
                                                  "--no-kernel-locks"}},
                                          Tracer{"epoll-trace", {"-p,--pid", "--max-loops"}}),
-                         name_of);
+                         harness::tool_param_name<Tracer>);

@@ -29,12 +29,6 @@ void PrintTo(const Tracer& t, std::ostream* os) {
     *os << t.tool;
 }
 
-std::string name_of(const testing::TestParamInfo<Tracer>& info) {
-    std::string n = info.param.tool;
-    std::replace(n.begin(), n.end(), '-', '_');
-    return n;
-}
-
 // The processes whose parent is PID, by /proc/N/stat; with their comm.
 std::vector<std::pair<pid_t, std::string>> children_of(pid_t pid) {
     std::vector<std::pair<pid_t, std::string>> out;
@@ -199,4 +193,4 @@ INSTANTIATE_TEST_SUITE_P(AllTracers, TracerFaults,
                          testing::Values(Tracer{"ctxswitch-trace", true},
                                          Tracer{"lockwait-trace", false},
                                          Tracer{"epoll-trace", false}),
-                         name_of);
+                         harness::tool_param_name<Tracer>);

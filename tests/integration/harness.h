@@ -33,6 +33,15 @@ Result run(const std::vector<std::string>& argv, const RunOptions& opts = {});
 // (when the tests themselves run under sudo, the workload would otherwise be that user).
 RunOptions as_root();
 std::string bin(const std::string& name);  // BIN_DIR/name
+// gtest's name for a test parameterised by a tool (PARAM has a `tool`): "epoll_trace".
+template <class Param>
+std::string tool_param_name(const testing::TestParamInfo<Param>& info) {
+    std::string name = info.param.tool;
+    for (char& c : name)
+        if (c == '-')
+            c = '_';
+    return name;
+}
 std::string temp_path(const std::string& stem);
 std::string read_file(const std::string& path);
 nlohmann::json parse_json(const std::string& text);

@@ -47,7 +47,9 @@ int trace_main(int argc, char** argv) {
         ->type_name("FUNCTION");
     if (!tk::parse_trace_command_line(app, argc, argv, opts))
         return 0;  // --help printed
-    if (!tk::check_tracing("ctxswitch-trace", opts, ctxswitch::Tracer::tracepoints()))
+    // a kernel thread switches like any task (kworkers, ksoftirqd): -p/-t of one is traced
+    if (!tk::check_tracing("ctxswitch-trace", opts, ctxswitch::Tracer::tracepoints(),
+                           tk::KernelThreads::Traced))
         return 0;  // --features printed
 
     tk::TraceSession session("ctxswitch-trace", opts);

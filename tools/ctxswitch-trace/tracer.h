@@ -51,8 +51,6 @@ class Tracer : public tk::Probes {
     // final snapshot reads numbers that agree with each other while a -p target runs on.
     void stop_recording() override;
     void detach() override;
-    // A kernel thread switches like any task (kworkers, ksoftirqd): -p/-t of one is traced.
-    bool sees_kernel_threads() const override { return true; }
 
     const std::string& mode() const { return mode_; }
     bool switch_cost_measured() const { return switch_cost_; }

@@ -75,12 +75,10 @@ MapsWatcher::MapsWatcher(int fd, ProcessMaps& maps, std::function<void(pid_t, bo
         throw tk::UserError(tk::errno_text("cannot open the BPF ring buffer"));
     wake_ = tk::Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     poll_ = tk::Fd(epoll_create1(EPOLL_CLOEXEC));
-    epoll_event ring{}, wake{};
-    ring.events = wake.events = EPOLLIN;
-    wake.data.fd = wake_.get();
-    ring.data.fd = ring_buffer__epoll_fd(rb_);
-    if (!wake_ || !poll_ || epoll_ctl(poll_.get(), EPOLL_CTL_ADD, wake_.get(), &wake) ||
-        epoll_ctl(poll_.get(), EPOLL_CTL_ADD, ring.data.fd, &ring)) {
+    epoll_event in{};
+    in.events = EPOLLIN;
+    if (!wake_ || !poll_ || epoll_ctl(poll_.get(), EPOLL_CTL_ADD, wake_.get(), &in) ||
+        epoll_ctl(poll_.get(), EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb_), &in)) {
         int err = errno;
         ring_buffer__free(rb_);
         throw tk::UserError(tk::errno_text("cannot wait for the BPF ring buffer", err));
@@ -141,12 +139,10 @@ void MapsWatcher::run() {
     auto next_refresh = clock::now() + std::chrono::seconds(1);
     while (!stop_) {
         epoll_event ready[2];
-        int n = epoll_wait(poll_.get(), ready, 2, 1000);
-        for (int i = 0; i < n; i++) {
-            uint64_t count;
-            if (ready[i].data.fd == wake_.get() && read(wake_.get(), &count, sizeof count) < 0) {
-                // nothing to read: another wakeup took it
-            }
+        epoll_wait(poll_.get(), ready, 2, 1000);
+        uint64_t wakeups;
+        if (read(wake_.get(), &wakeups, sizeof wakeups) < 0) {
+            // EAGAIN: the ring buffer woke us, not drain() or the end
         }
         ring_buffer__consume(rb_);
         uint64_t wanted;

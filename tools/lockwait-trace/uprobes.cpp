@@ -9,12 +9,12 @@
 #include <chrono>
 #include <cstring>
 
-#include "lockwait.h"
 #include "bpf_skeleton.h"
-#include "kernel_features.h"
-#include "proc.h"
 #include "elf_function.h"
+#include "kernel_features.h"
+#include "lockwait.h"
 #include "lockwait.skel.h"
+#include "proc.h"
 #include "uprobe_cost.h"
 
 namespace lockwait {
