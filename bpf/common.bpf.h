@@ -118,6 +118,14 @@ static __always_inline void hist_add(void *map, __u32 id, __u64 v)
 /* Read a task field: a direct (BTF-checked) load for tp_btf, a CO-RE probe read for raw_tp. */
 #define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ((t), field))
 
+/* Whether T, which is exiting (from sched_process_exit on), was the last thread of its
+ * process: do_exit() counts the process's live threads down before that tracepoint. What a
+ * tool keeps per process goes then, or a process that reuses the pid would inherit it. */
+static __always_inline bool last_of_its_process(bool btf, struct task_struct *t)
+{
+    return (btf ? t->signal->live.counter : BPF_CORE_READ(t, signal, live.counter)) == 0;
+}
+
 /*
  * Per-task state, kept the same way by every tracer: in task-local storage for the tp_btf
  * programs (it goes away with the task), and for the raw_tp twins, whose untyped task

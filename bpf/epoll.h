@@ -16,7 +16,7 @@
 
 #define EP_COMM_LEN 16
 #define EP_MAX_THREADS 65536   /* live-thread index and exited-thread records */
-#define EP_MAX_TARGETS 16384   /* traced processes */
+#define EP_MAX_TARGETS 16384   /* traced processes alive at once */
 #define EP_MAX_LOOPS 2048      /* (pid, epfd / poll / select) with their histograms */
 #define EP_MAX_SIZE_HISTS 8192 /* (loop, fds bucket) cost histograms */
 #define EP_MAX_FDS 65536       /* (loop, fd) interest and readiness records */
@@ -95,6 +95,7 @@ enum ep_counter {
     EP_C_DROP_WAKERS,     /* `wakers` full */
     EP_C_DROP_EXITED,     /* `exited` full */
     EP_C_DROP_LIVE,       /* `live` full */
+    EP_C_DROP_TARGETS,    /* `targets` full: a forked process not traced */
     EP_COUNTERS,
 };
 

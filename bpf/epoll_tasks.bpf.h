@@ -19,14 +19,20 @@ int BPF_PROG(ep_fork, struct task_struct *parent, struct task_struct *child)
         return 0;
     if (bpf_map_update_elem(&targets, &child_tgid, &one, BPF_ANY) == 0)
         count(EP_C_FORKS);
+    else
+        count(EP_C_DROP_TARGETS);
     return 0;
 }
 
-static __always_inline void task_exit(void)
+static __always_inline void task_exit(struct task_struct *p)
 {
     struct ep_task_state *s = current_state();
-    __u32 tid;
+    __u32 tid, tgid = p->tgid;
 
+    /* the process is no target any more once its last thread is gone: a process that
+     * reuses its pid is not one of ours */
+    if (!target_tid && last_of_its_process(true, p))
+        bpf_map_delete_elem(&targets, &tgid);
     if (!s)
         return;
     tid = s->stats.tid;
@@ -41,7 +47,7 @@ static __always_inline void task_exit(void)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ep_exit_task, struct task_struct *p)
 {
-    task_exit();
+    task_exit(p);
     return 0;
 }
 

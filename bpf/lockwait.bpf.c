@@ -62,8 +62,8 @@ TK_THREAD_RECORDS(struct lw_thread_stats, LW_MAX_THREADS)
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    /* not preallocated: a row is 7.5 KB with its histograms, 61 MB for all of them */
-    __uint(map_flags, BPF_F_NO_PREALLOC);
+    /* preallocated, like every map a program adds to: 7.5 KB a row with its histograms,
+     * sized by user space (--max-locks) */
     __uint(max_entries, LW_MAX_LOCK_ROWS);
     __type(key, struct lw_lock_key);
     __type(value, struct lw_lock_row);
@@ -102,8 +102,7 @@ struct {
 /* --uprobes (max_entries set to 1 otherwise) */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-    /* not preallocated: 5 KB per object and CPU with its histograms */
-    __uint(map_flags, BPF_F_NO_PREALLOC);
+    /* preallocated: 5 KB per object and CPU with its histograms, sized by user space */
     __uint(max_entries, LW_MAX_ULOCKS);
     __type(key, struct lw_ulock_key);
     __type(value, struct lw_ulock_row);

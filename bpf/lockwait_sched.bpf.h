@@ -20,6 +20,8 @@ static __always_inline void retire(bool btf, struct task_struct *t, __u32 tid,
     if (!keep_exited(tid, &s->stats))
         count(LW_C_DROP_EXITED);
     count(LW_C_EXITS);
+    if (last_of_its_process(btf, t))
+        bpf_map_delete_elem(&procs, &s->stats.pid);
     if (!btf)
         bpf_map_delete_elem(&task_state_hash, &tid);
     /* task storage goes away with the task itself */

@@ -10,6 +10,25 @@
 
 namespace tk {
 
+void size_thread_records(bpf_map* live, bpf_map* exited, bpf_map* task_state_hash,
+                         bool task_storage, uint32_t count) {
+    int err = bpf_map__set_max_entries(live, count) || bpf_map__set_max_entries(exited, count);
+    if (task_state_hash)
+        err = err || bpf_map__set_max_entries(task_state_hash, task_storage ? 1 : count);
+    if (err)
+        throw UserError("cannot size the thread records for --max-threads " +
+                        std::to_string(count));
+}
+
+std::string thread_records_warning(uint32_t kept, uint64_t dropped_live, uint64_t dropped_exited) {
+    if (!dropped_live && !dropped_exited)
+        return "";
+    return "more threads than the " + std::to_string(kept) +
+           " kept: rows missing for threads that did not fit (dropped: " +
+           std::to_string(dropped_live) + " alive, " + std::to_string(dropped_exited) +
+           " ended); the totals count them all; raise --max-threads";
+}
+
 int possible_cpus() {
     static const int n = libbpf_num_possible_cpus();
     if (n <= 0)

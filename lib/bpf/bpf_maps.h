@@ -10,7 +10,10 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <string>
 #include <vector>
+
+struct bpf_map;
 
 namespace tk {
 
@@ -121,6 +124,17 @@ class TaskStateMaps {
     int storage_, by_tid_, live_;
     bool task_storage_;
 };
+
+// Sizes a tracer's thread records before load (bpf/common.bpf.h TK_THREAD_RECORDS: `live`
+// and `exited`) for COUNT threads (--max-threads). TASK_STATE_HASH, the raw_tp twins'
+// tid-keyed task state (TK_TASK_STATE; null for a tool without it), gets the same size when
+// it is used and one entry when task storage is. Throws UserError when libbpf refuses.
+void size_thread_records(bpf_map* live, bpf_map* exited, bpf_map* task_state_hash,
+                         bool task_storage, uint32_t count);
+
+// The report's warning when threads did not fit in records of KEPT threads (DROPPED_LIVE
+// from the live index, DROPPED_EXITED from the exited records); "" when all fit.
+std::string thread_records_warning(uint32_t kept, uint64_t dropped_live, uint64_t dropped_exited);
 
 // The threads of a report: LIVE (tid -> row, read from their state first), then the final
 // records of the threads that ended, from EXITED_FD (a hash keyed by exit sequence number

@@ -18,7 +18,7 @@ bool TraceOptions::lacks(const std::string& tracepoint) const {
     return std::find(without.begin(), without.end(), tracepoint) != without.end();
 }
 
-void add_trace_options(CLI::App& app, TraceOptions& o) {
+void add_trace_options(CLI::App& app, TraceOptions& o, uint32_t default_max_threads) {
     app.add_option("-p,--pid", o.pid,
                    "trace every thread of a running process (and what it forks)");
     app.add_option("-t,--tid", o.tid, "trace one thread of a running process");
@@ -31,6 +31,11 @@ void add_trace_options(CLI::App& app, TraceOptions& o) {
     app.add_flag("--run-as-root", o.run_as_root,
                  "under sudo, run the command as root instead of the invoking user");
     app.add_flag("--raw-tp", o.raw_tp, "use raw_tp probes instead of tp_btf");
+    app.add_option("--max-threads", o.max_threads,
+                   "threads kept in the per-thread rows, alive and ended (default " +
+                       std::to_string(default_max_threads) +
+                       "); more are counted as dropped, and the totals still count them")
+        ->type_name("N");
     app.add_option("--without", o.without,
                    "behave as if the kernel lacked this tracepoint (testing)")
         ->type_name("TRACEPOINT");
@@ -62,6 +67,11 @@ void validate_trace_options(const TraceOptions& o) {
                         2);
     if (o.tid && !tgid_of(o.tid))
         throw UserError(describe_missing_task(o.tid, true));
+    if (o.max_threads < 0 || o.max_threads > kMaxThreadsLimit ||
+        (o.max_threads_given && o.max_threads == 0))
+        throw UserError("--max-threads must be a number of threads from 1 to " +
+                            std::to_string(kMaxThreadsLimit),
+                        2);
     check_writable(o.json, "--json");
 }
 
@@ -82,6 +92,7 @@ bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions
         return false;
     opts.duration_given = app.count("-d") > 0;
     opts.interval_given = app.count("-i") > 0;
+    opts.max_threads_given = app.count("--max-threads") > 0;
     opts.command = app.remaining();
     if (!opts.command.empty() && opts.command[0] == "--") {
         opts.command.erase(opts.command.begin());

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,18 +29,29 @@ struct TraceOptions {
     // whether -d and -i were given: given, 0 is refused (unset, it means "none")
     bool duration_given = false;
     bool interval_given = false;
+    bool max_threads_given = false;
     bool features = false;  // --features: print what the kernel offers and exit
     bool run_as_root = false;
-    bool raw_tp = false;               // --raw-tp: use the raw_tp twins
+    bool raw_tp = false;      // --raw-tp: use the raw_tp twins
+    int64_t max_threads = 0;  // --max-threads: threads kept in the report (0: the tool's default)
     std::vector<std::string> without;  // --without TP: behave as if the kernel lacked TP
     std::vector<std::string> command;  // -- CMD ARGS...
 
     bool launching() const { return !command.empty(); }
     bool lacks(const std::string& tracepoint) const;
+    // The size of the thread records (--max-threads, else the tool's default).
+    uint32_t threads_kept(uint32_t tool_default) const {
+        return max_threads ? uint32_t(max_threads) : tool_default;
+    }
 };
 
-// Adds -p -t -d -i --json -v --features --run-as-root --raw-tp --without and the command.
-void add_trace_options(CLI::App& app, TraceOptions& opts);
+// The largest --max-threads: beyond it the preallocated thread records alone would take
+// gigabytes.
+inline constexpr int64_t kMaxThreadsLimit = 1 << 22;
+
+// Adds -p -t -d -i --json -v --features --run-as-root --raw-tp --without --max-threads and
+// the command. DEFAULT_MAX_THREADS is the tool's size of its thread records.
+void add_trace_options(CLI::App& app, TraceOptions& opts, uint32_t default_max_threads);
 // Exactly one target, sane numbers; throws UserError with what to do.
 void validate_trace_options(const TraceOptions& opts);
 

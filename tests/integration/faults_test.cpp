@@ -3,12 +3,17 @@
 // clear line where the tool has nothing to see there; a storm of short-lived processes and
 // threads is counted exactly, with nothing dropped.
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +28,9 @@ namespace {
 struct Tracer {
     std::string tool;
     bool sees_kernel_threads;  // ctxswitch-trace: a kernel thread's switches are there to see
+    // the maps that hold an entry per live task or process, as bpftool names them
+    std::vector<std::string> per_task_maps;
+    bool raw_tp_twins;  // --raw-tp: the twins keep their task state in task_state_hash
 };
 
 void PrintTo(const Tracer& t, std::ostream* os) {
@@ -189,8 +197,209 @@ TEST(TaskStorm, EpollTraceCountsEveryCall) {
     EXPECT_EQ(j["threads"].size(), size_t(kStormCalls));  // the threads that made a traced call
 }
 
+namespace {
+
+// A storm of more threads than the records hold: task-storm 5 40 (205 tasks) under
+// --max-threads 100.
+constexpr int kOverflowProcesses = 5, kOverflowThreads = 40, kKept = 100;
+constexpr int kOverflowCalls = kOverflowProcesses * kOverflowThreads;
+
+struct OverflowRun {
+    nlohmann::json report;
+    // tid -> the storm thread's own count of its switches (nvcsw, nivcsw), at the end of its
+    // work
+    std::map<uint64_t, std::pair<uint64_t, uint64_t>> own;
+};
+
+// TOOL's JSON report of the storm: it ran to the end, kept at most kKept threads, counted the
+// others as dropped and said so.
+OverflowRun overflow_run(const std::string& tool) {
+    auto r = run(
+        {bin(tool), "--max-threads", std::to_string(kKept), "--json", "-", "--", bin("task-storm"),
+         std::to_string(kOverflowProcesses), std::to_string(kOverflowThreads), "--per-thread"},
+        harness::as_root());
+    EXPECT_EQ(r.status, 0) << r.err;
+    OverflowRun o;
+    auto start = r.out.find("\n{");  // the workload's lines precede the JSON document
+    EXPECT_NE(start, std::string::npos) << r.out;
+    if (start == std::string::npos)
+        return o;
+    std::istringstream lines(r.out.substr(0, start));
+    for (std::string word; lines >> word;) {
+        uint64_t tid = 0, nvcsw = 0, nivcsw = 0;
+        if (word == "thread" && lines >> tid >> nvcsw >> nivcsw)
+            o.own[tid] = {nvcsw, nivcsw};
+    }
+    EXPECT_EQ(o.own.size(), size_t(kOverflowCalls));
+    o.report = harness::parse_json(r.out.substr(start + 1));
+    const auto& j = o.report;
+    uint64_t dropped = 0;
+    for (auto& [what, n] : j["dropped"].items())
+        if (what == "exited_threads" || what.rfind("live_", 0) == 0)
+            dropped += n.get<uint64_t>();
+    EXPECT_GE(dropped, uint64_t(1 + kOverflowProcesses * (1 + kOverflowThreads) - kKept))
+        << tool << ": " << j["dropped"];
+    EXPECT_LE(j["threads"].size(), size_t(kKept));
+    bool said = false;
+    for (auto& w : j["warnings"])
+        said |= w.get<std::string>().rfind(
+                    "more threads than the " + std::to_string(kKept) + " kept", 0) == 0;
+    EXPECT_TRUE(said) << tool << " did not say what it dropped: " << j["warnings"];
+    return o;
+}
+
+// The rows of the storm's threads among REPORT's (those whose tid the workload printed).
+std::vector<nlohmann::json> storm_rows(const OverflowRun& o) {
+    std::vector<nlohmann::json> rows;
+    for (auto& t : o.report["threads"])
+        if (o.own.count(t["tid"].get<uint64_t>()))
+            rows.push_back(t);
+    return rows;
+}
+
+}  // namespace
+
+// More threads than --max-threads: the totals still count every one, the rows that fit are
+// each exact, and what did not fit is counted and said.
+TEST(MoreThreadsThanKept, CtxswitchTraceTotalsStayWholeAndEachRowExact) {
+    REQUIRE_ROOT();
+    auto o = overflow_run("ctxswitch-trace");
+    const auto& j = o.report;
+    const auto& ru = j["workload"]["rusage"];
+    const double nvcsw = ru["nvcsw"].get<double>() + kOverflowCalls;  // see TaskStorm above
+    EXPECT_NEAR(j["totals"]["voluntary"].get<double>(), nvcsw, nvcsw * 0.01);
+    auto rows = storm_rows(o);
+    EXPECT_GT(rows.size(), size_t(kKept / 2));
+    for (auto& t : rows) {
+        auto [own_nvcsw, own_nivcsw] = o.own[t["tid"].get<uint64_t>()];
+        // its own count, then the switch away from it at its exit
+        EXPECT_EQ(t["voluntary"].get<uint64_t>(), own_nvcsw + 1) << t;
+        EXPECT_GE(t["involuntary"].get<uint64_t>(), own_nivcsw) << t;
+    }
+}
+
+TEST(MoreThreadsThanKept, LockwaitTraceCountsEveryWakeAndEachRowExact) {
+    REQUIRE_ROOT();
+    auto o = overflow_run("lockwait-trace");
+    uint64_t wakes = 0;
+    for (auto& l : o.report["locks"])
+        if (l["name"] == "g_storm_word")
+            wakes += l["wakes"].get<uint64_t>();
+    EXPECT_EQ(wakes, uint64_t(kOverflowCalls));  // lock rows are not thread records
+    auto rows = storm_rows(o);
+    EXPECT_GT(rows.size(), size_t(kKept / 2));
+    for (auto& t : rows)
+        EXPECT_EQ(t["wake_calls"].get<uint64_t>(), 1u) << t;
+}
+
+TEST(MoreThreadsThanKept, EpollTraceCountsEveryCallAndEachRowExact) {
+    REQUIRE_ROOT();
+    auto o = overflow_run("epoll-trace");
+    EXPECT_EQ(o.report["totals"]["epoll_wait_calls"].get<uint64_t>(), uint64_t(kOverflowCalls));
+    auto rows = storm_rows(o);
+    EXPECT_GT(rows.size(), size_t(kKept / 2));
+    for (auto& t : rows)
+        EXPECT_EQ(t["epoll_calls"].get<uint64_t>(), 1u) << t;
+}
+
+namespace {
+
+bool wait_for_file(const std::string& path, int seconds) {
+    for (int i = 0; i < seconds * 50; i++) {
+        if (access(path.c_str(), F_OK) == 0)
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+// Lets a `read x < FIFO` in the workload go on (for up to 10 s: the reader may not be there
+// yet).
+void release(const std::string& fifo) {
+    for (int i = 0; i < 500; i++) {
+        int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+        if (fd >= 0) {
+            EXPECT_EQ(write(fd, "\n", 1), 1);
+            close(fd);
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "nobody read " << fifo;
+}
+
+// The entries of MAPS held by TOOL_PID, each waited for (up to 2 s) to come back to WANT
+// when given: a task's entry goes at its final switch, just after its parent could reap it.
+std::map<std::string, long> map_sizes(pid_t tool_pid, const std::vector<std::string>& maps,
+                                      const std::map<std::string, long>& want = {}) {
+    std::map<std::string, long> sizes;
+    for (auto& m : maps) {
+        for (int i = 0; i < 100; i++) {
+            sizes[m] = harness::map_entries(tool_pid, m);
+            if (!want.count(m) || sizes[m] == want.at(m))
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    return sizes;
+}
+
+}  // namespace
+
+// Every entry a tracer keeps per task or per process goes when that task or process ends:
+// after a storm of 20 processes of 40 threads each, these maps hold what they held before it
+// (bpftool's count), in each mode the tool has. The workload is a shell that waits on FIFOs
+// with builtins only, so that nothing else starts or ends around the two counts.
+TEST_P(TracerFaults, MapsBackToTheirBaselineAfterAStorm) {
+    REQUIRE_ROOT();
+    std::vector<bool> modes = {false};
+    if (GetParam().raw_tp_twins)
+        modes.push_back(true);
+    for (bool raw_tp : modes) {
+        auto maps = GetParam().per_task_maps;
+        if (raw_tp)
+            maps.push_back("task_state_hash");
+        const std::string dir = harness::temp_path("baseline");
+        ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+        ASSERT_EQ(mkfifo((dir + "/go").c_str(), 0600), 0);
+        ASSERT_EQ(mkfifo((dir + "/end").c_str(), 0600), 0);
+        const std::string script = ": > " + dir + "/before && read x < " + dir + "/go && " +
+                                   bin("task-storm") + " 20 40 > /dev/null && : > " + dir +
+                                   "/after && read x < " + dir + "/end";
+        std::map<std::string, long> before, after;
+        std::thread checker;
+        auto opts = harness::as_root();
+        opts.on_start = [&](pid_t tool_pid) {
+            checker = std::thread([&, tool_pid] {
+                if (wait_for_file(dir + "/before", 30))
+                    before = map_sizes(tool_pid, maps);
+                release(dir + "/go");
+                if (wait_for_file(dir + "/after", 60))
+                    after = map_sizes(tool_pid, maps, before);
+                release(dir + "/end");
+            });
+        };
+        std::vector<std::string> argv = {bin(tool())};
+        if (raw_tp)
+            argv.push_back("--raw-tp");
+        for (const char* a : {"--", "sh", "-c"})
+            argv.push_back(a);
+        argv.push_back(script);
+        auto r = run(argv, opts);
+        checker.join();
+        std::filesystem::remove_all(dir);
+        const std::string mode = raw_tp ? " --raw-tp" : "";
+        EXPECT_EQ(r.status, 0) << tool() << mode << ": " << r.err;
+        for (auto& m : maps) {
+            EXPECT_GE(before[m], 0) << tool() << mode << ": no map " << m;
+            EXPECT_EQ(after[m], before[m]) << tool() << mode << ": " << m << " held " << before[m]
+                                           << " entries before the storm";
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTracers, TracerFaults,
-                         testing::Values(Tracer{"ctxswitch-trace", true},
-                                         Tracer{"lockwait-trace", false},
-                                         Tracer{"epoll-trace", false}),
+                         testing::Values(Tracer{"ctxswitch-trace", true, {"live"}, true},
+                                         Tracer{"lockwait-trace", false, {"live", "procs"}, true},
+                                         Tracer{"epoll-trace", false, {"live", "targets"}, false}),
                          harness::tool_param_name<Tracer>);

@@ -225,6 +225,26 @@ std::vector<std::string> programs_of(const std::string& tool) {
     return {};
 }
 
+long map_entries(pid_t owner, const std::string& name) {
+    Result maps = run({"bpftool", "-j", "map", "show"});
+    nlohmann::json all = nlohmann::json::parse(maps.out, nullptr, false);
+    if (!all.is_array())
+        return -1;
+    for (auto& m : all) {
+        if (m.value("name", "") != name.substr(0, 15) || !m.contains("pids"))
+            continue;
+        for (auto& p : m["pids"]) {
+            if (p.value("pid", 0) != owner)
+                continue;
+            Result dump =
+                run({"bpftool", "-j", "map", "dump", "id", std::to_string(m["id"].get<long>())});
+            nlohmann::json entries = nlohmann::json::parse(dump.out, nullptr, false);
+            return entries.is_array() ? long(entries.size()) : -1;
+        }
+    }
+    return -1;
+}
+
 std::vector<std::string> our_programs_loaded() {
     return programs_loaded(programs_of("ctxswitch-trace"));
 }

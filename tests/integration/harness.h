@@ -51,6 +51,10 @@ std::vector<std::string> programs_loaded(const std::vector<std::string>& names);
 // The names of TOOL's BPF programs (ctxswitch-trace, lockwait-trace, epoll-trace), as
 // bpftool shows them.
 std::vector<std::string> programs_of(const std::string& tool);
+// How many entries the BPF map NAME (as bpftool shows it: at most 15 characters) of process
+// OWNER holds now, by bpftool; -1 when OWNER holds no map of that name.
+long map_entries(pid_t owner, const std::string& name);
+
 // programs_loaded() for ctxswitch-trace's programs.
 std::vector<std::string> our_programs_loaded();
 

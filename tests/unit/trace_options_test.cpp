@@ -10,7 +10,7 @@ namespace {
 tk::TraceOptions parse(std::vector<std::string> args) {
     CLI::App app{"test", "tool"};
     tk::TraceOptions o;
-    tk::add_trace_options(app, o);
+    tk::add_trace_options(app, o, 1000);
     std::vector<char*> argv = {const_cast<char*>("tool")};
     for (auto& a : args)
         argv.push_back(a.data());
@@ -46,6 +46,13 @@ TEST(TraceOptions, PidTidAndWithout) {
     EXPECT_NO_THROW(tk::validate_trace_options(o));
 }
 
+TEST(TraceOptions, MaxThreadsSizesTheRecordsElseTheToolsDefault) {
+    EXPECT_EQ(parse({"true"}).threads_kept(1000), 1000u);
+    auto o = parse({"--max-threads", "64", "true"});
+    EXPECT_EQ(o.threads_kept(1000), 64u);
+    EXPECT_NO_THROW(tk::validate_trace_options(o));
+}
+
 TEST(TraceOptions, ValidationSaysWhatIsWrong) {
     auto expect_error = [](const tk::TraceOptions& o, const std::string& part) {
         try {
@@ -62,6 +69,9 @@ TEST(TraceOptions, ValidationSaysWhatIsWrong) {
     expect_error(parse({"-d", "-1", "true"}), "-d must be");
     expect_error(parse({"-d", "0", "true"}), "-d must be");
     expect_error(parse({"-i", "0", "true"}), "-i must be");
+    expect_error(parse({"--max-threads", "0", "true"}), "--max-threads must be");
+    expect_error(parse({"--max-threads", "-5", "true"}), "--max-threads must be");
+    expect_error(parse({"--max-threads", "99999999", "true"}), "--max-threads must be");
     expect_error(parse({"--json", "/nonexistent-dir/x.json", "true"}),
                  "cannot write /nonexistent-dir/x.json (--json)");
     expect_error(parse({"--json", "/tmp", "true"}), "not a directory");
@@ -86,7 +96,7 @@ TEST(TraceOptions, UnknownOptionBeforeTheCommandIsAMistake) {
 TEST(TraceOptions, HelpPrintsUsageAndSaysSo) {
     CLI::App app{"test", "tool"};
     tk::TraceOptions o;
-    tk::add_trace_options(app, o);
+    tk::add_trace_options(app, o, 1000);
     std::vector<char*> argv = {const_cast<char*>("tool"), const_cast<char*>("--help")};
     testing::internal::CaptureStdout();
     EXPECT_FALSE(tk::parse_trace_command_line(app, int(argv.size()), argv.data(), o));

@@ -38,7 +38,7 @@ int trace_main(int argc, char** argv) {
         "'ctxswitch-trace compare --help': the process/thread/coroutine comparison.",
         "ctxswitch-trace"};
     tk::TraceOptions opts;
-    tk::add_trace_options(app, opts);
+    tk::add_trace_options(app, opts, ctxswitch::Tracer::default_max_threads());
     std::string user_switch;
     app.add_option(
            "--user-switch", user_switch,

@@ -69,7 +69,12 @@ const std::vector<std::string>& Tracer::tracepoints() {
     return list;
 }
 
-Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
+uint32_t Tracer::default_max_threads() {
+    return CS_MAX_THREADS;
+}
+
+Tracer::Tracer(const tk::TraceOptions& opts)
+    : impl_(std::make_unique<Impl>()), threads_kept_(opts.threads_kept(CS_MAX_THREADS)) {
     const auto& f = tk::KernelFeatures::get();
     tk::capture_libbpf_messages(opts.verbose > 1);
     if (opts.verbose)
@@ -115,9 +120,8 @@ Tracer::Tracer(const tk::TraceOptions& opts) : impl_(std::make_unique<Impl>()) {
         bpf_program__set_autoload(s->progs.user_switch_raw, !btf);
         s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
         s->rodata->measure_switch_cost = exit_tp;
-        // only one of the two task-state maps is used
-        if (btf)
-            bpf_map__set_max_entries(s->maps.task_state_hash, 1);
+        tk::size_thread_records(s->maps.live, s->maps.exited, s->maps.task_state_hash, btf,
+                                threads_kept_);
         tk::Status st = impl_->skel->try_load();
         if (!st) {
             if (btf) {
@@ -212,6 +216,10 @@ Snapshot Tracer::snapshot() {
     snap.probes = impl_->skel->probes();
     snap.warnings = warnings_;
     snap.counters = tk::sum_per_cpu_counters<CS_COUNTERS>(bpf_map__fd(s->maps.totals));
+    auto overflow = tk::thread_records_warning(threads_kept_, snap.counter(CS_C_DROP_LIVE),
+                                               snap.counter(CS_C_DROP_EXITED));
+    if (!overflow.empty())
+        snap.warnings.push_back(overflow);
     for (uint32_t id = 0; id < CS_HISTS; id++)
         for (auto& h : tk::per_cpu_values<struct hist>(bpf_map__fd(s->maps.hists), id))
             snap.hists[id].merge(h);

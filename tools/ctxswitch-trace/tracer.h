@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ class Tracer : public tk::Probes {
   public:
     // The tracepoints this tool uses, for --features.
     static const std::vector<std::string>& tracepoints();
+    // The threads its records keep without --max-threads.
+    static uint32_t default_max_threads();
 
     // Opens, configures, loads and attaches. In launch mode (opts.launching()) every
     // child of this process is traced from its fork on. Throws tk::UserError when the
@@ -61,6 +64,7 @@ class Tracer : public tk::Probes {
     std::unique_ptr<Impl> impl_;
     std::string mode_;
     bool switch_cost_ = false;
+    uint32_t threads_kept_;  // --max-threads
     std::vector<std::string> warnings_;
 };
 

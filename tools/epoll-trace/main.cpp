@@ -24,7 +24,7 @@ int trace_main(int argc, char** argv) {
         "epoll-trace"};
     tk::TraceOptions opts;
     epolltrace::ReportOptions ropts;
-    tk::add_trace_options(app, opts);
+    tk::add_trace_options(app, opts, epolltrace::Tracer::default_max_threads());
     app.add_option("--top", ropts.top, "fds and wakers listed per loop (all with -v)")
         ->check(CLI::PositiveNumber);
     epolltrace::Limits limits;

@@ -343,11 +343,12 @@ void render_dropped(std::ostringstream& out, const Snapshot& s) {
     out << "\n"
         << tk::strprintf("dropped: %" PRIu64 " (task state %" PRIu64 ", loops %" PRIu64
                          ", cost histograms %" PRIu64 ", fds %" PRIu64 ", wakers %" PRIu64
-                         ", exited threads %" PRIu64 ", live threads %" PRIu64 ")",
+                         ", exited threads %" PRIu64 ", live threads %" PRIu64
+                         ", processes %" PRIu64 ")",
                          s.dropped(), s.counter(EP_C_DROP_STORAGE), s.counter(EP_C_DROP_LOOPS),
                          s.counter(EP_C_DROP_SIZE_HISTS), s.counter(EP_C_DROP_FDS),
                          s.counter(EP_C_DROP_WAKERS), s.counter(EP_C_DROP_EXITED),
-                         s.counter(EP_C_DROP_LIVE))
+                         s.counter(EP_C_DROP_LIVE), s.counter(EP_C_DROP_TARGETS))
         << tk::strprintf("; events not attributed to an fd: %" PRIu64
                          " beyond the per-call read limit, %" PRIu64
                          " with unknown epoll_data; unreadable user buffers %" PRIu64 "\n",

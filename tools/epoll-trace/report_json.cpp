@@ -176,6 +176,7 @@ json json_report(const Snapshot& s) {
         {"wakers", s.counter(EP_C_DROP_WAKERS)},
         {"exited_threads", s.counter(EP_C_DROP_EXITED)},
         {"live_threads", s.counter(EP_C_DROP_LIVE)},
+        {"processes", s.counter(EP_C_DROP_TARGETS)},
     };
     j["not_attributed"] = {{"events_beyond_read_limit", s.counter(EP_C_EVENTS_UNREAD)},
                            {"events_unknown_data", s.counter(EP_C_EVENTS_UNMAPPED)},

@@ -80,7 +80,7 @@ uint64_t Snapshot::select_calls() const {
 
 uint64_t Snapshot::dropped() const {
     uint64_t n = 0;
-    for (int c = EP_C_DROP_STORAGE; c <= EP_C_DROP_LIVE; c++)
+    for (int c = EP_C_DROP_STORAGE; c <= EP_C_DROP_TARGETS; c++)
         n += counters[size_t(c)];
     return n;
 }

@@ -97,8 +97,12 @@ const std::vector<std::string>& Tracer::tracepoints() {
     return list;
 }
 
+uint32_t Tracer::default_max_threads() {
+    return EP_MAX_THREADS;
+}
+
 Tracer::Tracer(const tk::TraceOptions& opts, const Limits& limits)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<Impl>()), threads_kept_(opts.threads_kept(EP_MAX_THREADS)) {
     const auto& f = tk::KernelFeatures::get();
     tk::capture_libbpf_messages(opts.verbose > 1);
     if (opts.verbose)
@@ -156,6 +160,7 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Limits& limits)
         bpf_map__set_max_entries(s->maps.interest_size, max_loops_) ||
         bpf_map__set_max_entries(s->maps.size_hists, max_loops_ * kSizeHistsPerLoop))
         throw UserError("cannot size the maps for --max-loops " + std::to_string(max_loops_));
+    tk::size_thread_records(s->maps.live, s->maps.exited, nullptr, true, threads_kept_);
     tk::Status st = impl_->skel->try_load();
     if (!st)
         throw UserError(st.message());
@@ -346,6 +351,10 @@ Snapshot Tracer::snapshot() {
         snap.warnings.push_back("more event loops than the " + std::to_string(max_loops_) +
                                 " kept: calls of the others are not in the per-loop tables (see "
                                 "dropped); raise --max-loops");
+    auto overflow = tk::thread_records_warning(threads_kept_, snap.counter(EP_C_DROP_LIVE),
+                                               snap.counter(EP_C_DROP_EXITED));
+    if (!overflow.empty())
+        snap.warnings.push_back(overflow);
     snap.threads = read_threads(s);
     LoopTable loops;
     read_loop_counters(s, size_t(impl_->ncpu), loops);

@@ -31,6 +31,8 @@ class Tracer : public tk::Probes {
   public:
     // The tracepoints this tool uses, for --features.
     static const std::vector<std::string>& tracepoints();
+    // The threads its records keep without --max-threads.
+    static uint32_t default_max_threads();
 
     // Opens, configures (launch mode: adopt this process's children; -t: that thread only),
     // loads and attaches. Throws tk::UserError when nothing can be traced.
@@ -59,6 +61,7 @@ class Tracer : public tk::Probes {
     std::unique_ptr<Impl> impl_;
     Coverage coverage_;
     uint32_t max_loops_ = 0;
+    uint32_t threads_kept_;  // --max-threads
     std::vector<std::string> warnings_;
 };
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "bpf_maps.h"
 #include "kernel_symbols.h"
 #include "output.h"
 #include "probes.h"
@@ -34,7 +35,7 @@ int trace_main(int argc, char** argv) {
     tk::TraceOptions opts;
     ToolOptions tool;
     bool no_kernel_locks = false;
-    tk::add_trace_options(app, opts);
+    tk::add_trace_options(app, opts, lockwait::Tracer::default_max_threads());
     app.add_flag("--stacks", tool.features.stacks,
                  "user stacks of the waiter and the waker of every wait that blocked (symbolized)");
     app.add_flag("--kernel-stacks", tool.features.kernel_stacks,
@@ -50,6 +51,14 @@ int trace_main(int argc, char** argv) {
                  "microseconds: opt-in; the measured cost per hit is printed)");
     app.add_flag("--no-kernel-locks", no_kernel_locks,
                  "do not trace kernel lock contention (lock:contention_*)");
+    lockwait::Limits limits;
+    app.add_option("--max-locks", limits.max_locks,
+                   "(futex word, thread) rows kept, 7.5 KB each, preallocated (default " +
+                       std::to_string(lockwait::default_max_lock_rows()) +
+                       "), and pthread objects with --uprobes, per CPU (default " +
+                       std::to_string(lockwait::default_max_user_locks(tk::possible_cpus())) +
+                       " here); waits beyond them are counted in dropped")
+        ->check(CLI::Range(1u, 1u << 20));
     app.add_option("--top", tool.top,
                    "locks, stacks and kernel lock sites shown (default 10; -v: all)")
         ->check(CLI::PositiveNumber);
@@ -66,7 +75,7 @@ int trace_main(int argc, char** argv) {
         tool.features.uprobes && !opts.lacks("uprobe_multi") && lockwait::kernel_has_uprobe_multi();
 
     tk::TraceSession session("lockwait-trace", opts);
-    lockwait::Probes probes(opts, tool.features);
+    lockwait::Probes probes(opts, tool.features, limits);
 
     lockwait::ReportOptions ropts;
     ropts.verbose = opts.verbose;

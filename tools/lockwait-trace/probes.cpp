@@ -8,8 +8,8 @@
 
 namespace lockwait {
 
-Probes::Probes(const tk::TraceOptions& opts, const Features& features)
-    : tracer_(opts, features), own_libc_(libc_of(getpid())) {
+Probes::Probes(const tk::TraceOptions& opts, const Features& features, const Limits& limits)
+    : tracer_(opts, features, limits), own_libc_(libc_of(getpid())) {
     if (features.uprobes)
         uprobes_ = std::make_unique<Uprobes>(tracer_.skeleton(), tracer_.features().uprobe_multi);
     // Processes the workload starts get their uprobes when the kernel side reports them:

@@ -21,7 +21,7 @@ class Probes : public tk::Probes {
   public:
     // Loads and attaches (after the session blocked the signals: the watcher thread it
     // starts never takes them).
-    Probes(const tk::TraceOptions& opts, const Features& features);
+    Probes(const tk::TraceOptions& opts, const Features& features, const Limits& limits);
     ~Probes() override;
 
     // The target, its mappings, and with --uprobes its libc's pthread functions.

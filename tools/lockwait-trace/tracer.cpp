@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -143,8 +144,15 @@ void require_essential_tracepoints(const tk::TraceOptions& opts) {
             "with -p PID instead");
 }
 
-// The read-only settings, and the maps a mode does not use sized down to nothing.
-void configure(lockwait_bpf* s, const Features& features, bool btf, bool launching) {
+// What the preallocated maps hold.
+struct MapSizes {
+    uint32_t threads, lock_rows, user_locks;
+};
+
+// The read-only settings, the maps sized, and the maps a mode does not use sized down to
+// nothing.
+void configure(lockwait_bpf* s, const Features& features, bool btf, bool launching,
+               const MapSizes& sizes) {
     s->rodata->launcher_tgid = launching ? uint32_t(getpid()) : 0;
     s->rodata->nr_futex = SYS_futex;
     s->rodata->nr_futex_waitv = kSysFutexWaitv;
@@ -154,24 +162,44 @@ void configure(lockwait_bpf* s, const Features& features, bool btf, bool launchi
     s->rodata->btf_mode = btf;
     s->rodata->capture_stacks = features.stacks;
     s->rodata->capture_kstacks = features.kernel_locks && features.kernel_stacks;
-    if (btf)
-        bpf_map__set_max_entries(s->maps.task_state_hash, 1);
+    tk::size_thread_records(s->maps.live, s->maps.exited, s->maps.task_state_hash, btf,
+                            sizes.threads);
+    if (bpf_map__set_max_entries(s->maps.locks, sizes.lock_rows) ||
+        bpf_map__set_max_entries(s->maps.ulocks, features.uprobes ? sizes.user_locks : 1))
+        throw UserError("cannot size the lock rows for --max-locks " +
+                        std::to_string(sizes.lock_rows));
     if (!features.stacks)
         bpf_map__set_max_entries(s->maps.stack_waits, 1);
     if (!features.stacks && !(features.kernel_locks && features.kernel_stacks))
         bpf_map__set_max_entries(s->maps.stacks, 1);
     if (!features.kernel_locks)
         bpf_map__set_max_entries(s->maps.klocks, 1);
-    if (!features.uprobes) {
-        bpf_map__set_max_entries(s->maps.ulocks, 1);
+    if (!features.uprobes)
         bpf_map__set_max_entries(s->maps.held, 1);
-    }
 }
 
 }  // namespace
 
-Tracer::Tracer(const tk::TraceOptions& opts, const Features& features)
-    : impl_(std::make_unique<Impl>()), features_(features) {
+uint32_t default_max_lock_rows() {
+    return LW_MAX_LOCK_ROWS;
+}
+
+uint32_t default_max_user_locks(int ncpus) {
+    constexpr uint64_t kBudget = 64ull << 20;
+    const uint64_t per_object = sizeof(struct lw_ulock_row) * uint64_t(ncpus);
+    return uint32_t(std::clamp<uint64_t>(kBudget / per_object, 16, LW_MAX_ULOCKS));
+}
+
+uint32_t Tracer::default_max_threads() {
+    return LW_MAX_THREADS;
+}
+
+Tracer::Tracer(const tk::TraceOptions& opts, const Features& features, const Limits& limits)
+    : impl_(std::make_unique<Impl>()),
+      features_(features),
+      threads_kept_(opts.threads_kept(LW_MAX_THREADS)),
+      lock_rows_kept_(limits.max_locks ? limits.max_locks : default_max_lock_rows()),
+      user_locks_kept_(limits.max_locks ? limits.max_locks : default_max_user_locks(impl_->ncpu)) {
     tk::capture_libbpf_messages(opts.verbose > 1);
     if (opts.verbose)
         impl_->stats = std::make_unique<tk::BpfStatsGuard>();
@@ -185,7 +213,8 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Features& features)
             tk::skeleton_ops(lockwait_bpf__open, lockwait_bpf__load, lockwait_bpf__destroy));
         auto* s = impl_->skel->get();
         std::vector<std::string> missing = choose_programs(s, opts, btf);
-        configure(s, features_, btf, opts.launching());
+        configure(s, features_, btf, opts.launching(),
+                  {threads_kept_, lock_rows_kept_, user_locks_kept_});
         tk::Status st = impl_->skel->try_load();
         if (!st && btf) {
             warnings_.push_back("tp_btf programs did not load; using the raw_tp twins");
@@ -415,12 +444,30 @@ Snapshot Tracer::snapshot() {
     if (features_.uprobes)
         read_user_locks(s, size_t(impl_->ncpu), snap);
     read_threads_and_locks(snap);
+    add_overflow_warnings(snap);
     if (impl_->stats)
         snap.program_stats = impl_->skel->program_stats();
     if (uint64_t misses = recursion_misses(impl_->skel->object()))
         snap.warnings.push_back("the kernel skipped " + std::to_string(misses) +
                                 " probe runs (recursion protection): some calls may be missing");
     return snap;
+}
+
+void Tracer::add_overflow_warnings(Snapshot& snap) const {
+    auto threads = tk::thread_records_warning(threads_kept_, snap.counter(LW_C_DROP_LIVE),
+                                              snap.counter(LW_C_DROP_EXITED));
+    if (!threads.empty())
+        snap.warnings.push_back(threads);
+    if (snap.counter(LW_C_DROP_LOCK_ROWS))
+        snap.warnings.push_back("more (lock, thread) pairs than the " +
+                                std::to_string(lock_rows_kept_) +
+                                " rows kept: waits on the others are not in the lock table (see "
+                                "dropped); raise --max-locks");
+    if (features_.uprobes && snap.counter(LW_C_DROP_ULOCK))
+        snap.warnings.push_back("more pthread objects than the " +
+                                std::to_string(user_locks_kept_) +
+                                " kept: calls on the others are not in the uprobe table (see "
+                                "dropped); raise --max-locks");
 }
 
 void Tracer::stop_recording() {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,15 +25,28 @@ struct Features {
     bool uprobe_multi = false;   // ... through uprobe_multi links
 };
 
+// How much the preallocated maps hold (docs/lockwait-trace.md, "Limits").
+struct Limits {
+    uint32_t max_locks = 0;  // --max-locks: lock rows and pthread objects (0: the defaults)
+};
+
+// Lock rows kept by default: (futex word, thread) rows, 7.5 KB each with their histograms.
+uint32_t default_max_lock_rows();
+// pthread objects kept by default with --uprobes: 2048, fewer on a machine with many CPUs,
+// since each is kept per CPU (5 KB a CPU) and together they stay under 64 MiB.
+uint32_t default_max_user_locks(int ncpus);
+
 class Tracer {
   public:
     // The tracepoints this tool uses, for --features and --without.
     static const std::vector<std::string>& tracepoints();
+    // The threads its records keep without --max-threads.
+    static uint32_t default_max_threads();
 
     // Opens, configures, loads and attaches. In launch mode (opts.launching()) every new
     // process this one forks is traced from its fork on. Throws tk::UserError when the
     // kernel cannot give what is essential (the futex syscall tracepoints, sched_switch).
-    Tracer(const tk::TraceOptions& opts, const Features& features);
+    Tracer(const tk::TraceOptions& opts, const Features& features, const Limits& limits);
     ~Tracer();
 
     // -p: every thread of pid, following what they fork; -t: that one thread.
@@ -57,6 +71,8 @@ class Tracer {
   private:
     // Live threads and their hot lock rows, then `locks` and the exited threads.
     void read_threads_and_locks(Snapshot& snap);
+    // What did not fit in the maps, said in words (the counts are in `dropped`).
+    void add_overflow_warnings(Snapshot& snap) const;
     // Which programs load in this mode (tp_btf or their raw_tp twins): what the kernel has
     // and the features want. Returns what is not traced, and why.
     std::vector<std::string> choose_programs(lockwait_bpf* s, const tk::TraceOptions& opts,
@@ -66,6 +82,7 @@ class Tracer {
     std::unique_ptr<Impl> impl_;
     std::string mode_;
     Features features_;
+    uint32_t threads_kept_, lock_rows_kept_, user_locks_kept_;
     std::vector<std::string> warnings_;
     std::map<std::string, bool> attachable_;  // probe group -> present and wanted
 };
