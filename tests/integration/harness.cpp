@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -226,21 +227,28 @@ std::vector<std::string> programs_of(const std::string& tool) {
 }
 
 long map_entries(pid_t owner, const std::string& name) {
-    Result maps = run({"bpftool", "-j", "map", "show"});
-    nlohmann::json all = nlohmann::json::parse(maps.out, nullptr, false);
+    // the maps OWNER holds, by the map_id of its BPF map fds (bpftool's own "pids" needs a
+    // build with BPF skeletons, which Debian's is not)
+    std::set<long> ids;
+    std::error_code ec;
+    for (auto& e :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(owner) + "/fdinfo", ec)) {
+        std::ifstream f(e.path());
+        for (std::string line; std::getline(f, line);)
+            if (line.rfind("map_id:", 0) == 0)
+                ids.insert(std::stol(line.substr(7)));
+    }
+    nlohmann::json all =
+        nlohmann::json::parse(run({"bpftool", "-j", "map", "show"}).out, nullptr, false);
     if (!all.is_array())
         return -1;
     for (auto& m : all) {
-        if (m.value("name", "") != name.substr(0, 15) || !m.contains("pids"))
+        if (m.value("name", "") != name.substr(0, 15) || !ids.count(m.value("id", -1L)))
             continue;
-        for (auto& p : m["pids"]) {
-            if (p.value("pid", 0) != owner)
-                continue;
-            Result dump =
-                run({"bpftool", "-j", "map", "dump", "id", std::to_string(m["id"].get<long>())});
-            nlohmann::json entries = nlohmann::json::parse(dump.out, nullptr, false);
-            return entries.is_array() ? long(entries.size()) : -1;
-        }
+        nlohmann::json entries = nlohmann::json::parse(
+            run({"bpftool", "-j", "map", "dump", "id", std::to_string(m.value("id", -1L))}).out,
+            nullptr, false);
+        return entries.is_array() ? long(entries.size()) : -1;
     }
     return -1;
 }
