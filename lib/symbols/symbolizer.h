@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,9 @@ struct Mapping {
 // Reads /proc/PID/maps, with the build-id of every mapped ELF file (so that a later
 // symbolization can tell when a file changed on disk after the process exited).
 Status read_proc_maps(pid_t pid, std::vector<Mapping>& out);
+// The text-parsing half of read_proc_maps: the lines of /proc/PID/maps text, without
+// build-ids. An error names SOURCE and the first line that is not a mapping.
+Status parse_proc_maps(std::istream& in, const std::string& source, std::vector<Mapping>& out);
 
 // One source-level frame at an address. A machine frame whose address lies in inlined code
 // expands to several of these: the inlined functions innermost first, then the function
