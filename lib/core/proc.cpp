@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -38,8 +39,17 @@ std::vector<pid_t> threads_of(pid_t pid) {
 std::optional<pid_t> tgid_in_status(std::istream& status) {
     std::string line;
     while (std::getline(status, line))
-        if (line.rfind("Tgid:", 0) == 0)
-            return pid_t(std::stol(line.substr(5)));
+        if (line.rfind("Tgid:", 0) == 0) {
+            // Not std::stol: it throws on a line that holds no number
+            const char* p = line.c_str() + 5;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            pid_t tgid = 0;
+            auto [end, err] = std::from_chars(p, line.c_str() + line.size(), tgid);
+            if (err != std::errc() || end == p)
+                return std::nullopt;
+            return tgid;
+        }
     return std::nullopt;
 }
 
