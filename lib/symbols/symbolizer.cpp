@@ -440,7 +440,9 @@ struct Symbolizer::Impl {
             unsetenv("DEBUGINFOD_URLS");
         // "-" : no CRC checks (build-ids are checked instead); "" : the file's own
         // directory; ".debug" : its .debug subdirectory; then the system and user dirs.
-        debuginfo_path_text = "-:.debug:/usr/lib/debug";
+        debuginfo_path_text = "-:.debug";
+        if (!options.system_debug_dir.empty())
+            debuginfo_path_text += ":" + options.system_debug_dir;
         for (const std::string& d : options.debug_dirs)
             if (!d.empty())
                 debuginfo_path_text += ":" + d;
@@ -553,7 +555,9 @@ struct Symbolizer::Impl {
     // each debug directory (with and without the file's own directory).
     std::vector<std::string> debug_candidates(const std::string& build_id, const std::string& file,
                                               const char* debuglink) const {
-        std::vector<std::string> dirs = {"/usr/lib/debug"};
+        std::vector<std::string> dirs;
+        if (!options.system_debug_dir.empty())
+            dirs.push_back(options.system_debug_dir);
         for (const std::string& d : options.debug_dirs)
             if (!d.empty())
                 dirs.push_back(d);

@@ -9,11 +9,11 @@
 //
 // Debug information is looked up the way gdb and eu-stack do it: the module itself, then a
 // separate debug file by build-id (DIR/.build-id/xx/rest.debug) or by .gnu_debuglink, in
-// /usr/lib/debug and in every directory of Options::debug_dirs; a candidate must carry the
-// module's build-id (or the debuglink's CRC). A debug file with compressed sections is
-// handed to libdw as an inflated in-memory copy (elf_inflate.h), the main cost of a short
-// backtrace otherwise. Without DWARF, names come from .symtab or .dynsym and file:line
-// stays empty.
+// /usr/lib/debug (Options::system_debug_dir) and in every directory of Options::debug_dirs;
+// a candidate must carry the module's build-id (or the debuglink's CRC). A debug file with
+// compressed sections is handed to libdw as an inflated in-memory copy (elf_inflate.h), the
+// main cost of a short backtrace otherwise. Without DWARF, names come from .symtab or
+// .dynsym and file:line stays empty.
 //
 // Typical use in a tracer:
 //   auto maps = std::vector<tk::Mapping>();
@@ -118,6 +118,9 @@ class Symbolizer {
         // process, and libdebuginfod is never loaded): a report should not hang on the
         // network. Off only when the user asks for it.
         bool offline = true;
+        // The system's separate debug files, searched first ("": none; the fuzz target of
+        // the analysis leaves them out, since inflating libc's takes most of its time).
+        std::string system_debug_dir = "/usr/lib/debug";
     };
 
     Symbolizer();
