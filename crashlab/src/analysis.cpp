@@ -506,7 +506,7 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     read_process(a, core);
     a.executable = options.executable.empty() ? find_executable(core) : options.executable;
 
-    tk::Symbolizer sym(tk::Symbolizer::Options{options.debug_dirs, true});
+    tk::Symbolizer sym(tk::Symbolizer::Options{options.debug_dirs, true, options.system_debug_dir});
     if (core.elf()) {
         if (tk::Status st = sym.add_core(core.elf(), options.executable); !st)
             a.warnings.push_back(st.message());

@@ -10,10 +10,11 @@
 namespace crashlab {
 
 struct AnalyzeOptions {
-    std::string executable;               // --exe
-    std::vector<std::string> debug_dirs;  // --debug-dir
-    size_t max_frames = 0;                // --max-frames (0: every frame)
-    bool timeout_fired = false;           // from crashlab run
+    std::string executable;                           // --exe
+    std::vector<std::string> debug_dirs;              // --debug-dir
+    std::string system_debug_dir = "/usr/lib/debug";  // searched first ("": not at all)
+    size_t max_frames = 0;                            // --max-frames (0: every frame)
+    bool timeout_fired = false;                       // from crashlab run
     double timeout_seconds = 0;
 };
 

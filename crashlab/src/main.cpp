@@ -93,7 +93,9 @@ std::string executable_for(const std::string& core_path, const std::string& exe)
     if (meta) {
         try {
             nlohmann::json m = nlohmann::json::parse(meta);
-            if (m.contains("executable") && m["executable"].is_string())
+            // A name that was not UTF-8 is there with U+FFFD: no file, so ask the core.
+            if (m.contains("executable") && m["executable"].is_string() &&
+                access(m["executable"].get<std::string>().c_str(), F_OK) == 0)
                 return m["executable"];
         } catch (const nlohmann::json::exception&) {
         }

@@ -371,40 +371,17 @@ namespace crashlab {
 
 namespace {
 
+// Names and paths come from the core and the files it names: bytes that are not UTF-8 (a
+// Latin-1 file name, a damaged note) become U+FFFD, as in the rest of the document, so that
+// the report stays JSON.
+constexpr auto kReplaceInvalidUtf8 = nlohmann::json::error_handler_t::replace;
+
 void append_json_string(std::string& out, const std::string& s) {
     if (s.empty()) {
         out += "null";
         return;
     }
-    out += '"';
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += char(c);
-                }
-        }
-    }
-    out += '"';
+    out += nlohmann::json(s).dump(-1, ' ', false, kReplaceInvalidUtf8);
 }
 
 void append_frames(std::string& out, const ThreadReport& t, const std::string& indent) {
@@ -457,7 +434,7 @@ std::string render_json_text(const Analysis& a) {
     // The json value without frames, dumped; then each thread object gets its frames
     // spliced in before its closing brace. The thread objects are found in order by their
     // "machine_frames" key, which only thread objects have.
-    std::string doc = render_json(a).dump(2);
+    std::string doc = render_json(a).dump(2, ' ', false, kReplaceInvalidUtf8);
     std::string out;
     out.reserve(doc.size() + 200 * 1024);
     size_t pos = 0;

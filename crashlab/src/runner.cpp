@@ -489,7 +489,10 @@ int run_command(const RunOptions& options) {
     std::string report = render_json_text(a);
     std::string text = render_text(a);
     nlohmann::json meta = crash_metadata(options, program, cwd, dir, core, o, uid, gid, started, a);
-    write_private_file(dir + "/metadata.json", meta.dump(2) + "\n", creds.uid, creds.gid);
+    // The command, its directory and the modules' names are anyone's bytes: not UTF-8, U+FFFD.
+    write_private_file(dir + "/metadata.json",
+                       meta.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                       creds.uid, creds.gid);
     write_private_file(dir + "/report.txt", text, creds.uid, creds.gid);
     write_private_file(dir + "/report.json", report, creds.uid, creds.gid);
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -35,27 +36,45 @@ std::vector<pid_t> threads_of(pid_t pid) {
     return out;
 }
 
-std::optional<pid_t> tgid_of(pid_t tid) {
-    std::ifstream f("/proc/" + std::to_string(tid) + "/status");
+std::optional<pid_t> tgid_in_status(std::istream& status) {
     std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("Tgid:", 0) == 0)
-            return pid_t(std::stol(line.substr(5)));
+    while (std::getline(status, line))
+        if (line.rfind("Tgid:", 0) == 0) {
+            // Not std::stol: it throws on a line that holds no number
+            const char* p = line.c_str() + 5;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            pid_t tgid = 0;
+            auto [end, err] = std::from_chars(p, line.c_str() + line.size(), tgid);
+            if (err != std::errc() || end == p)
+                return std::nullopt;
+            return tgid;
+        }
     return std::nullopt;
 }
 
-bool is_kernel_thread(pid_t tid) {
+std::optional<pid_t> tgid_of(pid_t tid) {
+    std::ifstream f("/proc/" + std::to_string(tid) + "/status");
+    return tgid_in_status(f);
+}
+
+bool kernel_thread_in_stat(std::string_view stat) {
     constexpr unsigned long kPfKthread = 0x00200000;  // include/linux/sched.h
-    std::ifstream f("/proc/" + std::to_string(tid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    auto end_of_comm = stat.rfind(')');  // the name may hold spaces and parentheses
-    if (end_of_comm == std::string::npos)
+    // the name may hold spaces and parentheses
+    auto end_of_comm = stat.rfind(')');
+    if (end_of_comm == std::string_view::npos)
         return false;
-    std::istringstream fields(stat.substr(end_of_comm + 1));
+    std::istringstream fields(std::string(stat.substr(end_of_comm + 1)));
     std::string state, ppid, pgrp, session, tty, tpgid;
     unsigned long flags = 0;
     fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags;
     return (flags & kPfKthread) != 0;
+}
+
+bool is_kernel_thread(pid_t tid) {
+    std::ifstream f("/proc/" + std::to_string(tid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return kernel_thread_in_stat(stat);
 }
 
 std::string comm_of(pid_t tid) {

@@ -3,8 +3,10 @@
 
 #include <sys/types.h>
 
+#include <istream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tk {
@@ -18,6 +20,11 @@ std::optional<pid_t> tgid_of(pid_t tid);
 bool is_kernel_thread(pid_t tid);
 // /proc/TID/comm without the newline; "" when gone.
 std::string comm_of(pid_t tid);
+// The text-parsing halves of tgid_of and is_kernel_thread, for any text (the fuzz tests
+// give them hostile input): the Tgid of /proc/TID/status text (nullopt without one), and
+// PF_KTHREAD in /proc/TID/stat text.
+std::optional<pid_t> tgid_in_status(std::istream& status);
+bool kernel_thread_in_stat(std::string_view stat);
 // pidfd for a process, or for a single thread (PIDFD_THREAD, Linux 6.9+). -1 with errno.
 int pidfd_open(pid_t pid, bool thread);
 

@@ -381,18 +381,27 @@ const std::string& Symbol::function() const {
     return symbol.empty() ? empty : symbol;
 }
 
+Status parse_proc_maps(std::istream& in, const std::string& source, std::vector<Mapping>& out) {
+    out.clear();
+    std::string line;
+    while (std::getline(in, line)) {
+        Mapping m;
+        if (!parse_maps_line(line, m))
+            return Status::error(source + ": unexpected line '" + line + "'");
+        out.push_back(std::move(m));
+    }
+    return {};
+}
+
 Status read_proc_maps(pid_t pid, std::vector<Mapping>& out) {
     std::string path = "/proc/" + std::to_string(pid) + "/maps";
     std::ifstream in(path);
     if (!in)
         return Status::error(errno_text("cannot read " + path));
-    out.clear();
+    if (Status st = parse_proc_maps(in, path, out); !st)
+        return st;
     std::map<std::string, std::string> ids;  // path -> build-id, each file read once
-    std::string line;
-    while (std::getline(in, line)) {
-        Mapping m;
-        if (!parse_maps_line(line, m))
-            return Status::error(path + ": unexpected line '" + line + "'");
+    for (Mapping& m : out) {
         if (!m.path.empty() && m.path[0] == '/') {
             auto it = ids.find(m.path);
             if (it == ids.end()) {
@@ -408,7 +417,6 @@ Status read_proc_maps(pid_t pid, std::vector<Mapping>& out) {
             }
             m.build_id = it->second;
         }
-        out.push_back(std::move(m));
     }
     return {};
 }
@@ -432,7 +440,9 @@ struct Symbolizer::Impl {
             unsetenv("DEBUGINFOD_URLS");
         // "-" : no CRC checks (build-ids are checked instead); "" : the file's own
         // directory; ".debug" : its .debug subdirectory; then the system and user dirs.
-        debuginfo_path_text = "-:.debug:/usr/lib/debug";
+        debuginfo_path_text = "-:.debug";
+        if (!options.system_debug_dir.empty())
+            debuginfo_path_text += ":" + options.system_debug_dir;
         for (const std::string& d : options.debug_dirs)
             if (!d.empty())
                 debuginfo_path_text += ":" + d;
@@ -545,7 +555,9 @@ struct Symbolizer::Impl {
     // each debug directory (with and without the file's own directory).
     std::vector<std::string> debug_candidates(const std::string& build_id, const std::string& file,
                                               const char* debuglink) const {
-        std::vector<std::string> dirs = {"/usr/lib/debug"};
+        std::vector<std::string> dirs;
+        if (!options.system_debug_dir.empty())
+            dirs.push_back(options.system_debug_dir);
         for (const std::string& d : options.debug_dirs)
             if (!d.empty())
                 dirs.push_back(d);

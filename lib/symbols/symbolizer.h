@@ -9,11 +9,11 @@
 //
 // Debug information is looked up the way gdb and eu-stack do it: the module itself, then a
 // separate debug file by build-id (DIR/.build-id/xx/rest.debug) or by .gnu_debuglink, in
-// /usr/lib/debug and in every directory of Options::debug_dirs; a candidate must carry the
-// module's build-id (or the debuglink's CRC). A debug file with compressed sections is
-// handed to libdw as an inflated in-memory copy (elf_inflate.h), the main cost of a short
-// backtrace otherwise. Without DWARF, names come from .symtab or .dynsym and file:line
-// stays empty.
+// /usr/lib/debug (Options::system_debug_dir) and in every directory of Options::debug_dirs;
+// a candidate must carry the module's build-id (or the debuglink's CRC). A debug file with
+// compressed sections is handed to libdw as an inflated in-memory copy (elf_inflate.h), the
+// main cost of a short backtrace otherwise. Without DWARF, names come from .symtab or
+// .dynsym and file:line stays empty.
 //
 // Typical use in a tracer:
 //   auto maps = std::vector<tk::Mapping>();
@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,9 @@ struct Mapping {
 // Reads /proc/PID/maps, with the build-id of every mapped ELF file (so that a later
 // symbolization can tell when a file changed on disk after the process exited).
 Status read_proc_maps(pid_t pid, std::vector<Mapping>& out);
+// The text-parsing half of read_proc_maps: the lines of /proc/PID/maps text, without
+// build-ids. An error names SOURCE and the first line that is not a mapping.
+Status parse_proc_maps(std::istream& in, const std::string& source, std::vector<Mapping>& out);
 
 // One source-level frame at an address. A machine frame whose address lies in inlined code
 // expands to several of these: the inlined functions innermost first, then the function
@@ -114,6 +118,9 @@ class Symbolizer {
         // process, and libdebuginfod is never loaded): a report should not hang on the
         // network. Off only when the user asks for it.
         bool offline = true;
+        // The system's separate debug files, searched first ("": none; the fuzz target of
+        // the analysis leaves them out, since inflating libc's takes most of its time).
+        std::string system_debug_dir = "/usr/lib/debug";
     };
 
     Symbolizer();

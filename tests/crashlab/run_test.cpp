@@ -168,6 +168,41 @@ TEST(Run, UnderSudoAProgramTheUserCannotReachIsOneClearLine) {
     remove_tree(dir);
 }
 
+// A program whose name is not UTF-8 (Latin-1 "\xe9") crashes: the name is in the core's
+// notes, the command line, the module list and the crash directory's name. The reports stay
+// JSON, with U+FFFD for the byte; before, crashlab run and analyze --json stopped with
+// "internal error: ... invalid UTF-8 byte" and wrote no report (found by fuzz-analyze).
+TEST(Run, NamesThatAreNotUtf8StayJson) {
+    std::string dir = fresh_dir("run-latin1");
+    std::string victim = dir + "/victim-\xe9";
+    std::filesystem::copy_file(VICTIM_O0, victim);
+    Result r =
+        run({CRASHLAB_BIN, "run", "-q", "--dir", dir + "/crashes", "--", victim, "null-read"});
+    ASSERT_TRUE(r.exited);
+    EXPECT_EQ(r.code, 128 + 11) << r.err;
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+    std::vector<std::string> runs = glob(dir + "/crashes/*");
+    ASSERT_EQ(runs.size(), 1u);
+    const std::string replaced = "victim-\xef\xbf\xbd";  // U+FFFD
+    nlohmann::json m = load_json(runs[0] + "/metadata.json");
+    EXPECT_EQ(m["executable"], dir + "/" + replaced);
+    EXPECT_EQ(m["class"], "null-read");
+    nlohmann::json rep = load_json(runs[0] + "/report.json");
+    EXPECT_EQ(rep["class"], "null-read");
+    EXPECT_EQ(rep["process"]["name"], replaced);
+    ASSERT_FALSE(rep["threads"][0]["frames"].empty());
+    EXPECT_EQ(rep["threads"][0]["frames"][0]["module"], dir + "/" + replaced);
+
+    Result a = run({CRASHLAB_BIN, "analyze", "--json", "-", runs[0] + "/core"});
+    EXPECT_EQ(a.code, 0) << a.err;
+    EXPECT_NO_THROW(nlohmann::json::parse(a.out)) << a.out.substr(0, 300);
+    // gdb gets the program itself (from the core), not the metadata's replaced name.
+    Result g = run({CRASHLAB_BIN, "gdb", "--print", runs[0] + "/core"});
+    EXPECT_EQ(g.code, 0) << g.err;
+    EXPECT_NE(g.out.find(victim), std::string::npos) << g.out;
+    remove_tree(dir);
+}
+
 TEST(List, EveryKind) {
     Result r = run({CRASHLAB_BIN, "list", "--json"});
     ASSERT_EQ(r.code, 0);

@@ -8,6 +8,10 @@ namespace lockwait {
 
 std::string libc_of(pid_t pid) {
     std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    return libc_in_maps(maps);
+}
+
+std::string libc_in_maps(std::istream& maps) {
     std::string line;
     while (std::getline(maps, line)) {
         auto slash = line.find('/');

@@ -4,11 +4,14 @@
 
 #include <sys/types.h>
 
+#include <istream>
 #include <string>
 
 namespace lockwait {
 
 // The libc.so.6 a process has mapped, "" if none (static, musl, gone).
 std::string libc_of(pid_t pid);
+// The same from /proc/PID/maps text.
+std::string libc_in_maps(std::istream& maps);
 
 }  // namespace lockwait
