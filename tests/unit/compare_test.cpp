@@ -108,6 +108,22 @@ TEST(CompareStats, DecidesOnlyOutsideTheInterval) {
     EXPECT_EQ(decide({70, 80, 75, 60, 90, 85, 72, 77, 81}, 0.0).verdict, Verdict::higher);
 }
 
+TEST(CompareStats, DifferencesInsideTheMarginAreNotStated) {
+    // 1% lower in every round: outside the interval, but inside a 3% margin
+    std::vector<double> r = {0.99, 0.985, 0.992, 0.99, 0.988, 0.991, 0.989, 0.99, 0.987};
+    EXPECT_EQ(decide(r, 1.0).verdict, Verdict::lower);
+    EXPECT_EQ(decide(r, 1.0, 0.03).verdict, Verdict::not_measurable);
+    // 5% lower: beyond it
+    std::vector<double> s = {0.95, 0.945, 0.952, 0.95, 0.948, 0.951, 0.949, 0.95, 0.947};
+    EXPECT_EQ(decide(s, 1.0, 0.03).verdict, Verdict::lower);
+    // the interval must clear the margin as a whole: 0.96 to 0.975 does not clear 0.97
+    std::vector<double> t = {0.96, 0.962, 0.975, 0.965, 0.968, 0.97, 0.966, 0.964, 0.972};
+    EXPECT_EQ(decide(t, 1.0, 0.03).verdict, Verdict::not_measurable);
+    EXPECT_EQ(decide({80, 75, 78, 82, 79, 77, 81, 76, 80}, 0.0, 10).verdict, Verdict::higher);
+    EXPECT_EQ(decide({8, 7.5, 7.8, 8.2, 7.9, 7.7, 8.1, 7.6, 8}, 0.0, 10).verdict,
+              Verdict::not_measurable);
+}
+
 TEST(CompareStats, PerRoundMedianOverPairs) {
     // two IPC kinds, three rounds; the second pair has no value in round 2
     std::vector<std::vector<double>> a = {{1, 2, 3}, {10, 20, kNone}};
@@ -171,6 +187,22 @@ TEST(CompareConclusions, SeparateRoundsStateTheDifference) {
     EXPECT_NE(k->text.find("changing address spaces adds 77 ns"), std::string::npos) << k->text;
     // no cross-CPU rows: nothing said about that placement
     EXPECT_EQ(topic(cs, "cross-cpu", "handoff"), nullptr);
+}
+
+TEST(CompareConclusions, AConsistentOnePercentIsNotStated) {
+    // processes 1% slower in every round: real, perhaps, but below what the rule resolves
+    std::vector<double> thread = kWander, process = scaled(kWander, 1.01);
+    std::vector<double> tcost = {380, 395, 370, 400, 372, 390, 385, 378, 392};
+    std::vector<CompareRow> rows = {
+        row("process", "futex", "same-cpu", process, scaled(tcost, 1.01)),
+        row("thread", "futex", "same-cpu", thread, tcost)};
+    auto cs = compare_conclusions(rows, kPlacements);
+    for (auto* t : {"handoff", "kernel_switch_cost", "round_trip"}) {
+        const Conclusion* c = topic(cs, "same-cpu", t);
+        ASSERT_NE(c, nullptr) << t;
+        EXPECT_FALSE(c->decision.stated()) << c->text;
+        EXPECT_NE(c->text.find("no difference measurable here"), std::string::npos) << c->text;
+    }
 }
 
 TEST(CompareConclusions, PerPlacementAndSwitchCostOnlyWhereMeasured) {

@@ -16,6 +16,11 @@ using tk::format_ns;
 namespace {
 
 constexpr double kLevel = 0.95;  // the confidence of the intervals conclusions rest on
+// The smallest thread/process difference stated, as a fraction of "no difference" (a
+// ratio of 1) or of the thread's figure: the p50s come from log-linear histograms (buckets
+// 12.5% wide, interpolated), and what stays the same for a whole run (which row runs
+// first, where memory landed) moves a ratio by a percent or two with nothing else changed.
+constexpr double kMargin = 0.03;
 
 const CompareRow* find(const std::vector<CompareRow>& rows, const std::string& model,
                        const std::string& ipc, const std::string& placement) {
@@ -64,6 +69,11 @@ std::string placement_title(const std::string& name) {
     return name;
 }
 
+// "-12 ns" as well as "3.06 us"
+std::string format_signed_ns(double ns) {
+    return ns < 0 ? "-" + format_ns(-ns) : format_ns(ns);
+}
+
 // "0.96x", or "924x" where two decimals say nothing
 std::string format_ratio(double v) {
     return std::fabs(v) >= 10 ? tk::strprintf("%.0fx", v) : tk::strprintf("%.2fx", v);
@@ -73,7 +83,7 @@ std::string interval_text(const Decision& d, const std::string& unit) {
     if (!d.interval.exists)
         return tk::strprintf("%zu round%s: too few for a %.0f%% interval", d.interval.n,
                              d.interval.n == 1 ? "" : "s", kLevel * 100);
-    auto value = [&](double v) { return unit == "ratio" ? format_ratio(v) : format_ns(v); };
+    auto value = [&](double v) { return unit == "ratio" ? format_ratio(v) : format_signed_ns(v); };
     return tk::strprintf("%.0f%% CI %s to %s over %zu rounds", d.interval.coverage * 100,
                          value(d.interval.low).c_str(), value(d.interval.high).c_str(),
                          d.interval.n);
@@ -131,20 +141,21 @@ std::vector<double> model_per_round(const Pairs& p, const std::vector<const Comp
 }
 
 Conclusion paired(const std::string& placement, const std::string& topic,
-                  std::vector<double> per_round, double neutral, const std::string& unit) {
+                  std::vector<double> per_round, double neutral, double margin,
+                  const std::string& unit) {
     Conclusion c;
     c.placement = placement;
     c.topic = topic;
     c.paired = true;
     c.unit = unit;
-    c.decision = decide(std::move(per_round), neutral, kLevel);
+    c.decision = decide(std::move(per_round), neutral, margin, kLevel);
     return c;
 }
 
 Conclusion ratio_conclusion(const Pairs& p, const std::string& placement, Figure f,
                             const std::string& topic, const std::string& what) {
     auto per_round = per_round_median(p.values(p.thread, f), p.values(p.process, f), ratio);
-    Conclusion c = paired(placement, topic, per_round, 1.0, "ratio");
+    Conclusion c = paired(placement, topic, per_round, 1.0, kMargin, "ratio");
     const Decision& d = c.decision;
     std::string where = placement_title(placement);
     std::string detail =
@@ -164,10 +175,11 @@ Conclusion ratio_conclusion(const Pairs& p, const std::string& placement, Figure
 Conclusion switch_cost_conclusion(const Pairs& p, const std::string& placement) {
     auto per_round = per_round_median(p.values(p.process, F_KERNEL_COST_P50),
                                       p.values(p.thread, F_KERNEL_COST_P50), difference);
-    Conclusion c = paired(placement, "kernel_switch_cost", per_round, 0.0, "ns");
-    const Decision& d = c.decision;
     Spread t = spread_of(model_per_round(p, p.thread, F_KERNEL_COST_P50));
     Spread q = spread_of(model_per_round(p, p.process, F_KERNEL_COST_P50));
+    Conclusion c =
+        paired(placement, "kernel_switch_cost", per_round, 0.0, kMargin * t.median, "ns");
+    const Decision& d = c.decision;
     std::string costs = tk::strprintf(
         "%s: in the kernel, a thread switch costs %s (IQR %s) and a process switch %s (%s)",
         placement_title(placement).c_str(), format_ns(t.median).c_str(),
@@ -181,8 +193,9 @@ Conclusion switch_cost_conclusion(const Pairs& p, const std::string& placement) 
         c.text = tk::strprintf("%s: the process switch is %s cheaper (%s)", costs.c_str(),
                                format_ns(-d.spread.median).c_str(), ci.c_str());
     else
-        c.text = tk::strprintf("%s: no difference measurable here (process - thread %s, %s)",
-                               costs.c_str(), format_ns(d.spread.median).c_str(), ci.c_str());
+        c.text =
+            tk::strprintf("%s: no difference measurable here (process - thread %s, %s)",
+                          costs.c_str(), format_signed_ns(d.spread.median).c_str(), ci.c_str());
     return c;
 }
 
@@ -207,7 +220,7 @@ void coroutine_conclusions(const std::vector<CompareRow>& rows, std::vector<Conc
         auto t = thread->values(F_SWITCH_COST), c = coro->values(F_SWITCH_COST);
         for (size_t k = 0; k < t.size() && k < c.size(); k++)
             per_round.push_back(ratio(t[k], c[k]));
-        Conclusion k = paired("same-cpu", "coroutine_vs_thread", per_round, 1.0, "ratio");
+        Conclusion k = paired("same-cpu", "coroutine_vs_thread", per_round, 1.0, kMargin, "ratio");
         Spread cs = coro->spread(F_SWITCH_COST), ts = thread->spread(F_SWITCH_COST);
         std::string figures = tk::strprintf(
             "a coroutine switch (hand-written asm, %s) vs a thread switch over a futex on one "
@@ -230,7 +243,7 @@ void coroutine_conclusions(const std::vector<CompareRow>& rows, std::vector<Conc
         auto u = uc->values(F_SWITCH_COST), c = coro->values(F_SWITCH_COST);
         for (size_t k = 0; k < u.size() && k < c.size(); k++)
             per_round.push_back(ratio(u[k], c[k]));
-        Conclusion k = paired("same-cpu", "swapcontext_vs_asm", per_round, 1.0, "ratio");
+        Conclusion k = paired("same-cpu", "swapcontext_vs_asm", per_round, 1.0, kMargin, "ratio");
         Spread us = uc->spread(F_SWITCH_COST);
         if (k.decision.verdict == Verdict::higher)
             k.text = tk::strprintf(
@@ -318,7 +331,7 @@ std::vector<Conclusion> compare_conclusions(const std::vector<CompareRow>& rows,
                 paired(pl.name, "kernel_switch_cost",
                        per_round_median(p.values(p.process, F_KERNEL_COST_P50),
                                         p.values(p.thread, F_KERNEL_COST_P50), difference),
-                       0.0, "ns");
+                       0.0, 0.0, "ns");
             c.decision.verdict = Verdict::not_measurable;
             c.measured = false;
             c.text = placement_title(pl.name) +
@@ -382,9 +395,9 @@ std::string compare_table(const CompareResult& r) {
         }
     }
     out << tk::strprintf(
-        "\nConclusions (a difference is stated only when its %.0f%% interval "
-        "across rounds excludes \"no difference\"; docs/compare.md):\n",
-        kLevel * 100);
+        "\nConclusions (a difference is stated only when the %.0f%% interval of its median "
+        "across rounds lies wholly beyond %.0f%% of \"no difference\"; docs/compare.md):\n",
+        kLevel * 100, kMargin * 100);
     for (auto& c : r.conclusions)
         out << "- " << c.text << "\n";
     out << "\nswitch cost (workload) = (round trip - the same IPC calls with nobody blocking) / 2; "
@@ -452,6 +465,7 @@ nlohmann::json compare_json(const CompareResult& r) {
     j["rounds"] = r.rounds;
     j["seconds"] = r.seconds;
     j["confidence"] = kLevel;
+    j["margin"] = kMargin;
     j["machine"] = machine_json(r.machine);
     auto& pls = j["placements"] = nlohmann::json::array();
     for (auto& p : r.placements)
@@ -483,6 +497,7 @@ nlohmann::json compare_json(const CompareResult& r) {
             o["unit"] = c.unit;
             o["verdict"] = c.measured ? verdict_name(d.verdict) : "not measured";
             o["per_round"] = spread_json(d.per_round);
+            o["margin"] = d.margin;
             o["interval"] = d.interval.exists ? nlohmann::json{{"low", d.interval.low},
                                                                {"high", d.interval.high},
                                                                {"coverage", d.interval.coverage},

@@ -74,15 +74,17 @@ MedianInterval median_interval(std::vector<double> values, double level) {
     return m;
 }
 
-Decision decide(std::vector<double> per_round, double neutral, double level) {
+Decision decide(std::vector<double> per_round, double neutral, double margin, double level) {
     Decision d;
     d.per_round = std::move(per_round);
     d.spread = spread_of(d.per_round);
     d.interval = median_interval(d.per_round, level);
+    d.neutral = neutral;
+    d.margin = std::fabs(margin);
     if (d.interval.exists) {
-        if (d.interval.high < neutral)
+        if (d.interval.high < neutral - d.margin)
             d.verdict = Verdict::lower;
-        else if (d.interval.low > neutral)
+        else if (d.interval.low > neutral + d.margin)
             d.verdict = Verdict::higher;
     }
     return d;

@@ -36,20 +36,24 @@ double order_statistic_coverage(size_t n, size_t k);
 
 // A paired comparison of model A with model B: one value per round (A/B, or A - B),
 // measured in the same round so a slow phase of the machine weighs on both. `neutral` is
-// the value of "no difference" (1 for a ratio, 0 for a difference).
+// the value of "no difference" (1 for a ratio, 0 for a difference); `margin` the smallest
+// difference worth stating (the band neutral +- margin is "too small to tell": what the
+// histograms' interpolation and effects that last a whole run can produce on their own).
 enum class Verdict {
-    lower,          // the whole interval is below neutral: A is lower than B
-    higher,         // the whole interval is above neutral
-    not_measurable  // the interval holds neutral, or there are too few rounds for one
+    lower,          // the whole interval is below neutral - margin: A is lower than B
+    higher,         // the whole interval is above neutral + margin
+    not_measurable  // the interval reaches into neutral +- margin, or too few rounds for one
 };
 struct Decision {
     std::vector<double> per_round;
     Spread spread;
     MedianInterval interval;
+    double neutral = 0, margin = 0;
     Verdict verdict = Verdict::not_measurable;
     bool stated() const { return verdict != Verdict::not_measurable; }
 };
-Decision decide(std::vector<double> per_round, double neutral, double level = 0.95);
+Decision decide(std::vector<double> per_round, double neutral, double margin = 0,
+                double level = 0.95);
 
 // Per round, the median over the pairs of that round of f(a, b); a[i][r] and b[i][r] are
 // pair i's values in round r (NaN where not measured; a pair missing from a round is left
