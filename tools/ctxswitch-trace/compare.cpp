@@ -1,10 +1,14 @@
-// Running the comparison: every model/IPC pair of the pingpong workload, each under its own
-// tracer, the workload's JSON beside the kernel's histograms.
+// Running the comparison: every model/IPC pair of the pingpong workload in every placement,
+// once per round, each run under its own tracer; the workload's JSON beside the kernel's
+// histograms.
 #include "compare.h"
 
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -14,6 +18,7 @@
 #include "errors.h"
 #include "kernel_features.h"
 #include "output.h"
+#include "text.h"
 #include "trace_session.h"
 #include "tracer.h"
 #include "uprobe.h"
@@ -25,10 +30,13 @@ namespace {
 struct CompareOptions {
     bool quick = false;
     std::string json, svg;
-    std::string cpus = "0";
     std::string pingpong;
-    uint64_t kernel_iterations = 0, coroutine_iterations = 0;
-    std::string only;  // "thread" or "thread/futex": a subset of the matrix
+    size_t rounds = 0;
+    uint64_t kernel_iterations = 0;  // 0: each kernel row runs for row_seconds
+    double row_seconds = 0;
+    uint64_t coroutine_iterations = 0;
+    bool full_matrix = false;  // cross-CPU and unpinned run every IPC kind too
+    std::string only;          // "thread" or "thread/futex": a subset of the matrix
 };
 
 std::string our_directory() {
@@ -118,85 +126,184 @@ TracedRun traced_run(const std::vector<std::string>& command, const std::string&
     return run;
 }
 
-CompareRow measure(const CompareOptions& o, const std::string& pingpong, const std::string& model,
-                   const std::string& ipc) {
-    bool coroutine = model == "coroutine";
-    uint64_t n = coroutine ? o.coroutine_iterations : o.kernel_iterations;
-    std::vector<std::string> cmd = {pingpong, "--model",        model, "--ipc", ipc,
-                                    "-n",     std::to_string(n)};
-    if (o.cpus != "unpinned") {
-        cmd.push_back("--cpu");
-        cmd.push_back(o.cpus);
-    }
-    TracedRun run = traced_run(cmd, "", "");
+// The figures of one traced run of a row. NaN where not measured.
+RoundValues round_values(const TracedRun& run, const std::string& model) {
     const auto& w = run.workload;
     const auto& s = run.snapshot;
-    CompareRow row;
-    row.model = model;
-    row.ipc = ipc;
-    row.iterations = w.at("iterations").get<uint64_t>();
-    row.rtt_p50_ns = w.at("rtt_p50_ns").get<double>();
-    row.rtt_p99_ns = w.at("rtt_p99_ns").get<double>();
-    row.switch_cost_ns = w.at("switch_cost_ns").get<double>();
-    row.workload_kernel_switches_per_rt = w.at("kernel_switches_per_rt").get<double>();
-    row.verified = w.value("verified", false);
+    const double none = std::nan("");
+    RoundValues v;
+    v.v.fill(none);
+    v.iterations = w.at("iterations").get<uint64_t>();
+    v.verified = w.value("verified", false);
+    v.v[F_RTT_P50] = w.at("rtt_p50_ns").get<double>();
+    v.v[F_RTT_P99] = w.at("rtt_p99_ns").get<double>();
+    v.v[F_SWITCH_COST] = w.at("switch_cost_ns").get<double>();
+    v.v[F_WORKLOAD_SW_PER_RT] = w.at("kernel_switches_per_rt").get<double>();
+    v.v[F_KERNEL_SW_PER_RT] =
+        v.iterations ? double(s.counter(CS_C_SWITCHES)) / double(v.iterations) : none;
+    if (model == "coroutine") {
+        v.v[F_USER_SW_PER_RT] = w.at("user_switches_per_rt").get<double>();
+        return v;
+    }
+    v.v[F_USER_SW_PER_RT] = 0;
     const tk::Histogram& handoff =
         s.hist(model == "process" ? CS_H_HANDOFF_CROSS : CS_H_HANDOFF_SAME);
-    if (!coroutine) {
-        row.handoff_count = handoff.count();
-        row.handoff_p50_ns = handoff.percentile(50);
-        row.handoff_p99_ns = handoff.percentile(99);
-        const tk::Histogram& cost =
-            s.hist(CS_H_SWITCH_COST + (model == "process" ? CS_KIND_PROCESS : CS_KIND_THREAD));
-        row.kernel_switch_cost_p50_ns = cost.percentile(50);
+    if (handoff.count()) {
+        v.v[F_HANDOFF_P50] = double(handoff.percentile(50));
+        v.v[F_HANDOFF_P99] = double(handoff.percentile(99));
     }
-    row.kernel_switches_per_rt =
-        row.iterations ? double(s.counter(CS_C_SWITCHES)) / double(row.iterations) : 0;
+    // the row's kind of switch; measured only when the tasks switched to each other often
+    // enough (across CPUs they mostly switch to and from idle)
+    const tk::Histogram& cost =
+        s.hist(CS_H_SWITCH_COST + (model == "process" ? CS_KIND_PROCESS : CS_KIND_THREAD));
+    if (cost.count() && cost.count() * 10 >= v.iterations)
+        v.v[F_KERNEL_COST_P50] = double(cost.percentile(50));
+    return v;
+}
 
-    // user-level switches: seen by a uprobe where there is a function to probe (a separate,
-    // short run: a uprobe hit costs far more than the switch and would spoil the timings)
-    std::string function = ipc == "asm" ? "coro_switch" : ipc == "ucontext" ? "swapcontext" : "";
-    if (coroutine && !function.empty()) {
-        auto f = resolve_user_function(function, pingpong);
-        uint64_t small = o.quick ? 200 : 2000;
-        cmd[6] = std::to_string(small);
-        TracedRun probed = traced_run(cmd, f.binary, f.function);
-        uint64_t iterations = probed.workload.at("iterations").get<uint64_t>();
-        row.user_switches_per_rt =
-            iterations ? double(probed.snapshot.counter(CS_C_USER_SWITCHES)) / double(iterations)
-                       : 0;
-        row.user_switches_source = "uprobe on " + function;
-    } else if (coroutine) {
-        row.user_switches_per_rt = w.at("user_switches_per_rt").get<double>();
-        row.user_switches_source = "the workload's own count";
-    } else {
-        row.user_switches_source = "none";
+std::vector<std::string> row_command(const CompareOptions& o, const std::string& model,
+                                     const std::string& ipc, const Placement& placement) {
+    std::vector<std::string> cmd = {o.pingpong, "--model", model, "--ipc", ipc};
+    if (model == "coroutine") {
+        cmd.insert(cmd.end(), {"-n", std::to_string(o.coroutine_iterations), "--cpu",
+                               placement.cpus.empty() ? "0" : placement.cpus});
+        return cmd;
     }
-    return row;
+    if (o.kernel_iterations)
+        cmd.insert(cmd.end(), {"-n", std::to_string(o.kernel_iterations)});
+    else
+        cmd.insert(cmd.end(), {"-d", tk::strprintf("%g", o.row_seconds)});
+    if (!placement.cpus.empty())
+        cmd.insert(cmd.end(), {"--cpu", placement.cpus});
+    return cmd;
+}
+
+// User-level switches per round trip of a coroutine row: seen by a uprobe where there is a
+// function to probe, in a separate short run (a uprobe hit costs far more than the switch
+// and would spoil the timings), once: it is a count, not a timing.
+void count_user_switches(const CompareOptions& o, CompareRow& row, std::vector<std::string> cmd) {
+    std::string function = row.ipc == "asm"        ? "coro_switch"
+                           : row.ipc == "ucontext" ? "swapcontext"
+                                                   : "";
+    if (function.empty()) {
+        row.user_switches_source = "the workload's own count";
+        return;
+    }
+    auto f = resolve_user_function(function, o.pingpong);
+    auto n = std::find(cmd.begin(), cmd.end(), "-n");
+    *(n + 1) = o.quick ? "200" : "2000";
+    TracedRun probed = traced_run(cmd, f.binary, f.function);
+    uint64_t iterations = probed.workload.at("iterations").get<uint64_t>();
+    row.rounds.front().v[F_USER_SW_PER_RT] =
+        iterations ? double(probed.snapshot.counter(CS_C_USER_SWITCHES)) / double(iterations)
+                   : std::nan("");
+    row.user_switches_source = "uprobe on " + function + " (first round)";
+}
+
+// The CPUs this process may run on, in order.
+std::vector<int> allowed_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<int> cpus;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return cpus;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set))
+            cpus.push_back(c);
+    return cpus;
+}
+
+std::vector<Placement> placements(const std::string& list) {
+    auto cpus = allowed_cpus();
+    if (cpus.empty())
+        throw tk::UserError(tk::errno_text("sched_getaffinity") + ": cannot read the CPU mask");
+    std::vector<Placement> out;
+    std::istringstream in(list);
+    std::string name;
+    while (std::getline(in, name, ',')) {
+        if (name == "same-cpu")
+            out.push_back({name, std::to_string(cpus[0])});
+        else if (name == "cross-cpu" && cpus.size() >= 2)
+            out.push_back({name, std::to_string(cpus[0]) + "," + std::to_string(cpus[1])});
+        else if (name == "cross-cpu")
+            fprintf(stderr,
+                    "ctxswitch-trace compare: cross-cpu left out: this process may "
+                    "run on one CPU only\n");
+        else if (name == "unpinned")
+            out.push_back({name, ""});
+        else
+            throw tk::UserError("--placements: no placement '" + name +
+                                    "': use same-cpu, cross-cpu, unpinned (comma-separated)",
+                                2);
+    }
+    if (out.empty())
+        throw tk::UserError("--placements: nothing to run", 2);
+    return out;
+}
+
+// The rows of one round, in the order they run: per placement, each IPC kind's process and
+// thread rows side by side (so a pair runs close in time), then the rest. Cross-CPU and
+// unpinned rows are the kernel IPC kinds both models have: the pairs the conclusions use.
+std::vector<CompareRow> plan(const std::vector<std::pair<std::string, std::string>>& pairs,
+                             const std::vector<Placement>& pls, bool full_matrix_everywhere) {
+    auto has = [&](const std::string& model, const std::string& ipc) {
+        return std::find(pairs.begin(), pairs.end(), std::pair{model, ipc}) != pairs.end();
+    };
+    std::vector<CompareRow> rows;
+    for (auto& pl : pls) {
+        bool same = pl.name == "same-cpu";
+        std::string cpus = pl.cpus.empty() ? "unpinned" : pl.cpus;
+        for (auto& [model, ipc] : pairs) {
+            bool paired = has("process", ipc) && has("thread", ipc);
+            if (model == "coroutine" && !same)
+                continue;
+            if (!same && !paired && !full_matrix_everywhere)
+                continue;
+            if (model == "thread" && paired)
+                continue;  // placed beside its process row below
+            rows.push_back({model, ipc, pl.name, cpus, {}, "none"});
+            if (model == "process" && paired)
+                rows.push_back({"thread", ipc, pl.name, cpus, {}, "none"});
+        }
+    }
+    return rows;
 }
 
 }  // namespace
 
 int compare_main(int argc, char** argv) {
     CLI::App app{
-        "Run the ping-pong matrix (processes, threads, coroutines over every IPC kind) under\n"
-        "ctxswitch-trace and print one table with conclusions. See docs/ctxswitch-trace.md.",
+        "Run the ping-pong matrix (processes, threads, coroutines over every IPC kind; same-CPU,\n"
+        "cross-CPU and unpinned) under ctxswitch-trace in interleaved rounds, and print one\n"
+        "table of medians with their spread and the conclusions that hold up. See\n"
+        "docs/ctxswitch-trace.md and docs/compare.md.",
         "ctxswitch-trace compare"};
     CompareOptions o;
-    app.add_flag("--quick", o.quick, "small iteration counts (well under 20 s), for tests");
+    std::string placement_list = "same-cpu,cross-cpu,unpinned";
+    app.add_flag("--quick", o.quick,
+                 "a smoke test (3 rounds, small counts, about 20 s): its conclusions are not to "
+                 "be trusted");
     app.add_option("--json", o.json, "write the table as JSON to FILE ('-' for stdout)")
         ->type_name("FILE");
-    app.add_option("--svg", o.svg, "write a bar chart of the round trips to FILE")
+    app.add_option("--svg", o.svg, "write a chart of the round trips and handoffs to FILE")
         ->type_name("FILE");
-    app.add_option(
-        "--cpu", o.cpus,
-        "CPU list the workloads are pinned to, or 'unpinned' (default 0: every handoff is a "
-        "context switch on one CPU)");
+    app.add_option("--rounds", o.rounds,
+                   "rounds (default 9; conclusions need at least 6); every row runs once per "
+                   "round, interleaved")
+        ->check(CLI::Range(1, 1000));
+    app.add_option("--placements", placement_list,
+                   "where the two tasks run: same-cpu (both on one CPU), cross-cpu (one on each "
+                   "of two CPUs), unpinned (the scheduler decides), comma-separated")
+        ->type_name("LIST");
     app.add_option("--pingpong", o.pingpong,
                    "the pingpong workload binary (default: next to this tool)");
     app.add_option("--only", o.only, "run only MODEL or MODEL/IPC (e.g. thread, process/pipe)");
     app.add_option("-n,--iterations", o.kernel_iterations,
-                   "round trips for the process and thread rows");
+                   "round trips per process and thread row and round (default: each runs for a "
+                   "fixed time)");
+    app.add_flag("--all-ipcs", o.full_matrix,
+                 "cross-CPU and unpinned too run every IPC kind (default: the kinds both "
+                 "processes and threads have)");
     if (!tk::parse_command_line(app, argc, argv))
         return 0;
     tk::check_writable(o.json, "--json");
@@ -208,24 +315,43 @@ int compare_main(int argc, char** argv) {
     if (access(o.pingpong.c_str(), X_OK) != 0)
         throw tk::UserError("no pingpong workload at " + o.pingpong +
                             ": build it (cmake --build build) or give --pingpong");
-    if (!o.kernel_iterations)
-        o.kernel_iterations = o.quick ? 2000 : 50000;
-    o.coroutine_iterations = o.quick ? 20000 : 2000000;
-    tk::KernelFeatures::get().require_tracing("ctxswitch-trace");
-
+    if (!app.count("--rounds"))
+        o.rounds = o.quick ? 3 : 9;
+    o.row_seconds = o.quick ? 0.02 : 0.12;
+    o.coroutine_iterations = o.quick ? 20000 : 200000;
     CompareResult result;
+    result.placements = placements(placement_list);
+    tk::KernelFeatures::get().require_tracing("ctxswitch-trace");
     result.quick = o.quick;
-    result.cpus = o.cpus;
-    auto pairs = matrix(o.pingpong, o.only);
+    result.rounds = o.rounds;
+    result.machine = read_machine_info();
+    result.rows = plan(matrix(o.pingpong, o.only), result.placements, o.full_matrix);
     bool json_to_stdout = o.json == "-";
-    for (auto& [model, ipc] : pairs) {
-        if (isatty(2))
-            fprintf(stderr, "\r%-60s", ("running " + model + " / " + ipc + " ...").c_str());
-        result.rows.push_back(measure(o, o.pingpong, model, ipc));
+    size_t cells = result.rows.size() * o.rounds, done = 0;
+    for (size_t round = 0; round < o.rounds; round++) {
+        // odd rounds run the list backwards: a drift of the machine within a round weighs on
+        // both orders of every pair
+        for (size_t i = 0; i < result.rows.size(); i++) {
+            CompareRow& row = result.rows[round % 2 ? result.rows.size() - 1 - i : i];
+            const Placement& pl =
+                *std::find_if(result.placements.begin(), result.placements.end(),
+                              [&](const Placement& p) { return p.name == row.placement; });
+            if (isatty(2))
+                fprintf(stderr, "\r%-72s",
+                        tk::strprintf("round %zu/%zu: %s / %s, %s (%zu%%) ...", round + 1, o.rounds,
+                                      row.model.c_str(), row.ipc.c_str(), row.placement.c_str(),
+                                      done * 100 / cells)
+                            .c_str());
+            auto cmd = row_command(o, row.model, row.ipc, pl);
+            row.rounds.push_back(round_values(traced_run(cmd, "", ""), row.model));
+            if (round == 0 && row.model == "coroutine")
+                count_user_switches(o, row, cmd);
+            done++;
+        }
     }
     if (isatty(2))
-        fprintf(stderr, "\r%-60s\r", "");
-    result.conclusions = compare_conclusions(result.rows);
+        fprintf(stderr, "\r%-72s\r", "");
+    result.conclusions = compare_conclusions(result.rows, result.placements);
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -239,8 +365,10 @@ int compare_main(int argc, char** argv) {
             printf("chart: %s\n", o.svg.c_str());
     }
     for (auto& row : result.rows)
-        if (!row.verified)
-            throw tk::UserError(row.model + "/" + row.ipc + " did not verify its tokens", 1);
+        if (!row.verified())
+            throw tk::UserError(
+                row.model + "/" + row.ipc + " (" + row.placement + ") did not verify its tokens",
+                1);
     return 0;
 }
 
