@@ -96,6 +96,8 @@ static __always_inline void switch_out(bool btf, struct cs_cpu_state *c, struct 
                                        __u32 prev_tid, struct cs_task_state *ps, bool preempt,
                                        unsigned int prev_state, __u64 now)
 {
+    struct cs_totals *t;
+    bool voluntary;
     __u64 delta;
 
     if (c->cost && c->cost_tid == prev_tid) {
@@ -114,17 +116,20 @@ static __always_inline void switch_out(bool btf, struct cs_cpu_state *c, struct 
         ps->stats.on_cpu_ns += delta;
         ps->on_ts = 0;
     }
-    count(CS_C_SWITCHES);
     /* the kernel's own rule for nvcsw vs nivcsw */
-    if (!preempt && prev_state != TASK_RUNNING) {
+    voluntary = !preempt && prev_state != TASK_RUNNING;
+    if (voluntary) {
         ps->stats.voluntary++;
-        count(CS_C_VOLUNTARY);
         ps->off_ts = now;
     } else {
         ps->stats.involuntary++;
-        count(CS_C_INVOLUNTARY);
         ps->runnable_ts = now; /* still runnable: waits for a CPU from now */
         ps->waker_tid = 0;
+    }
+    t = totals_here(); /* one lookup for both counters */
+    if (t) {
+        t->c[CS_C_SWITCHES]++;
+        t->c[voluntary ? CS_C_VOLUNTARY : CS_C_INVOLUNTARY]++;
     }
     if (prev_state & TASK_DEAD)
         retire(btf, prev, prev_tid, ps);
