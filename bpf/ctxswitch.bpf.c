@@ -56,6 +56,13 @@ struct {
     __type(value, struct cs_cpu_state);
 } cpu_state SEC(".maps");
 
+/* Where a task's user registers (task_pt_regs) lie above the base of its kernel stack:
+ * learnt from the kernel at the first traced wakeup, since the kernel's configuration
+ * decides it (FRED pads the top of the stack). 0 until then. */
+__u64 pt_regs_offset = 0;
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
 /* stop_recording (common.bpf.h): nothing more is counted; a thread that ends meanwhile
  * still has its counters kept */
 
@@ -89,6 +96,8 @@ static __always_inline void switch_out(bool btf, struct cs_cpu_state *c, struct 
                                        __u32 prev_tid, struct cs_task_state *ps, bool preempt,
                                        unsigned int prev_state, __u64 now)
 {
+    struct cs_totals *t;
+    bool voluntary;
     __u64 delta;
 
     if (c->cost && c->cost_tid == prev_tid) {
@@ -107,28 +116,36 @@ static __always_inline void switch_out(bool btf, struct cs_cpu_state *c, struct 
         ps->stats.on_cpu_ns += delta;
         ps->on_ts = 0;
     }
-    count(CS_C_SWITCHES);
     /* the kernel's own rule for nvcsw vs nivcsw */
-    if (!preempt && prev_state != TASK_RUNNING) {
+    voluntary = !preempt && prev_state != TASK_RUNNING;
+    if (voluntary) {
         ps->stats.voluntary++;
-        count(CS_C_VOLUNTARY);
         ps->off_ts = now;
     } else {
         ps->stats.involuntary++;
-        count(CS_C_INVOLUNTARY);
         ps->runnable_ts = now; /* still runnable: waits for a CPU from now */
         ps->waker_tid = 0;
+    }
+    t = totals_here(); /* one lookup for both counters */
+    if (t) {
+        t->c[CS_C_SWITCHES]++;
+        t->c[voluntary ? CS_C_VOLUNTARY : CS_C_INVOLUNTARY]++;
     }
     if (prev_state & TASK_DEAD)
         retire(btf, prev, prev_tid, ps);
 }
 
 /* The traced task NEXT gets the CPU at NOW, after a switch of KIND. */
-static __always_inline void switch_in(bool btf, struct task_struct *next, struct cs_task_state *ns,
-                                      __u32 kind, __u64 now)
+static __always_inline void switch_in(bool btf, struct cs_cpu_state *c, struct task_struct *next,
+                                      struct cs_task_state *ns, __u32 kind, __u64 now)
 {
     __u64 delta;
 
+    if (btf) {
+        /* for the wakeups it does (woken_by_cur) */
+        c->cur_pid = next->tgid;
+        c->cur_stack = (__u64)next->stack;
+    }
     ns->on_ts = now;
     if (ns->off_ts) {
         delta = now - ns->off_ts;
@@ -143,7 +160,7 @@ static __always_inline void switch_in(bool btf, struct task_struct *next, struct
         ns->stats.wait_ns += delta;
         ns->stats.wait_count++;
         if (ns->waker_tid) {
-            bool same = ns->waker_pid == TASK_READ(btf, next, tgid);
+            bool same = ns->waker_pid == (btf ? c->cur_pid : BPF_CORE_READ(next, tgid));
 
             hist_add(&hists, same ? CS_H_HANDOFF_SAME : CS_H_HANDOFF_CROSS, delta);
             ns->stats.handoff_ns += delta;
@@ -197,7 +214,7 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
     if (ps)
         switch_out(btf, c, prev, prev_tid, ps, preempt, prev_state, now);
     if (ns)
-        switch_in(btf, next, ns, kind, now);
+        switch_in(btf, c, next, ns, kind, now);
 
     if (measure_switch_cost) {
         if (c->ts)
@@ -235,6 +252,39 @@ static __always_inline int on_schedule_exit(bool is_switch)
     return 0;
 }
 
+/*
+ * Is this wakeup done by the traced task that runs on this CPU (C's cur), in task context?
+ * in_task_context_of (common.bpf.h) asks, without its two helper calls: cur's stack base
+ * and tgid were kept at its switch-in, and its user registers are read in place. That our
+ * own stack frame lies in cur's stack also proves that current is cur: between
+ * sched_switch and the switch of stacks, current is still prev, and this says no.
+ */
+static __always_inline bool woken_by_cur(struct cs_cpu_state *c)
+{
+    __u64 base = c->cur_stack;
+    __u64 top = base + TK_THREAD_SIZE;
+    __u64 off = pt_regs_offset;
+    volatile __u64 marker = 0;
+    __u64 here = (__u64)&marker;
+    struct task_struct *cur;
+    struct pt_regs *regs;
+
+    /* two plain comparisons, as in in_task_context_of */
+    barrier_var(top);
+    if (here < base)
+        return false;
+    barrier_var(here);
+    if (here >= top)
+        return false;
+    if (!off) {
+        cur = bpf_get_current_task_btf();
+        off = (__u64)bpf_task_pt_regs(cur) - (__u64)cur->stack;
+        pt_regs_offset = off;
+    }
+    regs = bpf_rdonly_cast((void *)(base + off), bpf_core_type_id_kernel(struct pt_regs));
+    return !((regs->cs & 3) == 3 && (long)regs->orig_ax < 0);
+}
+
 static __always_inline int on_waking(bool btf, struct task_struct *p)
 {
     __u32 tid = TASK_READ(btf, p, pid), zero = 0;
@@ -252,6 +302,13 @@ static __always_inline int on_waking(bool btf, struct task_struct *p)
     c = bpf_map_lookup_elem(&cpu_state, &zero);
     if (!c || !c->cur_traced || c->cur_tid == tid)
         return 0;
+    if (btf) {
+        if (woken_by_cur(c)) {
+            s->waker_tid = c->cur_tid;
+            s->waker_pid = c->cur_pid;
+        }
+        return 0;
+    }
     cur = bpf_get_current_task_btf();
     if (cur->pid == c->cur_tid && in_task_context_of(cur)) {
         s->waker_tid = c->cur_tid;

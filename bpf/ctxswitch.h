@@ -94,15 +94,19 @@ struct cs_task_state {
 };
 
 /*
- * Per CPU: who runs there now (so that a wakeup need not look up the waker's state), the
- * switch in flight (sched_switch -> sched_exit_tp), and the cost of the last one, which is
- * added to the switched-in task's counters at its next switch-out (where its state is at
- * hand anyway, sparing sched_exit_tp a task-state lookup).
+ * Per CPU: who runs there now (so that a wakeup need not look up the waker's state, nor
+ * ask for current and its registers), the switch in flight (sched_switch -> sched_exit_tp),
+ * and the cost of the last one, which is added to the switched-in task's counters at its
+ * next switch-out (where its state is at hand anyway, sparing sched_exit_tp a task-state
+ * lookup).
  */
 struct cs_cpu_state {
     __u32 cur_tid;    /* the task switched in last on this CPU */
     __u32 cur_traced; /* ... and whether it is traced */
-    __u64 ts;         /* sched_switch time; 0 when nothing is in flight */
+    __u32 cur_pid;    /* ... its tgid, when traced (tp_btf) */
+    __u32 _pad;
+    __u64 cur_stack; /* ... the base of its kernel stack, when traced (tp_btf) */
+    __u64 ts;        /* sched_switch time; 0 when nothing is in flight */
     __u32 next_tid;
     __u32 kind;
     __u64 cost;     /* the last measured switch cost, 0 once handed over */

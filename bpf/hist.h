@@ -33,27 +33,47 @@ struct hist {
     __u64 buckets[HIST_BUCKETS];
 };
 
-/* floor(log2(v)) for v > 0, without loops or builtins the BPF target lacks */
+/* Keeps the compiler from turning the arithmetic of hist_log2 back into comparisons: BPF has
+ * no conditional move, so each would be a branch on the data, mispredicted as often as
+ * not in the hot programs. (User space needs no such care.) */
+#ifdef __bpf__
+#define HIST_OPAQUE(x) asm volatile("" : "+r"(x))
+#else
+#define HIST_OPAQUE(x) ((void)0)
+#endif
+
+/* floor(log2(v)) for v > 0, without loops, branches or builtins the BPF target lacks: a
+ * binary search in five halving steps, each asking "is anything left above the lower half"
+ * as ((v >> half) + 2^half - 1) >> half, which is 1 exactly when v >> half is not 0. */
 static inline __u32 hist_log2(__u64 v)
 {
-    __u32 r = 0, s;
-    s = (v > 0xFFFFFFFFULL) << 5;
-    v >>= s;
+    __u64 r, s;
+
+    s = ((v >> 32) + 0xFFFFFFFFULL) >> 32; /* v >= 2^32 */
+    HIST_OPAQUE(s);
+    r = s << 5;
+    v >>= r;
+    s = ((v >> 16) + 0xFFFF) >> 16; /* v < 2^32 now */
+    HIST_OPAQUE(s);
+    s <<= 4;
     r |= s;
-    s = (v > 0xFFFF) << 4;
     v >>= s;
+    s = ((v >> 8) + 0xFF) >> 8;
+    HIST_OPAQUE(s);
+    s <<= 3;
     r |= s;
-    s = (v > 0xFF) << 3;
     v >>= s;
+    s = ((v >> 4) + 0xF) >> 4;
+    HIST_OPAQUE(s);
+    s <<= 2;
     r |= s;
-    s = (v > 0xF) << 2;
     v >>= s;
+    s = ((v >> 2) + 0x3) >> 2;
+    HIST_OPAQUE(s);
+    s <<= 1;
     r |= s;
-    s = (v > 0x3) << 1;
     v >>= s;
-    r |= s;
-    r |= (__u32)(v >> 1);
-    return r;
+    return (__u32)(r | (v >> 1)); /* v < 4 now */
 }
 
 static inline __u32 hist_bucket(__u64 v)
