@@ -240,13 +240,12 @@ static __always_inline bool last_of_its_process(bool btf, struct task_struct *t)
 #define TK_THREAD_SIZE \
     (16 * 1024) /* x86-64 without KASAN; a larger stack errs towards "interrupt" */
 
-static __always_inline bool in_task_context_of(struct task_struct *cur /* current */)
+/* The first test: does our own stack frame lie in the task stack that starts at BASE? */
+static __always_inline bool frame_in_task_stack(__u64 base)
 {
-    __u64 base = (__u64)cur->stack;
     __u64 top = base + TK_THREAD_SIZE;
     volatile __u64 marker = 0;
     __u64 here = (__u64)&marker;
-    struct pt_regs *regs;
 
     /* two plain comparisons: clang would fold them into (here - base) < size, pointer
      * arithmetic the verifier refuses */
@@ -256,10 +255,23 @@ static __always_inline bool in_task_context_of(struct task_struct *cur /* curren
     barrier_var(here);
     if (here >= top)
         return false;
+    return true;
+}
+
+/* The second: are a task's user registers REGS those of an interrupt taken in user mode? */
+static __always_inline bool interrupted_in_user_mode(const struct pt_regs *regs)
+{
+    return (regs->cs & 3) == 3 && (long)regs->orig_ax < 0;
+}
+
+static __always_inline bool in_task_context_of(struct task_struct *cur /* current */)
+{
+    struct pt_regs *regs;
+
+    if (!frame_in_task_stack((__u64)cur->stack))
+        return false;
     regs = (struct pt_regs *)bpf_task_pt_regs(cur);
-    if (!regs)
-        return true;
-    return !((regs->cs & 3) == 3 && (long)regs->orig_ax < 0);
+    return !regs || !interrupted_in_user_mode(regs);
 }
 
 static __always_inline bool in_task_context(void)

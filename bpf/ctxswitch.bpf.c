@@ -262,19 +262,11 @@ static __always_inline int on_schedule_exit(bool is_switch)
 static __always_inline bool woken_by_cur(struct cs_cpu_state *c)
 {
     __u64 base = c->cur_stack;
-    __u64 top = base + TK_THREAD_SIZE;
     __u64 off = pt_regs_offset;
-    volatile __u64 marker = 0;
-    __u64 here = (__u64)&marker;
     struct task_struct *cur;
     struct pt_regs *regs;
 
-    /* two plain comparisons, as in in_task_context_of */
-    barrier_var(top);
-    if (here < base)
-        return false;
-    barrier_var(here);
-    if (here >= top)
+    if (!frame_in_task_stack(base))
         return false;
     if (!off) {
         cur = bpf_get_current_task_btf();
@@ -282,7 +274,7 @@ static __always_inline bool woken_by_cur(struct cs_cpu_state *c)
         pt_regs_offset = off;
     }
     regs = bpf_rdonly_cast((void *)(base + off), bpf_core_type_id_kernel(struct pt_regs));
-    return !((regs->cs & 3) == 3 && (long)regs->orig_ax < 0);
+    return !interrupted_in_user_mode(regs);
 }
 
 static __always_inline int on_waking(bool btf, struct task_struct *p)
