@@ -20,13 +20,14 @@ void size_thread_records(bpf_map* live, bpf_map* exited, bpf_map* task_state_has
                         std::to_string(count));
 }
 
-std::string thread_records_warning(uint32_t kept, uint64_t dropped_live, uint64_t dropped_exited) {
+void warn_of_dropped_threads(std::vector<std::string>& warnings, uint32_t kept,
+                             uint64_t dropped_live, uint64_t dropped_exited) {
     if (!dropped_live && !dropped_exited)
-        return "";
-    return "more threads than the " + std::to_string(kept) +
-           " kept: rows missing for threads that did not fit (dropped: " +
-           std::to_string(dropped_live) + " alive, " + std::to_string(dropped_exited) +
-           " ended); the totals count them all; raise --max-threads";
+        return;
+    warnings.push_back("more threads than the " + std::to_string(kept) +
+                       " kept: rows missing for threads that did not fit (dropped: " +
+                       std::to_string(dropped_live) + " alive, " + std::to_string(dropped_exited) +
+                       " ended); the totals count them all; raise --max-threads");
 }
 
 int possible_cpus() {

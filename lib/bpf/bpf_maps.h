@@ -132,9 +132,10 @@ class TaskStateMaps {
 void size_thread_records(bpf_map* live, bpf_map* exited, bpf_map* task_state_hash,
                          bool task_storage, uint32_t count);
 
-// The report's warning when threads did not fit in records of KEPT threads (DROPPED_LIVE
-// from the live index, DROPPED_EXITED from the exited records); "" when all fit.
-std::string thread_records_warning(uint32_t kept, uint64_t dropped_live, uint64_t dropped_exited);
+// Adds to WARNINGS the report's line for threads that did not fit in records of KEPT threads
+// (DROPPED_LIVE from the live index, DROPPED_EXITED from the exited records), if any.
+void warn_of_dropped_threads(std::vector<std::string>& warnings, uint32_t kept,
+                             uint64_t dropped_live, uint64_t dropped_exited);
 
 // The threads of a report: LIVE (tid -> row, read from their state first), then the final
 // records of the threads that ended, from EXITED_FD (a hash keyed by exit sequence number

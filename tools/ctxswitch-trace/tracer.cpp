@@ -216,10 +216,8 @@ Snapshot Tracer::snapshot() {
     snap.probes = impl_->skel->probes();
     snap.warnings = warnings_;
     snap.counters = tk::sum_per_cpu_counters<CS_COUNTERS>(bpf_map__fd(s->maps.totals));
-    auto overflow = tk::thread_records_warning(threads_kept_, snap.counter(CS_C_DROP_LIVE),
-                                               snap.counter(CS_C_DROP_EXITED));
-    if (!overflow.empty())
-        snap.warnings.push_back(overflow);
+    tk::warn_of_dropped_threads(snap.warnings, threads_kept_, snap.counter(CS_C_DROP_LIVE),
+                                snap.counter(CS_C_DROP_EXITED));
     for (uint32_t id = 0; id < CS_HISTS; id++)
         for (auto& h : tk::per_cpu_values<struct hist>(bpf_map__fd(s->maps.hists), id))
             snap.hists[id].merge(h);

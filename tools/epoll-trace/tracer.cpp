@@ -351,10 +351,8 @@ Snapshot Tracer::snapshot() {
         snap.warnings.push_back("more event loops than the " + std::to_string(max_loops_) +
                                 " kept: calls of the others are not in the per-loop tables (see "
                                 "dropped); raise --max-loops");
-    auto overflow = tk::thread_records_warning(threads_kept_, snap.counter(EP_C_DROP_LIVE),
-                                               snap.counter(EP_C_DROP_EXITED));
-    if (!overflow.empty())
-        snap.warnings.push_back(overflow);
+    tk::warn_of_dropped_threads(snap.warnings, threads_kept_, snap.counter(EP_C_DROP_LIVE),
+                                snap.counter(EP_C_DROP_EXITED));
     snap.threads = read_threads(s);
     LoopTable loops;
     read_loop_counters(s, size_t(impl_->ncpu), loops);

@@ -454,10 +454,8 @@ Snapshot Tracer::snapshot() {
 }
 
 void Tracer::add_overflow_warnings(Snapshot& snap) const {
-    auto threads = tk::thread_records_warning(threads_kept_, snap.counter(LW_C_DROP_LIVE),
-                                              snap.counter(LW_C_DROP_EXITED));
-    if (!threads.empty())
-        snap.warnings.push_back(threads);
+    tk::warn_of_dropped_threads(snap.warnings, threads_kept_, snap.counter(LW_C_DROP_LIVE),
+                                snap.counter(LW_C_DROP_EXITED));
     if (snap.counter(LW_C_DROP_LOCK_ROWS))
         snap.warnings.push_back("more (lock, thread) pairs than the " +
                                 std::to_string(lock_rows_kept_) +
