@@ -118,15 +118,20 @@ Pairs pairs_of(const std::vector<CompareRow>& rows, const std::string& placement
     return p;
 }
 
+// Round by round, A's figure F over B's (the rounds both have).
+std::vector<double> ratios_per_round(const CompareRow& a, const CompareRow& b, Figure f) {
+    auto x = a.values(f), y = b.values(f);
+    std::vector<double> r;
+    for (size_t k = 0; k < x.size() && k < y.size(); k++)
+        r.push_back(ratio(x[k], y[k]));
+    return r;
+}
+
 // "futex 0.93x, pipe 0.95x": each IPC kind's median over rounds of its own ratio
 std::string per_ipc_ratios(const Pairs& p, Figure f) {
     std::string out;
     for (size_t i = 0; i < p.ipcs.size(); i++) {
-        auto t = p.thread[i]->values(f), q = p.process[i]->values(f);
-        std::vector<double> r;
-        for (size_t k = 0; k < t.size() && k < q.size(); k++)
-            r.push_back(ratio(t[k], q[k]));
-        double m = median_of(r);
+        double m = median_of(ratios_per_round(*p.thread[i], *p.process[i], f));
         if (std::isfinite(m))
             out += tk::strprintf("%s%s %.2fx", out.empty() ? "" : ", ", p.ipcs[i].c_str(), m);
     }
@@ -216,11 +221,9 @@ void coroutine_conclusions(const std::vector<CompareRow>& rows, std::vector<Conc
     const CompareRow* coro = find(rows, "coroutine", "asm", "same-cpu");
     const CompareRow* thread = find(rows, "thread", "futex", "same-cpu");
     if (coro && thread) {
-        std::vector<double> per_round;
-        auto t = thread->values(F_SWITCH_COST), c = coro->values(F_SWITCH_COST);
-        for (size_t k = 0; k < t.size() && k < c.size(); k++)
-            per_round.push_back(ratio(t[k], c[k]));
-        Conclusion k = paired("same-cpu", "coroutine_vs_thread", per_round, 1.0, kMargin, "ratio");
+        Conclusion k =
+            paired("same-cpu", "coroutine_vs_thread",
+                   ratios_per_round(*thread, *coro, F_SWITCH_COST), 1.0, kMargin, "ratio");
         Spread cs = coro->spread(F_SWITCH_COST), ts = thread->spread(F_SWITCH_COST);
         std::string figures = tk::strprintf(
             "a coroutine switch (hand-written asm, %s) vs a thread switch over a futex on one "
@@ -239,11 +242,8 @@ void coroutine_conclusions(const std::vector<CompareRow>& rows, std::vector<Conc
     }
     const CompareRow* uc = find(rows, "coroutine", "ucontext", "same-cpu");
     if (coro && uc) {
-        std::vector<double> per_round;
-        auto u = uc->values(F_SWITCH_COST), c = coro->values(F_SWITCH_COST);
-        for (size_t k = 0; k < u.size() && k < c.size(); k++)
-            per_round.push_back(ratio(u[k], c[k]));
-        Conclusion k = paired("same-cpu", "swapcontext_vs_asm", per_round, 1.0, kMargin, "ratio");
+        Conclusion k = paired("same-cpu", "swapcontext_vs_asm",
+                              ratios_per_round(*uc, *coro, F_SWITCH_COST), 1.0, kMargin, "ratio");
         Spread us = uc->spread(F_SWITCH_COST);
         if (k.decision.verdict == Verdict::higher)
             k.text = tk::strprintf(
