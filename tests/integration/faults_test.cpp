@@ -287,15 +287,25 @@ TEST(MoreThreadsThanKept, CtxswitchTraceTotalsStayWholeAndEachRowExact) {
 TEST(MoreThreadsThanKept, LockwaitTraceCountsEveryWakeAndEachRowExact) {
     REQUIRE_ROOT();
     auto o = overflow_run("lockwait-trace");
-    uint64_t wakes = 0;
-    for (auto& l : o.report["locks"])
+    uint64_t wakes = 0, libc_wakes = 0;
+    for (auto& l : o.report["locks"]) {
         if (l["name"] == "g_storm_word")
             wakes += l["wakes"].get<uint64_t>();
+        else if (l["name"].get<std::string>().find("(libc.so.6)") != std::string::npos)
+            libc_wakes += l["wakes"].get<uint64_t>();
+    }
     EXPECT_EQ(wakes, uint64_t(kOverflowCalls));  // lock rows are not thread records
     auto rows = storm_rows(o);
     EXPECT_GT(rows.size(), size_t(kKept / 2));
-    for (auto& t : rows)
-        EXPECT_EQ(t["wake_calls"].get<uint64_t>(), 1u) << t;
+    // Each row holds its thread's one wake of g_storm_word, and any wake of the C library's
+    // own locks on its way out: when exiting threads contend for malloc's free_list_lock,
+    // the one that unlocks it wakes the next (seen on a loaded machine, 1 run in 3).
+    uint64_t extra_wakes = 0;
+    for (auto& t : rows) {
+        EXPECT_GE(t["wake_calls"].get<uint64_t>(), 1u) << t;
+        extra_wakes += t["wake_calls"].get<uint64_t>() - 1;
+    }
+    EXPECT_LE(extra_wakes, libc_wakes) << o.report["locks"];
 }
 
 TEST(MoreThreadsThanKept, EpollTraceCountsEveryCallAndEachRowExact) {
