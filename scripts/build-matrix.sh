@@ -7,9 +7,10 @@
 #              _FORTIFY_SOURCE, -Werror=format-security, relro)  unit tests
 #   clang      CC=clang CXX=clang++                            unit tests
 #   sanitize   -DSANITIZE=ON (ASan + UBSan)                    unit and crash-lab tests
+#   fuzz       -DFUZZ=ON (clang, libFuzzer: scripts/fuzz.sh)   each fuzz target for 10 s
 # Run it before landing anything that touches the build. It takes long on 2 cores (a full
 # build each): name the ones to run, or none for all.
-#   scripts/build-matrix.sh [default|release|debian|clang|sanitize ...]
+#   scripts/build-matrix.sh [default|release|debian|clang|sanitize|fuzz ...]
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh >/dev/null
@@ -17,7 +18,7 @@ if ! command -v dpkg-buildflags >/dev/null; then  # the debian build's flags
     echo "build-matrix: installing dpkg-dev (dpkg-buildflags)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null
 fi
-all="default release debian clang sanitize"
+all="default release debian clang sanitize fuzz"
 which="${*:-$all}"
 jobs="$(nproc)"
 failed=""
@@ -69,6 +70,16 @@ for name in $which; do
         sanitize)
             build sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANITIZE=ON &&
                 run_tests sanitize -L "unit|crashlab" ;;
+        fuzz)
+            # its own build (the fuzz targets only) and run: scripts/fuzz.sh
+            echo "=== fuzz: scripts/fuzz.sh --build build-matrix/fuzz --seconds 10"
+            if scripts/fuzz.sh --build build-matrix/fuzz --seconds 10 >build-matrix/fuzz.log 2>&1; then
+                echo "=== fuzz: $(tail -1 build-matrix/fuzz.log | sed "s/^fuzz: //")"
+            else
+                grep -E "FAILED|reproducer|rerun" build-matrix/fuzz.log | head -10
+                echo "=== fuzz: FAILED (log: build-matrix/fuzz.log)"
+                failed="$failed fuzz"
+            fi ;;
         *)
             echo "build-matrix: unknown build $name (one of: $all)" >&2
             exit 2 ;;

@@ -54,38 +54,48 @@ if ! cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang+
     exit 1
 fi
 bin="$build/bin"
-echo "=== fuzz: built in $(($(date +%s) - start)) s"
+built=$(($(date +%s) - start))
+echo "=== fuzz: built in $built s"
 
 # Seeds: real crashes of the -O0 victim (the executable fuzz-analyze analyses against),
-# caught by crashlab run, their cores made small (fuzz-shrink-core); and this machine's
-# /proc texts. Made again when the victim is newer than they are.
+# caught by crashlab run, their cores made small by fuzz-shrink-core (docs/crashlab.md,
+# "Fuzzing"); and this machine's /proc texts. Made again when the victim is newer.
+#   KIND[,thread][,timeout][,memory]: memory keeps the writable segments whole for
+#   fuzz-analyze, where the evidence of an abort, an exception or a deadlock is
 seeds="$work/seeds"
 victim="$bin/crashlab-victim-O0"
+crashes="null-read null-call stack-overflow write-readonly exec-nonexec div-zero trap
+         external-signal null-read,thread double-free,memory assert,memory abort,memory
+         uncaught-exception,memory terminate,memory pure-virtual,memory stack-smash,memory
+         deadlock,timeout,memory"
 if [ ! -f "$seeds/.made" ] || [ "$victim" -nt "$seeds/.made" ]; then
     rm -rf "$seeds" "$work/runs"
     mkdir -p "$seeds/core-file" "$seeds/analyze" "$seeds/proc" "$work/runs"
-    for run in null-read null-call stack-overflow write-readonly exec-nonexec div-zero trap \
-        double-free assert uncaught-exception abort external-signal "null-read --thread" \
-        "deadlock --timeout"; do
-        name=$(echo "$run" | sed 's/ --/-/; s/-timeout$//')
-        set -- $run
-        kind=$1
-        extra=""
-        timeout_opt=""
-        [ "${2:-}" = "--thread" ] && extra="--thread"
-        [ "${2:-}" = "--timeout" ] && timeout_opt="--timeout 1"
-        # crashlab itself is instrumented here; its own leaks are not what this is for
+    for crash in $crashes; do
+        kind=${crash%%,*}
+        name=$(echo "$crash" | sed 's/,timeout//; s/,memory//; s/,/-/')
+        args="$kind"
+        opts=""
+        memory=""
+        case "$crash" in *,thread*) args="$kind --thread" ;; esac
+        case "$crash" in *,timeout*) opts="--timeout 1" ;; esac
+        case "$crash" in *,memory*) memory="--writable 262144" ;; esac
+        # crashlab is instrumented here; its own leaks are not what this is for
         # shellcheck disable=SC2086
-        ASAN_OPTIONS=detect_leaks=0 "$bin/crashlab" run -q $timeout_opt --dir "$work/runs/$name" \
-            -- "$victim" "$kind" $extra >/dev/null 2>&1 || true
+        ASAN_OPTIONS=detect_leaks=0 "$bin/crashlab" run -q $opts --dir "$work/runs/$name" \
+            -- "$victim" $args >/dev/null 2>&1 || true
         core=$(ls "$work/runs/$name"/*/core 2>/dev/null | head -1)
         if [ -z "$core" ]; then
-            echo "fuzz: no core from crashlab-victim-O0 $run (core_pattern: $(cat /proc/sys/kernel/core_pattern))" >&2
+            echo "fuzz: no core from crashlab-victim-O0 $args (core_pattern: $(cat /proc/sys/kernel/core_pattern))" >&2
             exit 1
         fi
         "$bin/fuzz-shrink-core" "$core" "$seeds/core-file/$name" --stack 4096 >/dev/null
-        "$bin/fuzz-shrink-core" "$core" "$seeds/analyze/$name" --stack 16384 --elf-pages >/dev/null
+        # shellcheck disable=SC2086
+        "$bin/fuzz-shrink-core" "$core" "$seeds/analyze/$name" --stack 16384 --elf-pages \
+            $memory >/dev/null
     done
+    # more than 65534 mappings: the count in section header 0
+    "$bin/fuzz-shrink-core" "$core" "$seeds/core-file/$name-pn-xnum" --pn-xnum >/dev/null
     rm -rf "$work/runs"
     cat /proc/self/maps >"$seeds/proc/maps"
     cat /proc/self/status >"$seeds/proc/status"
@@ -94,7 +104,7 @@ if [ ! -f "$seeds/.made" ] || [ "$victim" -nt "$seeds/.made" ]; then
     # kallsyms: the first symbols, and some of the modules' (with their [module])
     { head -50 /proc/kallsyms; grep -m 50 '\[' /proc/kallsyms || true; } >"$seeds/proc/kallsyms"
     touch "$seeds/.made"
-    echo "=== fuzz: seeds made: $(ls "$seeds/core-file" | wc -l) cores ($(du -sh "$seeds/analyze" | cut -f1) for analyze), $(ls "$seeds/proc" | wc -l) /proc texts"
+    echo "=== fuzz: seeds made in $(($(date +%s) - start - built)) s: $(ls "$seeds/core-file" | wc -l) core seeds ($(du -sh "$seeds/core-file" | cut -f1) for core-file, $(du -sh "$seeds/analyze" | cut -f1) for analyze), $(ls "$seeds/proc" | wc -l) /proc texts"
 fi
 
 failed=""

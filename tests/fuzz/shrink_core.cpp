@@ -1,14 +1,18 @@
 // fuzz-shrink-core: a small seed for the fuzzers from a real core.
-//   fuzz-shrink-core IN OUT [--stack BYTES] [--elf-pages]
+//   fuzz-shrink-core IN OUT [--stack BYTES] [--elf-pages] [--writable BYTES] [--pn-xnum]
 //
 // A real core of a victim is megabytes, most of it memory no reader of the notes looks at,
 // and a fuzzer mutates every byte it is given. The seed keeps the ELF header and the notes
-// as they are and, of the memory, only what an analysis needs most: BYTES (default 4096) of
-// each thread's stack from a page below its stack pointer up, and with --elf-pages the
+// as they are and, of the memory, only what an analysis needs most: --stack BYTES (default
+// 4096) of each thread's stack from a page below its stack pointer up; with --elf-pages the
 // first page of every segment that starts with an ELF header (libdwfl finds the modules and
-// their build-ids there). Every PT_LOAD keeps its range of the process's memory, split
-// where bytes are kept; the rest of it is "not dumped" (p_filesz 0), as the kernel writes
-// memory it leaves out. Pieces are whole pages, at page-aligned file offsets, as in a core.
+// their build-ids there); with --writable BYTES every writable segment of at most BYTES,
+// whole (heap, .data, .bss, TLS: where glibc's abort message, the exception in flight and
+// the mutexes are). Every PT_LOAD keeps its range of the process's memory, split where bytes
+// are kept; the rest of it is "not dumped" (p_filesz 0), as the kernel writes memory it
+// leaves out. Pieces are whole pages, at page-aligned file offsets, as in a core. --pn-xnum
+// writes the program header count as the kernel does past 65534 mappings: e_phnum PN_XNUM,
+// the count in section header 0.
 #include <elf.h>
 #include <sys/procfs.h>
 #include <sys/user.h>
@@ -96,11 +100,14 @@ std::vector<uint64_t> stack_pointers(const Core& c) {
 // The byte ranges of a PT_LOAD to keep, relative to its start, sorted and disjoint.
 std::vector<std::pair<uint64_t, uint64_t>> kept_ranges(const Core& c, const Elf64_Phdr& ph,
                                                        const std::vector<uint64_t>& sps,
-                                                       uint64_t stack, bool elf_pages) {
+                                                       uint64_t stack, bool elf_pages,
+                                                       uint64_t writable) {
     uint64_t avail = ph.p_offset >= c.bytes.size()
                          ? 0
                          : std::min<uint64_t>(ph.p_filesz, c.bytes.size() - ph.p_offset);
     std::vector<std::pair<uint64_t, uint64_t>> r;
+    if ((ph.p_flags & PF_W) && ph.p_memsz <= writable && avail > 0)
+        r.emplace_back(0, avail);
     if (elf_pages && avail >= SELFMAG && memcmp(c.bytes.data() + ph.p_offset, ELFMAG, SELFMAG) == 0)
         r.emplace_back(0, std::min(kPage, avail));
     for (uint64_t sp : sps) {
@@ -126,15 +133,23 @@ std::vector<std::pair<uint64_t, uint64_t>> kept_ranges(const Core& c, const Elf6
 
 int main(int argc, char** argv) {
     if (argc < 3)
-        fail("usage: fuzz-shrink-core IN OUT [--stack BYTES] [--elf-pages]");
+        fail(
+            "usage: fuzz-shrink-core IN OUT [--stack BYTES] [--elf-pages] [--writable BYTES] "
+            "[--pn-xnum]");
     uint64_t stack = kPage;
     bool elf_pages = false;
+    uint64_t writable = 0;
+    bool pn_xnum = false;
     for (int i = 3; i < argc; i++) {
         std::string a = argv[i];
         if (a == "--stack" && i + 1 < argc)
             stack = std::strtoull(argv[++i], nullptr, 10);
         else if (a == "--elf-pages")
             elf_pages = true;
+        else if (a == "--writable" && i + 1 < argc)
+            writable = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--pn-xnum")
+            pn_xnum = true;
         else
             fail("unknown option " + a);
     }
@@ -169,7 +184,7 @@ int main(int argc, char** argv) {
             out_ph.push_back(p);
             data.emplace_back(keep ? ph.p_offset + lo : 0, keep ? hi - lo : 0);
         };
-        for (auto [lo, hi] : kept_ranges(c, ph, sps, stack, elf_pages)) {
+        for (auto [lo, hi] : kept_ranges(c, ph, sps, stack, elf_pages, writable)) {
             if (at < lo)
                 piece(at, lo, false);
             piece(lo, hi, true);
@@ -195,6 +210,17 @@ int main(int argc, char** argv) {
         out_ph[i].p_offset = out.size();
         out.insert(out.end(), c.bytes.begin() + std::ptrdiff_t(data[i].first),
                    c.bytes.begin() + std::ptrdiff_t(data[i].first + len));
+    }
+    if (pn_xnum) {
+        eh.e_phnum = PN_XNUM;
+        eh.e_shnum = 1;
+        out.resize((out.size() + 7) & ~size_t(7));
+        eh.e_shoff = out.size();
+        eh.e_shentsize = sizeof(Elf64_Shdr);
+        Elf64_Shdr sh0{};
+        sh0.sh_info = uint32_t(out_ph.size());
+        out.insert(out.end(), reinterpret_cast<const uint8_t*>(&sh0),
+                   reinterpret_cast<const uint8_t*>(&sh0) + sizeof sh0);
     }
     memcpy(out.data(), &eh, sizeof eh);
     memcpy(out.data() + sizeof eh, out_ph.data(), out_ph.size() * sizeof(Elf64_Phdr));
