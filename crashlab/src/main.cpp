@@ -22,6 +22,7 @@
 #include "analysis.h"
 #include "core_file.h"
 #include "errors.h"
+#include "json_text.h"
 #include "kinds.h"
 #include "launcher.h"
 #include "report.h"
@@ -40,7 +41,7 @@ int cmd_list(bool json) {
                            {"description", k.description},
                            {"needs_timeout", k.needs_timeout},
                            {"triggered_by_victim", k.triggered}});
-        std::cout << out.dump(2) << "\n";
+        std::cout << tk::json_text(out) << "\n";
         return 0;
     }
     std::cout << "crash kinds (crashlab-victim-{O0,O2,stripped} KIND [--thread]):\n";

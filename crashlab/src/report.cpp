@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "json_text.h"
+
 namespace crashlab {
 
 namespace {
@@ -371,17 +373,12 @@ namespace crashlab {
 
 namespace {
 
-// Names and paths come from the core and the files it names: bytes that are not UTF-8 (a
-// Latin-1 file name, a damaged note) become U+FFFD, as in the rest of the document, so that
-// the report stays JSON.
-constexpr auto kReplaceInvalidUtf8 = nlohmann::json::error_handler_t::replace;
-
 void append_json_string(std::string& out, const std::string& s) {
     if (s.empty()) {
         out += "null";
         return;
     }
-    out += nlohmann::json(s).dump(-1, ' ', false, kReplaceInvalidUtf8);
+    out += tk::json_text(nlohmann::json(s), -1);
 }
 
 void append_frames(std::string& out, const ThreadReport& t, const std::string& indent) {
@@ -434,7 +431,7 @@ std::string render_json_text(const Analysis& a) {
     // The json value without frames, dumped; then each thread object gets its frames
     // spliced in before its closing brace. The thread objects are found in order by their
     // "machine_frames" key, which only thread objects have.
-    std::string doc = render_json(a).dump(2, ' ', false, kReplaceInvalidUtf8);
+    std::string doc = tk::json_text(render_json(a));
     std::string out;
     out.reserve(doc.size() + 200 * 1024);
     size_t pos = 0;

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "errors.h"
+#include "json_text.h"
 #include "launcher.h"
 #include "output.h"
 #include "report.h"
@@ -489,9 +490,8 @@ int run_command(const RunOptions& options) {
     std::string report = render_json_text(a);
     std::string text = render_text(a);
     nlohmann::json meta = crash_metadata(options, program, cwd, dir, core, o, uid, gid, started, a);
-    // The command, its directory and the modules' names are anyone's bytes: not UTF-8, U+FFFD.
     write_private_file(dir + "/metadata.json",
-                       meta.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                       tk::json_text(meta) + "\n",
                        creds.uid, creds.gid);
     write_private_file(dir + "/report.txt", text, creds.uid, creds.gid);
     write_private_file(dir + "/report.json", report, creds.uid, creds.gid);

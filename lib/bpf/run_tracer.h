@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_text.h"
 #include "output.h"
 #include "run_report.h"
 #include "trace_session.h"
@@ -129,7 +130,7 @@ int run_tracer(TraceSession& session, Probes& probes, const ReportMaker<Snapshot
         maker.finish(report, session);
     emit_report(
         opts.json, [&] { return maker.text(report); },
-        [&] { return maker.json(report).dump(2) + "\n"; });
+        [&] { return json_text(maker.json(report)) + "\n"; });
     return session.exit_code();
 }
 

@@ -414,6 +414,21 @@ TEST_P(TracerFaults, MapsBackToTheirBaselineAfterAStorm) {
     }
 }
 
+// A program whose name is not UTF-8 (Latin-1 "\xe9", as a thread's comm holds it): the JSON
+// report is still JSON, the byte U+FFFD, instead of "internal error" and no report.
+TEST_P(TracerFaults, NamesThatAreNotUtf8StayJson) {
+    REQUIRE_ROOT();
+    const std::string dir = harness::temp_path("latin1");
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+    const std::string program = dir + "/sl\xe9" "ep";  // its comm: "sl\xe9ep"
+    ASSERT_EQ(symlink("/bin/sleep", program.c_str()), 0);
+    auto r = run({bin(tool()), "--json", "-", "--", program, "0.1"}, harness::as_root());
+    std::filesystem::remove_all(dir);
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_TRUE(nlohmann::json::accept(r.out)) << r.out.substr(0, 300);
+    EXPECT_NE(r.out.find("sl\ufffdep"), std::string::npos) << r.out.substr(0, 2000);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTracers, TracerFaults,
                          testing::Values(Tracer{"ctxswitch-trace", true, {"live"}, true},
                                          Tracer{"lockwait-trace", false, {"live", "procs"}, true},

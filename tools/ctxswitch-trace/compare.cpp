@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "errors.h"
+#include "json_text.h"
 #include "kernel_features.h"
 #include "output.h"
 #include "text.h"
@@ -358,7 +359,7 @@ int compare_main(int argc, char** argv) {
     if (!json_to_stdout)
         fputs(compare_table(result).c_str(), stdout);
     if (!o.json.empty())
-        tk::write_output(o.json, compare_json(result).dump(2) + "\n");
+        tk::write_output(o.json, tk::json_text(compare_json(result)) + "\n");
     if (!o.svg.empty()) {
         tk::write_output(o.svg, compare_svg(result));
         if (!json_to_stdout)

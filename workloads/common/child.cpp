@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "errors.h"
+#include "json_text.h"
 
 namespace wl {
 
@@ -131,7 +132,7 @@ std::optional<int> Child::wait_for(int ms) {
 }
 
 void send_result(int result_fd, const nlohmann::json& j) {
-    std::string text = j.dump();
+    std::string text = tk::json_text(j, -1);
     const char* p = text.data();
     size_t left = text.size();
     while (left > 0) {

@@ -1,5 +1,6 @@
 #include "common/json_output.h"
 
+#include "json_text.h"
 #include "output.h"
 
 namespace wl {
@@ -13,7 +14,7 @@ void write_json(const nlohmann::json& j, const std::string& dest) {
         return;
     // The toolkit's writer: stdout for "-", otherwise a temporary file renamed into place
     // (whole or not at all), given to the user who ran sudo.
-    tk::write_output(dest, j.dump(2) + "\n");
+    tk::write_output(dest, tk::json_text(j) + "\n");
 }
 
 }  // namespace wl
