@@ -490,9 +490,7 @@ int run_command(const RunOptions& options) {
     std::string report = render_json_text(a);
     std::string text = render_text(a);
     nlohmann::json meta = crash_metadata(options, program, cwd, dir, core, o, uid, gid, started, a);
-    write_private_file(dir + "/metadata.json",
-                       tk::json_text(meta) + "\n",
-                       creds.uid, creds.gid);
+    write_private_file(dir + "/metadata.json", tk::json_text(meta) + "\n", creds.uid, creds.gid);
     write_private_file(dir + "/report.txt", text, creds.uid, creds.gid);
     write_private_file(dir + "/report.json", report, creds.uid, creds.gid);
 

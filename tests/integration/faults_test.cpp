@@ -420,7 +420,7 @@ TEST_P(TracerFaults, NamesThatAreNotUtf8StayJson) {
     REQUIRE_ROOT();
     const std::string dir = harness::temp_path("latin1");
     ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
-    const std::string program = dir + "/sl\xe9" "ep";  // its comm: "sl\xe9ep"
+    const std::string program = dir + "/sl\xe9" + "ep";  // its comm: "sl\xe9ep"
     ASSERT_EQ(symlink("/bin/sleep", program.c_str()), 0);
     auto r = run({bin(tool()), "--json", "-", "--", program, "0.1"}, harness::as_root());
     std::filesystem::remove_all(dir);
