@@ -257,6 +257,14 @@ static __always_inline __u64 user_stack_pointer(void)
     return regs ? regs->sp : 0;
 }
 
+/* Where the current task entered the kernel from: the user IP after its syscall. */
+static __always_inline __u64 user_ip(void)
+{
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+    return regs ? regs->ip : 0;
+}
+
 static __always_inline __u32 outcome_of(long ret)
 {
     if (ret >= 0)
