@@ -387,14 +387,10 @@ TEST(LockwaitKinds, JoinsAreNotContention) {
     }
     EXPECT_GE(joins, 1);
     // the verdict line heads the text report too
-    auto res = run({bin("lockwait-trace"), "--", bin("contention"), "--mode", "mutex", "-w", "2",
-                    "-n", "200", "--cpu", "0"},
-                   harness::as_root());
-    ASSERT_EQ(res.status, 0) << res.err;
-    EXPECT_NE(res.out.find("verdict: most contended lock g_contended_mutex (mutex"),
-              std::string::npos)
-        << res.out;
-    EXPECT_NE(res.out.find("contention: locks by blocked time"), std::string::npos) << res.out;
+    const std::string& text = r.result.out;
+    EXPECT_NE(text.find("verdict: most contended lock g_contended_mutex (mutex"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("contention: locks by blocked time"), std::string::npos) << text;
 }
 
 TEST(LockwaitTrace, TwoThreadHandoffNamesTheWaker) {

@@ -35,8 +35,8 @@ struct StackWindow {
 };
 
 // The value of a CFI expression: the forms compilers emit for the CFA and saved registers
-// (breg + offset, CFA + offset, constants). *IS_VALUE: the result is the register's value,
-// not the address it was saved at.
+// (breg + offset, as libdw gives a CFA rule: DW_OP_bregx; CFA + offset; constants). *IS_VALUE: the
+// result is the register's value, not the address it was saved at.
 std::optional<uint64_t> evaluate(const Dwarf_Op* ops, size_t nops, const Regs& r, uint64_t cfa,
                                  bool* is_value) {
     std::vector<uint64_t> st;
@@ -44,10 +44,12 @@ std::optional<uint64_t> evaluate(const Dwarf_Op* ops, size_t nops, const Regs& r
         const Dwarf_Op& op = ops[i];
         if (op.atom == DW_OP_call_frame_cfa) {
             st.push_back(cfa);
-        } else if (op.atom == DW_OP_breg0 + kRegRsp) {
-            st.push_back(r.sp + op.number);
-        } else if (op.atom == DW_OP_breg0 + kRegRbp) {
-            st.push_back(r.bp + op.number);
+        } else if (op.atom == DW_OP_breg0 + kRegRsp ||
+                   (op.atom == DW_OP_bregx && op.number == kRegRsp)) {
+            st.push_back(r.sp + (op.atom == DW_OP_bregx ? op.number2 : op.number));
+        } else if (op.atom == DW_OP_breg0 + kRegRbp ||
+                   (op.atom == DW_OP_bregx && op.number == kRegRbp)) {
+            st.push_back(r.bp + (op.atom == DW_OP_bregx ? op.number2 : op.number));
         } else if (op.atom >= DW_OP_lit0 && op.atom <= DW_OP_lit31) {
             st.push_back(op.atom - DW_OP_lit0);
         } else if (op.atom == DW_OP_const1u || op.atom == DW_OP_const1s ||
@@ -115,13 +117,6 @@ std::optional<Regs> step(Dwfl* dwfl, const Regs& r, bool innermost, const StackW
     }
     free(frame);
     return out;
-}
-
-bool in_runtime(const std::string& module) {
-    for (const char* m : {"libc.so", "libstdc++.so", "libpthread.so", "ld-linux", "libgcc_s"})
-        if (module.rfind(m, 0) == 0)
-            return true;
-    return false;
 }
 
 // Appends the source frames at IP (inlined ones first); returns the module's base name.
@@ -247,7 +242,10 @@ std::optional<uint64_t> static_address(Dwarf_Die* die) {
     return ops[0].number;
 }
 
-void index_variables(Dwarf_Die* parent, std::map<uint64_t, uint64_t>& index) {
+// Every variable with a static address, by address; and the declarations of variables
+// defined where the debug info does not see them (in assembly, in code built without -g),
+// by qualified name.
+void index_variables(Dwarf_Die* parent, TypeFinder::Index& index) {
     Dwarf_Die child;
     if (dwarf_child(parent, &child) != 0)
         return;
@@ -255,7 +253,9 @@ void index_variables(Dwarf_Die* parent, std::map<uint64_t, uint64_t>& index) {
         int tag = dwarf_tag(&child);
         if (tag == DW_TAG_variable) {
             if (auto addr = static_address(&child))
-                index.emplace(*addr, dwarf_dieoffset(&child));
+                index.by_address.emplace(*addr, dwarf_dieoffset(&child));
+            else if (dwarf_hasattr(&child, DW_AT_declaration) && dwarf_hasattr(&child, DW_AT_type))
+                index.declared.emplace(qualified_name(&child), dwarf_dieoffset(&child));
         } else if (tag == DW_TAG_namespace || tag == DW_TAG_subprogram ||
                    tag == DW_TAG_lexical_block || tag == DW_TAG_structure_type ||
                    tag == DW_TAG_class_type) {
@@ -277,20 +277,26 @@ std::optional<TypedObject> TypeFinder::find(tk::Symbolizer& sym, const tk::DataS
     if (!dw)
         return std::nullopt;
     auto [it, fresh] = index_.try_emplace(dw);
+    Index& index = it->second;
     if (fresh) {
         Dwarf_Off off = 0, next = 0;
         size_t header = 0;
         while (dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
             Dwarf_Die cu;
             if (dwarf_offdie(dw, off + header, &cu))
-                index_variables(&cu, it->second);
+                index_variables(&cu, index);
             off = next;
         }
     }
     uint64_t start = address - symbol.offset;
-    auto var = it->second.find(start - bias);
+    auto var = index.by_address.find(start - bias);
+    std::optional<uint64_t> die_offset;
+    if (var != index.by_address.end())
+        die_offset = var->second;
+    else if (auto decl = index.declared.find(symbol.name); decl != index.declared.end())
+        die_offset = decl->second;
     Dwarf_Die die, type;
-    if (var == it->second.end() || !dwarf_offdie(dw, var->second, &die) || !type_of(&die, &type))
+    if (!die_offset || !dwarf_offdie(dw, *die_offset, &die) || !type_of(&die, &type))
         return std::nullopt;
     return object_at(type, symbol.offset, symbol.name);
 }
@@ -311,7 +317,7 @@ CallSite wait_call_site(tk::Symbolizer& sym, const lw_lock_row& row) {
     Regs r{row.wait_ip, row.wait_sp, row.wait_bp};
     for (size_t i = 0; i < kMaxMachineFrames; i++) {
         std::string module = add_frames(sym, r.ip, i > 0, site);
-        if (!in_runtime(module))
+        if (!is_runtime_module(module))
             break;  // the first frame outside the C and C++ runtime: the program's call
         auto caller = step(sym.dwfl(), r, i == 0, stack);
         if (!caller)

@@ -32,8 +32,13 @@ class TypeFinder {
     std::optional<TypedObject> find(tk::Symbolizer& sym, const tk::DataSymbol& symbol,
                                     uint64_t address);
 
+    struct Index {
+        std::map<uint64_t, uint64_t> by_address;   // variable address (unbiased) -> DIE
+        std::map<std::string, uint64_t> declared;  // qualified name -> declaration DIE
+    };
+
   private:
-    std::map<const void*, std::map<uint64_t, uint64_t>> index_;  // Dwarf -> address -> DIE
+    std::map<const void*, Index> index_;  // one per module's Dwarf
 };
 
 // The first wait of a row: its function and callers, innermost first, up to the first

@@ -74,14 +74,6 @@ bool is_futex_helper(const std::string& bare) {
     return starts_with(bare, "futex_") || starts_with(bare, "lll_futex");
 }
 
-// The C and C++ runtime: futex calls made here are the runtime's; elsewhere, the program's.
-bool is_runtime_module(std::string_view module) {
-    for (const char* m : {"libc.so", "libstdc++.so", "libpthread.so", "ld-linux", "libgcc_s"})
-        if (starts_with(module, m))
-            return true;
-    return false;
-}
-
 struct TypeRule {
     const char* name;  // qualified, template arguments off
     LockKind kind;
@@ -157,6 +149,13 @@ const char* wait_class_name(WaitClass c) {
         default:
             return "other";
     }
+}
+
+bool is_runtime_module(std::string_view module) {
+    for (const char* m : {"libc.so", "libstdc++.so", "libpthread.so", "ld-linux", "libgcc_s"})
+        if (starts_with(module, m))
+            return true;
+    return false;
 }
 
 std::optional<LockKind> kind_of_type(std::string_view name) {

@@ -55,6 +55,10 @@ struct SiteFrame {
 // its callers as far as the unwinding went.
 using CallSite = std::vector<SiteFrame>;
 
+// Whether MODULE (a base name) is the C or C++ runtime (libc.so.6, libstdc++.so.6 ...):
+// futex calls made there are the runtime's, elsewhere the program's own.
+bool is_runtime_module(std::string_view module);
+
 // What the tool knows of one futex word.
 struct WordEvidence {
     bool pi = false;                    // FUTEX_LOCK_PI / UNLOCK_PI on it
