@@ -62,8 +62,8 @@ TK_THREAD_RECORDS(struct lw_thread_stats, LW_MAX_THREADS)
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    /* preallocated, like every map a program adds to: 7.8 KB a row with its histograms and the first wait's stack window,
-     * sized by user space (--max-locks) */
+    /* preallocated, like every map a program adds to: 7.8 KB a row with its histograms and
+     * its first wait's stack window, sized by user space (--max-locks) */
     __uint(max_entries, LW_MAX_LOCK_ROWS);
     __type(key, struct lw_lock_key);
     __type(value, struct lw_lock_row);
