@@ -244,6 +244,7 @@ TEST(LockwaitTrace, ProcessesOnAProcessSharedMutex) {
         waits += l["waits"].get<uint64_t>();
         EXPECT_TRUE(l["shared"].get<bool>())
             << "a process-shared mutex uses futex calls without FUTEX_PRIVATE_FLAG";
+        EXPECT_EQ(l["kind"], "mutex") << l["kind_evidence"];
         EXPECT_EQ(l["address"], r.workload["lock"]["address"]);
     }
     EXPECT_GE(named, 2) << "the workers' processes each see the shared mutex at the same address";

@@ -340,13 +340,13 @@ void render_lock_table(std::ostringstream& out, const Report& r, WaitClass c, si
         << (shown < rows.size() ? tk::strprintf(" (top %zu of %zu, -v for all)", shown, rows.size())
                                 : "")
         << ":\n";
-    out << tk::strprintf("  %7s  %-14s  %-28s %-11s %8s %8s %10s %10s %10s %8s %8s  %s\n", "PID",
+    out << tk::strprintf("  %7s  %-14s  %-34s %-11s %8s %8s %10s %10s %10s %8s %8s  %s\n", "PID",
                          "ADDRESS", "LOCK", "KIND", "WAITS", "BLOCKED", "BLOCKED-T", "AVG", "P99",
                          "WAKES", "WOKEN", "OPS");
     for (size_t i = 0; i < shown; i++) {
         const Lock& l = *rows[i];
-        std::string name = l.name.size() > 28 ? l.name.substr(0, 27) + "~" : l.name;
-        out << tk::strprintf("  %7u  %-14s  %-28s %-11s %8" PRIu64 " %8" PRIu64
+        std::string name = l.name.size() > 34 ? l.name.substr(0, 33) + "~" : l.name;
+        out << tk::strprintf("  %7u  %-14s  %-34s %-11s %8" PRIu64 " %8" PRIu64
                              " %10s %10s %10s %8" PRIu64 " %8" PRIu64 "  %s\n",
                              l.pid, hex(l.address).c_str(), name.c_str(), kind_name(l.kind),
                              l.waits, l.blocked, format_ns(double(l.blocked_ns)).c_str(),
