@@ -62,8 +62,8 @@ TK_THREAD_RECORDS(struct lw_thread_stats, LW_MAX_THREADS)
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    /* preallocated, like every map a program adds to: 7.5 KB a row with its histograms,
-     * sized by user space (--max-locks) */
+    /* preallocated, like every map a program adds to: 7.8 KB a row with its histograms and
+     * its first wait's stack window, sized by user space (--max-locks) */
     __uint(max_entries, LW_MAX_LOCK_ROWS);
     __type(key, struct lw_lock_key);
     __type(value, struct lw_lock_row);
@@ -255,6 +255,14 @@ static __always_inline __u64 user_stack_pointer(void)
     struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
     return regs ? regs->sp : 0;
+}
+
+/* Where the current task entered the kernel from: the user IP after its syscall. */
+static __always_inline __u64 user_ip(void)
+{
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+    return regs ? regs->ip : 0;
 }
 
 static __always_inline __u32 outcome_of(long ret)

@@ -24,6 +24,7 @@
 #define LW_MAX_KLOCK_ROWS 4096 /* (kernel lock, kernel stack) rows */
 #define LW_MAX_ULOCKS 2048     /* pthread objects seen by the uprobes (at most; --max-locks) */
 #define LW_MAX_HELD 16384      /* (thread, mutex) pairs held right now (uprobes) */
+#define LW_SITE_WORDS 32       /* user stack words kept from a row's first wait (256 bytes) */
 
 /*
  * Operations, one index per kind of futex call: the futex(2) commands are op &
@@ -119,20 +120,30 @@ struct lw_lock_row {
     __u64 waits;   /* wait calls on this word */
     __u64 blocked; /* waits that went to sleep inside the call */
     __u64 outcome[LW_OUTCOMES];
-    __u64 blocked_ns;      /* blocked time of those waits */
-    __u64 wait_ns;         /* time in the wait calls, enter to exit */
-    __u64 handoffs;        /* blocked waits woken by a task (not an interrupt), latency measured */
-    __u64 handoff_ns;      /* their handoff latency */
-    __u64 wakes;           /* wake calls on this word */
-    __u64 woken;           /* waiters those calls woke */
-    __u64 requeued;        /* waiters they moved to another word (REQUEUE, CMP_REQUEUE) */
-    __u64 other_calls;     /* TRYLOCK_PI, FD, unknown commands */
-    __u64 user_sp;         /* the caller's stack pointer at its first call on the word */
-    __u32 flags;           /* LW_LF_* */
-    __u32 ops_seen;        /* bit (1 << op) for every operation used on the word */
-    struct hist h_blocked; /* blocked time of blocked waits */
-    struct hist h_wait;    /* time in the wait calls */
-    struct hist h_handoff; /* handoff latency */
+    __u64 blocked_ns;  /* blocked time of those waits */
+    __u64 wait_ns;     /* time in the wait calls, enter to exit */
+    __u64 handoffs;    /* blocked waits woken by a task (not an interrupt), latency measured */
+    __u64 handoff_ns;  /* their handoff latency */
+    __u64 wakes;       /* wake calls on this word */
+    __u64 woken;       /* waiters those calls woke */
+    __u64 requeued;    /* waiters they moved to another word (REQUEUE, CMP_REQUEUE) */
+    __u64 other_calls; /* TRYLOCK_PI, FD, unknown commands */
+    __u64 user_sp;     /* the caller's stack pointer at its first call on the word */
+    __u32 flags;       /* LW_LF_* */
+    __u32 ops_seen;    /* bit (1 << op) for every operation used on the word */
+    /* What kind of object the word is, as evidence for user space (kinds.h): where the
+     * thread's first wait and first wake on the word were called from, the value that
+     * wait expected (a live thread's tid: a join), and the user registers and stack at
+     * that wait, unwound in user space through the C library's CFI (it has no frame
+     * pointers). Recorded once per row, so the common call pays one compare. */
+    __u64 wait_ip;                   /* user IP after the first wait's syscall; 0: none */
+    __u64 wake_ip;                   /* ... after the first wake's */
+    __u64 wait_val;                  /* the value the first wait expected */
+    __u64 wait_sp, wait_bp;          /* rsp and rbp at the first wait */
+    __u64 wait_stack[LW_SITE_WORDS]; /* the user stack from wait_sp up (0s if unreadable) */
+    struct hist h_blocked;           /* blocked time of blocked waits */
+    struct hist h_wait;              /* time in the wait calls */
+    struct hist h_handoff;           /* handoff latency */
 };
 
 /* Who woke whom on one word: only blocked waits that a task (not an interrupt) woke. */

@@ -154,6 +154,23 @@ __noinline int lw_row_add_wait(struct lw_lock_row *row, const struct lw_call *c,
     return 0;
 }
 
+/* The first wait of a thread on its word: where it was called from, with the stack to
+ * unwind in user space, and the value it expected. */
+__noinline int lw_note_wait_site(struct lw_lock_row *row, __u64 val)
+{
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+    if (!row || !regs)
+        return 0;
+    row->wait_ip = regs->ip;
+    row->wait_sp = regs->sp;
+    row->wait_bp = regs->bp;
+    row->wait_val = val;
+    if (bpf_probe_read_user(row->wait_stack, sizeof(row->wait_stack), (void *)regs->sp))
+        __builtin_memset(row->wait_stack, 0, sizeof(row->wait_stack));
+    return 0;
+}
+
 /* Who woke the waiter of KEY, from the call's record of its wakeup. */
 __noinline int lw_note_waker(const struct lw_lock_key *key, const struct lw_call *c)
 {
@@ -311,6 +328,10 @@ static __always_inline int on_exit(void *ctx, long ret)
     if (row) {
         row->flags |= c->flags;
         row->ops_seen |= 1U << (c->op & 31);
+        if (cls == LW_CLASS_WAIT && !row->wait_ip)
+            lw_note_wait_site(row, c->op == LW_SYS_FUTEX_WAITV ? 0 : c->arg);
+        else if (cls == LW_CLASS_WAKE && !row->wake_ip)
+            row->wake_ip = user_ip();
     }
 
     if (cls == LW_CLASS_WAIT) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -195,6 +196,7 @@ TEST(LockwaitTrace, ThreadsOnOneMutexCountsMatchPerfAndTheLockIsNamed) {
     // the very address the workload reports for its global mutex
     EXPECT_EQ((*l)["address"], r.workload["lock"]["address"]);
     EXPECT_EQ((*l)["name_kind"], "symbol");
+    EXPECT_EQ((*l)["kind"], "mutex");
     EXPECT_FALSE((*l)["shared"].get<bool>());
     EXPECT_GT((*l)["waits"].get<uint64_t>(), 0u);
     EXPECT_GT((*l)["blocked"].get<uint64_t>(), 0u);
@@ -242,6 +244,7 @@ TEST(LockwaitTrace, ProcessesOnAProcessSharedMutex) {
         waits += l["waits"].get<uint64_t>();
         EXPECT_TRUE(l["shared"].get<bool>())
             << "a process-shared mutex uses futex calls without FUTEX_PRIVATE_FLAG";
+        EXPECT_EQ(l["kind"], "mutex") << l["kind_evidence"];
         EXPECT_EQ(l["address"], r.workload["lock"]["address"]);
     }
     EXPECT_GE(named, 2) << "the workers' processes each see the shared mutex at the same address";
@@ -274,6 +277,10 @@ TEST(LockwaitTrace, ConditionVariableWaitsAreWaitBitset) {
             bitset |= op == "FUTEX_WAIT_BITSET";
         if (cond && bitset)
             cond_bitset_waits += l["waits"].get<uint64_t>();
+        if (cond) {  // named after the pthread_cond_t, not its word inside (+40)
+            EXPECT_TRUE(name == "g_contended_not_empty" || name == "g_contended_not_full") << name;
+            EXPECT_EQ(l["kind"], "condvar") << name;
+        }
     }
     EXPECT_GT(cond_bitset_waits, 0u);
 }
@@ -286,8 +293,105 @@ TEST(LockwaitTrace, SemaphoreWaitsAreOnTheSemaphore) {
     expect_counts_match_perf(r);
     const json* l = find_lock(r.j, "g_contended_sem");
     ASSERT_TRUE(l) << r.j["locks"].dump(1).substr(0, 3000);
+    EXPECT_EQ((*l)["kind"], "semaphore");
     EXPECT_GT((*l)["waits"].get<uint64_t>(), 0u);
     EXPECT_GT((*l)["wakes"].get<uint64_t>(), 0u);
+}
+
+// --- kinds -------------------------------------------------------------------------------
+
+// The futex words of process PID whose address lies in [address, address + size).
+std::vector<const json*> rows_in(const json& j, int pid, const std::string& address,
+                                 uint64_t size) {
+    std::vector<const json*> out;
+    uint64_t lo = std::stoull(address, nullptr, 16);
+    for (const auto& l : j["locks"]) {
+        uint64_t a = std::stoull(l["address"].get<std::string>(), nullptr, 16);
+        if (l["pid"] == pid && a >= lo && a < lo + size)
+            out.push_back(&l);
+    }
+    return out;
+}
+
+// lockwait-kinds: one object of every kind, each blocking a known number of times.
+TEST(LockwaitKinds, EveryKindIsNamedAndCountedAsTheWorkloadCountedIt) {
+    REQUIRE_ROOT();
+    std::string report = harness::temp_path("lockwait.json");
+    std::string own = harness::temp_path("kinds.json");
+    auto res = run({bin("lockwait-trace"), "--json", report, "--", bin("lockwait-kinds"), "6", own},
+                   harness::as_root());
+    ASSERT_EQ(res.status, 0) << res.err;
+    json j = parse_json(harness::read_file(report));
+    json w = parse_json(harness::read_file(own));
+    for (auto& f : {report, own})
+        unlink(f.c_str());
+    std::map<std::string, uint64_t> expected;  // blocked waits by kind, as the workload counted
+    for (const auto& o : w["objects"]) {
+        std::string name = o["name"], kind = o["kind"];
+        uint64_t blocked = o["blocked"];
+        expected[kind] += blocked;
+        std::vector<const json*> rows;
+        if (o["address"] != "0") {
+            rows = rows_in(j, o["pid"], o["address"], o["size"]);
+        } else {
+            for (const auto& l : j["locks"])
+                if (l["pid"] == o["pid"] && l["name"].get<std::string>().rfind(name, 0) == 0)
+                    rows.push_back(&l);
+        }
+        ASSERT_FALSE(rows.empty()) << name << "\n" << j["locks"].dump(1).substr(0, 6000);
+        uint64_t tool_blocked = 0;
+        for (const json* l : rows) {
+            EXPECT_EQ((*l)["kind"], kind)
+                << name << ": " << (*l)["kind_evidence"] << " (" << (*l)["name"] << ")";
+            tool_blocked += (*l)["blocked"].get<uint64_t>();
+            // a global is named after its object (and member), not the word inside it
+            if ((*l)["name_kind"] == "symbol" && name.rfind("guard variable", 0) != 0) {
+                EXPECT_EQ((*l)["name"], name);
+            }
+        }
+        EXPECT_EQ(tool_blocked, blocked) << name;
+    }
+    // per kind: every blocked wait of the workload's objects, and no others (the C library's
+    // own locks may add mutex waits of their own)
+    for (const auto& [kind, n] : expected) {
+        if (kind == "mutex") {
+            EXPECT_GE(j["kinds"][kind]["blocked"].get<uint64_t>(), n) << kind;
+        } else {
+            EXPECT_EQ(j["kinds"][kind]["blocked"].get<uint64_t>(), n) << kind;
+        }
+    }
+    EXPECT_EQ(j["kinds"]["unknown"]["blocked"], 0) << j["locks"].dump(1).substr(0, 6000);
+    // the join names the thread it waited for, and it is no contention
+    EXPECT_EQ(j["verdict"]["most_contended"]["kind"], "mutex");
+}
+
+// pthread_join of threads that run longer than any lock wait: the mutex is still the top
+// contended lock; the joins are waits for an end.
+TEST(LockwaitKinds, JoinsAreNotContention) {
+    REQUIRE_ROOT();
+    Traced r = trace_contention(with({"--mode", "mutex", "-w", "4", "-n", "1000"}, kContended), {});
+    const json& top = r.j["verdict"]["most_contended"];
+    ASSERT_TRUE(top.is_object()) << r.j["verdict"].dump();
+    EXPECT_EQ(top["name"], "g_contended_mutex");
+    EXPECT_EQ(top["kind"], "mutex");
+    int joins = 0;
+    for (const auto& l : r.j["locks"]) {
+        std::string name = l["name"];
+        if (name.rfind("stack of thread", 0) == 0)
+            ADD_FAILURE() << "a join not recognised: " << l.dump().substr(0, 500);
+        if (l["kind"] != "join")
+            continue;
+        joins++;
+        EXPECT_EQ(name.rfind("join of thread ", 0), 0u) << name;
+        EXPECT_NE(name.find("(contention)"), std::string::npos) << name;
+        EXPECT_EQ(l["kind_class"], "event");
+    }
+    EXPECT_GE(joins, 1);
+    // the verdict line heads the text report too
+    const std::string& text = r.result.out;
+    EXPECT_NE(text.find("verdict: most contended lock g_contended_mutex (mutex"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("contention: locks by blocked time"), std::string::npos) << text;
 }
 
 TEST(LockwaitTrace, TwoThreadHandoffNamesTheWaker) {

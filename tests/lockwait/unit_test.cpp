@@ -2,10 +2,12 @@
 // classification, the report writers and the ELF lookup of the uprobes. No BPF here.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 
 #include "elf_symbols.h"
 #include "kernel_symbols.h"
+#include "kinds.h"
 #include "lockwait.h"
 #include "naming.h"
 #include "report.h"
@@ -279,4 +281,152 @@ TEST(LockwaitReport, FoldedStacksAreOuterFirstWeightedAndMerged) {
     EXPECT_EQ(
         folded,
         "app;start_thread;ns::operator();Queue::push;__lll_lock_wait;[lock g_queue_lock] 8000\n");
+}
+
+// --- kinds: what each futex word is, from its evidence ----------------------------------
+
+namespace {
+
+CallSite site(std::initializer_list<std::pair<const char*, const char*>> frames) {
+    CallSite s;
+    for (auto& [fn, module] : frames)
+        s.push_back({fn, module});
+    return s;
+}
+
+}  // namespace
+
+TEST(LockwaitKinds, EveryKindHasOneNameAndAClass) {
+    std::set<std::string> names;
+    for (const auto& k : all_kinds()) {
+        EXPECT_TRUE(names.insert(k.name).second) << k.name;
+        EXPECT_STREQ(kind_name(k.kind), k.name);
+    }
+    EXPECT_EQ(kind_info(LockKind::Mutex).wait_class, WaitClass::Contention);
+    EXPECT_EQ(kind_info(LockKind::Rwlock).wait_class, WaitClass::Contention);
+    for (LockKind k : {LockKind::Condvar, LockKind::Semaphore, LockKind::Barrier, LockKind::Once,
+                       LockKind::Join, LockKind::AtomicWait})
+        EXPECT_EQ(kind_info(k).wait_class, WaitClass::Event) << kind_name(k);
+    EXPECT_EQ(kind_info(LockKind::Unknown).wait_class, WaitClass::Other);
+}
+
+TEST(LockwaitKinds, TypesOfTheCAndCxxLibraries) {
+    EXPECT_EQ(kind_of_type("pthread_mutex_t"), LockKind::Mutex);
+    EXPECT_EQ(kind_of_type("std::mutex"), LockKind::Mutex);
+    EXPECT_EQ(kind_of_type("pthread_cond_t"), LockKind::Condvar);
+    EXPECT_EQ(kind_of_type("std::condition_variable"), LockKind::Condvar);
+    EXPECT_EQ(kind_of_type("std::_V2::condition_variable_any"), LockKind::Condvar);
+    EXPECT_EQ(kind_of_type("pthread_rwlock_t"), LockKind::Rwlock);
+    EXPECT_EQ(kind_of_type("std::shared_mutex"), LockKind::Rwlock);
+    EXPECT_EQ(kind_of_type("sem_t"), LockKind::Semaphore);
+    EXPECT_EQ(kind_of_type("std::counting_semaphore<1>"), LockKind::Semaphore);
+    EXPECT_EQ(kind_of_type("pthread_barrier_t"), LockKind::Barrier);
+    EXPECT_EQ(kind_of_type("pthread_once_t"), LockKind::Once);
+    EXPECT_EQ(kind_of_type("std::once_flag"), LockKind::Once);
+    EXPECT_FALSE(kind_of_type("std::atomic<int>"));
+    EXPECT_FALSE(kind_of_type("int"));
+}
+
+TEST(LockwaitKinds, CallSitesOfGlibcAndLibstdcxx) {
+    // the mutex's slow path holds the syscall (futex_wait is inlined into it)
+    EXPECT_EQ(
+        kind_of_site(site({{"futex_wait", "libc.so.6"}, {"__GI___lll_lock_wait", "libc.so.6"}})),
+        LockKind::Mutex);
+    // the helper shared by conditions, semaphores, joins and rwlocks: its caller decides
+    auto shared = [](const char* caller) {
+        return site({{"__futex_abstimed_wait_common64", "libc.so.6"},
+                     {"__futex_abstimed_wait_common", "libc.so.6"},
+                     {"__futex_abstimed_wait_cancelable64", "libc.so.6"},
+                     {caller, "libc.so.6"},
+                     {"main", "prog"}});
+    };
+    EXPECT_EQ(kind_of_site(shared("___pthread_cond_wait")), LockKind::Condvar);
+    EXPECT_EQ(kind_of_site(shared("__new_sem_wait_slow64")), LockKind::Semaphore);
+    EXPECT_EQ(kind_of_site(shared("do_futex_wait")), LockKind::Semaphore);
+    EXPECT_EQ(kind_of_site(shared("__pthread_clockjoin_ex")), LockKind::Join);
+    EXPECT_EQ(kind_of_site(shared("__pthread_rwlock_rdlock_full64")), LockKind::Rwlock);
+    EXPECT_EQ(kind_of_site(site({{"__pthread_once_slow", "libc.so.6"}})), LockKind::Once);
+    EXPECT_EQ(kind_of_site(site({{"pthread_barrier_wait", "libc.so.6"}})), LockKind::Barrier);
+    // through libc's syscall(): the caller decides
+    EXPECT_EQ(
+        kind_of_site(site({{"syscall", "libc.so.6"}, {"__cxa_guard_acquire", "libstdc++.so.6"}})),
+        LockKind::Once);
+    EXPECT_EQ(kind_of_site(site({{"syscall", "libc.so.6"},
+                                 {"std::__detail::__platform_wait<int>(int const*, int)", "prog"},
+                                 {"main", "prog"}})),
+              LockKind::AtomicWait);
+    std::string why;
+    EXPECT_EQ(
+        kind_of_site(site({{"syscall", "libc.so.6"}, {"my_lock(unsigned int*)", "prog"}}), &why),
+        LockKind::RawFutex);
+    EXPECT_EQ(why, "my_lock in prog through syscall()");
+    // the program's own syscall instruction
+    EXPECT_EQ(kind_of_site(site({{"spin_then_wait", "prog"}})), LockKind::RawFutex);
+    // a library we do not know, or nothing
+    EXPECT_EQ(kind_of_site(site({{"__futex_abstimed_wait_common", "libc.so.6"}})),
+              LockKind::Unknown);
+    EXPECT_EQ(kind_of_site(site({{"some_internal", "libc.so.6"}})), LockKind::Unknown);
+    EXPECT_EQ(kind_of_site({}), LockKind::Unknown);
+}
+
+TEST(LockwaitKinds, ClassifyWeighsTheEvidenceInOrder) {
+    WordEvidence e;
+    EXPECT_EQ(classify(e).kind, LockKind::Unknown);
+    e.wake_site = site({{"futex_wake", "libc.so.6"}, {"___pthread_cond_signal", "libc.so.6"}});
+    EXPECT_EQ(classify(e).kind, LockKind::Condvar);
+    EXPECT_EQ(classify(e).evidence, "wakes called from pthread_cond_signal");
+    // a value that is a thread's tid is a join, unless the call site says otherwise
+    e.join_of = 1234;
+    EXPECT_EQ(classify(e).kind, LockKind::Join);
+    EXPECT_EQ(classify(e).evidence, "its waits expected the tid of thread 1234");
+    e.wait_site = site({{"__new_sem_wait_slow64", "libc.so.6"}});
+    EXPECT_EQ(classify(e).kind, LockKind::Semaphore);  // the wait before the wake
+    e.type_kind = LockKind::Barrier;
+    e.type_name = "pthread_barrier_t";
+    EXPECT_EQ(classify(e).kind, LockKind::Barrier);
+    EXPECT_EQ(classify(e).evidence, "its type, pthread_barrier_t");
+    e.guard_variable = true;
+    EXPECT_EQ(classify(e).kind, LockKind::Once);
+    e.pi = true;
+    EXPECT_EQ(classify(e).kind, LockKind::Mutex);
+}
+
+TEST(LockwaitKinds, TextRanksContentionApartFromWaitingAndGivesAVerdict) {
+    Report r = sample_report();
+    r.locks[0].kind = LockKind::Mutex;
+    r.locks[0].kind_evidence = "its type, pthread_mutex_t";
+    Lock join = r.locks[0];
+    join.address = 0x7f0000990;
+    join.name = "join of thread 103 (long-runner)";
+    join.kind = LockKind::Join;
+    join.blocked_ns = 1000000;  // longer than all the mutex's waits together
+    join.blocked = 1;
+    r.locks.insert(r.locks.begin(), join);
+    r.threads[0].stats.blocked_ns += join.blocked_ns;
+    auto text = text_report(r, ReportOptions{});
+    auto contention = text.find("contention: locks by blocked time");
+    auto waiting = text.find("waiting for something to happen");
+    ASSERT_NE(contention, std::string::npos) << text;
+    ASSERT_NE(waiting, std::string::npos) << text;
+    EXPECT_LT(contention, waiting);
+    EXPECT_GT(text.find("join of thread 103", waiting), waiting) << text;
+    EXPECT_GT(text.find("g_queue_lock", contention), contention);
+    EXPECT_LT(text.find("g_queue_lock", contention), waiting) << text;
+    // the verdict: the mutex, though the join blocked longer; and mostly waiting for work
+    auto verdict = text.substr(text.find("verdict: "));
+    verdict = verdict.substr(0, verdict.find('\n'));
+    EXPECT_NE(verdict.find("most contended lock g_queue_lock (mutex, pid 100)"), std::string::npos)
+        << verdict;
+    EXPECT_NE(verdict.find("mostly for work or events"), std::string::npos) << verdict;
+
+    auto j = json_report(r);
+    EXPECT_EQ(j["locks"][0]["kind"], "join");
+    EXPECT_EQ(j["locks"][0]["kind_class"], "event");
+    EXPECT_EQ(j["locks"][1]["kind"], "mutex");
+    EXPECT_EQ(j["locks"][1]["kind_evidence"], "its type, pthread_mutex_t");
+    EXPECT_EQ(j["kinds"]["mutex"]["blocked"], 8);
+    EXPECT_EQ(j["kinds"]["join"]["blocked"], 1);
+    EXPECT_EQ(j["kinds"]["condvar"]["locks"], 0);
+    EXPECT_EQ(j["verdict"]["most_contended"]["name"], "g_queue_lock");
+    EXPECT_EQ(j["verdict"]["mostly"], "events");
 }

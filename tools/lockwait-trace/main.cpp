@@ -53,7 +53,7 @@ int trace_main(int argc, char** argv) {
                  "do not trace kernel lock contention (lock:contention_*)");
     lockwait::Limits limits;
     app.add_option("--max-locks", limits.max_locks,
-                   "(futex word, thread) rows kept, 7.5 KB each, preallocated (default " +
+                   "(futex word, thread) rows kept, 7.8 KB each, preallocated (default " +
                        std::to_string(lockwait::default_max_lock_rows()) +
                        "), and pthread objects with --uprobes, per CPU (default " +
                        std::to_string(lockwait::default_max_user_locks(tk::possible_cpus())) +

@@ -219,12 +219,76 @@ uint64_t Report::blocked_ns_total() const {
     return total;
 }
 
+uint64_t Report::blocked_ns_of(WaitClass c) const {
+    uint64_t total = 0;
+    for (const auto& l : locks)
+        if (kind_info(l.kind).wait_class == c)
+            total += l.blocked_ns;
+    return total;
+}
+
+uint64_t Report::kernel_lock_ns_total() const {
+    uint64_t total = 0;
+    for (const auto& t : threads)
+        total += t.stats.klock_ns;
+    return total;
+}
+
 namespace {
+
+// The usual questions: which lock is the most contended and what share of the threads'
+// blocked time went to it; whether the threads mostly waited for locks (contention:
+// mutexes, rwlocks, kernel locks) or for something to happen (work, a signal, a thread's end).
+struct Verdict {
+    const Lock* top = nullptr;  // the contended lock with the most blocked time
+    uint64_t all_ns = 0;        // futex blocked time and kernel lock waits of every thread
+    uint64_t locks_ns = 0, events_ns = 0, other_ns = 0;
+    double share(uint64_t ns) const { return all_ns ? double(ns) / double(all_ns) : 0.0; }
+    const char* mostly() const {
+        if (!locks_ns && !events_ns)
+            return "nothing";
+        return locks_ns >= events_ns ? "locks" : "events";
+    }
+};
+
+Verdict verdict_of(const Report& r) {
+    Verdict v;
+    for (const auto& l : r.locks)
+        if (kind_info(l.kind).wait_class == WaitClass::Contention && l.blocked_ns &&
+            (!v.top || l.blocked_ns > v.top->blocked_ns))
+            v.top = &l;
+    v.all_ns = r.blocked_ns_total() + r.kernel_lock_ns_total();
+    v.locks_ns = r.blocked_ns_of(WaitClass::Contention) + r.kernel_lock_ns_total();
+    v.events_ns = r.blocked_ns_of(WaitClass::Event);
+    v.other_ns = r.blocked_ns_of(WaitClass::Other);
+    return v;
+}
+
+void render_verdict(std::ostringstream& out, const Report& r) {
+    Verdict v = verdict_of(r);
+    out << "verdict: ";
+    if (v.top)
+        out << tk::strprintf(
+            "most contended lock %s (%s, pid %u): %s blocked, %.0f%% of the "
+            "threads' blocked time",
+            v.top->name.c_str(), kind_name(v.top->kind), v.top->pid,
+            format_ns(double(v.top->blocked_ns)).c_str(), 100 * v.share(v.top->blocked_ns));
+    else
+        out << "no contended lock";
+    out << "; threads waited " << format_ns(double(v.locks_ns)) << " for locks and "
+        << format_ns(double(v.events_ns)) << " for something to happen";
+    if (v.locks_ns || v.events_ns)
+        out << (v.locks_ns >= v.events_ns ? ": mostly for locks" : ": mostly for work or events");
+    if (v.other_ns)
+        out << " (" << format_ns(double(v.other_ns)) << " on words of unknown kind or raw futexes)";
+    out << "\n";
+}
 
 // The run and the totals: what was traced, how it ended, the futex calls by kind.
 void render_summary(std::ostringstream& out, const Report& r) {
     out << tk::run_headline("lockwait-trace", r);
     out << "\n";
+    render_verdict(out, r);
 
     auto procs = r.processes();
     const auto& handoff = r.hists[LW_H_HANDOFF];
@@ -250,24 +314,42 @@ void render_summary(std::ostringstream& out, const Report& r) {
                          format_percentile_ns(handoff, 99).c_str(), r.counter(LW_C_WOKEN_BY_IRQ));
 }
 
-// One row per lock, by blocked time.
-void render_lock_table(std::ostringstream& out, const Report& r, size_t top) {
-    size_t shown = std::min(r.locks.size(), top);
-    out << "\nlocks by blocked time"
-        << (shown < r.locks.size()
-                ? tk::strprintf(" (top %zu of %zu, -v for all)", shown, r.locks.size())
-                : "")
+const char* wait_class_title(WaitClass c) {
+    switch (c) {
+        case WaitClass::Contention:
+            return "contention: locks by blocked time";
+        case WaitClass::Event:
+            return "waiting for something to happen (conditions, semaphores, joins, barriers, "
+                   "once, atomic waits), by blocked time";
+        default:
+            return "other futex words (raw futex, unknown kind), by blocked time";
+    }
+}
+
+// One row per lock of one class, by blocked time.
+void render_lock_table(std::ostringstream& out, const Report& r, WaitClass c, size_t top) {
+    std::vector<const Lock*> rows;
+    for (const auto& l : r.locks)
+        if (kind_info(l.kind).wait_class == c)
+            rows.push_back(&l);
+    if (rows.empty())
+        return;
+    size_t shown = std::min(rows.size(), top);
+    out << "\n"
+        << wait_class_title(c)
+        << (shown < rows.size() ? tk::strprintf(" (top %zu of %zu, -v for all)", shown, rows.size())
+                                : "")
         << ":\n";
-    out << tk::strprintf("  %7s  %-14s  %-28s %8s %8s %10s %10s %10s %8s %8s  %s\n", "PID",
-                         "ADDRESS", "LOCK", "WAITS", "BLOCKED", "BLOCKED-T", "AVG", "P99", "WAKES",
-                         "WOKEN", "OPS");
+    out << tk::strprintf("  %7s  %-14s  %-34s %-11s %8s %8s %10s %10s %10s %8s %8s  %s\n", "PID",
+                         "ADDRESS", "LOCK", "KIND", "WAITS", "BLOCKED", "BLOCKED-T", "AVG", "P99",
+                         "WAKES", "WOKEN", "OPS");
     for (size_t i = 0; i < shown; i++) {
-        const Lock& l = r.locks[i];
-        std::string name = l.name.size() > 28 ? l.name.substr(0, 27) + "~" : l.name;
-        out << tk::strprintf("  %7u  %-14s  %-28s %8" PRIu64 " %8" PRIu64
+        const Lock& l = *rows[i];
+        std::string name = l.name.size() > 34 ? l.name.substr(0, 33) + "~" : l.name;
+        out << tk::strprintf("  %7u  %-14s  %-34s %-11s %8" PRIu64 " %8" PRIu64
                              " %10s %10s %10s %8" PRIu64 " %8" PRIu64 "  %s\n",
-                             l.pid, hex(l.address).c_str(), name.c_str(), l.waits, l.blocked,
-                             format_ns(double(l.blocked_ns)).c_str(),
+                             l.pid, hex(l.address).c_str(), name.c_str(), kind_name(l.kind),
+                             l.waits, l.blocked, format_ns(double(l.blocked_ns)).c_str(),
                              tk::format_mean_ns(l.blocked_ns, l.blocked).c_str(),
                              format_percentile_ns(l.h_blocked, 99).c_str(), l.wakes, l.woken,
                              short_ops(l.ops_seen).c_str());
@@ -280,6 +362,7 @@ void render_lock_detail(std::ostringstream& out, const Lock& l, const ReportOpti
         << l.name << " (pid " << l.pid << ", " << hex(l.address) << ", "
         << (l.flags & LW_LF_SHARED ? "process-shared" : "private")
         << (l.flags & LW_LF_PI ? ", PI" : "") << "; " << ops_list(l.ops_seen, " ") << ")\n";
+    out << "  kind " << kind_name(l.kind) << ": " << l.kind_evidence << "\n";
     if (l.waits) {
         out << tk::strprintf("  %" PRIu64 " waits, %" PRIu64 " blocked for %s (avg %s); returned:",
                              l.waits, l.blocked, format_ns(double(l.blocked_ns)).c_str(),
@@ -490,7 +573,8 @@ std::string text_report(const Report& r, const ReportOptions& opts) {
     std::ostringstream out;
     const size_t top = opts.verbose ? SIZE_MAX : opts.top;
     render_summary(out, r);
-    render_lock_table(out, r, top);
+    for (WaitClass c : {WaitClass::Contention, WaitClass::Event, WaitClass::Other})
+        render_lock_table(out, r, c, top);
     render_busiest_locks(out, r, opts, top);
     render_histograms(out, r);
     render_threads(out, r, opts);
@@ -514,6 +598,9 @@ nlohmann::json lock_json(const Lock& l) {
         {"address", hex(l.address)},
         {"name", l.name},
         {"name_kind", l.name_kind},
+        {"kind", kind_name(l.kind)},
+        {"kind_class", wait_class_name(kind_info(l.kind).wait_class)},
+        {"kind_evidence", l.kind_evidence},
         {"shared", bool(l.flags & LW_LF_SHARED)},
         {"pi", bool(l.flags & LW_LF_PI)},
         {"ops", nlohmann::json::array()},
@@ -641,6 +728,43 @@ nlohmann::json dropped_json(const Report& r) {
     };
 }
 
+// Per kind: the futex words and their waits, blocked waits, blocked time and wakes (every
+// kind, zeros included, so a reader need not know the list).
+nlohmann::json kinds_json(const Report& r) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& k : all_kinds())
+        out[k.name] = {{"class", wait_class_name(k.wait_class)},
+                       {"locks", 0},
+                       {"waits", 0},
+                       {"blocked", 0},
+                       {"blocked_ns_total", 0},
+                       {"wakes", 0}};
+    for (const auto& l : r.locks) {
+        auto& k = out[kind_name(l.kind)];
+        k["locks"] = k["locks"].get<uint64_t>() + 1;
+        k["waits"] = k["waits"].get<uint64_t>() + l.waits;
+        k["blocked"] = k["blocked"].get<uint64_t>() + l.blocked;
+        k["blocked_ns_total"] = k["blocked_ns_total"].get<uint64_t>() + l.blocked_ns;
+        k["wakes"] = k["wakes"].get<uint64_t>() + l.wakes;
+    }
+    return out;
+}
+
+nlohmann::json verdict_json(const Report& r) {
+    Verdict v = verdict_of(r);
+    nlohmann::json out = {{"blocked_ns_total", v.all_ns}, {"locks_ns", v.locks_ns},
+                          {"events_ns", v.events_ns},     {"other_ns", v.other_ns},
+                          {"mostly", v.mostly()},         {"most_contended", nullptr}};
+    if (v.top)
+        out["most_contended"] = {{"pid", v.top->pid},
+                                 {"address", hex(v.top->address)},
+                                 {"name", v.top->name},
+                                 {"kind", kind_name(v.top->kind)},
+                                 {"blocked_ns_total", v.top->blocked_ns},
+                                 {"share_of_blocked", v.share(v.top->blocked_ns)}};
+    return out;
+}
+
 }  // namespace
 
 nlohmann::json json_report(const Report& r) {
@@ -682,6 +806,8 @@ nlohmann::json json_report(const Report& r) {
     auto& locks = j["locks"] = nlohmann::json::array();
     for (const auto& l : r.locks)
         locks.push_back(lock_json(l));
+    j["kinds"] = kinds_json(r);
+    j["verdict"] = verdict_json(r);
 
     auto& pj = j["processes"] = nlohmann::json::array();
     for (const auto& p : procs) {

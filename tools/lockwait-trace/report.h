@@ -16,6 +16,7 @@
 
 #include "bpf_skeleton.h"
 #include "histogram.h"
+#include "kinds.h"
 #include "run_report.h"
 #include "lockwait.h"
 #include "snapshot.h"
@@ -53,8 +54,10 @@ struct Lock {
     uint32_t pid = 0;
     uint64_t address = 0;
     std::string name, name_kind;  // LockName
-    uint32_t flags = 0;           // LW_LF_*
-    uint32_t ops_seen = 0;        // bit per LW_* operation
+    LockKind kind = LockKind::Unknown;
+    std::string kind_evidence;  // what the kind rests on (kinds.h)
+    uint32_t flags = 0;         // LW_LF_*
+    uint32_t ops_seen = 0;      // bit per LW_* operation
     uint64_t waits = 0, blocked = 0, blocked_ns = 0, wait_ns = 0;
     std::array<uint64_t, LW_OUTCOMES> outcome{};
     uint64_t handoffs = 0, handoff_ns = 0;
@@ -132,6 +135,9 @@ struct Report : tk::RunInfo {
     uint64_t counter(lw_counter c) const { return counters[c]; }
     std::vector<ProcessRow> processes() const;
     uint64_t blocked_ns_total() const;
+    // blocked time on the futex words of one class (contention, event, other)
+    uint64_t blocked_ns_of(WaitClass c) const;
+    uint64_t kernel_lock_ns_total() const;
 };
 
 struct ReportOptions {

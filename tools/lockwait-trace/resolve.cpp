@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "evidence.h"
 #include "naming.h"
 #include "proc.h"
 
@@ -373,6 +374,61 @@ void rank_locks(LockMap& locks, LockNamer& namer, Report& r) {
     });
 }
 
+// Only plain waits on the word, as pthread_join's on a thread's tid word.
+bool only_plain_waits(uint32_t ops_seen) {
+    const uint32_t plain =
+        (1U << LW_FUTEX_WAIT) | (1U << LW_FUTEX_WAIT_BITSET) | (1U << LW_SYS_FUTEX_WAIT);
+    return ops_seen && !(ops_seen & ~plain);
+}
+
+// What each futex word is (kinds.h), from the evidence its rows and its process's modules
+// hold. A word inside a typed object is named after the object ("q_cond", not "q_cond+40");
+// a join names the thread it waited for.
+void classify_locks(const Snapshot& snap, SymbolizerCache& symbols, Report& r) {
+    std::map<LockId, std::vector<const LockRow*>> rows;
+    for (const auto& row : snap.locks)
+        rows[{row.key.pid, row.key.uaddr}].push_back(&row);
+    std::map<uint32_t, const ThreadRow*> thread_of;
+    for (const auto& t : snap.threads)
+        thread_of[t.stats.tid] = &t;
+    TypeFinder types;
+    for (Lock& l : r.locks) {
+        WordEvidence e;
+        e.pi = l.flags & LW_LF_PI;
+        tk::Symbolizer* sym = symbols.of(pid_t(l.pid));
+        std::optional<tk::DataSymbol> ds;
+        if (sym && l.name_kind == "symbol")
+            ds = sym->data_symbol(l.address);
+        if (ds) {
+            e.guard_variable = ds->name.rfind("guard variable for ", 0) == 0;
+            if (auto object = types.find(*sym, *ds, l.address)) {
+                e.type_kind = object->kind;
+                e.type_name = object->type;
+                bool own = ds->module.empty() || ds->module == symbols.executable_of(pid_t(l.pid));
+                l.name = object->name + (own ? "" : " (" + base_name(ds->module) + ")");
+            }
+        }
+        for (const LockRow* row : rows[{l.pid, l.address}]) {
+            const lw_lock_row& x = row->row;
+            if (sym && x.wait_ip && e.wait_site.empty())
+                e.wait_site = wait_call_site(*sym, x);
+            if (sym && x.wake_ip && e.wake_site.empty())
+                e.wake_site = call_site_at(*sym, x.wake_ip);
+            auto t = thread_of.find(uint32_t(x.wait_val));
+            if (x.wait_ip && !e.join_of && !ds && only_plain_waits(l.ops_seen) &&
+                t != thread_of.end() && t->second->stats.pid == l.pid && t->first != row->key.tid) {
+                e.join_of = t->first;
+                e.join_comm = t->second->comm;
+            }
+        }
+        KindVerdict v = classify(e);
+        l.kind = v.kind;
+        l.kind_evidence = v.evidence;
+        if (v.kind == LockKind::Join && e.join_of)
+            l.name = "join of thread " + std::to_string(*e.join_of) + " (" + e.join_comm + ")";
+    }
+}
+
 // --stacks: the stacks of blocked waits by blocked time, symbolized, and what stopped the
 // frame-pointer walks short.
 void resolve_stacks(const Snapshot& snap, SymbolizerCache& symbols, LockNamer& namer,
@@ -384,12 +440,16 @@ void resolve_stacks(const Snapshot& snap, SymbolizerCache& symbols, LockNamer& n
         return a->row.blocked_ns > b->row.blocked_ns;
     });
     std::map<std::string, size_t> short_ends;  // "function (module)" -> short stacks ending there
+    std::map<LockId, const std::string*> lock_names;  // as the kinds named them (q_cond, a join)
+    for (const Lock& l : r.locks)
+        lock_names[{l.pid, l.address}] = &l.name;
     for (size_t i = 0; i < rows.size() && i < opts.max_stacks; i++) {
         const auto& k = rows[i]->key;
         StackEntry e;
         e.pid = k.pid;
         e.address = k.uaddr;
-        e.lock_name = namer.name(k.pid, k.uaddr).name;
+        auto named = lock_names.find({k.pid, k.uaddr});
+        e.lock_name = named != lock_names.end() ? *named->second : namer.name(k.pid, k.uaddr).name;
         e.count = rows[i]->row.count;
         e.blocked_ns = rows[i]->row.blocked_ns;
         for (const auto& t : snap.threads)
@@ -493,6 +553,7 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
     LockMap locks = merge_lock_rows(snap, comm_of_tid);
     add_wakers(snap, comm_of_tid, locks);
     rank_locks(locks, namer, r);
+    classify_locks(snap, symbols, r);
     if (opts.stacks)
         resolve_stacks(snap, symbols, namer, opts, r);
     if (opts.kernel_locks)

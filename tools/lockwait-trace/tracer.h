@@ -30,7 +30,7 @@ struct Limits {
     uint32_t max_locks = 0;  // --max-locks: lock rows and pthread objects (0: the defaults)
 };
 
-// Lock rows kept by default: (futex word, thread) rows, 7.5 KB each with their histograms.
+// Lock rows kept by default: (futex word, thread) rows, 7.8 KB each with their histograms.
 uint32_t default_max_lock_rows();
 // pthread objects kept by default with --uprobes: 2048, fewer on a machine with many CPUs,
 // since each is kept per CPU (5 KB a CPU) and together they stay under 64 MiB.
