@@ -12,8 +12,9 @@ BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzst
 # what the tools read at run time: glibc's debug symbols name libc's internal functions in
 # stacks and backtraces (__lll_lock_wait, where a contended mutex sleeps)
 RUN="libc6-dbg"
-# the independent sources every number is cross-checked against, and the load (stress-ng)
-TEST="gdb elfutils linux-perf procps util-linux python3 file stress-ng"
+# the independent sources every number is cross-checked against, the load (stress-ng), and
+# a real browser for the SVGs the tools draw (headless chromium)
+TEST="gdb elfutils linux-perf procps util-linux python3 file stress-ng chromium"
 # the format check (ctest's test `format`)
 LINT="clang-format"
 PEERS="libbpf-tools bpftrace"

@@ -18,4 +18,7 @@ std::string with_commas(uint64_t n);
 // "crashlab-victim-O0" from "/path/crashlab-victim-O0"; a name without '/' is itself.
 std::string base_name(const std::string& path);
 
+// TEXT with & < > " ' written as XML entities, for SVG and XML text and attributes.
+std::string xml_escape(const std::string& text);
+
 }  // namespace tk

@@ -130,6 +130,16 @@ TEST(CtxswitchCompare, QuickMatrixHasEveryRowAndTheKernelAgrees) {
     EXPECT_EQ(chart.rfind("<svg", 0), 0u);
     EXPECT_NE(chart.find("thread / futex"), std::string::npos);
     EXPECT_NE(chart.find(">cross-CPU</text>"), std::string::npos);
+    // the chart as a browser draws it: every row's label, no error; a screenshot kept
+    if (harness::have_chromium() || harness::in_ci()) {
+        auto page = harness::load_in_chromium(svg);
+        ASSERT_EQ(page.status, 0) << "chromium could not open the chart";
+        EXPECT_NE(page.dom.find("thread / futex"), std::string::npos);
+        EXPECT_NE(page.dom.find("coroutine / asm"), std::string::npos);
+        EXPECT_TRUE(page.console.empty()) << page.console.front();
+        EXPECT_TRUE(
+            harness::screenshot_in_chromium(svg, harness::artifact_path("compare.png"), 1000, 900));
+    }
     unlink(svg.c_str());
     EXPECT_TRUE(harness::our_programs_loaded().empty());
 }

@@ -36,6 +36,62 @@ std::string temp_path(const std::string& stem) {
            stem;
 }
 
+bool have_chromium() {
+    return access("/usr/bin/chromium", X_OK) == 0;
+}
+
+namespace {
+
+// Chromium as a test may run it: headless, as root (no sandbox), in a throw-away profile,
+// its console written to stderr.
+Result run_chromium(const std::vector<std::string>& args) {
+    char profile[] = "/tmp/toolkit-chromium-XXXXXX";
+    if (!mkdtemp(profile))
+        return Result{};
+    std::vector<std::string> argv = {
+        "/usr/bin/chromium",       "--headless",     "--no-sandbox",
+        "--disable-gpu",           "--no-first-run", "--hide-scrollbars",
+        "--enable-logging=stderr", "--v=0",          std::string("--user-data-dir=") + profile};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions opts;
+    opts.timeout_s = 60;
+    Result r = run(argv, opts);
+    std::error_code ec;
+    std::filesystem::remove_all(profile, ec);
+    return r;
+}
+
+}  // namespace
+
+BrowserPage load_in_chromium(const std::string& path, const std::string& fragment) {
+    Result r = run_chromium({"--dump-dom", "file://" + path + fragment});
+    BrowserPage page;
+    page.status = r.status;
+    page.dom = r.out;
+    std::istringstream err(r.err);
+    for (std::string line; std::getline(err, line);)
+        if (line.find(":CONSOLE") != std::string::npos)
+            page.console.push_back(line);
+    return page;
+}
+
+bool screenshot_in_chromium(const std::string& path, const std::string& png, int width,
+                            int height) {
+    unlink(png.c_str());
+    Result r =
+        run_chromium({"--screenshot=" + png,
+                      "--window-size=" + std::to_string(width) + "," + std::to_string(height),
+                      "file://" + path});
+    struct stat st;
+    return r.status == 0 && stat(png.c_str(), &st) == 0 && st.st_size > 0;
+}
+
+std::string artifact_path(const std::string& name) {
+    std::string dir = std::string(BIN_DIR) + "/../test-artifacts";
+    std::filesystem::create_directories(dir);
+    return dir + "/" + name;
+}
+
 std::string read_file(const std::string& path) {
     std::ifstream f(path);
     std::stringstream s;

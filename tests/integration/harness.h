@@ -99,6 +99,21 @@ class ReachableCopy {
 // groups and no capabilities: how a tool behaves for a user who forgot sudo.
 Result run_as_nobody(const std::string& program, const std::vector<std::string>& args);
 
+// Headless Chromium (Debian's package), for the SVGs the tools write.
+bool have_chromium();
+struct BrowserPage {
+    int status = -1;
+    std::string dom;                   // the document after its scripts ran
+    std::vector<std::string> console;  // what the page wrote to its console (uncaught errors)
+};
+// PATH opened as file://PATH + FRAGMENT ("#search=lll"), in a profile of its own.
+BrowserPage load_in_chromium(const std::string& path, const std::string& fragment = "");
+// A WIDTHxHEIGHT screenshot of PATH written to PNG; true when it was.
+bool screenshot_in_chromium(const std::string& path, const std::string& png, int width, int height);
+// Where a test keeps what a person may want to look at after the run (screenshots):
+// test-artifacts/NAME in the build directory, created if needed.
+std::string artifact_path(const std::string& name);
+
 // Privileged tests call this first.
 bool have_root();
 bool in_ci();
@@ -112,4 +127,14 @@ bool in_ci();
                 FAIL() << "CI=true but not root: BPF tests must run";    \
             GTEST_SKIP() << "needs root (BPF): run the tests with sudo"; \
         }                                                                \
+    } while (0)
+
+// Browser tests: skip without Chromium, except in CI, where scripts/install-deps.sh installs it.
+#define REQUIRE_CHROMIUM()                                                          \
+    do {                                                                            \
+        if (!harness::have_chromium()) {                                            \
+            if (harness::in_ci())                                                   \
+                FAIL() << "CI=true but no chromium: run scripts/install-deps.sh";   \
+            GTEST_SKIP() << "needs chromium (scripts/install-deps.sh installs it)"; \
+        }                                                                           \
     } while (0)

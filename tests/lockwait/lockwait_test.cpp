@@ -526,11 +526,41 @@ TEST(LockwaitTrace, EveryFutexOperationAndOutcomeIsDecoded) {
     }
 }
 
-TEST(LockwaitTrace, StacksOfBlockedWaitsAndFoldedOutput) {
+namespace {
+
+// The flame graph SVG opened in headless Chromium: its script runs without an error, a
+// search finds SEARCH in part of the width, a click-zoom to the frame ZOOM works, and a
+// screenshot is kept in the build directory's test-artifacts/ as PNG.
+void expect_flame_graph_works_in_a_browser(const std::string& svg, const std::string& search,
+                                           const std::string& zoom, const std::string& png) {
+    if (!harness::have_chromium()) {
+        if (harness::in_ci())
+            ADD_FAILURE() << "CI=true but no chromium: run scripts/install-deps.sh";
+        return;
+    }
+    auto page = harness::load_in_chromium(svg);
+    ASSERT_EQ(page.status, 0);
+    EXPECT_NE(page.dom.find("data-ready=\"1\""), std::string::npos) << "the script ran";
+    EXPECT_TRUE(page.console.empty()) << page.console.front();
+    auto found = harness::load_in_chromium(svg, "#search=" + search);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(found.dom, m, std::regex("data-matched=\"([0-9.]+)\"")));
+    EXPECT_GT(std::stod(m[1]), 0.0) << search;
+    EXPECT_LE(std::stod(m[1]), 100.0) << search;
+    auto zoomed = harness::load_in_chromium(svg, "#zoom=" + zoom);
+    EXPECT_NE(zoomed.dom.find("data-zoomed=\"" + zoom + "\""), std::string::npos) << zoom;
+    EXPECT_TRUE(harness::screenshot_in_chromium(svg, harness::artifact_path(png), 1200, 700));
+}
+
+}  // namespace
+
+TEST(LockwaitTrace, StacksOfBlockedWaitsFoldedOutputAndFlameGraph) {
     REQUIRE_ROOT();
     std::string folded = harness::temp_path("waits.folded");
+    std::string svg = harness::temp_path("waits.svg");
     Traced r = trace_contention(with({"--mode", "mutex", "-w", "4", "-n", "1500"}, kContended),
-                                {op_filter(kWaitCmds), op_filter(kWakeCmds)}, {"--folded", folded});
+                                {op_filter(kWaitCmds), op_filter(kWakeCmds)},
+                                {"--folded", folded, "--flamegraph", svg});
     expect_counts_match_perf(r);
     ASSERT_TRUE(r.j.contains("stacks"));
     bool libc_wait = false, in_workload = false;
@@ -573,6 +603,16 @@ TEST(LockwaitTrace, StacksOfBlockedWaitsAndFoldedOutput) {
     EXPECT_TRUE(mutex_line);
     EXPECT_EQ(folded_ns, stack_ns);
     EXPECT_LE(folded_ns, r.j["totals"]["blocked_ns_total"].get<uint64_t>());
+
+    // the flame graph: the same blocked time, the lock as a frame, the wakers' frames on top
+    std::string graph = harness::read_file(svg);
+    EXPECT_NE(graph.find("data-total=\"" + std::to_string(folded_ns) + "\""), std::string::npos);
+    EXPECT_NE(graph.find("data-n=\"[lock g_contended_mutex]\" data-k=\"lock\""), std::string::npos);
+    EXPECT_NE(graph.find("data-k=\"waker\""), std::string::npos)
+        << "a mutex's waiter is woken by an unlock, whose stack is on top of the lock";
+    expect_flame_graph_works_in_a_browser(svg, "lll_lock_wait", "[lock g_contended_mutex]",
+                                          "lockwait-flamegraph.png");
+    unlink(svg.c_str());
 }
 
 TEST(LockwaitTrace, UprobesCountEveryAcquisitionAndTheirCost) {
@@ -744,7 +784,8 @@ TEST(LockwaitTrace, BadOptionsAreOneClearLine) {
     // (the options every tracer has: tests/integration/command_line_test.cpp)
     for (std::vector<std::string> args :
          {std::vector<std::string>{"--top", "0", "--", "true"},
-          {"--folded", "/nonexistent-dir/w.folded", "--", "true"}}) {
+          {"--folded", "/nonexistent-dir/w.folded", "--", "true"},
+          {"--flamegraph", "/nonexistent-dir/w.svg", "--", "true"}}) {
         std::vector<std::string> argv = {bin("lockwait-trace")};
         argv.insert(argv.end(), args.begin(), args.end());
         auto r = run(argv, harness::as_root());

@@ -22,9 +22,21 @@ namespace {
 
 struct ToolOptions {
     lockwait::Features features;
-    std::string folded;
+    std::string folded, flamegraph;
     size_t top = 10;
 };
+
+// What the flame graph's subtitle says was traced.
+std::string command_line(const tk::TraceOptions& opts) {
+    if (opts.tid)
+        return "thread " + std::to_string(opts.tid);
+    if (opts.pid)
+        return "process " + std::to_string(opts.pid);
+    std::string line;
+    for (const auto& a : opts.command)
+        line += (line.empty() ? "" : " ") + a;
+    return line.empty() ? "system-wide" : line;
+}
 
 int trace_main(int argc, char** argv) {
     CLI::App app{
@@ -45,6 +57,10 @@ int trace_main(int argc, char** argv) {
                    "write the waiters' stacks weighted by blocked time (ns) as folded stacks "
                    "(flamegraph.pl, inferno, speedscope); implies --stacks")
         ->type_name("FILE");
+    app.add_option("--flamegraph", tool.flamegraph,
+                   "write an interactive flame graph (SVG: click to zoom, Ctrl-F to search) of "
+                   "blocked time by waiter stack, lock and waker stack; implies --stacks")
+        ->type_name("FILE.svg");
     app.add_flag("--uprobes", tool.features.uprobes,
                  "also probe libc's pthread mutex/rwlock/cond calls: acquire and hold time per "
                  "object, uncontended ones included (each call then traps into the kernel, "
@@ -65,12 +81,13 @@ int trace_main(int argc, char** argv) {
     if (!tk::parse_trace_command_line(app, argc, argv, opts))
         return 0;  // --help printed
     tool.features.kernel_locks = !no_kernel_locks;
-    if (!tool.folded.empty())
+    if (!tool.folded.empty() || !tool.flamegraph.empty())
         tool.features.stacks = true;
 
     if (!tk::check_tracing("lockwait-trace", opts, lockwait::Tracer::tracepoints()))
         return 0;  // --features printed
     tk::check_writable(tool.folded, "--folded");
+    tk::check_writable(tool.flamegraph, "--flamegraph");
     tool.features.uprobe_multi =
         tool.features.uprobes && !opts.lacks("uprobe_multi") && lockwait::kernel_has_uprobe_multi();
 
@@ -85,7 +102,7 @@ int trace_main(int argc, char** argv) {
     resolve_opts.kernel_locks = probes.tracer().features().kernel_locks;
     resolve_opts.kernel_stacks = tool.features.kernel_stacks;
     resolve_opts.uprobes = tool.features.uprobes;
-    if (!tool.folded.empty())
+    if (!tool.folded.empty() || !tool.flamegraph.empty())
         resolve_opts.max_stacks = 100000;
     lockwait::SymbolizerCache symbols(probes.maps());
     std::optional<lockwait::KernelSymbols> ksyms;
@@ -113,6 +130,8 @@ int trace_main(int argc, char** argv) {
         r.uprobe_cost_how = cost.how;
         if (!tool.folded.empty())
             tk::write_output(tool.folded, lockwait::folded_stacks(r));
+        if (!tool.flamegraph.empty())
+            tk::write_output(tool.flamegraph, lockwait::flame_graph(r, command_line(opts)));
     };
     return tk::run_tracer(session, probes, report);
 }

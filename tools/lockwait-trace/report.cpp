@@ -128,12 +128,10 @@ std::string bare_function(std::string name) {
     return name;
 }
 
-std::string folded_frame(const Frame& f) {
-    std::string s = !f.function.empty() ? bare_function(f.function)
-                    : f.module.empty()  ? hex(f.address)
-                                        : f.module + "+" + hex(f.module_offset);
-    std::replace(s.begin(), s.end(), ';', ':');
-    return s;
+std::string frame_name(const Frame& f) {
+    return !f.function.empty() ? bare_function(f.function)
+           : f.module.empty()  ? hex(f.address)
+                               : f.module + "+" + hex(f.module_offset);
 }
 
 }  // namespace
@@ -833,23 +831,36 @@ nlohmann::json json_report(const Report& r) {
     return j;
 }
 
-std::string folded_stacks(const Report& r) {
-    std::map<std::string, uint64_t> lines;  // identical stacks are added up
+std::vector<tk::FlameStack> wait_stacks(const Report& r, WakerFrames wakers) {
+    std::vector<tk::FlameStack> out;
     for (const auto& e : r.stacks) {
         if (!e.has_waiter || !e.blocked_ns)
             continue;
-        std::string line = e.comm.empty() ? "pid " + std::to_string(e.pid) : e.comm;
+        tk::FlameStack st;
+        st.ns = e.blocked_ns;
+        st.frames.push_back(
+            {e.comm.empty() ? "pid " + std::to_string(e.pid) : e.comm, tk::FlameKind::task});
         for (auto it = e.waiter.frames.rbegin(); it != e.waiter.frames.rend(); ++it)
-            line += ";" + folded_frame(*it);
-        std::string lock = "[lock " + e.lock_name + "]";
-        std::replace(lock.begin(), lock.end(), ';', ':');
-        line += ";" + lock;
-        lines[line] += e.blocked_ns;
+            st.frames.push_back({frame_name(*it), tk::FlameKind::user});
+        st.frames.push_back({"[lock " + e.lock_name + "]", tk::FlameKind::lock});
+        if (wakers == WakerFrames::on_top && e.has_waker)
+            for (const auto& f : e.waker.frames)
+                st.frames.push_back({frame_name(f), tk::FlameKind::waker});
+        out.push_back(std::move(st));
     }
-    std::string out;
-    for (const auto& [stack, ns] : lines)
-        out += stack + " " + std::to_string(ns) + "\n";
     return out;
+}
+
+std::string folded_stacks(const Report& r) {
+    return tk::folded_text(wait_stacks(r, WakerFrames::left_out));
+}
+
+std::string flame_graph(const Report& r, const std::string& command) {
+    tk::FlameGraphText text;
+    text.title = "lockwait-trace: blocked time by waiter stack, lock, and waker stack";
+    text.subtitle = command;
+    text.measure = "blocked";
+    return tk::flame_graph_svg(wait_stacks(r, WakerFrames::on_top), text);
 }
 
 }  // namespace lockwait

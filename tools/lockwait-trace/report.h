@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bpf_skeleton.h"
+#include "flamegraph.h"
 #include "histogram.h"
 #include "kinds.h"
 #include "run_report.h"
@@ -153,7 +154,14 @@ std::string kernel_lock_type(uint32_t flags);
 
 std::string text_report(const Report& r, const ReportOptions& opts);
 nlohmann::json json_report(const Report& r);
+// The waiters' stacks of the blocked waits, weighted by blocked time: the process's name,
+// the waiter's frames outermost first, then "[lock NAME]"; WITH_WAKERS adds the waker's
+// frames above it, innermost first (the wake call next to the lock: offwaketime's order).
+enum class WakerFrames : bool { left_out, on_top };
+std::vector<tk::FlameStack> wait_stacks(const Report& r, WakerFrames wakers);
 // Folded stacks weighted by blocked time in nanoseconds: "comm;outer;...;inner;[lock NAME] NS"
 std::string folded_stacks(const Report& r);
+// --flamegraph: the interactive SVG of wait_stacks(r, on_top).
+std::string flame_graph(const Report& r, const std::string& command);
 
 }  // namespace lockwait
