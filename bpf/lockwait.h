@@ -24,6 +24,7 @@
 #define LW_MAX_KLOCK_ROWS 4096 /* (kernel lock, kernel stack) rows */
 #define LW_MAX_ULOCKS 2048     /* pthread objects seen by the uprobes (at most; --max-locks) */
 #define LW_MAX_HELD 16384      /* (thread, mutex) pairs held right now (uprobes) */
+#define LW_OWNERS 4            /* owners of a word kept per waiting thread */
 #define LW_SITE_WORDS 32       /* user stack words kept from a row's first wait (256 bytes) */
 
 /*
@@ -52,6 +53,7 @@
 #define LW_OPS 19
 
 #define LW_FUTEX_PRIVATE_FLAG 128
+#define LW_FUTEX_TID_MASK 0x3fffffff /* the owner's tid in a PI or robust futex word */
 #define LW_FUTEX_CLOCK_REALTIME 256
 #define LW_FUTEX_CMD_MASK (~(LW_FUTEX_PRIVATE_FLAG | LW_FUTEX_CLOCK_REALTIME))
 #define LW_FUTEX2_PRIVATE 128 /* futex2 flags: FUTEX2_PRIVATE */
@@ -131,6 +133,12 @@ struct lw_lock_row {
     __u64 user_sp;     /* the caller's stack pointer at its first call on the word */
     __u32 flags;       /* LW_LF_* */
     __u32 ops_seen;    /* bit (1 << op) for every operation used on the word */
+    /* Who held the word when this thread's waits blocked (lw_call.owner), by blocked
+     * waits: the first LW_OWNERS owners, the rest in owner_other. User space keeps only
+     * tids of traced threads, and shows them for mutexes. */
+    __u32 owner_tid[LW_OWNERS];
+    __u32 owner_blocked[LW_OWNERS];
+    __u64 owner_other;
     /* What kind of object the word is, as evidence for user space (kinds.h): where the
      * thread's first wait and first wake on the word were called from, the value that
      * wait expected (a live thread's tid: a join), and the user registers and stack at
@@ -266,7 +274,9 @@ struct lw_call {
     __s32 waker_stack;
     __u32 nr;     /* futex_waitv: entries */
     __u32 active; /* in a futex call (of any kind) */
-    __u32 _pad;
+    /* a wait's owner at its entry: the tid in the word (PI and robust mutexes), else the
+     * int 8 bytes on, where a glibc pthread_mutex_t keeps its owner (__owner); 0: unread */
+    __u32 owner;
     char waker_comm[LW_COMM_LEN];
 };
 

@@ -12,6 +12,40 @@ static __always_inline bool is_futex_syscall(long id)
            id == nr_futex_requeue;
 }
 
+/* Who holds the futex word at UADDR now: the tid in the word itself for a PI (or robust)
+ * mutex; otherwise the int 8 bytes on, glibc's pthread_mutex_t.__owner (for a word that is
+ * no pthread mutex it is anything: user space keeps only tids of traced threads). */
+static __always_inline __u32 word_owner(__u64 uaddr, __u32 flags)
+{
+    __u32 v = 0;
+
+    if (flags & LW_LF_PI) {
+        if (bpf_probe_read_user(&v, sizeof(v), (void *)uaddr))
+            return 0;
+        return v & LW_FUTEX_TID_MASK;
+    }
+    if (bpf_probe_read_user(&v, sizeof(v), (void *)(uaddr + 8)))
+        return 0;
+    return v;
+}
+
+/* Counts a blocked wait against the owner its call saw. */
+static __always_inline void note_owner(struct lw_lock_row *row, __u32 owner)
+{
+    int i;
+
+    if (!owner)
+        return;
+    for (i = 0; i < LW_OWNERS; i++) {
+        if (row->owner_tid[i] == owner || !row->owner_tid[i]) {
+            row->owner_tid[i] = owner;
+            row->owner_blocked[i]++;
+            return;
+        }
+    }
+    row->owner_other++;
+}
+
 static __always_inline int on_enter(__u32 op, __u64 uaddr, __u64 arg, __u32 flags, __u32 nr)
 {
     struct lw_task_state *s = current_state();
@@ -55,6 +89,7 @@ static __always_inline int on_enter(__u32 op, __u64 uaddr, __u64 arg, __u32 flag
     c->waker_pid = 0;
     c->waker_in_wake = 0;
     c->waker_stack = -1;
+    c->owner = cls == LW_CLASS_WAIT ? word_owner(uaddr, flags) : 0;
     return 0;
 }
 
@@ -144,6 +179,7 @@ __noinline int lw_row_add_wait(struct lw_lock_row *row, const struct lw_call *c,
     if (blocked) {
         row->blocked++;
         row->blocked_ns += c->blocked_ns;
+        note_owner(row, c->owner);
         hist_record(&row->h_blocked, c->blocked_ns);
         if (c->waker_tid && handoff_known) {
             row->handoffs++;

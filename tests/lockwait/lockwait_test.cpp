@@ -339,17 +339,25 @@ TEST(LockwaitKinds, EveryKindIsNamedAndCountedAsTheWorkloadCountedIt) {
                     rows.push_back(&l);
         }
         ASSERT_FALSE(rows.empty()) << name << "\n" << j["locks"].dump(1).substr(0, 6000);
-        uint64_t tool_blocked = 0;
+        uint64_t tool_blocked = 0, held_by_main = 0;
         for (const json* l : rows) {
             EXPECT_EQ((*l)["kind"], kind)
                 << name << ": " << (*l)["kind_evidence"] << " (" << (*l)["name"] << ")";
             tool_blocked += (*l)["blocked"].get<uint64_t>();
+            // the workload's main thread holds each mutex while its waiter sleeps
+            for (const auto& o : (*l)["owners"]) {
+                EXPECT_EQ(o["tid"], w["pid"]) << name << ": " << o.dump();
+                held_by_main += o["blocked"].get<uint64_t>();
+            }
             // a global is named after its object (and member), not the word inside it
             if ((*l)["name_kind"] == "symbol" && name.rfind("guard variable", 0) != 0) {
                 EXPECT_EQ((*l)["name"], name);
             }
         }
         EXPECT_EQ(tool_blocked, blocked) << name;
+        if (kind == "mutex") {
+            EXPECT_EQ(held_by_main, blocked) << name << ": the owner of every blocked wait";
+        }
     }
     // per kind: every blocked wait of the workload's objects, and no others (the C library's
     // own locks may add mutex waits of their own)

@@ -370,6 +370,18 @@ void render_lock_detail(std::ostringstream& out, const Lock& l, const ReportOpti
         out << tk::strprintf("; time in the call avg %s\n",
                              tk::format_mean_ns(l.wait_ns, l.waits).c_str());
     }
+    if (!l.owners.empty()) {
+        out << "  held by, when its waits blocked:";
+        size_t no = std::min(l.owners.size(), opts.verbose ? SIZE_MAX : size_t(5));
+        for (size_t k = 0; k < no; k++) {
+            const Owner& o = l.owners[k];
+            out << (k ? ", " : " ") << "tid " << o.tid << " (" << o.comm
+                << (o.pid != l.pid ? ", pid " + std::to_string(o.pid) : "") << ") " << o.blocked;
+        }
+        if (no < l.owners.size())
+            out << tk::strprintf(", ... %zu more", l.owners.size() - no);
+        out << "\n";
+    }
     if (l.wakes)
         out << tk::strprintf("  %" PRIu64 " wakes woke %" PRIu64 " waiters", l.wakes, l.woken)
             << (l.requeued ? tk::strprintf(" and requeued %" PRIu64, l.requeued) : "") << "\n";
@@ -630,6 +642,10 @@ nlohmann::json lock_json(const Lock& l) {
                            {"waits", w.waits},
                            {"blocked", w.blocked},
                            {"blocked_ns_total", w.blocked_ns}});
+    auto& owners = lj["owners"] = nlohmann::json::array();
+    for (const auto& o : l.owners)
+        owners.push_back(
+            {{"tid", o.tid}, {"pid", o.pid}, {"comm", o.comm}, {"blocked", o.blocked}});
     auto& wakers = lj["wakers"] = nlohmann::json::array();
     for (const auto& p : l.wakers)
         wakers.push_back({{"waiter_tid", p.waiter_tid},

@@ -51,6 +51,13 @@ struct WakerPair {
     uint64_t count = 0, handoffs = 0, handoff_ns = 0, by_futex_wake = 0;
 };
 
+// A thread that held a mutex when its waiters went to sleep.
+struct Owner {
+    uint32_t tid = 0, pid = 0;
+    std::string comm;
+    uint64_t blocked = 0;  // blocked waits it held the mutex for
+};
+
 struct Lock {
     uint32_t pid = 0;
     uint64_t address = 0;
@@ -66,6 +73,10 @@ struct Lock {
     tk::Histogram h_blocked, h_wait, h_handoff;
     std::vector<Waiter> waiters;    // by blocked time
     std::vector<WakerPair> wakers;  // by count
+    // who held the word when its waits blocked, as the kernel side read it (any int: only
+    // traced threads are kept in `owners`, and only for mutexes)
+    std::map<uint32_t, uint64_t> owner_blocked;
+    std::vector<Owner> owners;  // by blocked waits
 };
 
 struct StackEntry {

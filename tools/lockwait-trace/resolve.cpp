@@ -317,6 +317,9 @@ LockMap merge_lock_rows(const Snapshot& snap, const std::map<uint32_t, std::stri
         l.h_blocked.merge(x.h_blocked);
         l.h_wait.merge(x.h_wait);
         l.h_handoff.merge(x.h_handoff);
+        for (size_t i = 0; i < LW_OWNERS; i++)
+            if (x.owner_tid[i])
+                l.owner_blocked[x.owner_tid[i]] += x.owner_blocked[i];
         if (x.waits) {
             Waiter w;
             w.tid = row.key.tid;
@@ -426,6 +429,24 @@ void classify_locks(const Snapshot& snap, SymbolizerCache& symbols, Report& r) {
         l.kind_evidence = v.evidence;
         if (v.kind == LockKind::Join && e.join_of)
             l.name = "join of thread " + std::to_string(*e.join_of) + " (" + e.join_comm + ")";
+    }
+}
+
+// The owners of each mutex: of the tids its waits saw holding it, the traced threads.
+void name_owners(const Snapshot& snap, Report& r) {
+    std::map<uint32_t, const ThreadRow*> thread_of;
+    for (const auto& t : snap.threads)
+        thread_of[t.stats.tid] = &t;
+    for (Lock& l : r.locks) {
+        if (l.kind != LockKind::Mutex)
+            continue;
+        for (const auto& [tid, blocked] : l.owner_blocked) {
+            auto t = thread_of.find(tid);
+            if (t != thread_of.end())
+                l.owners.push_back({tid, t->second->stats.pid, t->second->comm, blocked});
+        }
+        std::sort(l.owners.begin(), l.owners.end(),
+                  [](const Owner& a, const Owner& b) { return a.blocked > b.blocked; });
     }
 }
 
@@ -554,6 +575,7 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
     add_wakers(snap, comm_of_tid, locks);
     rank_locks(locks, namer, r);
     classify_locks(snap, symbols, r);
+    name_owners(snap, r);
     if (opts.stacks)
         resolve_stacks(snap, symbols, namer, opts, r);
     if (opts.kernel_locks)
