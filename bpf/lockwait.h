@@ -229,6 +229,7 @@ struct lw_ulock_row {
     __u64 holds;      /* unlocks matched to an acquisition by the same thread */
     __u64 hold_ns;    /* acquisition to unlock */
     __u64 max_hold_ns;
+    __u64 cond_mutex; /* LW_U_COND: the mutex its last wait was called with */
     struct hist h_acquire;
     struct hist h_hold;
 };

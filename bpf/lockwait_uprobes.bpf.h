@@ -167,6 +167,8 @@ int BPF_KRETPROBE(ucond_return, int ret)
         row->acquires++;
         row->acquire_ns += dur;
         hist_record(&row->h_acquire, dur);
+        if (s->ucond_mutex)
+            row->cond_mutex = s->ucond_mutex;
     }
     /* the mutex is held again, also after a timeout */
     if (s->ucond_mutex)

@@ -373,6 +373,23 @@ TEST(LockwaitKinds, EveryKindIsNamedAndCountedAsTheWorkloadCountedIt) {
     EXPECT_EQ(j["verdict"]["most_contended"]["kind"], "mutex");
 }
 
+// With --uprobes, pthread_cond_wait's arguments name each condition variable's mutex.
+TEST(LockwaitKinds, ConditionVariablesNameTheirMutexWithUprobes) {
+    REQUIRE_ROOT();
+    auto res = run({bin("lockwait-trace"), "--uprobes", "--json", "-", "--", bin("lockwait-kinds"),
+                    "2", "/dev/null"},
+                   harness::as_root());
+    ASSERT_EQ(res.status, 0) << res.err;
+    json j = parse_json(res.out);
+    std::map<std::string, std::string> mutex_of;
+    for (const auto& l : j["locks"])
+        if (l["kind"] == "condvar")
+            mutex_of[l["name"]] = l.value("cond_mutex", "");
+    EXPECT_EQ(mutex_of["g_cond"], "g_cond_mutex") << j["locks"].dump(1).substr(0, 4000);
+    EXPECT_EQ(mutex_of["g_queue.not_empty"], "g_queue.lock");
+    EXPECT_EQ(mutex_of["g_cv"], "g_cv_mutex") << "std::condition_variable waits through libc";
+}
+
 // pthread_join of threads that run longer than any lock wait: the mutex is still the top
 // contended lock; the joins are waits for an end.
 TEST(LockwaitKinds, JoinsAreNotContention) {

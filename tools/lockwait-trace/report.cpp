@@ -370,6 +370,8 @@ void render_lock_detail(std::ostringstream& out, const Lock& l, const ReportOpti
         out << tk::strprintf("; time in the call avg %s\n",
                              tk::format_mean_ns(l.wait_ns, l.waits).c_str());
     }
+    if (!l.cond_mutex.empty())
+        out << "  used with mutex " << l.cond_mutex << " (its pthread_cond_wait calls)\n";
     if (!l.owners.empty()) {
         out << "  held by, when its waits blocked:";
         size_t no = std::min(l.owners.size(), opts.verbose ? SIZE_MAX : size_t(5));
@@ -642,6 +644,8 @@ nlohmann::json lock_json(const Lock& l) {
                            {"waits", w.waits},
                            {"blocked", w.blocked},
                            {"blocked_ns_total", w.blocked_ns}});
+    if (!l.cond_mutex.empty())
+        lj["cond_mutex"] = l.cond_mutex;
     auto& owners = lj["owners"] = nlohmann::json::array();
     for (const auto& o : l.owners)
         owners.push_back(
@@ -711,7 +715,7 @@ nlohmann::json uprobes_json(const Report& r) {
     u["estimated_overhead_ns"] = r.uprobe_ns_per_hit * double(r.counter(LW_C_ULOCK_HITS));
     u["processes"] = r.uprobe_processes;
     auto& ul = u["locks"] = nlohmann::json::array();
-    for (const auto& x : r.user_locks)
+    for (const auto& x : r.user_locks) {
         ul.push_back(
             {{"pid", x.pid},
              {"address", hex(x.address)},
@@ -724,6 +728,9 @@ nlohmann::json uprobes_json(const Report& r) {
              {"hold_ns_total", x.hold_ns},
              {"max_hold_ns", x.max_hold_ns},
              {"histograms", {{"acquire", x.h_acquire.to_json()}, {"hold", x.h_hold.to_json()}}}});
+        if (x.mutex)
+            ul.back()["mutex"] = x.mutex_name;
+    }
     return u;
 }
 

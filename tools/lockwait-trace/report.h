@@ -77,6 +77,7 @@ struct Lock {
     // traced threads are kept in `owners`, and only for mutexes)
     std::map<uint32_t, uint64_t> owner_blocked;
     std::vector<Owner> owners;  // by blocked waits
+    std::string cond_mutex;     // condvar: the mutex its waits release (--uprobes), or ""
 };
 
 struct StackEntry {
@@ -106,7 +107,9 @@ struct UserLock {
     uint32_t pid = 0;
     uint64_t address = 0;
     std::string name;
-    std::string kind;  // "mutex", "rwlock (read)", "rwlock (write)", "cond"
+    std::string kind;        // "mutex", "rwlock (read)", "rwlock (write)", "cond"
+    uint64_t mutex = 0;      // cond: the mutex its waits were called with (0: none seen)
+    std::string mutex_name;  // ... named
     uint64_t acquires = 0, acquire_ns = 0, try_busy = 0, holds = 0, hold_ns = 0, max_hold_ns = 0;
     tk::Histogram h_acquire, h_hold;
 };

@@ -1,5 +1,7 @@
 #include "resolve.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -555,11 +557,37 @@ void resolve_user_locks(const Snapshot& snap, LockNamer& namer, Report& r) {
         ul.max_hold_ns = u.max_hold_ns;
         ul.h_acquire = u.h_acquire;
         ul.h_hold = u.h_hold;
+        if (u.cond_mutex) {
+            ul.mutex = u.cond_mutex;
+            ul.mutex_name = namer.name(u.key.pid, u.cond_mutex).name;
+        }
         r.user_locks.push_back(std::move(ul));
     }
     std::sort(r.user_locks.begin(), r.user_locks.end(), [](const UserLock& a, const UserLock& b) {
         return a.acquire_ns + a.hold_ns > b.acquire_ns + b.hold_ns;
     });
+}
+
+// A condition variable's futex words lie inside its pthread_cond_t, whose waits the uprobes
+// saw with their mutex: the mutex is the condvar's, named as the object it is (a member:
+// "g_queue.lock") where the debug info says, else as the uprobes' table names it.
+void add_condvar_mutexes(SymbolizerCache& symbols, Report& r) {
+    TypeFinder types;
+    for (Lock& l : r.locks) {
+        if (l.kind != LockKind::Condvar)
+            continue;
+        for (const UserLock& u : r.user_locks) {
+            if (u.kind != "cond" || u.pid != l.pid || !u.mutex || l.address < u.address ||
+                l.address >= u.address + sizeof(pthread_cond_t))
+                continue;
+            l.cond_mutex = u.mutex_name;
+            tk::Symbolizer* sym = symbols.of(pid_t(l.pid));
+            if (auto ds = sym ? sym->data_symbol(u.mutex) : std::nullopt)
+                if (auto object = types.find(*sym, *ds, u.mutex))
+                    l.cond_mutex = object->name;
+            break;
+        }
+    }
 }
 
 }  // namespace
@@ -580,8 +608,10 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
         resolve_stacks(snap, symbols, namer, opts, r);
     if (opts.kernel_locks)
         resolve_kernel_locks(snap, ksyms, opts, r);
-    if (opts.uprobes)
+    if (opts.uprobes) {
         resolve_user_locks(snap, namer, r);
+        add_condvar_mutexes(symbols, r);
+    }
     for (auto& w : symbols.warnings())
         r.warnings.push_back("symbolizer: " + w);
 }

@@ -38,6 +38,7 @@ struct KernelLockRow {
 struct UserLockRow {
     lw_ulock_key key{};
     uint64_t acquires = 0, acquire_ns = 0, try_busy = 0, holds = 0, hold_ns = 0, max_hold_ns = 0;
+    uint64_t cond_mutex = 0;  // a cond's: the mutex of its waits
     tk::Histogram h_acquire, h_hold;
 };
 

@@ -372,6 +372,8 @@ void read_user_locks(lockwait_bpf* s, size_t ncpu, Snapshot& snap) {
             r.max_hold_ns = std::max<uint64_t>(r.max_hold_ns, c.max_hold_ns);
             r.h_acquire.merge(c.h_acquire);
             r.h_hold.merge(c.h_hold);
+            if (c.cond_mutex)
+                r.cond_mutex = c.cond_mutex;
         }
         snap.user_locks.push_back(std::move(r));
     });
