@@ -339,6 +339,10 @@ TEST(LockwaitKinds, EveryKindIsNamedAndCountedAsTheWorkloadCountedIt) {
                     rows.push_back(&l);
         }
         ASSERT_FALSE(rows.empty()) << name << "\n" << j["locks"].dump(1).substr(0, 6000);
+        if (kind == "condvar" && o["address"] != "0") {
+            // glibc waits on two words of a pthread_cond_t: one row for the object
+            EXPECT_EQ(rows.size(), 1u) << name;
+        }
         uint64_t tool_blocked = 0, held_by_main = 0;
         for (const json* l : rows) {
             EXPECT_EQ((*l)["kind"], kind)

@@ -357,26 +357,105 @@ void add_wakers(const Snapshot& snap, const std::map<uint32_t, std::string>& com
 }
 
 // Named, their waiters and wakers sorted, the locks by blocked time.
-void rank_locks(LockMap& locks, LockNamer& namer, Report& r) {
-    for (auto& [id, l] : locks) {
-        const LockName& n = namer.name(id.first, id.second);
-        l.name = n.name;
-        l.name_kind = n.kind;
-        std::sort(l.waiters.begin(), l.waiters.end(), [](const Waiter& a, const Waiter& b) {
-            return a.blocked_ns != b.blocked_ns ? a.blocked_ns > b.blocked_ns : a.tid < b.tid;
-        });
-        std::sort(l.wakers.begin(), l.wakers.end(), [](const WakerPair& a, const WakerPair& b) {
-            return a.count != b.count ? a.count > b.count : a.waker_tid < b.waker_tid;
-        });
-        r.locks.push_back(std::move(l));
-    }
-    std::sort(r.locks.begin(), r.locks.end(), [](const Lock& a, const Lock& b) {
+// A lock's waiters by blocked time, its wakers by count.
+void sort_waiters_and_wakers(Lock& l) {
+    std::sort(l.waiters.begin(), l.waiters.end(), [](const Waiter& a, const Waiter& b) {
+        return a.blocked_ns != b.blocked_ns ? a.blocked_ns > b.blocked_ns : a.tid < b.tid;
+    });
+    std::sort(l.wakers.begin(), l.wakers.end(), [](const WakerPair& a, const WakerPair& b) {
+        return a.count != b.count ? a.count > b.count : a.waker_tid < b.waker_tid;
+    });
+}
+
+// The locks by blocked time, then by calls.
+void sort_locks(std::vector<Lock>& locks) {
+    std::sort(locks.begin(), locks.end(), [](const Lock& a, const Lock& b) {
         if (a.blocked_ns != b.blocked_ns)
             return a.blocked_ns > b.blocked_ns;
         if (a.waits + a.wakes != b.waits + b.wakes)
             return a.waits + a.wakes > b.waits + b.wakes;
         return std::make_pair(a.pid, a.address) < std::make_pair(b.pid, b.address);
     });
+}
+
+void rank_locks(LockMap& locks, LockNamer& namer, Report& r) {
+    for (auto& [id, l] : locks) {
+        const LockName& n = namer.name(id.first, id.second);
+        l.name = n.name;
+        l.name_kind = n.kind;
+        sort_waiters_and_wakers(l);
+        r.locks.push_back(std::move(l));
+    }
+    sort_locks(r.locks);
+}
+
+// B's waits and wakes added to A's: two words of one object.
+void absorb(Lock& a, const Lock& b) {
+    a.address = std::min(a.address, b.address);
+    a.flags |= b.flags;
+    a.ops_seen |= b.ops_seen;
+    a.waits += b.waits;
+    a.blocked += b.blocked;
+    a.blocked_ns += b.blocked_ns;
+    a.wait_ns += b.wait_ns;
+    for (size_t i = 0; i < LW_OUTCOMES; i++)
+        a.outcome[i] += b.outcome[i];
+    a.handoffs += b.handoffs;
+    a.handoff_ns += b.handoff_ns;
+    a.wakes += b.wakes;
+    a.woken += b.woken;
+    a.requeued += b.requeued;
+    a.other_calls += b.other_calls;
+    a.h_blocked.merge(b.h_blocked);
+    a.h_wait.merge(b.h_wait);
+    a.h_handoff.merge(b.h_handoff);
+    for (const Waiter& w : b.waiters) {
+        auto same = std::find_if(a.waiters.begin(), a.waiters.end(),
+                                 [&](const Waiter& x) { return x.tid == w.tid; });
+        if (same == a.waiters.end()) {
+            a.waiters.push_back(w);
+            continue;
+        }
+        same->waits += w.waits;
+        same->blocked += w.blocked;
+        same->blocked_ns += w.blocked_ns;
+    }
+    for (const WakerPair& p : b.wakers) {
+        auto same = std::find_if(a.wakers.begin(), a.wakers.end(), [&](const WakerPair& x) {
+            return x.waiter_tid == p.waiter_tid && x.waker_tid == p.waker_tid;
+        });
+        if (same == a.wakers.end()) {
+            a.wakers.push_back(p);
+            continue;
+        }
+        same->count += p.count;
+        same->handoffs += p.handoffs;
+        same->handoff_ns += p.handoff_ns;
+        same->by_futex_wake += p.by_futex_wake;
+    }
+    for (const auto& [tid, n] : b.owner_blocked)
+        a.owner_blocked[tid] += n;
+    sort_waiters_and_wakers(a);
+}
+
+// glibc's condition variable waits on two words (__g_signals[0] and [1], at +40 and +44 of
+// the 8-aligned pthread_cond_t, so in one 8-byte block): one row per condition variable, at
+// its first word, with or without a symbol.
+void merge_condvar_words(Report& r) {
+    std::map<std::pair<uint32_t, uint64_t>, size_t> row_of;  // (pid, 8-byte block) -> in kept
+    std::vector<Lock> kept;
+    for (Lock& l : r.locks) {
+        if (l.kind == LockKind::Condvar) {
+            auto [it, first] = row_of.try_emplace({l.pid, l.address & ~uint64_t(7)}, kept.size());
+            if (!first) {
+                absorb(kept[it->second], l);
+                continue;
+            }
+        }
+        kept.push_back(std::move(l));
+    }
+    r.locks = std::move(kept);
+    sort_locks(r.locks);
 }
 
 // Only plain waits on the word, as pthread_join's on a thread's tid word.
@@ -603,6 +682,7 @@ void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
     add_wakers(snap, comm_of_tid, locks);
     rank_locks(locks, namer, r);
     classify_locks(snap, symbols, r);
+    merge_condvar_words(r);
     name_owners(snap, r);
     if (opts.stacks)
         resolve_stacks(snap, symbols, namer, opts, r);
