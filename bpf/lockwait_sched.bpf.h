@@ -72,6 +72,7 @@ static __always_inline int on_waking(bool btf, void *ctx, struct task_struct *p)
         return 0;
     c = &s->call;
     c->wake_ts = bpf_ktime_get_ns();
+    c->woken_at = c->wake_ts;
     c->handoff_ns = 0;
     c->waker_tid = 0;
     c->waker_pid = 0;
