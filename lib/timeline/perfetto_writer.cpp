@@ -323,12 +323,23 @@ struct PerfettoWriter::Impl {
         append(p);
     }
 
-    // A futex wait that slept: a slice "wait LOCK" on the waiter's track and, when a task
-    // woke it, an instant "wake LOCK" on the waker's track with a flow arrow to the slice.
+    // A futex wait that slept: a slice "wait LOCK" on the waiter's track from the call to its
+    // return. When a task woke it: an instant "wake LOCK" on the waker's track at the wakeup,
+    // and inside the wait a slice "woken" from the wakeup to the return (the handoff and the
+    // way out), which a flow arrow joins to the waker's instant. (A flow is read in time
+    // order: it must start at the wakeup, not end at the wait's start, which comes before.)
     void add_lock_wait(const tl_record& r) {
         std::string lock = lock_text(r.tgid, r.span.addr);
-        uint64_t flow = ++flows;
-        bool woken = r.other_pid != 0 && r.span.at != 0;
+        bool woken = r.other_pid != 0 && r.span.at >= r.ts && r.span.at <= r.span.end;
+        uint64_t flow = woken ? ++flows : 0;
+        if (woken) {  // first in the file: at a tie, the flow's start comes before its end
+            pb::TracePacket p;
+            auto* e = track_event(r.span.at, r.other_pid, pb::TrackEvent::TYPE_INSTANT, p);
+            e->set_name("wake " + lock);
+            e->add_categories("lock");
+            e->add_flow_ids(flow);
+            append(p);
+        }
         {
             pb::TracePacket p;
             auto* e = track_event(r.ts, r.pid, pb::TrackEvent::TYPE_SLICE_BEGIN, p);
@@ -344,23 +355,23 @@ struct PerfettoWriter::Impl {
                 a = e->add_debug_annotations();
                 a->set_name("woken_by");
                 a->set_uint_value(r.other_pid);
-                e->add_terminating_flow_ids(flow);
             }
-            append(p);
-        }
-        {
-            pb::TracePacket p;
-            track_event(r.span.end, r.pid, pb::TrackEvent::TYPE_SLICE_END, p);
             append(p);
         }
         if (woken) {
             pb::TracePacket p;
-            auto* e = track_event(r.span.at, r.other_pid, pb::TrackEvent::TYPE_INSTANT, p);
-            e->set_name("wake " + lock);
+            auto* e = track_event(r.span.at, r.pid, pb::TrackEvent::TYPE_SLICE_BEGIN, p);
+            e->set_name("woken");
             e->add_categories("lock");
-            e->add_flow_ids(flow);
+            e->add_terminating_flow_ids(flow);
             append(p);
+            pb::TracePacket end;
+            track_event(r.span.end, r.pid, pb::TrackEvent::TYPE_SLICE_END, end);
+            append(end);
         }
+        pb::TracePacket p;
+        track_event(r.span.end, r.pid, pb::TrackEvent::TYPE_SLICE_END, p);
+        append(p);
     }
 };
 

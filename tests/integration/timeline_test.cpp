@@ -198,16 +198,21 @@ TEST(Timeline, LockWaitSlicesAreTheBlockedWaits) {
               "lockwait-trace");
     ASSERT_TRUE(j.contains("timeline")) << j.dump();
     EXPECT_EQ(j["timeline"]["lost"].get<uint64_t>(), 0u);
-    uint64_t slices = 0, ends = 0, wakes = 0, terminating = 0;
+    uint64_t slices = 0, begins = 0, ends = 0, wakes = 0, terminating = 0;
     std::map<std::string, uint64_t> by_name;
     for (const auto& p : d.trace.packet()) {
         if (!p.has_track_event())
             continue;
         const auto& e = p.track_event();
         if (e.type() == pb::TrackEvent::TYPE_SLICE_BEGIN) {
-            slices++;
+            begins++;
             by_name[e.name()]++;
+            slices += e.name().rfind("wait ", 0) == 0;
+            // the woken part of a wait ends the arrow from its waker
             terminating += e.terminating_flow_ids_size();
+            if (e.terminating_flow_ids_size()) {
+                EXPECT_EQ(e.name(), "woken");
+            }
         } else if (e.type() == pb::TrackEvent::TYPE_SLICE_END) {
             ends++;
         } else if (e.type() == pb::TrackEvent::TYPE_INSTANT) {
@@ -217,7 +222,8 @@ TEST(Timeline, LockWaitSlicesAreTheBlockedWaits) {
     const uint64_t blocked = j["totals"]["blocked_waits"].get<uint64_t>();
     ASSERT_GT(blocked, 0u);
     EXPECT_EQ(slices, blocked);
-    EXPECT_EQ(ends, slices);
+    EXPECT_EQ(ends, begins);
+    EXPECT_EQ(begins, slices + terminating);
     EXPECT_EQ(wakes, j["totals"]["woken_by_task"].get<uint64_t>());
     EXPECT_EQ(terminating, wakes);
     // named by the lock, as the report names it
@@ -303,4 +309,29 @@ TEST(Timeline, FlightRecorderKeepsTheLastSecondsAndWritesWhenAsked) {
     auto start = r.out.find("\n{");
     json j = parse_json(start == std::string::npos ? r.out : r.out.substr(start + 1));
     EXPECT_LT(j["timeline"]["events"].get<uint64_t>(), j["totals"]["switches"].get<uint64_t>());
+}
+
+// ctxswitch-trace --user-switch with --perfetto: each call of the switch function is an
+// instant on the thread's track, as many as the report counts.
+TEST(Timeline, UserSwitchesAreInstants) {
+    REQUIRE_ROOT();
+    const int n = 2000;
+    std::string file = harness::temp_path("coro.pftrace");
+    auto r = run(
+        {bin("ctxswitch-trace"), "--json", "-", "--perfetto", file, "--user-switch", "coro_switch",
+         "--", bin("pingpong"), "--model", "coroutine", "--ipc", "asm", "-n", std::to_string(n)},
+        harness::as_root());
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto start = r.out.find("\n{");
+    json j = parse_json(start == std::string::npos ? r.out : r.out.substr(start + 1));
+    Decoded d = decode(file);
+    unlink(file.c_str());
+    uint64_t instants = 0;
+    for (const auto& p : d.trace.packet())
+        if (p.has_track_event() && p.track_event().type() == pb::TrackEvent::TYPE_INSTANT) {
+            EXPECT_EQ(p.track_event().name(), "coro_switch");
+            instants++;
+        }
+    EXPECT_EQ(instants, j["user_switches"]["count"].get<uint64_t>());
+    EXPECT_GE(instants, 2u * n);
 }
