@@ -109,6 +109,8 @@ bool TimelineRecorder::trips(const tl_record& r) {
         }
         case TL_LOCK_WAIT:
             return r.span.value > trigger_ns_;
+        case TL_CALL:
+            return r.span.at && r.span.end - r.span.at > trigger_ns_;
         default:
             return false;
     }

@@ -60,7 +60,7 @@ class TimelineRecorder {
     static int on_record(void* self, void* data, size_t size);
     void drain_until_stopped();
     // --trigger-ms: whether R ends a wait longer than the trigger (a wakeup-to-run, a
-    // blocked lock wait).
+    // blocked lock wait, an epoll/poll/select call's ready-to-return).
     bool trips(const tl_record& r);
     TimelineSummary write_now(const std::string& path, const TimelineNames& names);
 

@@ -62,8 +62,8 @@ void add_timeline_options(CLI::App& app, TraceOptions& o) {
         ->type_name("SECONDS");
     app.add_option("--trigger-ms", o.trigger_ms,
                    "with --flight-recorder, write the trace when a traced task waits longer "
-                   "than MS: for a CPU after its wakeup (ctxswitch-trace), or blocked in a lock "
-                   "wait (lockwait-trace)")
+                   "than MS: for a CPU after its wakeup (ctxswitch-trace), blocked in a lock "
+                   "wait (lockwait-trace), to return from a call once woken (epoll-trace)")
         ->type_name("MS");
 }
 
