@@ -49,8 +49,6 @@ class TimelineRecorder {
     // --flight-recorder: write the trace of the last SECONDS soon, from the recorder's
     // thread (SIGUSR1 asks this; a tripped --trigger-ms does it itself).
     void request_write() { write_requested_ = true; }
-    // The traces written during the run, and why the first one was.
-    int writes_during_run() const { return writes_; }
     // Encodes the trace and writes it to --perfetto's file (owner only). Returns what the
     // report says of it.
     // NAMES name what the tool's records point at (locks, system calls).
@@ -73,7 +71,6 @@ class TimelineRecorder {
     std::mutex mutex_;                       // records_, between the thread and write()
     std::deque<tl_record> records_;
     std::atomic<bool> write_requested_{false};
-    int writes_ = 0;
     uint64_t over_limit_ = 0;
     uint64_t lost_ = 0;
     struct ring_buffer* ring_ = nullptr;
