@@ -114,6 +114,16 @@ std::pair<json, Decoded> trace(const std::vector<std::string>& command,
     return {j, std::move(d)};
 }
 
+// Whether process PID has signal SIG blocked (/proc/PID/status, SigBlk).
+bool blocks_signal(pid_t pid, int sig) {
+    std::string status = harness::read_file("/proc/" + std::to_string(pid) + "/status");
+    auto at = status.find("SigBlk:");
+    if (at == std::string::npos)
+        return false;
+    unsigned long long mask = std::stoull(status.substr(at + 7), nullptr, 16);
+    return mask & (1ULL << (sig - 1));
+}
+
 // The rule the kernel uses for a voluntary switch, as the trace reports prev_state: neither
 // running (0) nor preempted (TASK_REPORT_MAX, 0x100).
 bool asleep(int64_t prev_state) {
@@ -286,10 +296,13 @@ TEST(Timeline, FlightRecorderKeepsTheLastSecondsAndWritesWhenAsked) {
     REQUIRE_ROOT();
     std::string file = harness::temp_path("flight.pftrace");
     harness::RunOptions ro = harness::as_root();
-    // the session blocks SIGUSR1 before it loads anything, so an early signal waits
+    // SIGUSR1 once the session blocks it (before it loads anything: the signal then waits
+    // for the run), as /proc says
     ro.on_start = [](pid_t tool) {
         std::thread([tool] {
-            usleep(500 * 1000);
+            for (int i = 0; i < 6000 && !blocks_signal(tool, SIGUSR1); i++)
+                usleep(10 * 1000);
+            usleep(300 * 1000);  // into the run, for a write with events in it
             kill(tool, SIGUSR1);
         }).detach();
     };
