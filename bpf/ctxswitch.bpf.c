@@ -22,6 +22,7 @@
 
 #include "common.bpf.h"
 #include "ctxswitch.h"
+#include "timeline.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -215,6 +216,8 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
         switch_out(btf, c, prev, prev_tid, ps, preempt, prev_state, now);
     if (ns)
         switch_in(btf, c, next, ns, kind, now);
+    if (timeline)
+        timeline_switch(btf, prev, next, preempt, prev_state, now);
 
     if (measure_switch_cost) {
         if (c->ts)
@@ -289,6 +292,8 @@ static __always_inline int on_waking(bool btf, struct task_struct *p)
     count(CS_C_WAKEUPS);
     s->runnable_ts = bpf_ktime_get_ns();
     s->waker_tid = 0;
+    if (timeline)
+        timeline_wakeup(btf, TL_WAKING, p, s->runnable_ts);
     /* a traced waker: the task running on this CPU, if it is traced, not the wakee itself,
      * and this is not an interrupt that merely borrowed its context */
     c = bpf_map_lookup_elem(&cpu_state, &zero);
@@ -317,6 +322,8 @@ static __always_inline int on_wakeup_new(bool btf, struct task_struct *p)
     if (s && !stop_recording) {
         s->runnable_ts = bpf_ktime_get_ns(); /* its first run is a wakeup-to-run too */
         s->waker_tid = 0;
+        if (timeline)
+            timeline_wakeup(btf, TL_WAKEUP_NEW, p, s->runnable_ts);
     }
     return 0;
 }
@@ -345,8 +352,21 @@ static __always_inline int on_exit(bool btf, struct task_struct *p)
     __u32 tid = TASK_READ(btf, p, pid);
     struct cs_task_state *s = state_of(btf, p, tid);
 
-    if (s && !stop_recording)
+    if (s && !stop_recording) {
         count(CS_C_EXITS);
+        if (timeline)
+            timeline_task_event(btf, TL_EXIT, p, bpf_ktime_get_ns());
+    }
+    return 0;
+}
+
+/* task_rename (timeline mode only): a traced task's new name, for the trace. */
+static __always_inline int on_rename(bool btf, struct task_struct *t, const char *comm)
+{
+    __u32 tid = TASK_READ(btf, t, pid);
+
+    if (state_of(btf, t, tid) && !stop_recording)
+        timeline_rename(btf, t, comm);
     return 0;
 }
 
@@ -371,6 +391,9 @@ static __always_inline int on_user_switch(bool btf)
     if (s && !stop_recording) {
         s->stats.user_switches++;
         count(CS_C_USER_SWITCHES);
+        if (timeline)
+            timeline_task_event(true, TL_USER_SWITCH, bpf_get_current_task_btf(),
+                                bpf_ktime_get_ns());
     }
     return 0;
 }
@@ -411,6 +434,12 @@ int BPF_PROG(exit_btf, struct task_struct *p) { return on_exit(true, p); }
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(migrate_btf, struct task_struct *p, int dest_cpu) { return on_migrate(true, p); }
 
+SEC("tp_btf/task_rename")
+int BPF_PROG(rename_btf, struct task_struct *t, const char *comm)
+{
+    return on_rename(true, t, comm);
+}
+
 /* ---- raw_tp twins ---------------------------------------------------------------------- */
 
 SEC("raw_tp/sched_switch")
@@ -440,3 +469,9 @@ int BPF_PROG(exit_raw, struct task_struct *p) { return on_exit(false, p); }
 
 SEC("raw_tp/sched_migrate_task")
 int BPF_PROG(migrate_raw, struct task_struct *p, int dest_cpu) { return on_migrate(false, p); }
+
+SEC("raw_tp/task_rename")
+int BPF_PROG(rename_raw, struct task_struct *t, const char *comm)
+{
+    return on_rename(false, t, comm);
+}

@@ -29,6 +29,7 @@
 
 #include "common.bpf.h"
 #include "epoll.h"
+#include "timeline.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

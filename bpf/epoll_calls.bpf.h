@@ -219,6 +219,29 @@ __noinline int ep_account_thread(struct ep_thread_stats *t, const struct ep_exit
     return 0;
 }
 
+/* --perfetto: the call as a span on the thread's track, with what it returned and the
+ * wakeup that let it return. */
+__noinline int ep_timeline_call(const struct ep_call *c, __u32 sys, __s64 ret, __u64 now)
+{
+    struct tl_record *r;
+
+    if (!c)
+        return 0;
+    r = timeline_reserve(TL_CALL, c->enter_ts);
+    if (!r)
+        return 0;
+    timeline_task(true, r, bpf_get_current_task_btf(), false);
+    r->other_pid = r->other_tgid = 0;
+    r->other_prio = 0;
+    __builtin_memset(r->other_comm, 0, sizeof(r->other_comm));
+    r->span.end = now;
+    r->span.addr = sys;
+    r->span.value = (__u64)ret;
+    r->span.at = c->woken_ts && ret > 0 ? c->woken_ts : 0;
+    bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+    return 0;
+}
+
 static __always_inline int call_exit(__u8 sys, __u8 family, long ret)
 {
     struct ep_task_state *s = current_state();
@@ -292,6 +315,8 @@ static __always_inline int call_exit(__u8 sys, __u8 family, long ret)
         note_waker(c, pid);
     attribute_fds(c, family, pid, ret);
     ep_account_thread(&s->stats, &x);
+    if (timeline)
+        ep_timeline_call(c, sys, ret, now);
     s->last_exit_ts = now;
     return 0;
 }

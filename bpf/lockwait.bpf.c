@@ -32,6 +32,7 @@
 
 #include "common.bpf.h"
 #include "lockwait.h"
+#include "timeline.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -266,6 +266,7 @@ struct lw_call {
     __u64 blocked_ns; /* sleeps inside the call so far */
     __u64 wake_ts;    /* sched_waking while asleep inside the call; 0 if none */
     __u64 handoff_ns; /* wake -> running, of the last wake */
+    __u64 woken_at;   /* the last sched_waking while asleep inside the call (kept) */
     __u32 op;         /* LW_FUTEX_* / LW_SYS_* */
     __u32 flags;      /* LW_LF_* */
     __u32 sleeps;

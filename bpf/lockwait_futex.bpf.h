@@ -242,6 +242,35 @@ __noinline int lw_note_waker(const struct lw_lock_key *key, const struct lw_call
     return 0;
 }
 
+/* --perfetto: the blocked wait as a span on the waiter's track, with who woke it and when
+ * (the flow arrow from the waker's wakeup to the wait). */
+__noinline int lw_timeline_wait(const struct lw_lock_key *key, const struct lw_call *c, __u64 dur)
+{
+    struct tl_record *r;
+
+    if (!key || !c)
+        return 0;
+    r = timeline_reserve(TL_LOCK_WAIT, c->ts);
+    if (!r)
+        return 0;
+    timeline_task(true, r, bpf_get_current_task_btf(), false);
+    r->other_prio = 0;
+    r->span.end = c->ts + dur;
+    r->span.addr = key->uaddr;
+    r->span.value = c->blocked_ns;
+    if (c->waker_tid) {
+        r->other_pid = c->waker_tid;
+        r->other_tgid = c->waker_pid;
+        r->span.at = c->woken_at;
+        __builtin_memcpy(r->other_comm, c->waker_comm, sizeof(r->other_comm));
+    } else {
+        r->other_pid = r->other_tgid = 0;
+        __builtin_memset(r->other_comm, 0, sizeof(r->other_comm));
+    }
+    bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+    return 0;
+}
+
 /* The blocked wait under its pair of stacks; other waiters with the same stacks add here too. */
 __noinline int lw_add_stack_wait(const struct lw_stack_key *sk, __u64 blocked_ns)
 {
@@ -286,6 +315,8 @@ static __always_inline void record_wait(void *ctx, struct lw_task_state *s, stru
     lw_row_add_wait(row, c, dur, out);
     if (!blocked)
         return;
+    if (timeline)
+        lw_timeline_wait(key, c, dur);
     if (c->waker_tid)
         lw_note_waker(key, c);
 

@@ -72,6 +72,8 @@ static __always_inline int on_waking(bool btf, void *ctx, struct task_struct *p)
         return 0;
     c = &s->call;
     c->wake_ts = bpf_ktime_get_ns();
+    if (timeline)
+        c->woken_at = c->wake_ts; /* kept for the trace's flow arrow */
     c->handoff_ns = 0;
     c->waker_tid = 0;
     c->waker_pid = 0;

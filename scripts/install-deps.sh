@@ -8,7 +8,7 @@ set -eu
 BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
        libdw-dev libunwind-dev libcapstone-dev libcli11-dev nlohmann-json3-dev
        libgtest-dev libgmock-dev libbenchmark-dev pkg-config libdeflate0
-       libclang-rt-14-dev"
+       libclang-rt-14-dev protobuf-compiler libprotobuf-dev"
 # what the tools read at run time: glibc's debug symbols name libc's internal functions in
 # stacks and backtraces (__lll_lock_wait, where a contended mutex sleeps)
 RUN="libc6-dbg"

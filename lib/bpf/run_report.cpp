@@ -17,6 +17,19 @@ std::string run_headline(const std::string& tool, const RunInfo& run) {
     return line;
 }
 
+std::string timeline_line(const TimelineSummary& t) {
+    std::string line = "timeline: " + t.file + ", " + with_commas(t.events) + " events, " +
+                       strprintf("%.1f MB", double(t.bytes) / 1e6) + "; open it in ui.perfetto.dev";
+    if (t.lost)
+        line += "; " + with_commas(t.lost) +
+                " events lost (the ring was full: the trace marks "
+                "where)";
+    if (t.over_limit)
+        line += "; " + with_commas(t.over_limit) +
+                " events past --perfetto-limit not written (raise it)";
+    return line;
+}
+
 std::string probe_notes(const RunInfo& run, bool verbose) {
     std::string out;
     for (auto& p : run.probes)
@@ -24,6 +37,8 @@ std::string probe_notes(const RunInfo& run, bool verbose) {
             out += "not attached: " + p.name + ": " + p.error + "\n";
     for (auto& w : run.warnings)
         out += "warning: " + w + "\n";
+    if (run.timeline)
+        out += timeline_line(*run.timeline) + "\n";
     if (!verbose || run.program_stats.empty())
         return out;
     out += "\nBPF run time (kernel statistics):\n";
@@ -72,6 +87,12 @@ nlohmann::json run_json(const std::string& tool, const RunInfo& run) {
         j["workload"] = {{"status", run.workload_status->describe()},
                          {"exit_code", run.workload_status->shell_code()}};
     j["warnings"] = run.warnings;
+    if (run.timeline)
+        j["timeline"] = {{"file", run.timeline->file},
+                         {"events", run.timeline->events},
+                         {"lost", run.timeline->lost},
+                         {"over_limit", run.timeline->over_limit},
+                         {"bytes", run.timeline->bytes}};
     return j;
 }
 

@@ -13,6 +13,15 @@
 
 namespace tk {
 
+// What --perfetto wrote (docs/timeline.md).
+struct TimelineSummary {
+    std::string file;
+    uint64_t events = 0;      // records written into the trace
+    uint64_t lost = 0;        // records the ring had no room for (the kernel side counted)
+    uint64_t over_limit = 0;  // records past --perfetto-limit, not written
+    uint64_t bytes = 0;       // the trace's size
+};
+
 struct RunInfo {
     std::string target;  // "./pingpong -n 10 (pid 123)", "pid 1234 (comm ...)", "tid 99 (comm)"
     std::vector<std::string> command;  // the launched command, empty for -p/-t
@@ -23,11 +32,15 @@ struct RunInfo {
     std::vector<ProbeStatus> probes;
     std::vector<ProgramStats> program_stats;  // -v
     std::vector<std::string> warnings;
+    std::optional<TimelineSummary> timeline;  // --perfetto
 };
 
 // The first line of every tracer's text report: "TOOL: TARGET, 1.23 s, probes MODE; how it
 // ended (how the command ended)", without its newline.
 std::string run_headline(const std::string& tool, const RunInfo& run);
+
+// "timeline: FILE, N events, M MB; open it in ui.perfetto.dev" and what is missing from it.
+std::string timeline_line(const TimelineSummary& t);
 
 // The end of every tracer's text report: probes that did not attach, warnings, and with
 // VERBOSE the kernel's run-time statistics of each program.

@@ -73,6 +73,18 @@ void end_target(TraceSession& session, Probes& probes, TraceSession::End end) {
     probes.settle(250);
 }
 
+std::unique_ptr<TimelineRecorder> start_timeline(TraceSession& session, Probes& probes) {
+    const TraceOptions& opts = session.options();
+    if (!opts.timeline())
+        return nullptr;
+    TimelineMaps maps = probes.timeline();
+    if (maps.ring_fd < 0)
+        throw UserError(session.tool() + " has no timeline mode: --perfetto is not for it");
+    fprintf(stderr, "%s: recording a timeline to %s, at most %g MB of events (--perfetto-limit)\n",
+            session.tool().c_str(), opts.perfetto.c_str(), opts.perfetto_limit_mb);
+    return std::make_unique<TimelineRecorder>(maps, opts);
+}
+
 FILE* interval_stream(const TraceOptions& opts) {
     return opts.json == "-" ? stderr : stdout;
 }

@@ -6,8 +6,9 @@
 //   attach     the tool constructs its Probes: open, configure, load, attach
 //   target     launch the command paused → trace_launched → exec; or -p / -t
 //   run        wait for the end; every -i seconds a report (stdout, or stderr with --json -)
-//   end        settle (launch mode) → stop_recording → snapshot → detach → build the
-//              report → the run's part of it → finish → text and JSON output
+//   end        settle (launch mode) → stop_recording → the timeline's last records →
+//              snapshot → detach → build the report → the run's part of it → finish →
+//              the Perfetto trace (--perfetto) → text and JSON output
 //
 // The order at the end makes the final numbers agree with each other (nothing is recorded
 // once they are read) and keeps the probes attached no longer than the read takes: the
@@ -18,6 +19,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -28,6 +30,7 @@
 #include "json_text.h"
 #include "output.h"
 #include "run_report.h"
+#include "timeline_recorder.h"
 #include "trace_session.h"
 
 namespace tk {
@@ -51,6 +54,8 @@ class Probes {
     // while a -p target runs on.
     virtual void stop_recording() = 0;
     virtual void detach() = 0;
+    // The timeline mode's ring (--perfetto), for tools that offer it.
+    virtual TimelineMaps timeline() { return {}; }
 };
 
 // Whether -p/-t of a kernel thread has something to show: its context switches do, but a
@@ -69,6 +74,9 @@ struct ReportMaker {
     // Optional, after the run's part is filled in: what only the end of the run knows
     // (the workload's rusage, a cost measured after detach, extra output files).
     std::function<void(Report&, TraceSession&)> finish;
+    // Optional, with --perfetto: how the timeline names the locks or calls of the tool's
+    // records, from the built report.
+    std::function<TimelineNames(const Report&)> timeline_names;
 };
 
 // What every tracer checks before it loads anything. Returns false when --features printed
@@ -89,6 +97,10 @@ std::string start_target(TraceSession& session, Probes& probes);
 // Ctrl-C), and the probes are given time to record its threads' exits.
 void end_target(TraceSession& session, Probes& probes, TraceSession::End end);
 
+// --perfetto: the recorder that drains the probes' ring from now on (null without it), and
+// on stderr where the trace goes and its limit.
+std::unique_ptr<TimelineRecorder> start_timeline(TraceSession& session, Probes& probes);
+
 // Where interval reports go: stdout, or stderr when the JSON report takes stdout.
 FILE* interval_stream(const TraceOptions& opts);
 
@@ -106,6 +118,9 @@ Report build_report(const ReportMaker<Snapshot, Report>& maker, Snapshot&& snap)
 template <class Snapshot, class Report>
 int run_tracer(TraceSession& session, Probes& probes, const ReportMaker<Snapshot, Report>& maker) {
     const TraceOptions& opts = session.options();
+    std::unique_ptr<TimelineRecorder> timeline = start_timeline(session, probes);
+    if (timeline && opts.flight_recorder > 0)
+        session.on_user_signal([&] { timeline->request_write(); });
     const std::string target = start_target(session, probes);
     auto with_run = [&](Report r, double duration) {
         r.target = target;
@@ -122,12 +137,17 @@ int run_tracer(TraceSession& session, Probes& probes, const ReportMaker<Snapshot
     const double duration = session.elapsed_seconds();
     end_target(session, probes, end);
     probes.stop_recording();
+    if (timeline)
+        timeline->stop();
     Snapshot snap = maker.snapshot();
     probes.detach();
     Report report = with_run(build_report(maker, std::move(snap)), duration);
     session.describe_end(report, end, duration);
     if (maker.finish)
         maker.finish(report, session);
+    if (timeline)
+        report.timeline = timeline->write(
+            opts.perfetto, maker.timeline_names ? maker.timeline_names(report) : TimelineNames{});
     emit_report(
         opts.json, [&] { return maker.text(report); },
         [&] { return json_text(maker.json(report)) + "\n"; });

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "output.h"
 #include "proc.h"
+#include "text.h"
 
 namespace tk {
 
@@ -45,6 +46,27 @@ void add_trace_options(CLI::App& app, TraceOptions& o, uint32_t default_max_thre
                " ./workload arg' or '-- ./workload --its-own-flag'");
 }
 
+void add_timeline_options(CLI::App& app, TraceOptions& o) {
+    app.add_option("--perfetto", o.perfetto,
+                   "record a timeline of the run: write it as a Perfetto trace to FILE (open it "
+                   "in ui.perfetto.dev; see docs/timeline.md)")
+        ->type_name("FILE");
+    app.add_option("--perfetto-limit", o.perfetto_limit_mb,
+                   "with --perfetto, keep at most MB megabytes of events (default " +
+                       strprintf("%g", o.perfetto_limit_mb) +
+                       "); later events are counted, not written")
+        ->type_name("MB");
+    app.add_option("--flight-recorder", o.flight_recorder,
+                   "with --perfetto, keep only the last SECONDS of events and write the trace "
+                   "when asked (SIGUSR1), when --trigger-ms trips, and at the end")
+        ->type_name("SECONDS");
+    app.add_option("--trigger-ms", o.trigger_ms,
+                   "with --flight-recorder, write the trace when a traced task waits longer "
+                   "than MS: for a CPU after its wakeup (ctxswitch-trace), blocked in a lock "
+                   "wait (lockwait-trace), to return from a call once woken (epoll-trace)")
+        ->type_name("MS");
+}
+
 void validate_trace_options(const TraceOptions& o) {
     int targets = (o.pid != 0) + (o.tid != 0) + o.launching();
     if (targets == 0)
@@ -73,6 +95,21 @@ void validate_trace_options(const TraceOptions& o) {
                             std::to_string(kMaxThreadsLimit),
                         2);
     check_writable(o.json, "--json");
+    if (!(o.perfetto_limit_mb > 0) || o.perfetto_limit_mb > kMaxPerfettoLimitMb)
+        throw UserError("--perfetto-limit must be a number of megabytes above 0 and at most " +
+                            std::to_string(kMaxPerfettoLimitMb),
+                        2);
+    if (o.flight_recorder < 0 || !std::isfinite(o.flight_recorder))
+        throw UserError("--flight-recorder must be a positive number of seconds", 2);
+    if (o.trigger_ms < 0 || !std::isfinite(o.trigger_ms))
+        throw UserError("--trigger-ms must be a positive number of milliseconds", 2);
+    if (o.flight_recorder > 0 && o.perfetto.empty())
+        throw UserError("--flight-recorder needs --perfetto FILE: where to write the trace", 2);
+    if (o.trigger_ms > 0 && !(o.flight_recorder > 0))
+        throw UserError("--trigger-ms needs --flight-recorder SECONDS", 2);
+    if (o.perfetto == "-")
+        throw UserError("--perfetto needs a file name: a trace is binary, not for stdout", 2);
+    check_writable(o.perfetto, "--perfetto");
 }
 
 bool parse_command_line(CLI::App& app, int argc, char** argv) {
@@ -129,6 +166,8 @@ TraceSession::TraceSession(std::string tool, const TraceOptions& opts)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGCHLD);
+    if (opts_.flight_recorder > 0)
+        sigaddset(&set, SIGUSR1);  // the flight recorder's "write the trace now"
     sigprocmask(SIG_BLOCK, &set, &old_mask_);
 }
 
@@ -170,6 +209,8 @@ TraceSession::End TraceSession::wait(const std::function<void()>& on_interval) {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGCHLD);
+    if (opts_.flight_recorder > 0)
+        sigaddset(&set, SIGUSR1);
 
     for (;;) {
         if (workload_ && workload_->exited())
@@ -194,6 +235,11 @@ TraceSession::End TraceSession::wait(const std::function<void()>& on_interval) {
         struct timespec ts = {time_t(wait_ns / 1000000000), long(wait_ns % 1000000000)};
         siginfo_t info;
         int sig = sigtimedwait(&set, &info, &ts);
+        if (sig == SIGUSR1) {
+            if (on_user_signal_)
+                on_user_signal_();
+            continue;
+        }
         if (sig == SIGINT || sig == SIGTERM) {
             signals++;
             if (!workload_ || signals > 1)

@@ -36,6 +36,13 @@ struct TraceOptions {
     int64_t max_threads = 0;  // --max-threads: threads kept in the report (0: the tool's default)
     std::vector<std::string> without;  // --without TP: behave as if the kernel lacked TP
     std::vector<std::string> command;  // -- CMD ARGS...
+    // --perfetto FILE: the timeline mode (tools that offer it call add_timeline_options)
+    std::string perfetto;
+    double perfetto_limit_mb = 256;  // --perfetto-limit MB: events kept at most
+    double flight_recorder = 0;      // --flight-recorder SECONDS: keep only the last SECONDS
+    double trigger_ms = 0;           // --trigger-ms MS: write when a wait exceeds MS
+
+    bool timeline() const { return !perfetto.empty(); }
 
     bool launching() const { return !command.empty(); }
     bool lacks(const std::string& tracepoint) const;
@@ -48,10 +55,14 @@ struct TraceOptions {
 // The largest --max-threads: beyond it the preallocated thread records alone would take
 // gigabytes.
 inline constexpr int64_t kMaxThreadsLimit = 1 << 22;
+// The largest --perfetto-limit: the events are kept in memory until the end.
+inline constexpr int64_t kMaxPerfettoLimitMb = 65536;
 
 // Adds -p -t -d -i --json -v --features --run-as-root --raw-tp --without --max-threads and
 // the command. DEFAULT_MAX_THREADS is the tool's size of its thread records.
 void add_trace_options(CLI::App& app, TraceOptions& opts, uint32_t default_max_threads);
+// Adds --perfetto FILE and --perfetto-limit MB, for the tools with a timeline mode.
+void add_timeline_options(CLI::App& app, TraceOptions& opts);
 // Exactly one target, sane numbers; throws UserError with what to do.
 void validate_trace_options(const TraceOptions& opts);
 
@@ -75,6 +86,7 @@ class TraceSession {
     ~TraceSession();
 
     const TraceOptions& options() const { return opts_; }
+    const std::string& tool() const { return tool_; }
 
     // Launch mode: fork the command paused (after the probes are attached, so that the
     // fork itself is seen), then resume() lets it exec.
@@ -85,6 +97,8 @@ class TraceSession {
     // are attached and the target marked (loading them may take a while on a busy machine).
     void begin_run();
     Workload* workload() { return workload_.get(); }
+    // What SIGUSR1 does while wait() waits (blocked and taken only with --flight-recorder).
+    void on_user_signal(std::function<void()> f) { on_user_signal_ = std::move(f); }
 
     // Blocks until the workload ends, -d elapses, the -p/-t target is gone, or Ctrl-C /
     // SIGTERM. A signal sent to us from another process is forwarded to the workload; a
@@ -110,6 +124,7 @@ class TraceSession {
     std::unique_ptr<Workload> workload_;
     std::chrono::steady_clock::time_point start_;
     sigset_t old_mask_;
+    std::function<void()> on_user_signal_;
 };
 
 }  // namespace tk

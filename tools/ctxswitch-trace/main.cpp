@@ -5,6 +5,7 @@
 //   sudo ctxswitch-trace ./workload arg1 arg2
 //   sudo ctxswitch-trace -p 1234 -d 10
 //   sudo ctxswitch-trace --json out.json -- ./workload
+//   sudo ctxswitch-trace --perfetto run.pftrace ./workload   (open it in ui.perfetto.dev)
 #include <string>
 #include <utility>
 
@@ -39,6 +40,7 @@ int trace_main(int argc, char** argv) {
         "ctxswitch-trace"};
     tk::TraceOptions opts;
     tk::add_trace_options(app, opts, ctxswitch::Tracer::default_max_threads());
+    tk::add_timeline_options(app, opts);
     std::string user_switch;
     app.add_option(
            "--user-switch", user_switch,

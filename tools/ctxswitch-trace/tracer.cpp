@@ -15,6 +15,7 @@
 #include "ctxswitch.skel.h"
 #include "errors.h"
 #include "kernel_features.h"
+#include "timeline_recorder.h"
 #include "proc.h"
 #include "uprobe.h"
 #include "uprobe_cost.h"
@@ -31,6 +32,7 @@ struct ProbePair {
     struct bpf_program* btf;
     struct bpf_program* raw;
     bool essential;
+    bool timeline_only = false;  // only the timeline mode (--perfetto) needs it
 };
 
 std::vector<ProbePair> probe_pairs(ctxswitch_bpf* s) {
@@ -42,6 +44,7 @@ std::vector<ProbePair> probe_pairs(ctxswitch_bpf* s) {
         {"sched_process_fork", s->progs.fork_btf, s->progs.fork_raw, false},
         {"sched_process_exit", s->progs.exit_btf, s->progs.exit_raw, false},
         {"sched_migrate_task", s->progs.migrate_btf, s->progs.migrate_raw, false},
+        {"task_rename", s->progs.rename_btf, s->progs.rename_raw, false, true},
     };
 }
 
@@ -64,8 +67,8 @@ struct Tracer::Impl {
 
 const std::vector<std::string>& Tracer::tracepoints() {
     static const std::vector<std::string> list = {
-        "sched_switch",       "sched_exit_tp",      "sched_waking",      "sched_wakeup_new",
-        "sched_process_fork", "sched_process_exit", "sched_migrate_task"};
+        "sched_switch",       "sched_exit_tp",      "sched_waking",       "sched_wakeup_new",
+        "sched_process_fork", "sched_process_exit", "sched_migrate_task", "task_rename"};
     return list;
 }
 
@@ -100,6 +103,11 @@ Tracer::Tracer(const tk::TraceOptions& opts)
         std::vector<std::string> missing;
         bool exit_tp = false;
         for (auto& p : probe_pairs(s)) {
+            if (p.timeline_only && !opts.timeline()) {
+                bpf_program__set_autoload(p.btf, false);
+                bpf_program__set_autoload(p.raw, false);
+                continue;
+            }
             bool have = present(p.tracepoint, btf);
             if (p.tracepoint == "sched_exit_tp" && have) {
                 // its arguments changed across releases; we read only the first, is_switch
@@ -120,6 +128,8 @@ Tracer::Tracer(const tk::TraceOptions& opts)
         bpf_program__set_autoload(s->progs.user_switch_raw, !btf);
         s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
         s->rodata->measure_switch_cost = exit_tp;
+        s->rodata->timeline = opts.timeline();
+        tk::size_timeline_ring(s->maps.timeline_ring, opts);
         tk::size_thread_records(s->maps.live, s->maps.exited, s->maps.task_state_hash, btf,
                                 threads_kept_);
         tk::Status st = impl_->skel->try_load();
@@ -174,6 +184,7 @@ void Tracer::count_user_switches(const std::string& binary, const std::string& f
     if (!st.attached)
         throw UserError("cannot attach a uprobe to " + function + " in " + binary + ": " +
                         st.error);
+    user_switch_name_ = function;
 }
 
 double Tracer::measure_uprobe_cost(bool emulated) {
@@ -240,6 +251,15 @@ Snapshot Tracer::snapshot() {
     if (impl_->stats)
         snap.program_stats = impl_->skel->program_stats();
     return snap;
+}
+
+tk::TimelineMaps Tracer::timeline() {
+    auto* s = impl_->skel->get();
+    tk::TimelineMaps maps;
+    maps.ring_fd = bpf_map__fd(s->maps.timeline_ring);
+    maps.lost_fd = bpf_map__fd(s->maps.timeline_lost);
+    maps.user_switch_name = user_switch_name_;
+    return maps;
 }
 
 void Tracer::stop_recording() {

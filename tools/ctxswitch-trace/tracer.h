@@ -54,6 +54,8 @@ class Tracer : public tk::Probes {
     // final snapshot reads numbers that agree with each other while a -p target runs on.
     void stop_recording() override;
     void detach() override;
+    // --perfetto: the ring of the timeline mode.
+    tk::TimelineMaps timeline() override;
 
     const std::string& mode() const { return mode_; }
     bool switch_cost_measured() const { return switch_cost_; }
@@ -64,7 +66,8 @@ class Tracer : public tk::Probes {
     std::unique_ptr<Impl> impl_;
     std::string mode_;
     bool switch_cost_ = false;
-    uint32_t threads_kept_;  // --max-threads
+    uint32_t threads_kept_;         // --max-threads
+    std::string user_switch_name_;  // --user-switch's function, once attached
     std::vector<std::string> warnings_;
 };
 

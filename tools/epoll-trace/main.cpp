@@ -25,6 +25,7 @@ int trace_main(int argc, char** argv) {
     tk::TraceOptions opts;
     epolltrace::ReportOptions ropts;
     tk::add_trace_options(app, opts, epolltrace::Tracer::default_max_threads());
+    tk::add_timeline_options(app, opts);
     app.add_option("--top", ropts.top, "fds and wakers listed per loop (all with -v)")
         ->check(CLI::PositiveNumber);
     epolltrace::Limits limits;
@@ -54,6 +55,11 @@ int trace_main(int argc, char** argv) {
         return epolltrace::text_report(snap, ropts);
     };
     report.json = epolltrace::json_report;
+    report.timeline_names = [](const epolltrace::Snapshot&) {
+        tk::TimelineNames names;
+        names.call = [](uint64_t sys) { return std::string(epolltrace::syscall_name(int(sys))); };
+        return names;
+    };
     return tk::run_tracer(session, tracer, report);
 }
 

@@ -155,6 +155,8 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Limits& limits)
 
     s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
     s->rodata->target_tid = uint32_t(opts.tid);
+    s->rodata->timeline = opts.timeline();
+    tk::size_timeline_ring(s->maps.timeline_ring, opts);
     max_loops_ = limits.max_loops ? limits.max_loops : default_max_loops(impl_->ncpu);
     if (bpf_map__set_max_entries(s->maps.loops, max_loops_) ||
         bpf_map__set_max_entries(s->maps.interest_size, max_loops_) ||
@@ -366,6 +368,14 @@ Snapshot Tracer::snapshot() {
 
 void Tracer::stop_recording() {
     impl_->skel->get()->bss->stop_recording = true;
+}
+
+tk::TimelineMaps Tracer::timeline() {
+    auto* s = impl_->skel->get();
+    tk::TimelineMaps maps;
+    maps.ring_fd = bpf_map__fd(s->maps.timeline_ring);
+    maps.lost_fd = bpf_map__fd(s->maps.timeline_lost);
+    return maps;
 }
 
 void Tracer::detach() {

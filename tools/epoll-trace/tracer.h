@@ -53,6 +53,8 @@ class Tracer : public tk::Probes {
     // that the final snapshot reads numbers that agree while a -p target runs on.
     void stop_recording() override;
     void detach() override;
+    // --perfetto: the ring of the timeline mode.
+    tk::TimelineMaps timeline() override;
 
     const Coverage& coverage() const { return coverage_; }
 

@@ -48,6 +48,7 @@ int trace_main(int argc, char** argv) {
     ToolOptions tool;
     bool no_kernel_locks = false;
     tk::add_trace_options(app, opts, lockwait::Tracer::default_max_threads());
+    tk::add_timeline_options(app, opts);
     app.add_flag("--stacks", tool.features.stacks,
                  "user stacks of the waiter and the waker of every wait that blocked (symbolized)");
     app.add_flag("--kernel-stacks", tool.features.kernel_stacks,
@@ -132,6 +133,16 @@ int trace_main(int argc, char** argv) {
             tk::write_output(tool.folded, lockwait::folded_stacks(r));
         if (!tool.flamegraph.empty())
             tk::write_output(tool.flamegraph, lockwait::flame_graph(r, command_line(opts)));
+    };
+    report.timeline_names = [](const lockwait::Report& r) {
+        tk::TimelineNames names;
+        names.lock = [&r](uint32_t pid, uint64_t address) {
+            for (const auto& lock : r.locks)
+                if (lock.pid == pid && lock.address == address)
+                    return lock.name;
+            return std::string();
+        };
+        return names;
     };
     return tk::run_tracer(session, probes, report);
 }

@@ -34,6 +34,7 @@ class Probes : public tk::Probes {
     // are followed until the maps have been read.
     void stop_recording() override;
     void detach() override { tracer_.detach(); }
+    tk::TimelineMaps timeline() override { return tracer_.timeline(); }
 
     // The maps now, with every process reported so far given its mappings.
     Snapshot snapshot();

@@ -215,6 +215,8 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Features& features, const Lim
         std::vector<std::string> missing = choose_programs(s, opts, btf);
         configure(s, features_, btf, opts.launching(),
                   {threads_kept_, lock_rows_kept_, user_locks_kept_});
+        s->rodata->timeline = opts.timeline();
+        tk::size_timeline_ring(s->maps.timeline_ring, opts);
         tk::Status st = impl_->skel->try_load();
         if (!st && btf) {
             warnings_.push_back("tp_btf programs did not load; using the raw_tp twins");
@@ -286,6 +288,14 @@ lockwait_bpf* Tracer::skeleton() {
 }
 int Tracer::events_fd() {
     return bpf_map__fd(impl_->skel->get()->maps.events);
+}
+
+tk::TimelineMaps Tracer::timeline() {
+    auto* s = impl_->skel->get();
+    tk::TimelineMaps maps;
+    maps.ring_fd = bpf_map__fd(s->maps.timeline_ring);
+    maps.lost_fd = bpf_map__fd(s->maps.timeline_lost);
+    return maps;
 }
 
 size_t Tracer::trace_process(pid_t pid) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "snapshot.h"
+#include "timeline_recorder.h"
 #include "trace_session.h"
 
 struct lockwait_bpf;
@@ -63,7 +64,8 @@ class Tracer {
     void detach();
 
     lockwait_bpf* skeleton();
-    int events_fd();  // the ring buffer of processes to read the mappings of
+    int events_fd();              // the ring buffer of processes to read the mappings of
+    tk::TimelineMaps timeline();  // --perfetto: the ring of the timeline mode
     const std::string& mode() const { return mode_; }
     const Features& features() const { return features_; }
     std::vector<std::string>& warnings() { return warnings_; }
