@@ -13,6 +13,7 @@
 
 #include "evidence.h"
 #include "signals.h"
+#include "signature.h"
 
 namespace crashlab {
 
@@ -238,6 +239,7 @@ void expand_frames(ThreadReport& r, const ThreadStack& stack, tk::Symbolizer& sy
             const tk::SourceFrame& sf = s.frames[k];
             FrameReport f = k + 1 < s.frames.size() ? base : std::move(base);
             f.function = sf.function;
+            f.defined_in = sf.defined_in;
             f.file = sf.file;
             f.line = sf.line;
             f.inlined = sf.inlined;
@@ -248,15 +250,6 @@ void expand_frames(ThreadReport& r, const ThreadStack& stack, tk::Symbolizer& sy
             r.frames.push_back(std::move(f));
         }
     }
-}
-
-uint64_t fnv1a(const std::string& s) {
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
 }
 
 }  // namespace
@@ -270,35 +263,6 @@ bool is_runtime_module(const std::string& module) {
         if (b.rfind(p, 0) == 0)
             return true;
     return false;
-}
-
-void compute_signature(Analysis& a) {
-    std::string sig = base_name(a.executable) + "|" + (a.signal_name.empty() ? "?" : a.signal_name);
-    const ThreadReport* t = nullptr;
-    size_t start = 0;
-    if (a.culprit && a.culprit->thread < a.threads.size()) {
-        t = &a.threads[a.culprit->thread];
-        start = t->frames[a.culprit->frame].machine_index;
-    } else if (!a.threads.empty()) {
-        t = &a.threads.front();
-    }
-    if (t) {
-        size_t taken = 0;
-        size_t last_machine = SIZE_MAX;
-        for (const FrameReport& f : t->frames) {
-            if (f.machine_index < start || f.machine_index == last_machine)
-                continue;
-            last_machine = f.machine_index;
-            sig += "|" + (f.module.empty() ? std::string("?") : base_name(f.module)) + "+" +
-                   hex(f.module.empty() ? f.pc : f.module_offset);
-            if (++taken == 4)
-                break;
-        }
-    }
-    a.signature = sig;
-    char buf[20];
-    snprintf(buf, sizeof buf, "%016" PRIx64, fnv1a(sig));
-    a.signature_hash = buf;
 }
 
 namespace {

@@ -434,7 +434,8 @@ nlohmann::json crash_metadata(const RunOptions& options, const std::string& prog
         {"timeout_fired", o.timed_out},
         {"class", name_of(a.kind)},
         {"signature", a.signature},
-        {"signature_hash", a.signature_hash},
+        {"bucket", a.bucket},
+        {"exact_signature", a.exact_signature},
     };
     nlohmann::json ids = nlohmann::json::object();
     for (const tk::ModuleInfo& m : a.modules)
