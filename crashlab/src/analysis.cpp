@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 
+#include "compressed_core.h"
 #include "evidence.h"
 #include "signals.h"
 #include "signature.h"
@@ -457,9 +458,18 @@ void advise_on_debug_info(Analysis& a) {
 }  // namespace
 
 Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
-    CoreFile core(core_path);  // throws tk::UserError on a file that is no core at all
+    // A compressed core (systemd-coredump's, the collector's) is read inflated in memory.
+    Compression packed = compression_of(core_path);
+    tk::Fd inflated;
+    if (packed != Compression::None)
+        inflated = inflate_core(core_path, packed);
+    CoreFile core(inflated ? "/proc/self/fd/" + std::to_string(inflated.get())
+                           : core_path);  // throws tk::UserError on a file that is no core
     Analysis a;
     a.core_path = core_path;
+    if (packed != Compression::None)
+        a.notes.push_back(std::string("the core was ") + name_of(packed) +
+                          "-compressed: read inflated in memory");
     a.core_size = core.file_size();
     a.truncated = core.truncated();
     a.notes_damaged = core.notes_damaged();
