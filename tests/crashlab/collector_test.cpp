@@ -188,6 +188,16 @@ TEST_F(Collector, StoresARealCrashForItsOwner) {
     EXPECT_EQ(shown["class"], "null-read");
     EXPECT_EQ(shown["stored"]["id"], m["id"]);
 
+    // crashlab run, with the collector installed, says where the crash went.
+    Result r =
+        run({CRASHLAB_BIN, "run", "-q", "--dir", dir_ + "/run", "--", VICTIM_O0, "null-read"});
+    EXPECT_EQ(r.code, 128 + 11);
+    EXPECT_NE(r.err.find("the core went to crashlab's collector (crashlab install): its "
+                         "analysis is `crashlab show last`"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("cannot read them directly"), std::string::npos) << r.err;
+
     // uninstall puts the pattern back.
     Result un = run({CRASHLAB_BIN, "uninstall"});
     EXPECT_EQ(un.code, 0) << un.err;
