@@ -17,6 +17,8 @@ TEST="gdb elfutils linux-perf procps util-linux python3 file stress-ng"
 # crashlab reads the cores systemd-coredump keeps (its tests make it catch a crash, then
 # put core_pattern back), and recompresses one with each tool
 TEST="$TEST systemd-coredump zstd xz-utils lz4"
+# a local debuginfod server serves the stripped victim's debug file to crashlab analyze
+TEST="$TEST debuginfod"
 # the format check (ctest's test `format`)
 LINT="clang-format"
 PEERS="libbpf-tools bpftrace"

@@ -448,7 +448,10 @@ void advise_on_debug_info(Analysis& a) {
                     "pass --debug-dir DIR holding DIR/.build-id/" +
                     (m.build_id.size() > 2 ? m.build_id.substr(0, 2) + "/" + m.build_id.substr(2)
                                            : "xx/rest") +
-                    ".debug");
+                    ".debug" +
+                    (getenv("DEBUGINFOD_URLS") && *getenv("DEBUGINFOD_URLS")
+                         ? "; the debuginfod servers of DEBUGINFOD_URLS did not have it"
+                         : "; or set DEBUGINFOD_URLS to a debuginfod server that has it"));
     }
     if (!t->complete && !t->stop_reason.empty())
         a.warnings.push_back("thread " + std::to_string(t->tid) +
@@ -480,7 +483,12 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     read_process(a, core);
     a.executable = options.executable.empty() ? find_executable(core) : options.executable;
 
-    tk::Symbolizer sym(tk::Symbolizer::Options{options.debug_dirs, true, options.system_debug_dir});
+    // debuginfod only when the user set DEBUGINFOD_URLS: a report should not wait on the
+    // network unasked
+    const char* urls = getenv("DEBUGINFOD_URLS");
+    bool offline = !urls || !*urls;
+    tk::Symbolizer sym(
+        tk::Symbolizer::Options{options.debug_dirs, offline, options.system_debug_dir});
     if (core.elf()) {
         if (tk::Status st = sym.add_core(core.elf(), options.executable); !st)
             a.warnings.push_back(st.message());
