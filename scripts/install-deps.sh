@@ -8,13 +8,18 @@ set -eu
 BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
        libdw-dev libunwind-dev libcapstone-dev libcli11-dev nlohmann-json3-dev
        libgtest-dev libgmock-dev libbenchmark-dev pkg-config libdeflate0
-       libclang-rt-14-dev protobuf-compiler libprotobuf-dev"
+       libclang-rt-14-dev protobuf-compiler libprotobuf-dev liblz4-dev liblzma-dev"
 # what the tools read at run time: glibc's debug symbols name libc's internal functions in
 # stacks and backtraces (__lll_lock_wait, where a contended mutex sleeps)
 RUN="libc6-dbg"
 # the independent sources every number is cross-checked against, the load (stress-ng), and
 # a real browser for the SVGs the tools draw (headless chromium)
 TEST="gdb elfutils linux-perf procps util-linux python3 file stress-ng chromium"
+# crashlab reads the cores systemd-coredump keeps (its tests make it catch a crash, then
+# put core_pattern back), and recompresses one with each tool
+TEST="$TEST systemd-coredump zstd xz-utils lz4"
+# a local debuginfod server serves the stripped victim's debug file to crashlab analyze
+TEST="$TEST debuginfod"
 # the format check (ctest's test `format`)
 LINT="clang-format"
 PEERS="libbpf-tools bpftrace"
@@ -37,5 +42,12 @@ fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq || echo "install-deps: apt-get update failed; trying the cached package lists" >&2
+pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || true)
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
+# systemd-coredump's postinst points core_pattern at itself: the tests expect the pattern
+# the machine had (DESIGN: "core"), and crashlab install takes it over only when asked
+if [ -n "$pattern" ] && [ "$(cat /proc/sys/kernel/core_pattern)" != "$pattern" ]; then
+    echo "$pattern" > /proc/sys/kernel/core_pattern &&
+        echo "install-deps: kernel.core_pattern put back to '$pattern' (systemd-coredump had taken it)"
+fi

@@ -11,8 +11,10 @@
 #include <cstring>
 #include <map>
 
+#include "compressed_core.h"
 #include "evidence.h"
 #include "signals.h"
+#include "signature.h"
 
 namespace crashlab {
 
@@ -238,6 +240,7 @@ void expand_frames(ThreadReport& r, const ThreadStack& stack, tk::Symbolizer& sy
             const tk::SourceFrame& sf = s.frames[k];
             FrameReport f = k + 1 < s.frames.size() ? base : std::move(base);
             f.function = sf.function;
+            f.defined_in = sf.defined_in;
             f.file = sf.file;
             f.line = sf.line;
             f.inlined = sf.inlined;
@@ -248,15 +251,6 @@ void expand_frames(ThreadReport& r, const ThreadStack& stack, tk::Symbolizer& sy
             r.frames.push_back(std::move(f));
         }
     }
-}
-
-uint64_t fnv1a(const std::string& s) {
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
 }
 
 }  // namespace
@@ -270,35 +264,6 @@ bool is_runtime_module(const std::string& module) {
         if (b.rfind(p, 0) == 0)
             return true;
     return false;
-}
-
-void compute_signature(Analysis& a) {
-    std::string sig = base_name(a.executable) + "|" + (a.signal_name.empty() ? "?" : a.signal_name);
-    const ThreadReport* t = nullptr;
-    size_t start = 0;
-    if (a.culprit && a.culprit->thread < a.threads.size()) {
-        t = &a.threads[a.culprit->thread];
-        start = t->frames[a.culprit->frame].machine_index;
-    } else if (!a.threads.empty()) {
-        t = &a.threads.front();
-    }
-    if (t) {
-        size_t taken = 0;
-        size_t last_machine = SIZE_MAX;
-        for (const FrameReport& f : t->frames) {
-            if (f.machine_index < start || f.machine_index == last_machine)
-                continue;
-            last_machine = f.machine_index;
-            sig += "|" + (f.module.empty() ? std::string("?") : base_name(f.module)) + "+" +
-                   hex(f.module.empty() ? f.pc : f.module_offset);
-            if (++taken == 4)
-                break;
-        }
-    }
-    a.signature = sig;
-    char buf[20];
-    snprintf(buf, sizeof buf, "%016" PRIx64, fnv1a(sig));
-    a.signature_hash = buf;
 }
 
 namespace {
@@ -483,7 +448,10 @@ void advise_on_debug_info(Analysis& a) {
                     "pass --debug-dir DIR holding DIR/.build-id/" +
                     (m.build_id.size() > 2 ? m.build_id.substr(0, 2) + "/" + m.build_id.substr(2)
                                            : "xx/rest") +
-                    ".debug");
+                    ".debug" +
+                    (getenv("DEBUGINFOD_URLS") && *getenv("DEBUGINFOD_URLS")
+                         ? "; the debuginfod servers of DEBUGINFOD_URLS did not have it"
+                         : "; or set DEBUGINFOD_URLS to a debuginfod server that has it"));
     }
     if (!t->complete && !t->stop_reason.empty())
         a.warnings.push_back("thread " + std::to_string(t->tid) +
@@ -493,9 +461,18 @@ void advise_on_debug_info(Analysis& a) {
 }  // namespace
 
 Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
-    CoreFile core(core_path);  // throws tk::UserError on a file that is no core at all
+    // A compressed core (systemd-coredump's, the collector's) is read inflated in memory.
+    Compression packed = compression_of(core_path);
+    tk::Fd inflated;
+    if (packed != Compression::None)
+        inflated = inflate_core(core_path, packed);
+    CoreFile core(inflated ? "/proc/self/fd/" + std::to_string(inflated.get())
+                           : core_path);  // throws tk::UserError on a file that is no core
     Analysis a;
     a.core_path = core_path;
+    if (packed != Compression::None)
+        a.notes.push_back(std::string("the core was ") + name_of(packed) +
+                          "-compressed: read inflated in memory");
     a.core_size = core.file_size();
     a.truncated = core.truncated();
     a.notes_damaged = core.notes_damaged();
@@ -506,7 +483,12 @@ Analysis analyze(const std::string& core_path, const AnalyzeOptions& options) {
     read_process(a, core);
     a.executable = options.executable.empty() ? find_executable(core) : options.executable;
 
-    tk::Symbolizer sym(tk::Symbolizer::Options{options.debug_dirs, true, options.system_debug_dir});
+    // debuginfod only when the user set DEBUGINFOD_URLS: a report should not wait on the
+    // network unasked
+    const char* urls = getenv("DEBUGINFOD_URLS");
+    bool offline = !urls || !*urls;
+    tk::Symbolizer sym(
+        tk::Symbolizer::Options{options.debug_dirs, offline, options.system_debug_dir});
     if (core.elf()) {
         if (tk::Status st = sym.add_core(core.elf(), options.executable); !st)
             a.warnings.push_back(st.message());

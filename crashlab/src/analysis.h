@@ -1,5 +1,4 @@
-// `crashlab analyze`: reading a core into the facts of its crash (crash.h), and the
-// signature that groups crashes of the same bug.
+// `crashlab analyze`: reading a core into the facts of its crash (crash.h).
 #pragma once
 
 #include <string>
@@ -21,8 +20,5 @@ struct AnalyzeOptions {
 // Reads CORE_PATH and explains it. Throws tk::UserError when the file is not a core at
 // all; a damaged core gives a partial analysis (partial = true, warnings say what).
 Analysis analyze(const std::string& core_path, const AnalyzeOptions& options);
-
-// Signature: executable + signal + the top frames from the culprit as module+offset.
-void compute_signature(Analysis& a);
 
 }  // namespace crashlab

@@ -34,8 +34,9 @@ constexpr uint64_t kNullPageLimit = 64 * 1024;
 struct FrameReport {
     size_t machine_index = 0;  // which machine frame (#N in the text view)
     uint64_t pc = 0;
-    std::string function;  // demangled, "" when unknown
-    std::string symbol;    // the ELF symbol (machine-level function), for offsets
+    std::string function;    // demangled, "" when unknown
+    std::string defined_in;  // the function whose source holds file:line (SourceFrame)
+    std::string symbol;      // the ELF symbol (machine-level function), for offsets
     uint64_t symbol_offset = 0;
     std::string module;  // path; "" when the pc is in no module
     uint64_t module_offset = 0;
@@ -129,7 +130,8 @@ struct Analysis {
 
     int crashing_tid = 0;
     std::vector<ThreadReport> threads;  // the crashing thread first
-    std::string signature, signature_hash;
+    // the buckets (signature.h): what stays across rebuilds, and the exact form
+    std::string signature, bucket, exact_signature;
     std::vector<std::string> warnings;  // what is missing or doubtful
     std::vector<std::string> notes;     // advice (how to get debug info ...)
     bool partial = false;               // the core itself is damaged or the exe is missing

@@ -4,6 +4,9 @@
 //   crashlab run [--timeout S] [--dir DIR] -- COMMAND [ARGS...]
 //   crashlab analyze CORE [--exe PATH] [--debug-dir DIR] [--json [FILE|-]]
 //   crashlab gdb CORE [--exe PATH] [--debug-dir DIR] [-- GDB-ARGS...]
+//   sudo crashlab install [--config FILE] [--replace] / sudo crashlab uninstall
+//   crashlab ls [--json] / crashlab show ID|last [--json]
+//   crashlab collect [-c FILE] %P %p %i %s %t %u %g %d %E   (run by the kernel)
 //
 // Exit status: analyze 0 (complete report), 2 (partial: the core is damaged or the
 // executable missing), 1 (not a core, no such file ...); run: the command's own status,
@@ -20,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis.h"
+#include "collector.h"
 #include "core_file.h"
 #include "errors.h"
 #include "json_text.h"
@@ -27,6 +31,7 @@
 #include "launcher.h"
 #include "report.h"
 #include "runner.h"
+#include "store.h"
 
 namespace {
 
@@ -82,6 +87,40 @@ int cmd_analyze(const std::string& core, const crashlab::AnalyzeOptions& opts,
         return kExitPartial;
     }
     return 0;
+}
+
+// The core systemd-coredump stored for PID ("last": its latest crash), as `coredumpctl info`
+// names it on its "Storage:" line.
+std::string core_from_coredumpctl(const std::string& which) {
+    if (which != "last" && which.find_first_not_of("0123456789") != std::string::npos)
+        throw tk::UserError("--coredumpctl " + which + ": give a pid or last");
+    std::string cmd = "coredumpctl --no-pager " +
+                      (which == "last" ? std::string("-1 info") : "info " + which) + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p)
+        throw tk::UserError(tk::errno_text("cannot run coredumpctl") +
+                            ": install systemd-coredump");
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;)
+        out.append(buf, n);
+    int status = pclose(p);
+    size_t at = out.find("Storage: ");
+    if (status != 0 || at == std::string::npos) {
+        std::string first = out.substr(0, out.find('\n'));
+        throw tk::UserError("coredumpctl has no core for " +
+                            (which == "last" ? std::string("the last crash") : "pid " + which) +
+                            (first.empty() ? std::string() : " (" + first + ")") +
+                            ": check `coredumpctl list`, or give the core file");
+    }
+    std::string storage = out.substr(at + 9, out.find('\n', at) - at - 9);
+    std::string path = storage.substr(0, storage.find(' '));
+    if (storage.find("(present)") == std::string::npos)
+        throw tk::UserError("coredumpctl: the core of " +
+                            (which == "last" ? std::string("the last crash") : "pid " + which) +
+                            " is not kept any more (" + storage +
+                            "): systemd-coredump removed it or never stored it");
+    return path;
 }
 
 // Where the executable of CORE is: --exe, the crash directory's metadata, or the core.
@@ -167,6 +206,7 @@ struct CommandLine {
 
     CLI::App* analyze = nullptr;
     std::string core;
+    std::string coredumpctl;  // PID or "last"
     crashlab::AnalyzeOptions analyze_options;
     std::optional<std::string> json;
     bool no_registers = false, no_modules = false;
@@ -175,6 +215,14 @@ struct CommandLine {
     std::string gdb_core, gdb_exe;
     std::vector<std::string> gdb_debug, gdb_extra;
     bool gdb_print = false;
+
+    // the store: ls, show, install, uninstall, and the collector the kernel runs
+    CLI::App *ls = nullptr, *show = nullptr, *install = nullptr, *uninstall = nullptr,
+             *collect = nullptr;
+    std::string config;  // "": the installed collector's, else /etc/crashlab.conf
+    bool store_json = false, replace = false;
+    std::string show_id;
+    std::vector<std::string> kernel_facts;
 };
 
 void add_list(CLI::App& app, CommandLine& cl) {
@@ -210,7 +258,15 @@ void add_run(CLI::App& app, CommandLine& cl) {
 void add_analyze(CLI::App& app, CommandLine& cl) {
     crashlab::AnalyzeOptions& aopt = cl.analyze_options;
     auto* an = app.add_subcommand("analyze", "explain a core file");
-    an->add_option("core", cl.core, "the core file")->required();
+    auto* core =
+        an->add_option("core", cl.core, "the core file (zstd, lz4 or xz compressed ones too)");
+    an->add_option("--coredumpctl", cl.coredumpctl,
+                   "PID|last: the core systemd-coredump stored (found with coredumpctl)")
+        ->excludes(core);
+    an->callback([&cl] {
+        if (cl.core.empty() && cl.coredumpctl.empty())
+            throw CLI::RequiredError("core (or --coredumpctl PID|last)");
+    });
     an->add_option("--exe", aopt.executable, "the executable, if not where the core says");
     an->add_option("--debug-dir", aopt.debug_dirs,
                    "directory with separate debug files (DIR/.build-id/xx/rest.debug or by name)");
@@ -231,6 +287,30 @@ void add_gdb(CLI::App& app, CommandLine& cl) {
     gdb->allow_extras();
     gdb->footer("extra gdb arguments follow the core (after --), e.g. -- -batch -ex bt");
     cl.gdb = gdb;
+}
+
+void add_store(CLI::App& app, CommandLine& cl) {
+    const char* config_help =
+        "the configuration file (default: the installed collector's, "
+        "else /etc/crashlab.conf)";
+    cl.ls = app.add_subcommand("ls", "the stored crashes, by bucket");
+    cl.ls->add_option("--config", cl.config, config_help);
+    cl.ls->add_flag("--json", cl.store_json, "as JSON");
+    cl.show = app.add_subcommand("show", "one stored crash: its full analysis");
+    cl.show->add_option("id", cl.show_id, "a crash id, a bucket id (its last crash), or last")
+        ->required();
+    cl.show->add_option("--config", cl.config, config_help);
+    cl.show->add_flag("--json", cl.store_json, "the analysis as JSON");
+    cl.install = app.add_subcommand("install", "catch every crash: core_pattern -> the collector");
+    cl.install->add_option("--config", cl.config,
+                           "the configuration file (default /etc/crashlab.conf)");
+    cl.install->add_flag("--replace", cl.replace,
+                         "take core_pattern over from systemd-coredump or apport");
+    cl.uninstall = app.add_subcommand("uninstall", "restore the core_pattern install replaced");
+    // Run by the kernel (core_pattern), not by people: left out of --help.
+    cl.collect = app.add_subcommand("collect", "")->group("");
+    cl.collect->add_option("-c", cl.config, "configuration file");
+    cl.collect->add_option("facts", cl.kernel_facts, "%P %p %i %s %t %u %g %d %E");
 }
 
 // CLI11 does not hand what follows "--" to a subcommand that takes it all: split it off
@@ -263,9 +343,23 @@ int run_subcommand(CommandLine& cl) {
         return crashlab::run_command(cl.run_options);
     }
     if (*cl.analyze)
-        return cmd_analyze(cl.core, cl.analyze_options, cl.json, !cl.no_registers, !cl.no_modules);
+        return cmd_analyze(cl.coredumpctl.empty() ? cl.core : core_from_coredumpctl(cl.coredumpctl),
+                           cl.analyze_options, cl.json, !cl.no_registers, !cl.no_modules);
     if (*cl.gdb)
         return cmd_gdb(cl.gdb_core, cl.gdb_exe, cl.gdb_debug, cl.gdb_extra, cl.gdb_print);
+    std::string config = cl.config.empty() ? crashlab::installed_config() : cl.config;
+    if (*cl.ls)
+        return crashlab::cmd_ls(config, cl.store_json);
+    if (*cl.show)
+        return crashlab::cmd_show(config, cl.show_id, cl.store_json);
+    if (*cl.install)
+        return crashlab::cmd_install(cl.config.empty() ? crashlab::kDefaultConfig : cl.config,
+                                     cl.replace);
+    if (*cl.uninstall)
+        return crashlab::cmd_uninstall();
+    if (*cl.collect)
+        return crashlab::collect(cl.config.empty() ? crashlab::kDefaultConfig : cl.config,
+                                 crashlab::parse_kernel_facts(cl.kernel_facts));
     return 0;
 }
 
@@ -280,6 +374,7 @@ int main(int argc, char** argv) {
     add_run(app, cl);
     add_analyze(app, cl);
     add_gdb(app, cl);
+    add_store(app, cl);
 
     std::vector<std::string> after_dashes = split_off_dashes(argc, argv);
     try {

@@ -131,7 +131,8 @@ std::string render_text(const Analysis& a, const TextOptions& options) {
         for (const std::string& e : a.evidence)
             out << "  - " << e << "\n";
     }
-    out << "signature   " << a.signature_hash << "  " << a.signature << "\n";
+    out << "bucket      " << a.bucket << "  " << a.signature << "\n";
+    out << "exact       " << a.exact_signature << "\n";
 
     for (size_t i = 0; i < a.threads.size(); i++) {
         const ThreadReport& t = a.threads[i];
@@ -360,7 +361,8 @@ json render_json(const Analysis& a) {
         j["registers"] = registers_json(a.threads.front().regs);
     j["modules"] = modules_json(a.modules);
     j["signature"] = a.signature;
-    j["signature_hash"] = a.signature_hash;
+    j["bucket"] = a.bucket;
+    j["exact_signature"] = a.exact_signature;
     j["warnings"] = a.warnings;
     j["notes"] = a.notes;
     j["partial"] = a.partial;

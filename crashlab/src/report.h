@@ -24,6 +24,6 @@ nlohmann::json render_json(const Analysis& a);
 std::string render_json_text(const Analysis& a);
 
 // Version of the JSON schema; bump when a field changes meaning or disappears.
-constexpr int kJsonSchemaVersion = 1;
+constexpr int kJsonSchemaVersion = 2;  // 2: signature by names, bucket, exact_signature
 
 }  // namespace crashlab

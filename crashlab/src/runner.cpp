@@ -223,7 +223,9 @@ CorePattern read_core_pattern() {
             prog.substr(prog.rfind('/') == std::string::npos ? 0 : prog.rfind('/') + 1);
         p.handler = base.find("systemd-coredump") != std::string::npos ? "systemd-coredump"
                     : base.find("apport") != std::string::npos         ? "apport"
-                                                                       : prog;
+                    : base.rfind("crashlab", 0) == 0 && p.raw.find(" collect ") != std::string::npos
+                        ? "crashlab"
+                        : prog;
     }
     return p;
 }
@@ -290,6 +292,10 @@ std::string expand_core_pattern(const CorePattern& pattern, const std::string& c
 }
 
 std::string piped_core_advice(const CorePattern& pattern, int pid) {
+    if (pattern.handler == "crashlab")
+        return "the core went to crashlab's collector (crashlab install): its analysis is "
+               "`crashlab show last` (pid " +
+               std::to_string(pid) + ", in `crashlab ls`)";
     if (pattern.handler == "systemd-coredump")
         return "the core went to systemd-coredump (core_pattern " + pattern.raw +
                "): get it with `coredumpctl dump " + std::to_string(pid) + " --output=core." +
@@ -434,7 +440,8 @@ nlohmann::json crash_metadata(const RunOptions& options, const std::string& prog
         {"timeout_fired", o.timed_out},
         {"class", name_of(a.kind)},
         {"signature", a.signature},
-        {"signature_hash", a.signature_hash},
+        {"bucket", a.bucket},
+        {"exact_signature", a.exact_signature},
     };
     nlohmann::json ids = nlohmann::json::object();
     for (const tk::ModuleInfo& m : a.modules)
@@ -452,7 +459,7 @@ int run_command(const RunOptions& options) {
     std::string program = resolve_program(options.command.front());
     Credentials creds = target_credentials(options.as_root);
     CorePattern pattern = read_core_pattern();
-    if (pattern.piped)
+    if (pattern.piped && pattern.handler != "crashlab")
         std::cerr << "crashlab: note: core_pattern pipes cores to " << pattern.handler
                   << "; crashlab cannot read them directly\n";
 

@@ -28,8 +28,9 @@ int run_command(const RunOptions& options);
 // What /proc/sys/kernel/core_pattern says, interpreted.
 struct CorePattern {
     std::string raw;
-    bool piped = false;     // "|/usr/lib/systemd/systemd-coredump ..."
-    std::string handler;    // "systemd-coredump", "apport", or the program
+    bool piped = false;  // "|/usr/lib/systemd/systemd-coredump ..."
+    std::string
+        handler;  // "systemd-coredump", "apport", "crashlab" (its collector), or the program
     bool uses_pid = false;  // core_uses_pid
 };
 CorePattern read_core_pattern();

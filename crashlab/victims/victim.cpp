@@ -34,6 +34,21 @@
 
 #define NOINLINE __attribute__((noinline))
 
+#ifdef CRASHLAB_VICTIM_REBUILT
+// The next version of the program: one function more, unrelated to any crash, ahead of
+// all the others, so that every function after it moves (its module offsets change) while
+// the names stay. The bucket tests check that each crash keeps its bucket.
+NOINLINE unsigned long crc_of_banner(const char* s) {
+    unsigned long crc = ~0ul;
+    for (; *s; s++) {
+        crc ^= static_cast<unsigned char>(*s);
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xedb88320ul & (0ul - (crc & 1)));
+    }
+    return ~crc;
+}
+#endif
+
 // ---- null-read: a config loader that forgot the "not found" case ---------------------------
 struct Config {
     int version;

@@ -186,6 +186,36 @@ bool line_at(Dwarf_Die* cudie, Dwarf_Addr addr, std::string& file, int& line, in
     return line != 0;
 }
 
+// A function as its compile unit declares it: file, line, name.
+struct Declaration {
+    std::string file;
+    int line = 0;
+    std::string name;
+};
+
+// Every function (DW_TAG_subprogram, at any depth: namespaces, classes, lambdas inside
+// functions) the compile unit declares, with where.
+void collect_declarations(Dwarf_Die* die, std::vector<Declaration>& out) {
+    Dwarf_Die child;
+    if (dwarf_child(die, &child) != 0)
+        return;
+    do {
+        int tag = dwarf_tag(&child);
+        if (tag == DW_TAG_subprogram) {
+            int line = 0;
+            const char* file = dwarf_decl_file(&child);
+            if (file && dwarf_decl_line(&child, &line) == 0 && line > 0) {
+                std::string name = die_function_name(&child);
+                if (!name.empty())
+                    out.push_back({file, line, std::move(name)});
+            }
+        }
+        if (tag == DW_TAG_subprogram || tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+            tag == DW_TAG_structure_type || tag == DW_TAG_union_type || tag == DW_TAG_lexical_block)
+            collect_declarations(&child, out);
+    } while (dwarf_siblingof(&child, &child) == 0);
+}
+
 bool elf_has_sections(Elf* elf) {
     size_t n = 0;
     return elf && elf_getshdrnum(elf, &n) == 0 && n > 0;
@@ -433,6 +463,25 @@ struct Symbolizer::Impl {
     std::map<std::string, std::string> opened_files;
     // Modules whose DWARF a lookup has already loaded.
     std::set<Dwfl_Module*> dwarf_loaded;
+    // The functions each compile unit declares (by the CU DIE's address), read once.
+    std::map<const void*, std::vector<Declaration>> declarations;
+
+    // SourceFrame::defined_in for FILE:LINE in the compile unit CUDIE.
+    std::string function_holding(Dwarf_Die* cudie, const std::string& file, int line) {
+        if (file.empty() || line <= 0)
+            return {};
+        auto it = declarations.find(cudie->addr);
+        if (it == declarations.end()) {
+            std::vector<Declaration> d;
+            collect_declarations(cudie, d);
+            it = declarations.emplace(cudie->addr, std::move(d)).first;
+        }
+        const Declaration* best = nullptr;
+        for (const Declaration& d : it->second)
+            if (d.line <= line && (!best || d.line > best->line) && d.file == file)
+                best = &d;
+        return best ? best->name : std::string();
+    }
 
     explicit Impl(Options o) : options(std::move(o)) {
         elf_version(EV_CURRENT);
@@ -724,6 +773,7 @@ struct Symbolizer::Impl {
                 f.line = line;
                 f.column = column;
                 f.inlined = tag == DW_TAG_inlined_subroutine;
+                f.defined_in = function_holding(cudie, file, line);
                 if (!f.inlined) {
                     // The machine-level function. DWARF names the real function where the
                     // ELF symbol may be an alias (__libc_start_main for
@@ -742,12 +792,12 @@ struct Symbolizer::Impl {
             }
             free(scopes);
             if (s.frames.empty() && (!file.empty() || !s.symbol.empty()))
-                s.frames.push_back({s.symbol, file, line, column, false});
+                s.frames.push_back({s.symbol, file, line, column, false, {}});
             s.has_dwarf = !file.empty();
             if (s.symbol.empty() && !s.frames.empty())
                 s.symbol = s.frames.back().function;
         } else if (!s.symbol.empty()) {
-            s.frames.push_back({s.symbol, "", 0, 0, false});
+            s.frames.push_back({s.symbol, "", 0, 0, false, {}});
         }
         return s;
     }
@@ -801,6 +851,7 @@ Status Symbolizer::add_process(pid_t pid) {
     impl_->tag_modules();
     impl_->cache[0].clear();
     impl_->cache[1].clear();
+    impl_->declarations.clear();
     return {};
 }
 
@@ -833,6 +884,7 @@ Status Symbolizer::add_mappings(const std::vector<Mapping>& maps) {
     impl_->tag_modules();
     impl_->cache[0].clear();
     impl_->cache[1].clear();
+    impl_->declarations.clear();
     return {};
 }
 
@@ -851,6 +903,7 @@ Status Symbolizer::add_core(Elf* core, const std::string& executable) {
     impl_->tag_modules();
     impl_->cache[0].clear();
     impl_->cache[1].clear();
+    impl_->declarations.clear();
     return {};
 }
 

@@ -72,6 +72,11 @@ struct SourceFrame {
     int line = 0;
     int column = 0;
     bool inlined = false;
+    // The function whose source holds file:line: of the functions the compile unit declares
+    // in that file, the one declared nearest above the line (demangled). It names the
+    // source even where the compiler kept no record of an inlining (GCC -O2 may attribute
+    // an inlined function's instruction to its caller but keep the callee's line).
+    std::string defined_in;
 };
 
 struct Symbol {

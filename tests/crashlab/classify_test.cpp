@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis.h"
+#include "signature.h"
 #include "classify.h"
 #include "evidence.h"
 #include "kinds.h"

@@ -374,9 +374,9 @@ const bool kRegistered = [] {
     return true;
 }();
 
-// Running the same crash twice gives the same signature (addresses differ: ASLR).
+// Running the same crash twice gives the same signatures and bucket (addresses differ: ASLR).
 TEST(Signature, StableAcrossRuns) {
-    std::string sig[2];
+    std::string sig[2], exact[2], bucket[2];
     for (int i = 0; i < 2; i++) {
         std::string dir = fresh_dir("signature-" + std::to_string(i));
         Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", dir, "--json", dir + "/a.json", "--",
@@ -384,10 +384,15 @@ TEST(Signature, StableAcrossRuns) {
         ASSERT_TRUE(r.exited) << r.err;
         nlohmann::json j = load_json(dir + "/a.json");
         sig[i] = j["signature"];
+        exact[i] = j["exact_signature"];
+        bucket[i] = j["bucket"];
         remove_tree(dir);
     }
     EXPECT_EQ(sig[0], sig[1]);
-    EXPECT_NE(sig[0].find("SIGABRT"), std::string::npos);
+    EXPECT_EQ(exact[0], exact[1]);
+    EXPECT_EQ(bucket[0], bucket[1]);
+    EXPECT_EQ(sig[0], "double-free|release_token");
+    EXPECT_NE(exact[0].find("SIGABRT"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,371 @@
+// The collector installed for real: kernel.core_pattern pipes real crashes to `crashlab
+// collect`, which stores them; `crashlab ls` and `show` read the store. These tests change
+// the machine-wide core_pattern, so ctest runs them alone (RUN_SERIAL), and every test puts
+// the previous pattern back, even when it fails.
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+#include "integration/harness.h"  // harness::ReachableCopy, have_root, in_ci
+
+using namespace crashlab_test;
+
+namespace {
+
+constexpr const char* kPatternFile = "/proc/sys/kernel/core_pattern";
+
+std::string read_line(const std::string& path) {
+    std::string s = read_file(path);
+    while (!s.empty() && s.back() == '\n')
+        s.pop_back();
+    return s;
+}
+
+void write_line(const std::string& path, const std::string& value) {
+    std::ofstream(path) << value << "\n";
+}
+
+struct Stat {
+    uid_t uid = uid_t(-1);
+    mode_t mode = 0;
+};
+Stat stat_of(const std::string& path) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0)
+        return {};
+    return {st.st_uid, st.st_mode & 07777};
+}
+
+// A store of the test's own, with a configuration in a root-owned directory, and the
+// core_pattern and fs.suid_dumpable as they were put back at the end.
+class Collector : public testing::Test {
+  protected:
+    void SetUp() override {
+        if (geteuid() != 0) {
+            if (harness::in_ci())
+                FAIL() << "CI=true but not root: the collector tests must run";
+            GTEST_SKIP() << "needs root (it installs the collector in kernel.core_pattern)";
+        }
+        saved_pattern_ = read_line(kPatternFile);
+        saved_suid_dumpable_ = read_line("/proc/sys/fs/suid_dumpable");
+        char tmpl[] = "/tmp/clt-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        chmod(dir_.c_str(), 0755);
+        config_ = dir_ + "/c.conf";
+        store_ = dir_ + "/store";
+        write_config("");
+    }
+    void TearDown() override {
+        if (!saved_pattern_.empty())
+            write_line(kPatternFile, saved_pattern_);
+        if (!saved_suid_dumpable_.empty())
+            write_line("/proc/sys/fs/suid_dumpable", saved_suid_dumpable_);
+        if (!dir_.empty())
+            remove_tree(dir_);
+    }
+
+    void write_config(const std::string& extra) {
+        std::ofstream(config_) << "# crashlab collector test\nstore = " << store_ << "\n" << extra;
+        chmod(config_.c_str(), 0644);
+    }
+
+    Result install() {
+        Result r = run({CRASHLAB_BIN, "install", "--config", config_});
+        EXPECT_TRUE(r.exited && r.code == 0) << r.out << r.err;
+        EXPECT_NE(read_line(kPatternFile).find(" collect "), std::string::npos);
+        return r;
+    }
+
+    // The crashes the store has, once COUNT have their metadata (the collector goes on
+    // after the process ended: it compresses and analyses).
+    std::vector<std::string> wait_for_crashes(size_t count) {
+        std::vector<std::string> found;
+        for (int i = 0; i < 600; i++) {
+            found = glob(store_ + "/crashes/*/metadata.json");
+            if (found.size() >= count)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        for (std::string& f : found)
+            f = f.substr(0, f.rfind('/'));
+        return found;
+    }
+
+    nlohmann::json ls_as(const std::string& who) {
+        std::vector<std::string> argv = {CRASHLAB_BIN, "ls", "--json", "--config", config_};
+        if (!who.empty())
+            argv.insert(argv.begin(),
+                        {"setpriv", "--reuid=" + who, "--regid=" + who, "--clear-groups"});
+        Result r = run(argv);
+        EXPECT_TRUE(r.exited && r.code == 0) << r.err;
+        return nlohmann::json::parse(r.out, nullptr, false);
+    }
+
+    std::string saved_pattern_, saved_suid_dumpable_, dir_, config_, store_;
+};
+
+// The core.zst of a crash decompresses to an ELF core.
+std::string core_magic(const std::string& zst) {
+    std::string packed = read_file(zst);
+    std::string out(4096, '\0');
+    ZSTD_DCtx* d = ZSTD_createDCtx();
+    ZSTD_inBuffer in = {packed.data(), packed.size(), 0};
+    ZSTD_outBuffer o = {out.data(), out.size(), 0};
+    size_t r = ZSTD_decompressStream(d, &o, &in);
+    ZSTD_freeDCtx(d);
+    if (ZSTD_isError(r) || o.pos < 18)
+        return "";
+    return out.substr(0, 4) + (out[16] == 4 ? "core" : "?");  // e_type ET_CORE
+}
+
+TEST_F(Collector, StoresARealCrashForItsOwner) {
+    std::string before = read_line(kPatternFile);
+    Result inst = install();
+    EXPECT_NE(inst.out.find("core_pattern was: " + before), std::string::npos) << inst.out;
+
+    // The victim crashes as nobody, started by nothing of crashlab's.
+    harness::ReachableCopy victim(VICTIM_O0);
+    Result crash = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        victim.path(), "null-read"});
+    EXPECT_FALSE(crash.exited);
+    EXPECT_EQ(crash.code, 11);
+    std::vector<std::string> crashes = wait_for_crashes(1);
+    ASSERT_EQ(crashes.size(), 1u);
+    const std::string& c = crashes[0];
+
+    // Owner-only, for the process's owner.
+    EXPECT_EQ(stat_of(store_).uid, 0u);
+    EXPECT_EQ(stat_of(store_).mode, 0755u);
+    EXPECT_EQ(stat_of(c).uid, 65534u);
+    EXPECT_EQ(stat_of(c).mode, 0700u);
+    for (const char* f : {"metadata.json", "analysis.json", "report.txt", "core.zst"}) {
+        EXPECT_EQ(stat_of(c + "/" + f).uid, 65534u) << f;
+        EXPECT_EQ(stat_of(c + "/" + f).mode, 0600u) << f;
+    }
+    EXPECT_EQ(stat_of(c + "/core").mode, 0u) << "the raw core is gone once compressed";
+    EXPECT_EQ(core_magic(c + "/core.zst"),
+              "\x7f"
+              "ELFcore");
+
+    // The kernel's facts and the verdict.
+    nlohmann::json m = load_json(c + "/metadata.json");
+    EXPECT_EQ(m["uid"], 65534);
+    EXPECT_EQ(m["signal"], 11);
+    EXPECT_EQ(m["dumpable"], 1);
+    EXPECT_EQ(m["executable"], victim.path());
+    EXPECT_EQ(m["pid"], m["ns_pid"]);
+    EXPECT_EQ(m["class"], "null-read");
+    EXPECT_EQ(load_json(c + "/analysis.json")["bucket"], m["bucket"]);
+    EXPECT_EQ(m["bucket"].get<std::string>().size(), 16u);
+    // The stored core.zst is analysed as it is, to the same bucket.
+    Result zst = run({CRASHLAB_BIN, "analyze", "--json", "-", c + "/core.zst"});
+    ASSERT_EQ(zst.code, 0) << zst.err;
+    EXPECT_EQ(nlohmann::json::parse(zst.out)["bucket"], m["bucket"]);
+
+    // ls: nobody sees the crash, another user does not, root does.
+    nlohmann::json mine = ls_as("65534");
+    ASSERT_EQ(mine["buckets"].size(), 1u) << mine.dump();
+    EXPECT_EQ(mine["buckets"][0]["bucket"], m["bucket"]);
+    EXPECT_EQ(mine["buckets"][0]["count"], 1);
+    EXPECT_EQ(ls_as("1")["buckets"].size(), 0u) << "daemon (uid 1) sees no crash of nobody's";
+    EXPECT_EQ(ls_as("")["buckets"].size(), 1u);
+    // show: the full analysis.
+    Result show = run({CRASHLAB_BIN, "show", "last", "--json", "--config", config_});
+    ASSERT_EQ(show.code, 0) << show.err;
+    nlohmann::json shown = nlohmann::json::parse(show.out);
+    EXPECT_EQ(shown["class"], "null-read");
+    EXPECT_EQ(shown["stored"]["id"], m["id"]);
+
+    // crashlab run, with the collector installed, says where the crash went.
+    Result r =
+        run({CRASHLAB_BIN, "run", "-q", "--dir", dir_ + "/run", "--", VICTIM_O0, "null-read"});
+    EXPECT_EQ(r.code, 128 + 11);
+    EXPECT_NE(r.err.find("the core went to crashlab's collector (crashlab install): its "
+                         "analysis is `crashlab show last`"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("cannot read them directly"), std::string::npos) << r.err;
+
+    // uninstall puts the pattern back.
+    Result un = run({CRASHLAB_BIN, "uninstall"});
+    EXPECT_EQ(un.code, 0) << un.err;
+    EXPECT_EQ(read_line(kPatternFile), before);
+}
+
+// A process whose owner may not read its core (it changed its user: fs.suid_dumpable 2
+// makes its core root's) is stored for root only.
+TEST_F(Collector, NotDumpableByItsOwnerIsRootOnly) {
+    install();
+    write_line("/proc/sys/fs/suid_dumpable", "2");
+    // Starts as root, becomes nobody, then takes a SIGSEGV: the kernel marks it
+    // dumpable by root only (%d = 2).
+    Result crash = run({"python3", "-c",
+                        "import os, signal\nos.setgid(65534)\nos.setuid(65534)\n"
+                        "os.kill(os.getpid(), signal.SIGSEGV)"});
+    EXPECT_FALSE(crash.exited);
+    std::vector<std::string> crashes = wait_for_crashes(1);
+    ASSERT_EQ(crashes.size(), 1u);
+    nlohmann::json m = load_json(crashes[0] + "/metadata.json");
+    EXPECT_EQ(m["dumpable"], 2);
+    EXPECT_EQ(m["uid"], 65534);
+    EXPECT_EQ(stat_of(crashes[0]).uid, 0u);
+    EXPECT_EQ(stat_of(crashes[0]).mode, 0700u);
+    EXPECT_EQ(stat_of(crashes[0] + "/core.zst").uid, 0u);
+    EXPECT_EQ(ls_as("65534")["buckets"].size(), 0u) << "nobody may not read it";
+}
+
+// A crash loop keeps a count: past max_cores_per_bucket the core is not kept, past
+// max_crashes_per_minute the crash is a repeat of the last one.
+TEST_F(Collector, ACrashLoopKeepsACount) {
+    write_config("max_cores_per_bucket = 1\nmax_crashes_per_minute = 2\n");
+    install();
+    for (int i = 0; i < 4; i++) {
+        Result crash = run({VICTIM_O0, "double-free"});
+        EXPECT_FALSE(crash.exited);
+        wait_for_crashes(std::min(i + 1, 2));
+    }
+    // the repeats are counted in place: wait for the count
+    nlohmann::json b;
+    for (int i = 0; i < 100; i++) {
+        nlohmann::json all = ls_as("");
+        ASSERT_EQ(all["buckets"].size(), 1u) << all.dump();
+        b = all["buckets"][0];
+        if (b["count"] == 4)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(b["count"], 4) << b.dump();
+    EXPECT_EQ(b["cores"], 1) << b.dump();
+    EXPECT_EQ(b["class"], "double-free");
+    EXPECT_EQ(glob(store_ + "/crashes/*").size(), 2u);
+}
+
+// systemd-coredump, Debian's, as the core_pattern handler catches a real crash; its
+// zstd core, the same core recompressed with xz and lz4, and `--coredumpctl PID` (when
+// its journal is there to find it) give the bucket `crashlab run` gives.
+TEST_F(Collector, ReadsTheCoresSystemdCoredumpKeeps) {
+    const char* handler = "/lib/systemd/systemd-coredump";
+    if (access(handler, X_OK) != 0) {
+        if (harness::in_ci())
+            FAIL() << "CI=true but systemd-coredump is not installed (scripts/install-deps.sh)";
+        GTEST_SKIP() << "systemd-coredump is not installed";
+    }
+    std::string rundir = fresh_dir("coredump-run");
+    Result first = run({CRASHLAB_BIN, "run", "-q", "--dir", rundir, "--json", rundir + "/a.json",
+                        "--", VICTIM_O0, "null-read"});
+    ASSERT_EQ(first.code, 128 + 11) << first.err;
+    std::string bucket = load_json(rundir + "/a.json")["bucket"];
+
+    // Run by the kernel, systemd-coredump hands the core to its service through the
+    // socket /run/systemd/coredump, which systemd's systemd-coredump.socket unit listens on
+    // (Accept=yes, one systemd-coredump per connection). PID 1 here is not systemd: the
+    // test listens there with systemd-socket-activate, as the unit would.
+    std::unique_ptr<harness::Background> service;
+    std::string pid1 = read_line("/proc/1/comm");
+    if (pid1 != "systemd") {
+        unlink("/run/systemd/coredump");
+        mkdir("/run/systemd", 0755);
+        service = std::make_unique<harness::Background>(
+            std::vector<std::string>{"systemd-socket-activate", "--seqpacket", "--accept", "-l",
+                                     "/run/systemd/coredump", handler});
+        for (int i = 0; i < 100 && access("/run/systemd/coredump", F_OK) != 0; i++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::vector<std::string> before = glob("/var/lib/systemd/coredump/core.crashlab-victim.*");
+    write_line(kPatternFile,
+               std::string("|") + handler + " %P %u %g %s %t 9223372036854775808 %h %d");
+    Result crash = run({VICTIM_O0, "null-read"});
+    EXPECT_FALSE(crash.exited);
+    std::vector<std::string> cores;
+    for (int i = 0; i < 300 && cores.empty(); i++) {
+        for (const std::string& f : glob("/var/lib/systemd/coredump/core.crashlab-victim.*.zst"))
+            if (std::find(before.begin(), before.end(), f) == before.end())
+                cores.push_back(f);
+        if (cores.empty())
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    write_line(kPatternFile, saved_pattern_);
+    service.reset();
+    ASSERT_FALSE(cores.empty()) << "systemd-coredump stored no core";
+    std::string zst = cores.back();
+    Result a = run({CRASHLAB_BIN, "analyze", "--json", "-", zst});
+    ASSERT_EQ(a.code, 0) << a.err;
+    EXPECT_EQ(nlohmann::json::parse(a.out)["bucket"], bucket);
+    EXPECT_EQ(nlohmann::json::parse(a.out)["class"], "null-read");
+
+    // The same core as xz and lz4 (the other compressions systemd-coredump offers).
+    std::string raw = rundir + "/core.raw";
+    ASSERT_EQ(run({"sh", "-c", "zstd -q -d -c '" + zst + "' > " + raw}).code, 0);
+    for (const char* tool : {"xz", "lz4"}) {
+        std::string packed = rundir + "/core." + tool;
+        ASSERT_EQ(run({"sh", "-c", std::string(tool) + " -q -c " + raw + " > " + packed}).code, 0)
+            << tool;
+        Result r = run({CRASHLAB_BIN, "analyze", "--json", "-", packed});
+        ASSERT_EQ(r.code, 0) << tool << ": " << r.err;
+        EXPECT_EQ(nlohmann::json::parse(r.out)["bucket"], bucket) << tool;
+    }
+    // Cut short: one line, not a report.
+    std::string cut = rundir + "/cut.zst";
+    ASSERT_EQ(run({"sh", "-c", "head -c 20000 '" + zst + "' > " + cut}).code, 0);
+    Result bad = run({CRASHLAB_BIN, "analyze", cut});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("damaged or cut-short zstd data"), std::string::npos) << bad.err;
+
+    // Through coredumpctl: it finds cores in the journal, when journald is running.
+    std::string pid = zst.substr(0, zst.rfind('.'));  // ...PID.TIME
+    pid = pid.substr(0, pid.rfind('.'));
+    pid = pid.substr(pid.rfind('.') + 1);
+    Result info = run({"coredumpctl", "--no-pager", "info", pid});
+    Result via = run({CRASHLAB_BIN, "analyze", "--json", "-", "--coredumpctl", pid});
+    if (info.code == 0 && info.out.find("(present)") != std::string::npos) {
+        ASSERT_EQ(via.code, 0) << via.err;
+        EXPECT_EQ(nlohmann::json::parse(via.out)["bucket"], bucket);
+    } else {
+        EXPECT_EQ(via.code, 1);
+        EXPECT_EQ(std::count(via.err.begin(), via.err.end(), '\n'), 1) << via.err;
+    }
+    unlink(zst.c_str());
+    remove_tree(rundir);
+}
+
+TEST_F(Collector, RefusesToTakeOverSystemdCoredump) {
+    write_line(kPatternFile,
+               "|/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h");
+    Result r = run({CRASHLAB_BIN, "install", "--config", config_});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("belongs to systemd-coredump"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(read_line(kPatternFile).rfind("|/lib/systemd/systemd-coredump", 0), 0u);
+    Result un = run({CRASHLAB_BIN, "uninstall"});
+    EXPECT_EQ(un.code, 1) << "not ours: nothing to uninstall";
+}
+
+// The store is refused when someone besides root could move it.
+TEST_F(Collector, RefusesAStoreOthersCouldRedirect) {
+    ASSERT_EQ(mkdir(store_.c_str(), 0777), 0);
+    chmod(store_.c_str(), 0777);
+    Result r = run({CRASHLAB_BIN, "install", "--config", config_});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("besides root"), std::string::npos) << r.err;
+    EXPECT_EQ(read_line(kPatternFile), saved_pattern_) << "nothing changed";
+    rmdir(store_.c_str());
+    ASSERT_EQ(symlink("/etc", store_.c_str()), 0);
+    r = run({CRASHLAB_BIN, "install", "--config", config_});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
+    EXPECT_EQ(read_line(kPatternFile), saved_pattern_);
+}
+
+}  // namespace
