@@ -8,12 +8,14 @@ set -eu
 BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
        libdw-dev libunwind-dev libcapstone-dev libcli11-dev nlohmann-json3-dev
        libgtest-dev libgmock-dev libbenchmark-dev pkg-config libdeflate0
-       libclang-rt-14-dev"
+       libclang-rt-14-dev libcpp-httplib-dev"
 # what the tools read at run time: glibc's debug symbols name libc's internal functions in
 # stacks and backtraces (__lll_lock_wait, where a contended mutex sleeps)
 RUN="libc6-dbg"
-# the independent sources every number is cross-checked against, and the load (stress-ng)
-TEST="gdb elfutils linux-perf procps util-linux python3 file stress-ng"
+# the independent sources every number is cross-checked against, and the load (stress-ng);
+# the Prometheus server and node_exporter that scrape concurrency-exporter in its tests
+TEST="gdb elfutils linux-perf procps util-linux python3 file stress-ng prometheus
+      prometheus-node-exporter"
 # the format check (ctest's test `format`)
 LINT="clang-format"
 PEERS="libbpf-tools bpftrace"
