@@ -45,7 +45,7 @@ struct Snapshot {
 
 enum class Buckets {
     Exact,   // every edge of the kernel's log-linear buckets that holds data
-    Coarse,  // only the powers of two among them (--coarsen): 8 times fewer bucket series
+    Coarse,  // only the powers of two among them (--coarsen): up to 8 times fewer edges
 };
 
 struct ExpositionOptions {

@@ -169,7 +169,7 @@ int exporter_main(int argc, char** argv) {
                    "only the tasks of this cgroup v2 directory and its descendants")
         ->type_name("PATH");
     app.add_flag("--coarsen", o.coarsen,
-                 "histogram buckets at powers of two only: 8 times fewer bucket series");
+                 "histogram buckets at powers of two only: up to 8 times fewer bucket series");
     app.add_flag("!--no-bpf-stats", o.bpf_stats,
                  "do not turn kernel.bpf_stats_enabled on (it costs every BPF program of the "
                  "machine two clock reads a run); the exporter's BPF run time is then not "
