@@ -279,6 +279,34 @@ static __always_inline bool in_task_context(void)
     return in_task_context_of(bpf_get_current_task_btf());
 }
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/*
+ * in_task_context_of(current) without its two helper calls, for a tool that keeps the base
+ * of the running task's kernel stack per CPU (BASE, saved at its switch-in): the user
+ * registers are read in place, at *PT_REGS_OFFSET above the base (the tool's global, 0
+ * until the first call learns it from the kernel: the kernel's configuration decides it,
+ * FRED pads the top of the stack). That our own stack frame lies in that stack also proves
+ * that current is that task: between sched_switch and the switch of stacks, current is
+ * still prev, and this says no.
+ */
+static __always_inline bool woken_by_task_on_stack(__u64 base, __u64 *pt_regs_offset)
+{
+    __u64 off = *pt_regs_offset;
+    struct task_struct *cur;
+    struct pt_regs *regs;
+
+    if (!frame_in_task_stack(base))
+        return false;
+    if (!off) {
+        cur = bpf_get_current_task_btf();
+        off = (__u64)bpf_task_pt_regs(cur) - (__u64)cur->stack;
+        *pt_regs_offset = off;
+    }
+    regs = bpf_rdonly_cast((void *)(base + off), bpf_core_type_id_kernel(struct pt_regs));
+    return !interrupted_in_user_mode(regs);
+}
+
 /*
  * SYSCALL_NR: the syscall's number in the registers it was entered with (at sys_exit: which
  * call returns). NATIVE_SYSCALL: whether it came from a 64-bit task; a 32-bit task's numbers

@@ -57,12 +57,8 @@ struct {
     __type(value, struct cs_cpu_state);
 } cpu_state SEC(".maps");
 
-/* Where a task's user registers (task_pt_regs) lie above the base of its kernel stack:
- * learnt from the kernel at the first traced wakeup, since the kernel's configuration
- * decides it (FRED pads the top of the stack). 0 until then. */
+/* woken_by_task_on_stack (common.bpf.h) learns it at the first traced wakeup */
 __u64 pt_regs_offset = 0;
-
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /* stop_recording (common.bpf.h): nothing more is counted; a thread that ends meanwhile
  * still has its counters kept */
@@ -255,29 +251,11 @@ static __always_inline int on_schedule_exit(bool is_switch)
     return 0;
 }
 
-/*
- * Is this wakeup done by the traced task that runs on this CPU (C's cur), in task context?
- * in_task_context_of (common.bpf.h) asks, without its two helper calls: cur's stack base
- * and tgid were kept at its switch-in, and its user registers are read in place. That our
- * own stack frame lies in cur's stack also proves that current is cur: between
- * sched_switch and the switch of stacks, current is still prev, and this says no.
- */
+/* Is this wakeup done by the traced task that runs on this CPU (C's cur), in task context?
+ * (woken_by_task_on_stack, common.bpf.h, with cur's stack base kept at its switch-in) */
 static __always_inline bool woken_by_cur(struct cs_cpu_state *c)
 {
-    __u64 base = c->cur_stack;
-    __u64 off = pt_regs_offset;
-    struct task_struct *cur;
-    struct pt_regs *regs;
-
-    if (!frame_in_task_stack(base))
-        return false;
-    if (!off) {
-        cur = bpf_get_current_task_btf();
-        off = (__u64)bpf_task_pt_regs(cur) - (__u64)cur->stack;
-        pt_regs_offset = off;
-    }
-    regs = bpf_rdonly_cast((void *)(base + off), bpf_core_type_id_kernel(struct pt_regs));
-    return !interrupted_in_user_mode(regs);
+    return woken_by_task_on_stack(c->cur_stack, &pt_regs_offset);
 }
 
 static __always_inline int on_waking(bool btf, struct task_struct *p)

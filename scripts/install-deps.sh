@@ -8,7 +8,8 @@ set -eu
 BUILD="cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
        libdw-dev libunwind-dev libcapstone-dev libcli11-dev nlohmann-json3-dev
        libgtest-dev libgmock-dev libbenchmark-dev pkg-config libdeflate0
-       libclang-rt-14-dev protobuf-compiler libprotobuf-dev liblz4-dev liblzma-dev"
+       libclang-rt-14-dev protobuf-compiler libprotobuf-dev liblz4-dev liblzma-dev
+       libcpp-httplib-dev"
 # what the tools read at run time: glibc's debug symbols name libc's internal functions in
 # stacks and backtraces (__lll_lock_wait, where a contended mutex sleeps)
 RUN="libc6-dbg"
@@ -20,6 +21,8 @@ TEST="gdb elfutils linux-perf procps util-linux python3 file stress-ng chromium"
 TEST="$TEST systemd-coredump zstd xz-utils lz4"
 # a local debuginfod server serves the stripped victim's debug file to crashlab analyze
 TEST="$TEST debuginfod"
+# the Prometheus server and node_exporter that scrape concurrency-exporter in its tests
+TEST="$TEST prometheus prometheus-node-exporter"
 # the format check (ctest's test `format`)
 LINT="clang-format"
 PEERS="libbpf-tools bpftrace"

@@ -116,6 +116,7 @@ TEST(BadInput, EveryRowOfTheTableHolds) {
     write_file(files["{arm}"], core_header(183, 0));       // EM_AARCH64
     write_file(files["{truncated}"], core_header(62, 5));  // EM_X86_64, headers missing
     files["{thread}"] = std::to_string(tid.load());
+    files["{cgroup2}"] = harness::cgroup2_root();
 
     for (const Row& row : rows) {
         const bool every_tracer = row.command.rfind("TOOL", 0) == 0;
@@ -142,4 +143,5 @@ TEST(BadInput, EveryRowOfTheTableHolds) {
     rmdir(dir.c_str());
     for (const std::string& tool : kTracers)
         EXPECT_TRUE(harness::programs_loaded(harness::programs_of(tool)).empty()) << tool;
+    EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
 }

@@ -26,6 +26,15 @@ bool in_ci() {
     return ci && std::string(ci) == "true";
 }
 
+std::string cgroup2_root() {
+    std::ifstream mounts("/proc/self/mounts");
+    std::string device, dir, type, rest;
+    while (mounts >> device >> dir >> type && std::getline(mounts, rest))
+        if (type == "cgroup2")
+            return dir;
+    return "";
+}
+
 std::string bin(const std::string& name) {
     return std::string(BIN_DIR) + "/" + name;
 }
@@ -278,6 +287,9 @@ std::vector<std::string> programs_of(const std::string& tool) {
                 "ulock_return",  "uunlock_enter", "ucond_enter",   "ucond_return"};
     if (tool == "epoll-trace")
         return {"ep_sys_enter", "ep_sys_exit", "ep_switch", "ep_waking", "ep_fork", "ep_exit_task"};
+    if (tool == "concurrency-exporter")
+        return {"exp_switch",     "exp_sched_exit", "exp_waking",
+                "exp_wakeup_new", "exp_migrate",    "exp_rename"};
     ADD_FAILURE() << "no program list for " << tool;
     return {};
 }

@@ -48,8 +48,8 @@ nlohmann::json parse_json(const std::string& text);
 // Which of the named BPF programs are still loaded in the kernel (names as bpftool shows
 // them: at most 15 characters). Waits up to 2 s for asynchronous freeing first.
 std::vector<std::string> programs_loaded(const std::vector<std::string>& names);
-// The names of TOOL's BPF programs (ctxswitch-trace, lockwait-trace, epoll-trace), as
-// bpftool shows them.
+// The names of TOOL's BPF programs (ctxswitch-trace, lockwait-trace, epoll-trace,
+// concurrency-exporter), as bpftool shows them.
 std::vector<std::string> programs_of(const std::string& tool);
 // How many entries the BPF map NAME (as bpftool shows it: at most 15 characters) of process
 // OWNER holds now, by bpftool; -1 when OWNER holds no map of that name.
@@ -113,6 +113,10 @@ bool screenshot_in_chromium(const std::string& path, const std::string& png, int
 // Where a test keeps what a person may want to look at after the run (screenshots):
 // test-artifacts/NAME in the build directory, created if needed.
 std::string artifact_path(const std::string& name);
+
+// Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a
+// hybrid system); empty when it is not.
+std::string cgroup2_root();
 
 // Privileged tests call this first.
 bool have_root();

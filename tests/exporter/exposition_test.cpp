@@ -1,0 +1,171 @@
+// The exporter's exposition without BPF: the histogram edges are the kernel's, the labels
+// are escaped, and Prometheus's own checker (promtool, from Debian's prometheus) accepts
+// the text.
+#include <gtest/gtest.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+#include "exposition.h"
+#include "hist.h"
+
+namespace {
+
+using exporter::Buckets;
+using exporter::Edge;
+
+exp_hist hist_of(std::initializer_list<uint64_t> values) {
+    exp_hist h{};
+    for (uint64_t v : values) {
+        h.buckets[hist_bucket(v)]++;
+        h.sum += v;
+    }
+    return h;
+}
+
+TEST(ExporterExposition, EdgesAreTheKernelBucketEdgesAroundTheData) {
+    // 1100 ns is in the kernel's bucket [1024, 1151]; 1300 ns in [1280, 1407]
+    auto edges = exporter::histogram_edges(hist_of({1100, 1300, 1300}), Buckets::Exact);
+    ASSERT_EQ(edges.size(), 5u);
+    EXPECT_EQ(edges[0].le_ns, 1023u);
+    EXPECT_EQ(edges[0].cumulative, 0u);
+    EXPECT_EQ(edges[1].le_ns, 1151u);
+    EXPECT_EQ(edges[1].cumulative, 1u);
+    EXPECT_EQ(edges[2].le_ns, 1279u);
+    EXPECT_EQ(edges[2].cumulative, 1u);
+    EXPECT_EQ(edges[3].le_ns, 1407u);
+    EXPECT_EQ(edges[3].cumulative, 3u);
+    EXPECT_EQ(edges[4].le_ns, UINT64_MAX);
+    EXPECT_EQ(edges[4].cumulative, 3u);
+    // every edge is the last nanosecond of a kernel bucket
+    for (size_t i = 0; i + 1 < edges.size(); i++)
+        EXPECT_NE(hist_bucket(edges[i].le_ns), hist_bucket(edges[i].le_ns + 1));
+}
+
+TEST(ExporterExposition, CoarseEdgesArePowersOfTwo) {
+    auto edges = exporter::histogram_edges(hist_of({1100, 1300, 5}), Buckets::Coarse);
+    ASSERT_EQ(edges.size(), 5u);
+    EXPECT_EQ(edges[0].le_ns, 3u);  // 5 ns: the exact buckets 4..7
+    EXPECT_EQ(edges[0].cumulative, 0u);
+    EXPECT_EQ(edges[1].le_ns, 7u);
+    EXPECT_EQ(edges[1].cumulative, 1u);
+    EXPECT_EQ(edges[2].le_ns, 1023u);
+    EXPECT_EQ(edges[2].cumulative, 1u);
+    EXPECT_EQ(edges[3].le_ns, 2047u);
+    EXPECT_EQ(edges[3].cumulative, 3u);
+    EXPECT_EQ(edges[4].cumulative, 3u);
+}
+
+TEST(ExporterExposition, ValuesBeyondTheLastEdgeCountOnlyInInf) {
+    auto edges = exporter::histogram_edges(hist_of({1ULL << 41}), Buckets::Exact);
+    ASSERT_EQ(edges.size(), 2u);
+    EXPECT_EQ(edges[0].cumulative, 0u);
+    EXPECT_EQ(edges[1].le_ns, UINT64_MAX);
+    EXPECT_EQ(edges[1].cumulative, 1u);
+}
+
+TEST(ExporterExposition, SecondsAreShortAndExact) {
+    EXPECT_EQ(exporter::seconds_text(1151), "1.151e-06");
+    EXPECT_EQ(exporter::seconds_text(2'000'000'000), "2");
+    EXPECT_EQ(exporter::seconds_text(0), "0");
+}
+
+TEST(ExporterExposition, LabelValuesAreEscapedAndUtf8) {
+    EXPECT_EQ(exporter::label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    EXPECT_EQ(exporter::label_value("sl\xe9"
+                                    "ep"),
+              "sl\xEF\xBF\xBD"
+              "ep");
+    EXPECT_EQ(exporter::label_value("caf\xC3\xA9"), "caf\xC3\xA9");
+    EXPECT_EQ(exporter::label_value("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
+}
+
+exporter::Snapshot sample_snapshot() {
+    exporter::Snapshot snap;
+    exporter::Series a;
+    a.cgroup_id = 42;
+    a.comm = "ping\"pong";
+    a.counters = {100, 7, 3};
+    a.hists[EXP_H_SWITCH_COST + EXP_KIND_PROCESS] = hist_of({1100, 1300, 2500});
+    a.hists[EXP_H_HANDOFF_CROSS] = hist_of({5000, 6000});
+    exporter::Series b;
+    b.cgroup_id = 43;  // a cgroup whose path is not known
+    b.comm =
+        "sl\xe9"
+        "ep";
+    b.counters = {1, 0, 0};
+    b.hists[EXP_H_WAKEUP_TO_RUN] = hist_of({1ULL << 41, 9});
+    exporter::Series o;
+    o.overflow = true;
+    o.counters = {5, 5, 0};
+    snap.series = {a, b, o};
+    snap.cgroup_paths[42] = "/system.slice/x.service";
+    snap.series_limit = 2;
+    snap.series_used = 2;
+    snap.kernel_locks[EXP_KL_MUTEX] = hist_of({40000, 90000});
+    snap.totals[EXP_C_FOLDED] = 9;
+    snap.programs = {{"exp_switch", 10, 1500}};
+    snap.scrapes = 1;
+    snap.process_cpu_seconds = 0.25;
+    snap.resident_bytes = 1 << 20;
+    return snap;
+}
+
+TEST(ExporterExposition, SeriesAreLabelledByCgroupPathAndComm) {
+    std::string text = exporter::exposition(sample_snapshot());
+    EXPECT_NE(text.find("concurrency_context_switches_total{cgroup=\"/system.slice/x.service\","
+                        "comm=\"ping\\\"pong\",kind=\"voluntary\"} 100\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("concurrency_switch_cost_seconds_bucket{cgroup=\"/system.slice/x.service\","
+                        "comm=\"ping\\\"pong\",kind=\"process\",le=\"1.151e-06\"} 1\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("concurrency_switch_cost_seconds_count{cgroup=\"/system.slice/x.service\","
+                        "comm=\"ping\\\"pong\",kind=\"process\"} 3\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("cgroup=\"cgroup id 43\""), std::string::npos);
+    EXPECT_NE(
+        text.find("concurrency_context_switches_total{cgroup=\"_overflow\",comm=\"_overflow\","
+                  "kind=\"involuntary\"} 5\n"),
+        std::string::npos);
+    EXPECT_NE(text.find("concurrency_exporter_folded_total 9\n"), std::string::npos);
+    EXPECT_NE(text.find("concurrency_kernel_lock_wait_seconds_count{kind=\"mutex\"} 2\n"),
+              std::string::npos);
+    // an empty histogram writes no series
+    EXPECT_EQ(text.find("kind=\"thread\""), std::string::npos);
+}
+
+// Runs promtool check metrics on TEXT; its exit status and output.
+std::pair<int, std::string> promtool_check(const std::string& text) {
+    std::string path = "/tmp/exporter-unit-" + std::to_string(getpid()) + ".prom";
+    FILE* f = fopen(path.c_str(), "w");
+    fwrite(text.data(), 1, text.size(), f);
+    fclose(f);
+    std::string cmd = "promtool check metrics < " + path + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        out.append(buf, n);
+    int status = pclose(p);
+    unlink(path.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(ExporterExposition, PromtoolAcceptsIt) {
+    if (system("command -v promtool > /dev/null") != 0)
+        FAIL() << "promtool not found: scripts/install-deps.sh installs Debian's prometheus";
+    for (auto mode : {Buckets::Exact, Buckets::Coarse}) {
+        exporter::ExpositionOptions opts;
+        opts.buckets = mode;
+        auto [status, out] = promtool_check(exporter::exposition(sample_snapshot(), opts));
+        EXPECT_EQ(status, 0) << out;
+        EXPECT_EQ(out, "") << out;
+    }
+}
+
+}  // namespace

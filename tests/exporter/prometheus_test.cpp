@@ -1,0 +1,406 @@
+// concurrency-exporter end to end, as root: the real BPF programs, a real workload in a
+// cgroup of its own, and Debian's real Prometheus server scraping the exporter. What
+// Prometheus answers is checked against the workload's own getrusage and against
+// ctxswitch-trace tracing the same run.
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "harness.h"
+#include "hist.h"
+
+using harness::bin;
+using harness::Result;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A TCP port on 127.0.0.1 that nobody listens on now.
+int free_port() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+// GET http://127.0.0.1:PORT/PATH; the body, or nullopt when nothing answers 200.
+std::optional<std::string> http_get(int port, const std::string& path) {
+    httplib::Client c("127.0.0.1", port);
+    c.set_connection_timeout(2);
+    c.set_read_timeout(10);
+    auto r = c.Get(path);
+    if (!r || r->status != 200)
+        return std::nullopt;
+    return r->body;
+}
+
+// Every byte but the unreserved ones percent-encoded (httplib's parameter encoding leaves
+// `[` and `]` as they are, and Prometheus then sees no range)
+std::string url_encoded(const std::string& text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += char(c);
+        } else {
+            char buf[4];
+            snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+// Waits (bounded) until http://127.0.0.1:PORT/PATH answers 200.
+bool wait_for_http(int port, const std::string& path, int seconds = 30) {
+    for (int i = 0; i < seconds * 10; i++) {
+        if (http_get(port, path))
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+// A program run in the background, its output kept: stopped with SIGTERM by stop().
+class Service {
+  public:
+    explicit Service(std::vector<std::string> argv) {
+        std::atomic<pid_t> started{0};
+        thread_ = std::thread([this, argv, &started] {
+            harness::RunOptions o = harness::as_root();
+            o.timeout_s = 120;
+            o.on_start = [&](pid_t pid) { started = pid; };
+            result_ = harness::run(argv, o);
+        });
+        while (!started)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        pid_ = started;
+    }
+    ~Service() { stop(); }
+    Service(const Service&) = delete;
+    Service& operator=(const Service&) = delete;
+    const Result& stop() {
+        if (thread_.joinable()) {
+            kill(pid_, SIGTERM);
+            thread_.join();
+        }
+        return result_;
+    }
+
+  private:
+    std::thread thread_;
+    pid_t pid_ = 0;
+    Result result_;
+};
+
+// A cgroup v2 directory of the test's own, removed at the end.
+class TestCgroup {
+  public:
+    TestCgroup()
+        : root_(harness::cgroup2_root()),
+          path_(root_ + "/toolkit-exporter-test-" + std::to_string(getpid())) {
+        fs::create_directory(path_);
+    }
+    ~TestCgroup() { rmdir(path_.c_str()); }
+    const std::string& path() const { return path_; }
+    std::string label() const { return path_.substr(root_.size()); }
+
+  private:
+    std::string root_, path_;
+};
+
+// Prometheus scraping TARGET_PORT every second, from a temporary directory.
+class Prometheus {
+  public:
+    explicit Prometheus(int target_port) : port_(free_port()) {
+        char dir[] = "/tmp/toolkit-prometheus-XXXXXX";
+        dir_ = mkdtemp(dir);
+        std::ofstream(dir_ + "/prometheus.yml")
+            << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+               "scrape_configs:\n  - job_name: concurrency\n    static_configs:\n"
+               "      - targets: ['127.0.0.1:"
+            << target_port << "']\n";
+        service_ = std::make_unique<Service>(std::vector<std::string>{
+            "prometheus", "--config.file=" + dir_ + "/prometheus.yml",
+            "--storage.tsdb.path=" + dir_ + "/data",
+            "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"});
+    }
+    ~Prometheus() {
+        service_.reset();
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    int port() const { return port_; }
+    bool ready() { return wait_for_http(port_, "/-/ready"); }
+    // The instant vector of QUERY: (labels, value) of each element.
+    std::vector<std::pair<json, double>> query(const std::string& q) {
+        std::vector<std::pair<json, double>> out;
+        auto body = http_get(port_, "/api/v1/query?query=" + url_encoded(q));
+        if (!body)
+            return out;
+        json j = json::parse(*body, nullptr, false);
+        if (j.is_discarded() || j["status"] != "success")
+            return out;
+        for (const auto& e : j["data"]["result"])
+            out.push_back({e["metric"], std::stod(e["value"][1].get<std::string>())});
+        return out;
+    }
+    // The single value of QUERY once it equals WANT (waits for the scrapes to catch up,
+    // bounded); the last value seen otherwise, NaN when there was none.
+    double value_once(const std::string& q, double want) {
+        double last = NAN;
+        for (int i = 0; i < 200; i++) {
+            auto r = query(q);
+            if (r.size() == 1) {
+                last = r[0].second;
+                if (last == want)
+                    break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return last;
+    }
+
+  private:
+    int port_;
+    std::string dir_;
+    std::unique_ptr<Service> service_;
+};
+
+// The exporter serving on a port of its own, until stop().
+class Exporter {
+  public:
+    explicit Exporter(std::vector<std::string> extra = {}) : port_(free_port()) {
+        std::vector<std::string> argv = {bin("concurrency-exporter"), "--listen",
+                                         "127.0.0.1:" + std::to_string(port_)};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        service_ = std::make_unique<Service>(argv);
+    }
+    int port() const { return port_; }
+    bool serving() { return wait_for_http(port_, "/metrics", 60); }
+    std::string metrics() { return http_get(port_, "/metrics").value_or(""); }
+    const Result& stop() { return service_->stop(); }
+
+  private:
+    int port_;
+    std::unique_ptr<Service> service_;
+};
+
+// The value of the sample NAME{LABELS...} in an exposition (summing every sample whose
+// labels include all of LABELS); -1 when there is none.
+double sample_sum(const std::string& text, const std::string& name,
+                  const std::vector<std::string>& labels) {
+    double sum = -1;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(name + "{", 0) != 0)
+            continue;
+        bool all = true;
+        for (const auto& l : labels)
+            all = all && line.find(l) != std::string::npos;
+        if (!all)
+            continue;
+        sum = (sum < 0 ? 0 : sum) + std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return sum;
+}
+
+uint32_t bucket_of_seconds(double s) {
+    return hist_bucket(uint64_t(std::llround(s * 1e9)));
+}
+
+}  // namespace
+
+// The headline: Prometheus's numbers for a workload's cgroup agree with the workload's own
+// getrusage, and the median handoff with what ctxswitch-trace measured on the same run.
+TEST(Exporter, PrometheusAgreesWithRusageAndCtxswitchTrace) {
+    REQUIRE_ROOT();
+    Exporter exporter;
+    ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
+    Prometheus prometheus(exporter.port());
+    ASSERT_TRUE(prometheus.ready()) << "prometheus did not start";
+    // its first scrape comes a few seconds after it is ready (target discovery is batched)
+    ASSERT_EQ(prometheus.value_once("up{job=\"concurrency\"}", 1), 1) << "no scrape came";
+    TestCgroup cgroup;
+
+    // the workload moves itself into the cgroup, waits there a while, then becomes the
+    // process ping-pong; the tracer stays outside (its own switches are not the workload's)
+    std::string json_path = harness::temp_path("ctxswitch.json");
+    const int n = 20000;
+    Result r = harness::run(
+        {bin("ctxswitch-trace"), "--json", json_path, "--", "sh", "-c",
+         "echo $$ > " + cgroup.path() + "/cgroup.procs && sleep 2.5 && exec " + bin("pingpong") +
+             " --model process --ipc pipe --cpu 0 -n " + std::to_string(n)},
+        harness::as_root());
+    ASSERT_EQ(r.status, 0) << r.err;
+    json trace = harness::parse_json(harness::read_file(json_path));
+    unlink(json_path.c_str());
+    uint64_t nvcsw = trace["workload"]["rusage"]["nvcsw"].get<uint64_t>();
+    uint64_t nivcsw = trace["workload"]["rusage"]["nivcsw"].get<uint64_t>();
+
+    // what the exporter shows now, once Prometheus has scraped it
+    std::string sel = "cgroup=\"" + cgroup.label() + "\"";
+    std::string text = exporter.metrics();
+    double vol =
+        sample_sum(text, "concurrency_context_switches_total", {sel, "kind=\"voluntary\""});
+    double invol =
+        sample_sum(text, "concurrency_context_switches_total", {sel, "kind=\"involuntary\""});
+    ASSERT_GT(vol, 0) << text.substr(0, 3000);
+    double p_vol = prometheus.value_once(
+        "sum(concurrency_context_switches_total{" + sel + ",kind=\"voluntary\"})", vol);
+    double p_invol = prometheus.value_once(
+        "sum(concurrency_context_switches_total{" + sel + ",kind=\"involuntary\"})", invol);
+    // the exporter's counts since then may only have grown by the cgroup's last exits
+    EXPECT_NEAR(p_vol, vol, 4);
+    EXPECT_NEAR(p_invol, invol, 4);
+    // Prometheus against the kernel's own accounting of the workload: the same switches,
+    // but for the few of `sh` before it moved into the cgroup
+    EXPECT_NEAR(p_vol, double(nvcsw), 10 + 0.002 * double(nvcsw)) << "rusage nvcsw " << nvcsw;
+    EXPECT_NEAR(p_invol, double(nivcsw), 10 + 0.002 * double(nivcsw)) << "rusage nivcsw " << nivcsw;
+    EXPECT_GE(p_vol + p_invol, 2.0 * n);
+    // the median cross-process handoff, from Prometheus's buckets and from ctxswitch-trace
+    auto& h = trace["histograms"]["handoff_cross_process"];
+    ASSERT_GT(h["count"].get<uint64_t>(), uint64_t(n));
+    double p50_trace_s = h["p50_ns"].get<double>() / 1e9;
+    auto q = prometheus.query(
+        "histogram_quantile(0.5, sum by (le) (concurrency_handoff_seconds_bucket{" + sel +
+        ",comm=\"pingpong\",waker=\"other_process\"}))");
+    ASSERT_EQ(q.size(), 1u);
+    double p50_prom_s = q[0].second;
+    int b_trace = int(bucket_of_seconds(p50_trace_s)), b_prom = int(bucket_of_seconds(p50_prom_s));
+    EXPECT_LE(std::abs(b_trace - b_prom), 1)
+        << "ctxswitch-trace p50 " << p50_trace_s << " s, Prometheus " << p50_prom_s << " s";
+
+    // the switch cost too (the ping-pong switches are between its two processes)
+    auto& c = trace["histograms"]["switch_cost_process"];
+    if (c["count"].get<uint64_t>() > uint64_t(n)) {
+        auto qc = prometheus.query(
+            "histogram_quantile(0.5, sum by (le) (concurrency_switch_cost_seconds_bucket{" + sel +
+            ",comm=\"pingpong\",kind=\"process\"}))");
+        ASSERT_EQ(qc.size(), 1u);
+        int bt = int(bucket_of_seconds(c["p50_ns"].get<double>() / 1e9));
+        int bp = int(bucket_of_seconds(qc[0].second));
+        EXPECT_LE(std::abs(bt - bp), 1) << "ctxswitch-trace p50 " << c["p50_ns"] << " ns, "
+                                        << "Prometheus " << qc[0].second << " s";
+    }
+
+    const Result& end = exporter.stop();
+    EXPECT_EQ(end.status, 0) << end.err;
+    EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
+}
+
+// promtool, Prometheus's own checker, accepts a full exposition of the live machine.
+TEST(Exporter, PromtoolAcceptsTheLiveExposition) {
+    REQUIRE_ROOT();
+    Exporter exporter;
+    ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the machine switch
+    std::string text = exporter.metrics();
+    std::string path = harness::temp_path("exposition.prom");
+    std::ofstream(path) << text;
+    Result r = harness::run({"sh", "-c", "promtool check metrics < " + path});
+    unlink(path.c_str());
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_EQ(r.out + r.err, "");
+    EXPECT_NE(text.find("concurrency_exporter_bpf_runs_total{program=\"exp_switch\"}"),
+              std::string::npos);
+    EXPECT_GT(sample_sum(text, "concurrency_exporter_bpf_runs_total", {"exp_switch"}), 0);
+    EXPECT_EQ(exporter.stop().status, 0);
+}
+
+// A second exporter on a port that is taken: one clear line and a failure, nothing loaded;
+// SIGINT ends the first one with status 0 and nothing left attached.
+TEST(Exporter, SecondInstanceOnTheSamePortIsRefused) {
+    REQUIRE_ROOT();
+    Exporter first;
+    ASSERT_TRUE(first.serving()) << first.stop().err;
+    Result second = harness::run(
+        {bin("concurrency-exporter"), "--listen", "127.0.0.1:" + std::to_string(first.port())},
+        harness::as_root());
+    EXPECT_NE(second.status, 0);
+    EXPECT_NE(second.err.find("cannot listen on 127.0.0.1:" + std::to_string(first.port()) +
+                              ": Address already in use"),
+              std::string::npos)
+        << second.err;
+    EXPECT_EQ(std::count(second.err.begin(), second.err.end(), '\n'), 1) << second.err;
+    const Result& end = first.stop();
+    EXPECT_EQ(end.status, 0) << end.err;
+    EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
+}
+
+// --textfile read by Debian's real node_exporter (its textfile collector), with --cgroup:
+// only the cgroup's tasks are counted, and the file is replaced whole.
+TEST(Exporter, NodeExporterReadsTheTextfileOfOneCgroup) {
+    REQUIRE_ROOT();
+    char dir_template[] = "/tmp/toolkit-textfile-XXXXXX";
+    std::string dir = mkdtemp(dir_template);  // root's, 0700
+    chmod(dir.c_str(), 0755);                 // node_exporter may run as another user
+    TestCgroup cgroup;
+    int node_port = free_port();
+    {
+        Service exporter({bin("concurrency-exporter"), "--textfile", dir, "--interval", "0.2",
+                          "--cgroup", cgroup.path()});
+        Service node({"prometheus-node-exporter", "--collector.disable-defaults",
+                      "--collector.textfile", "--collector.textfile.directory=" + dir,
+                      "--web.listen-address=127.0.0.1:" + std::to_string(node_port)});
+        ASSERT_TRUE(wait_for_http(node_port, "/metrics")) << "node_exporter did not start";
+        // the exporter writes its first file once attached
+        for (int i = 0; i < 300 && !fs::exists(dir + "/concurrency_exporter.prom"); i++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ASSERT_TRUE(fs::exists(dir + "/concurrency_exporter.prom")) << exporter.stop().err;
+        const int n = 2000;
+        Result w = harness::run(
+            {"sh", "-c",
+             "echo $$ > " + cgroup.path() + "/cgroup.procs && exec " + bin("pingpong") +
+                 " --model thread --ipc futex --cpu 0 -n " + std::to_string(n)},
+            harness::as_root());
+        ASSERT_EQ(w.status, 0) << w.err;
+        // node_exporter serves what the file holds once the exporter has written it again
+        std::string sel = "cgroup=\"" + cgroup.label() + "\"";
+        std::string text;
+        double switches = -1;
+        for (int i = 0; i < 100 && switches < 2.0 * n; i++) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            text = http_get(node_port, "/metrics").value_or("");
+            switches = sample_sum(text, "concurrency_context_switches_total", {sel});
+        }
+        EXPECT_GE(switches, 2.0 * n) << text.substr(0, 4000);
+        EXPECT_NE(text.find("node_textfile_scrape_error 0"), std::string::npos)
+            << text.substr(0, 4000);
+        // nothing outside the cgroup is counted
+        std::istringstream in(text);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind("concurrency_context_switches_total{", 0) == 0) {
+                EXPECT_NE(line.find(sel), std::string::npos) << line;
+            }
+        }
+        EXPECT_GT(
+            sample_sum(text, "concurrency_handoff_seconds_count", {sel, "waker=\"same_process\""}),
+            double(n));
+        EXPECT_EQ(exporter.stop().status, 0) << exporter.stop().err;
+    }
+    // only the file is left: no temporary one
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(dir))
+        left.push_back(e.path().filename());
+    EXPECT_EQ(left, std::vector<std::string>{"concurrency_exporter.prom"});
+    fs::remove_all(dir);
+}

@@ -1,0 +1,82 @@
+// The exporter's numbers as the Prometheus text exposition format (version 0.0.4): what a
+// scrape of /metrics returns and what --textfile writes. Pure: no BPF, so the unit tests
+// drive it with made-up snapshots.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "exporter.h"
+
+namespace exporter {
+
+// One series of the kernel's table: a (cgroup, comm) pair, or the overflow series.
+struct Series {
+    bool overflow = false;  // slot 0: what did not fit
+    uint64_t cgroup_id = 0;
+    std::string comm;
+    std::array<uint64_t, EXP_SERIES_COUNTERS> counters{};
+    std::array<exp_hist, EXP_HISTS> hists{};
+};
+
+struct ProgramCost {
+    std::string program;
+    uint64_t runs = 0;
+    uint64_t run_time_ns = 0;
+};
+
+// Everything one scrape shows.
+struct Snapshot {
+    std::vector<Series> series;
+    std::map<uint64_t, std::string> cgroup_paths;  // cgroup id -> path under the v2 root
+    uint32_t series_limit = 0;
+    uint32_t series_used = 0;
+    std::array<exp_hist, EXP_KLOCK_KINDS> kernel_locks{};  // contention by lock kind
+    std::array<uint64_t, EXP_COUNTERS> totals{};
+    bool bpf_stats = false;  // run time is counted (kernel.bpf_stats_enabled)
+    std::vector<ProgramCost> programs;
+    uint64_t scrapes = 0;
+    double process_cpu_seconds = 0;
+    uint64_t resident_bytes = 0;
+};
+
+enum class Buckets {
+    Exact,   // every edge of the kernel's log-linear buckets that holds data
+    Coarse,  // only the powers of two among them (--coarsen): up to 8 times fewer edges
+};
+
+struct ExpositionOptions {
+    Buckets buckets = Buckets::Exact;
+};
+
+// The `kind` label of a kernel lock contention histogram (exp_klock_kind).
+const char* kernel_lock_kind_name(int kind);
+
+// The label values of the overflow series.
+inline constexpr const char* kOverflowLabel = "_overflow";
+
+std::string exposition(const Snapshot& snap, const ExpositionOptions& opts = {});
+
+// A label value as the format wants it: \, " and newline escaped; bytes that are not UTF-8
+// (a comm is any 15 bytes) replaced by U+FFFD.
+std::string label_value(const std::string& raw);
+
+// The `le` edges of a histogram, in nanoseconds, with their cumulative counts: for each
+// bucket holding data, its upper edge and the upper edge of the bucket below it (so that
+// histogram_quantile interpolates inside the kernel's bucket, not across empty ones). The
+// last element is +Inf (edge UINT64_MAX) with the total count. Edges are inclusive: the
+// kernel's bucket b holds the whole nanoseconds [low(b), low(b+1) - 1], and its `le` is
+// low(b+1) - 1.
+struct Edge {
+    uint64_t le_ns;
+    uint64_t cumulative;
+};
+std::vector<Edge> histogram_edges(const exp_hist& h, Buckets buckets);
+
+// NS nanoseconds in seconds, in the shortest form that reads back the same double.
+std::string seconds_text(uint64_t ns);
+
+}  // namespace exporter

@@ -1,0 +1,203 @@
+#include "probes.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/mman.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "bpf_maps.h"
+#include "bpf_skeleton.h"
+#include "errors.h"
+#include "exporter.skel.h"
+#include "kernel_features.h"
+
+namespace exporter {
+
+using tk::UserError;
+
+namespace {
+
+// A BPF array map mapped into our memory, read-only.
+class MappedArray {
+  public:
+    MappedArray(struct bpf_map* map, const char* what) {
+        size_ = size_t(bpf_map__max_entries(map)) * ((bpf_map__value_size(map) + 7) & ~7u);
+        void* p = mmap(nullptr, size_, PROT_READ, MAP_SHARED, bpf_map__fd(map), 0);
+        if (p == MAP_FAILED)
+            throw UserError(tk::errno_text(std::string("cannot map the ") + what + " map"));
+        data_ = p;
+    }
+    ~MappedArray() { munmap(data_, size_); }
+    MappedArray(const MappedArray&) = delete;
+    MappedArray& operator=(const MappedArray&) = delete;
+    template <class T>
+    const T* as() const {
+        return static_cast<const T*>(data_);
+    }
+
+  private:
+    void* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+struct Probe {
+    const char* tracepoint;
+    struct bpf_program* prog;
+    bool essential;
+};
+
+std::vector<Probe> probes_of(exporter_bpf* s) {
+    return {
+        {"sched_switch", s->progs.exp_switch, true},
+        {"sched_exit_tp", s->progs.exp_sched_exit, false},
+        {"sched_waking", s->progs.exp_waking, false},
+        {"sched_wakeup_new", s->progs.exp_wakeup_new, false},
+        {"sched_migrate_task", s->progs.exp_migrate, false},
+        {"task_rename", s->progs.exp_rename, false},
+        {"contention_begin", s->progs.exp_klock_begin, false},
+        {"contention_end", s->progs.exp_klock_end, false},
+    };
+}
+
+}  // namespace
+
+using Skel = tk::Skeleton<exporter_bpf>;
+
+struct Probes::Impl {
+    std::unique_ptr<Skel> skel;
+    std::unique_ptr<tk::BpfStatsGuard> stats;  // BPF run time per program, as metrics
+    std::unique_ptr<MappedArray> hists, counters, kernel_locks;
+    uint32_t max_series = 0;
+    // slot -> key, learnt from `series` (a slot, once given, keeps its pair)
+    std::vector<exp_series_key> keys;
+    uint32_t keys_known_below = 1;  // the slots under this are in `keys`
+};
+
+Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
+    const auto& f = tk::KernelFeatures::get();
+    f.require_tracing("concurrency-exporter");
+    tk::capture_libbpf_messages(opts.verbose);
+    if (!f.tracepoint("sched_switch").typed)
+        throw UserError(
+            "the kernel's BTF has no typed sched_switch tracepoint (tp_btf): the exporter "
+            "needs Linux 5.5 or later with CONFIG_DEBUG_INFO_BTF");
+    impl_->max_series = opts.max_series;
+    if (opts.bpf_stats)
+        impl_->stats = std::make_unique<tk::BpfStatsGuard>();
+    impl_->skel = std::make_unique<Skel>(
+        tk::skeleton_ops(exporter_bpf__open, exporter_bpf__load, exporter_bpf__destroy));
+    auto* s = impl_->skel->get();
+    bool exit_tp = false;
+    for (const auto& p : probes_of(s)) {
+        const auto& tp = f.tracepoint(p.tracepoint);
+        bool have = tp.typed;
+        if (have && std::string(p.tracepoint) == "sched_exit_tp") {
+            // its arguments changed across releases; we read only the first, is_switch
+            if (tp.args.empty() || tp.args[0] != "bool") {
+                warnings_.push_back(
+                    "sched_exit_tp has an unexpected signature: switch cost is not measured");
+                have = false;
+            }
+            exit_tp = have;
+        } else if (!have) {
+            warnings_.push_back(std::string("the kernel has no typed ") + p.tracepoint +
+                                " tracepoint: its numbers are not exported");
+        }
+        bpf_program__set_autoload(p.prog, have);
+    }
+    s->rodata->measure_switch_cost = exit_tp;
+    s->rodata->max_series = opts.max_series;
+    s->rodata->filter_cgroup_id = opts.filter.id;
+    s->rodata->filter_cgroup_level = opts.filter.level;
+    uint32_t slots = opts.max_series + 1;
+    if (bpf_map__set_max_entries(s->maps.series, opts.max_series) ||
+        bpf_map__set_max_entries(s->maps.counters, slots) ||
+        bpf_map__set_max_entries(s->maps.hists, slots * EXP_HISTS))
+        throw UserError("cannot size the series maps for --max-series " +
+                        std::to_string(opts.max_series));
+    tk::Status st = impl_->skel->try_load();
+    if (!st)
+        throw UserError(st.message());
+    impl_->hists = std::make_unique<MappedArray>(s->maps.hists, "histogram");
+    impl_->counters = std::make_unique<MappedArray>(s->maps.counters, "counter");
+    impl_->kernel_locks = std::make_unique<MappedArray>(s->maps.klock_hists, "kernel lock");
+    impl_->keys.resize(slots);
+    for (const auto& p : probes_of(s)) {
+        if (!bpf_program__autoload(p.prog))
+            continue;
+        const auto& status = impl_->skel->attach(p.prog, p.tracepoint);
+        if (status.attached)
+            continue;
+        if (p.essential)
+            throw UserError("cannot attach to " + std::string(p.tracepoint) + ": " + status.error);
+        warnings_.push_back("cannot attach to " + std::string(p.tracepoint) + ": " + status.error);
+        if (std::string(p.tracepoint) == "sched_exit_tp")
+            exit_tp = false;
+    }
+    switch_cost_ = exit_tp;
+}
+
+Probes::~Probes() = default;
+
+void Probes::detach() {
+    impl_->skel->detach_all();
+}
+
+Snapshot Probes::read() {
+    auto* s = impl_->skel->get();
+    Snapshot snap;
+    snap.series_limit = impl_->max_series;
+    uint32_t next = __atomic_load_n(&s->data->next_slot, __ATOMIC_RELAXED);
+    uint32_t end = std::min(next, impl_->max_series + 1);  // slots handed out: [1, end)
+    snap.series_used = end - 1;
+    if (impl_->keys_known_below < end) {
+        tk::for_each_entry<exp_series_key, uint32_t>(bpf_map__fd(s->maps.series),
+                                                     [&](const exp_series_key& key, uint32_t slot) {
+                                                         if (slot < impl_->keys.size())
+                                                             impl_->keys[slot] = key;
+                                                     });
+        // a slot is handed out before its pair is added to `series`: one whose pair was
+        // not there yet is looked for again at the next scrape
+        while (impl_->keys_known_below < end && impl_->keys[impl_->keys_known_below].cgroup_id)
+            impl_->keys_known_below++;
+    }
+    const auto* counters = impl_->counters->as<exp_series_counters>();
+    const auto* hists = impl_->hists->as<exp_hist>();
+    auto add = [&](uint32_t slot, bool overflow) {
+        Series series;
+        series.overflow = overflow;
+        if (!overflow) {
+            const auto& key = impl_->keys[slot];
+            if (!key.cgroup_id)
+                return;  // a slot lost to a race, or not in `series` yet
+            series.cgroup_id = key.cgroup_id;
+            series.comm.assign(key.comm, strnlen(key.comm, sizeof key.comm));
+        }
+        for (int i = 0; i < EXP_SERIES_COUNTERS; i++)
+            series.counters[i] = __atomic_load_n(&counters[slot].c[i], __ATOMIC_RELAXED);
+        std::memcpy(series.hists.data(), &hists[size_t(slot) * EXP_HISTS],
+                    sizeof(exp_hist) * EXP_HISTS);
+        snap.series.push_back(std::move(series));
+    };
+    for (uint32_t slot = 1; slot < end; slot++)
+        add(slot, false);
+    // the overflow series, once anything went there
+    const auto& o = counters[EXP_SLOT_OVERFLOW];
+    if (o.c[EXP_SC_VOLUNTARY] || o.c[EXP_SC_INVOLUNTARY] || o.c[EXP_SC_MIGRATIONS])
+        add(EXP_SLOT_OVERFLOW, true);
+    std::memcpy(snap.kernel_locks.data(), impl_->kernel_locks->as<exp_hist>(),
+                sizeof(exp_hist) * EXP_KLOCK_KINDS);
+    snap.totals = tk::sum_per_cpu_counters<EXP_COUNTERS>(bpf_map__fd(s->maps.totals));
+    // on through our guard (which leaves the sysctl's value alone), or by the sysctl (the
+    // unit's ExecStartPre, another tool)
+    std::ifstream sysctl("/proc/sys/kernel/bpf_stats_enabled");
+    int enabled = 0;
+    snap.bpf_stats = (impl_->stats && impl_->stats->enabled()) || ((sysctl >> enabled) && enabled);
+    for (const auto& p : impl_->skel->program_stats())
+        snap.programs.push_back({p.name, p.run_count, p.run_time_ns});
+    return snap;
+}
+
+}  // namespace exporter

@@ -1,0 +1,50 @@
+// The exporter's kernel side, loaded and attached for as long as the object lives: the
+// programs of bpf/exporter.bpf.c on the scheduler's tracepoints, and the reading of their
+// series table for a scrape.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cgroups.h"
+#include "exposition.h"
+
+namespace exporter {
+
+struct ProbeOptions {
+    uint32_t max_series = EXP_DEFAULT_MAX_SERIES;
+    CgroupFilter filter;    // id 0: the whole machine
+    bool bpf_stats = true;  // keep kernel.bpf_stats_enabled on (BPF run time as metrics)
+    bool verbose = false;
+};
+
+class Probes {
+  public:
+    // Loads and attaches; throws UserError saying what is missing (privileges, BTF,
+    // sched_switch).
+    explicit Probes(const ProbeOptions& opts);
+    ~Probes();
+    Probes(const Probes&) = delete;
+    Probes& operator=(const Probes&) = delete;
+
+    // What could not be attached, and why (one line each).
+    const std::vector<std::string>& warnings() const { return warnings_; }
+    bool switch_cost() const { return switch_cost_; }
+
+    // The series and the exporter's own counters now (cgroup paths and process figures
+    // are the caller's).
+    Snapshot read();
+
+    // Detaches every program (the destructor does too).
+    void detach();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::vector<std::string> warnings_;
+    bool switch_cost_ = false;
+};
+
+}  // namespace exporter
