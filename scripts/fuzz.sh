@@ -4,16 +4,18 @@
 # of the crash lab's victims, runs each target for N seconds, and prints for each its execs
 # per second and the coverage it reached. Fails (exit 1) on any crash, leak, timeout,
 # out-of-memory or sanitizer report, and prints the path of the input that caused it.
-#   scripts/fuzz.sh [--seconds N] [--timeout S] [--build DIR] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--timeout S] [--parallel] [--build DIR] [TARGET...]
 # TARGETs: core-file analyze proc (default: all). --seconds: per target (default 60);
-# --timeout: an input running longer is a hang (default 10). The corpora grow across runs
-# in DIR/fuzz/corpus/ (rm -r it to start again from the seeds).
+# --timeout: an input running longer is a hang (default 10); --parallel: all targets at
+# once, N seconds in all (each then gets its share of the CPUs: fewer execs/s; CI's way).
+# The corpora grow across runs in DIR/fuzz/corpus/ (rm -r it to start again from the seeds).
 set -eu
 cd "$(dirname "$0")/.."
 all="core-file analyze proc"
 seconds=60
 timeout=10
 build=build-fuzz
+parallel=false
 usage() {
     sed -n '2,/^set -eu/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
     exit "$1"
@@ -23,6 +25,7 @@ while [ $# -gt 0 ]; do
         --seconds) seconds="${2:-}"; shift $(($# > 1 ? 2 : 1)) ;;
         --timeout) timeout="${2:-}"; shift $(($# > 1 ? 2 : 1)) ;;
         --build) build="${2:?fuzz: --build needs a directory}"; shift 2 ;;
+        --parallel) parallel=true; shift ;;
         -h | --help) usage 0 ;;
         -*) echo "fuzz: unknown option $1" >&2; usage 2 >&2 ;;
         *) break ;;
@@ -107,13 +110,16 @@ if [ ! -f "$seeds/.made" ] || [ "$victim" -nt "$seeds/.made" ]; then
     echo "=== fuzz: seeds made in $(($(date +%s) - start - built)) s: $(ls "$seeds/core-file" | wc -l) core seeds ($(du -sh "$seeds/core-file" | cut -f1) for core-file, $(du -sh "$seeds/analyze" | cut -f1) for analyze), $(ls "$seeds/proc" | wc -l) /proc texts"
 fi
 
-failed=""
-for t in $targets; do
+# fuzz_target T: runs target T for the time given, then prints what it did to
+# $work/T.summary, and "failed" to $work/T.failed if it found anything.
+fuzz_target() {
+    t="$1"
     corpus="$work/corpus/$t"
     artifacts="$work/artifacts/$t"
     log="$work/$t.log"
+    out="$work/$t.summary"
+    rm -f "$work/$t.failed"
     mkdir -p "$corpus" "$artifacts"
-    echo "=== fuzz-$t: ${seconds} s (log: $log)"
     status=0
     # Sanitizer reports end the run as a crash does; a leak counts too.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -127,16 +133,37 @@ for t in $targets; do
     cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
     corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\/[0-9A-Za-z]*\).*/\1/p')
-    echo "    ${execs:-?} runs, ${rate:-?} execs/s, cov ${cov:-?} of ${counters:-?} edges, ft ${ft:-?}, corpus ${corp:-?}"
-    if [ "$status" -ne 0 ]; then
-        grep -E "^==[0-9]+==ERROR|^SUMMARY|runtime error|ALARM|out-of-memory|deadly signal|uncaught exception|terminate called" "$log" | head -5 | sed 's/^/    /'
-        unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
-        echo "=== fuzz-$t: FAILED (exit $status); reproducer: ${unit:-none written, see $log}"
-        [ -n "$unit" ] && echo "    rerun: $bin/fuzz-$t $unit"
-        failed="$failed $t"
+    {
+        echo "    ${execs:-?} runs, ${rate:-?} execs/s, cov ${cov:-?} of ${counters:-?} edges, ft ${ft:-?}, corpus ${corp:-?}"
+        if [ "$status" -ne 0 ]; then
+            grep -E "^==[0-9]+==ERROR|^SUMMARY|runtime error|ALARM|out-of-memory|deadly signal|uncaught exception|terminate called" "$log" | head -5 | sed 's/^/    /'
+            unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
+            echo "=== fuzz-$t: FAILED (exit $status); reproducer: ${unit:-none written, see $log}"
+            if [ -n "$unit" ]; then echo "    rerun: $bin/fuzz-$t $unit"; fi
+            echo failed >"$work/$t.failed"
+        else
+            echo "=== fuzz-$t: ok"
+        fi
+    } >"$out"
+}
+
+if $parallel; then
+    echo "=== fuzz: $targets at once, ${seconds} s (logs: $work/TARGET.log)"
+    for t in $targets; do
+        fuzz_target "$t" &
+    done
+    wait
+fi
+failed=""
+for t in $targets; do
+    if ! $parallel; then
+        echo "=== fuzz-$t: ${seconds} s (log: $work/$t.log)"
+        fuzz_target "$t"
     else
-        echo "=== fuzz-$t: ok"
+        echo "=== fuzz-$t"
     fi
+    cat "$work/$t.summary"
+    if [ -f "$work/$t.failed" ]; then failed="$failed $t"; fi
 done
 echo "fuzz: $(($(date +%s) - start)) s in all"
 if [ -n "$failed" ]; then
