@@ -293,6 +293,29 @@ void copy_run(const Snapshot& snap, const ProcessMaps& maps, const ResolveOption
     r.maps_captured = maps.captures();
 }
 
+// X's flags, counts and histograms added to L's: X is a kernel row (lw_lock_row) or another
+// Lock, whose fields have the same names.
+template <class Counts>
+void add_counts(Lock& l, const Counts& x) {
+    l.flags |= x.flags;
+    l.ops_seen |= x.ops_seen;
+    l.waits += x.waits;
+    l.blocked += x.blocked;
+    l.blocked_ns += x.blocked_ns;
+    l.wait_ns += x.wait_ns;
+    for (size_t i = 0; i < LW_OUTCOMES; i++)
+        l.outcome[i] += x.outcome[i];
+    l.handoffs += x.handoffs;
+    l.handoff_ns += x.handoff_ns;
+    l.wakes += x.wakes;
+    l.woken += x.woken;
+    l.requeued += x.requeued;
+    l.other_calls += x.other_calls;
+    l.h_blocked.merge(x.h_blocked);
+    l.h_wait.merge(x.h_wait);
+    l.h_handoff.merge(x.h_handoff);
+}
+
 // Locks: the (word, thread) rows of every thread added up, each thread a waiter.
 LockMap merge_lock_rows(const Snapshot& snap, const std::map<uint32_t, std::string>& comm_of_tid) {
     LockMap locks;
@@ -302,23 +325,7 @@ LockMap merge_lock_rows(const Snapshot& snap, const std::map<uint32_t, std::stri
         const auto& x = row.row;
         l.pid = row.key.pid;
         l.address = row.key.uaddr;
-        l.flags |= x.flags;
-        l.ops_seen |= x.ops_seen;
-        l.waits += x.waits;
-        l.blocked += x.blocked;
-        l.blocked_ns += x.blocked_ns;
-        l.wait_ns += x.wait_ns;
-        for (size_t i = 0; i < LW_OUTCOMES; i++)
-            l.outcome[i] += x.outcome[i];
-        l.handoffs += x.handoffs;
-        l.handoff_ns += x.handoff_ns;
-        l.wakes += x.wakes;
-        l.woken += x.woken;
-        l.requeued += x.requeued;
-        l.other_calls += x.other_calls;
-        l.h_blocked.merge(x.h_blocked);
-        l.h_wait.merge(x.h_wait);
-        l.h_handoff.merge(x.h_handoff);
+        add_counts(l, x);
         for (size_t i = 0; i < LW_OWNERS; i++)
             if (x.owner_tid[i])
                 l.owner_blocked[x.owner_tid[i]] += x.owner_blocked[i];
@@ -392,23 +399,7 @@ void rank_locks(LockMap& locks, LockNamer& namer, Report& r) {
 // B's waits and wakes added to A's: two words of one object.
 void absorb(Lock& a, const Lock& b) {
     a.address = std::min(a.address, b.address);
-    a.flags |= b.flags;
-    a.ops_seen |= b.ops_seen;
-    a.waits += b.waits;
-    a.blocked += b.blocked;
-    a.blocked_ns += b.blocked_ns;
-    a.wait_ns += b.wait_ns;
-    for (size_t i = 0; i < LW_OUTCOMES; i++)
-        a.outcome[i] += b.outcome[i];
-    a.handoffs += b.handoffs;
-    a.handoff_ns += b.handoff_ns;
-    a.wakes += b.wakes;
-    a.woken += b.woken;
-    a.requeued += b.requeued;
-    a.other_calls += b.other_calls;
-    a.h_blocked.merge(b.h_blocked);
-    a.h_wait.merge(b.h_wait);
-    a.h_handoff.merge(b.h_handoff);
+    add_counts(a, b);
     for (const Waiter& w : b.waiters) {
         auto same = std::find_if(a.waiters.begin(), a.waiters.end(),
                                  [&](const Waiter& x) { return x.tid == w.tid; });
