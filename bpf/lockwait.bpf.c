@@ -222,7 +222,7 @@ static __always_inline struct lw_task_state *current_state(void)
 
 static __always_inline void emit(__u32 type, __u32 pid, __u32 tid, __u32 ppid, __u64 addr)
 {
-    struct lw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    struct process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
     if (!e) {
         count(LW_C_DROP_EVENTS);
@@ -248,7 +248,7 @@ static __always_inline void announce(struct lw_task_state *s)
         return;
     bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
     ppid = BPF_CORE_READ(bpf_get_current_task_btf(), real_parent, tgid);
-    emit(LW_EV_PROCESS, tgid, s->stats.tid, ppid, 0);
+    emit(PE_PROCESS, tgid, s->stats.tid, ppid, 0);
 }
 
 static __always_inline __u64 user_stack_pointer(void)

@@ -13,6 +13,7 @@
 #define TOOLKIT_LOCKWAIT_H
 
 #include "hist.h"
+#include "process_events.h"
 
 #define LW_COMM_LEN 16
 #define LW_MAX_THREADS 16384   /* live-thread index, exited-thread records (--max-threads) */
@@ -357,19 +358,6 @@ enum lw_hist_id {
     LW_HISTS,
 };
 
-/* Ring buffer events: a process to read /proc/PID/maps of, now, while it lives. */
-#define LW_EV_EXEC 1    /* a traced task exec'd (the image changed) */
-#define LW_EV_PROCESS 2 /* first futex call of a traced process (since its exec or fork) */
-#define LW_EV_WORD 3    /* first call of a thread on a futex word: is its mapping known? */
-#define LW_EV_FORK 4    /* a traced process forked a new process (pid: the child) */
-
-struct lw_event {
-    __u32 type;
-    __u32 pid;
-    __u32 tid;
-    __u32 ppid; /* parent process: its mappings stand in if this one is gone */
-    __u32 _pad;
-    __u64 addr; /* LW_EV_WORD: the word */
-};
+/* Ring buffer events: struct process_event of process_events.h. */
 
 #endif

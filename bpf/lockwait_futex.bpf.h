@@ -386,7 +386,7 @@ static __always_inline int on_exit(void *ctx, long ret)
         row = take_hot_slot(s, key.uaddr);
         if (!row)
             row = row_of(&locks, &key, LW_C_DROP_LOCK_ROWS);
-        emit(LW_EV_WORD, key.pid, key.tid, 0, key.uaddr);
+        emit(PE_ADDRESS, key.pid, key.tid, 0, key.uaddr);
         /* where the caller's stack is: names words that lie on a thread's stack */
         s->stats.user_sp = user_stack_pointer();
         if (row)

@@ -118,7 +118,7 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
     count(LW_C_FORKS);
     /* a new process: user space reads its mappings (and attaches uprobes) right away */
     if (cs->stats.tid == cs->stats.pid)
-        emit(LW_EV_FORK, cs->stats.pid, cs->stats.tid, TASK_READ(btf, parent, tgid), 0);
+        emit(PE_FORK, cs->stats.pid, cs->stats.tid, TASK_READ(btf, parent, tgid), 0);
     return 0;
 }
 
@@ -173,7 +173,7 @@ int BPF_PROG(exec_raw)
         s->stats.tid = tid;
         bpf_map_update_elem(&live, &tid, &tgid, BPF_ANY);
     }
-    emit(LW_EV_EXEC, tgid, tid, 0, 0);
+    emit(PE_EXEC, tgid, tid, 0, 0);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 // Fuzz target: the parsers of /proc text the tracers use, all on the same input: the lines
 // of /proc/PID/maps (tk::parse_proc_maps, which the symbolizer and lockwait-trace's maps
-// capture use; lockwait::libc_in_maps), /proc/kallsyms (lockwait::KernelSymbols, with
+// capture use; lockwait::libc_in_maps), /proc/kallsyms (tk::KernelSymbols, with
 // lookups at the addresses it lists), /proc/PID/status (tk::tgid_in_status) and
 // /proc/PID/stat (tk::kernel_thread_in_stat). None of them may fail on any text.
 #include <cstdint>
@@ -18,7 +18,7 @@ namespace {
 
 void kallsyms(const std::string& text) {
     std::istringstream in(text);
-    lockwait::KernelSymbols k = lockwait::KernelSymbols::parse(in);
+    tk::KernelSymbols k = tk::KernelSymbols::parse(in);
     // Look up what the text lists, and around it.
     std::istringstream lines(text);
     std::string line;

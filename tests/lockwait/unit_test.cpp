@@ -133,7 +133,7 @@ TEST(LockwaitKernelSymbols, FunctionsAreFoundAndDataIgnored) {
         "ffffffff81100100 t __mutex_lock_slowpath\n"
         "ffffffff81200000 D some_data\n"
         "ffffffffc0000000 t helper\t[mymod]\n");
-    auto k = KernelSymbols::parse(text);
+    auto k = tk::KernelSymbols::parse(text);
     ASSERT_TRUE(k.loaded());
     EXPECT_EQ(k.describe(0xffffffff81100010), "mutex_lock+0x10");
     EXPECT_EQ(k.describe(0xffffffff81100100), "__mutex_lock_slowpath+0x0");
@@ -141,7 +141,7 @@ TEST(LockwaitKernelSymbols, FunctionsAreFoundAndDataIgnored) {
     EXPECT_EQ(k.describe(0xffffffffc0000004), "helper+0x4 [mymod]");
     EXPECT_EQ(k.describe(0x1000), "0x1000");
     std::istringstream hidden("0000000000000000 T mutex_lock\n");  // not root: addresses hidden
-    EXPECT_FALSE(KernelSymbols::parse(hidden).loaded());
+    EXPECT_FALSE(tk::KernelSymbols::parse(hidden).loaded());
 }
 
 TEST(LockwaitKernelLocks, TypeAndSiteOfAContention) {

@@ -105,8 +105,8 @@ int trace_main(int argc, char** argv) {
     resolve_opts.uprobes = tool.features.uprobes;
     if (!tool.folded.empty() || !tool.flamegraph.empty())
         resolve_opts.max_stacks = 100000;
-    lockwait::SymbolizerCache symbols(probes.maps());
-    std::optional<lockwait::KernelSymbols> ksyms;
+    tk::SymbolizerCache symbols(probes.maps());
+    std::optional<tk::KernelSymbols> ksyms;
 
     tk::ReportMaker<lockwait::Snapshot, lockwait::Report> report;
     report.snapshot = [&] { return probes.snapshot(); };
@@ -114,7 +114,7 @@ int trace_main(int argc, char** argv) {
         lockwait::Report r;
         if (resolve_opts.kernel_locks && resolve_opts.kernel_stacks && !snap.kernel_locks.empty() &&
             !ksyms)
-            ksyms = lockwait::KernelSymbols::load();  // only when there is a stack to name
+            ksyms = tk::KernelSymbols::load();  // only when there is a stack to name
         lockwait::resolve(snap, probes.maps(), symbols, ksyms ? &*ksyms : nullptr, resolve_opts, r);
         if (const lockwait::Uprobes* uprobes = probes.uprobes()) {
             r.uprobe_processes = uprobes->processes();

@@ -14,16 +14,17 @@ Probes::Probes(const tk::TraceOptions& opts, const Features& features, const Lim
         uprobes_ = std::make_unique<Uprobes>(tracer_.skeleton(), tracer_.features().uprobe_multi);
     // Processes the workload starts get their uprobes when the kernel side reports them:
     // their first calls may come before.
-    watcher_ =
-        std::make_unique<MapsWatcher>(tracer_.events_fd(), maps_, [this](pid_t pid, bool execed) {
-            if (!uprobes_)
-                return;
-            // right after exec the libraries are not mapped yet: probe the libc we use, which
-            // the kernel arms once the dynamic loader maps it
-            if (execed)
-                uprobes_->attach(pid, own_libc_);
-            uprobes_->attach_if_new(pid);
-        });
+    watcher_ = std::make_unique<tk::MapsWatcher>(tracer_.events_fd(), maps_,
+                                                 [this](pid_t pid, bool execed) {
+                                                     if (!uprobes_)
+                                                         return;
+                                                     // right after exec the libraries are not
+                                                     // mapped yet: probe the libc we use, which the
+                                                     // kernel arms once the dynamic loader maps it
+                                                     if (execed)
+                                                         uprobes_->attach(pid, own_libc_);
+                                                     uprobes_->attach_if_new(pid);
+                                                 });
 }
 
 Probes::~Probes() = default;

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "process_maps.h"
+#include "maps_watcher.h"
 #include "run_tracer.h"
 #include "snapshot.h"
 #include "tracer.h"
@@ -42,16 +42,16 @@ class Probes : public tk::Probes {
     UprobeCost uprobe_cost();
 
     const Tracer& tracer() const { return tracer_; }
-    ProcessMaps& maps() { return maps_; }
+    tk::ProcessMaps& maps() { return maps_; }
     const Uprobes* uprobes() const { return uprobes_.get(); }
 
   private:
     void attach_uprobes(pid_t pid);
     Tracer tracer_;
-    ProcessMaps maps_;
+    tk::ProcessMaps maps_;
     std::unique_ptr<Uprobes> uprobes_;
     const std::string own_libc_;
-    std::unique_ptr<MapsWatcher> watcher_;  // last: its thread stops before the rest goes
+    std::unique_ptr<tk::MapsWatcher> watcher_;  // last: its thread stops before the rest goes
 };
 
 }  // namespace lockwait

@@ -16,14 +16,6 @@ namespace {
 
 using LockId = std::pair<uint32_t, uint64_t>;  // (pid, address)
 
-std::string layout_signature(const std::vector<tk::Mapping>& maps) {
-    std::string sig;
-    for (const auto& m : maps)
-        if (!m.path.empty() && m.path[0] == '/')
-            sig += m.path + "@" + std::to_string(m.start - m.offset) + ";";
-    return sig;
-}
-
 bool starts_with(const std::string& s, const char* p) {
     return s.rfind(p, 0) == 0;
 }
@@ -57,7 +49,7 @@ std::vector<Frame> user_frames(tk::Symbolizer* sym, const std::vector<uint64_t>&
     return out;
 }
 
-std::vector<Frame> kernel_frames(const KernelSymbols* ksyms, const std::vector<uint64_t>& ips) {
+std::vector<Frame> kernel_frames(const tk::KernelSymbols* ksyms, const std::vector<uint64_t>& ips) {
     std::vector<Frame> out;
     for (uint64_t ip : ips) {
         Frame f;
@@ -98,44 +90,6 @@ const char* ulock_kind_name(uint32_t kind) {
 }
 
 }  // namespace
-
-tk::Symbolizer* SymbolizerCache::of(pid_t pid) {
-    auto it = by_pid_.find(pid);
-    if (it != by_pid_.end())
-        return it->second;
-    auto maps = maps_.maps_of(pid);
-    if (!maps && tk::process_exists(pid) && maps_.capture(pid))
-        maps = maps_.maps_of(pid);
-    if (!maps)
-        return by_pid_[pid] = nullptr;
-    std::string sig = layout_signature(*maps);
-    auto& slot = by_layout_[sig];
-    if (!slot) {
-        slot = std::make_unique<tk::Symbolizer>();
-        slot->add_mappings(*maps);
-    }
-    return by_pid_[pid] = slot.get();
-}
-
-std::string SymbolizerCache::executable_of(pid_t pid) {
-    auto maps = maps_.maps_of(pid);
-    if (!maps)
-        return "";
-    // the lowest file mapping is the program (PIE or not, libraries load above it)
-    for (const auto& m : *maps)
-        if (!m.path.empty() && m.path[0] == '/')
-            return m.path;
-    return "";
-}
-
-std::vector<std::string> SymbolizerCache::warnings() const {
-    std::vector<std::string> out;
-    for (auto& [sig, sym] : by_layout_)
-        for (auto& w : sym->warnings())
-            if (std::find(out.begin(), out.end(), w) == out.end())
-                out.push_back(w);
-    return out;
-}
 
 void count_unnamed_frames(const std::vector<Frame>& frames, std::map<std::string, size_t>& counts) {
     for (const Frame& f : frames)
@@ -237,7 +191,7 @@ using LockMap = std::map<LockId, Lock>;
 // it is on), from the process's mappings and symbols as captured.
 class LockNamer {
   public:
-    LockNamer(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols)
+    LockNamer(const Snapshot& snap, tk::ProcessMaps& maps, tk::SymbolizerCache& symbols)
         : maps_(maps), symbols_(symbols) {
         for (const auto& t : snap.threads)
             if (t.stats.user_sp)
@@ -269,14 +223,14 @@ class LockNamer {
     }
 
   private:
-    ProcessMaps& maps_;
-    SymbolizerCache& symbols_;
+    tk::ProcessMaps& maps_;
+    tk::SymbolizerCache& symbols_;
     std::map<uint32_t, std::map<uint32_t, uint64_t>> sps_;  // pid -> tid -> sp
     std::map<LockId, LockName> names_;
 };
 
 // The snapshot's totals, threads and probes, as they are.
-void copy_run(const Snapshot& snap, const ProcessMaps& maps, const ResolveOptions& opts,
+void copy_run(const Snapshot& snap, const tk::ProcessMaps& maps, const ResolveOptions& opts,
               Report& r) {
     r.probe_mode = snap.probe_mode;
     r.counters = snap.counters;
@@ -459,7 +413,7 @@ bool only_plain_waits(uint32_t ops_seen) {
 // What each futex word is (kinds.h), from the evidence its rows and its process's modules
 // hold. A word inside a typed object is named after the object ("q_cond", not "q_cond+40");
 // a join names the thread it waited for.
-void classify_locks(const Snapshot& snap, SymbolizerCache& symbols, Report& r) {
+void classify_locks(const Snapshot& snap, tk::SymbolizerCache& symbols, Report& r) {
     std::map<LockId, std::vector<const LockRow*>> rows;
     for (const auto& row : snap.locks)
         rows[{row.key.pid, row.key.uaddr}].push_back(&row);
@@ -524,7 +478,7 @@ void name_owners(const Snapshot& snap, Report& r) {
 
 // --stacks: the stacks of blocked waits by blocked time, symbolized, and what stopped the
 // frame-pointer walks short.
-void resolve_stacks(const Snapshot& snap, SymbolizerCache& symbols, LockNamer& namer,
+void resolve_stacks(const Snapshot& snap, tk::SymbolizerCache& symbols, LockNamer& namer,
                     const ResolveOptions& opts, Report& r) {
     std::vector<const StackRow*> rows;
     for (const auto& s : snap.stack_rows)
@@ -586,7 +540,7 @@ void resolve_stacks(const Snapshot& snap, SymbolizerCache& symbols, LockNamer& n
 }
 
 // Kernel lock contention by (lock, site), by total time.
-void resolve_kernel_locks(const Snapshot& snap, const KernelSymbols* ksyms,
+void resolve_kernel_locks(const Snapshot& snap, const tk::KernelSymbols* ksyms,
                           const ResolveOptions& opts, Report& r) {
     for (const auto& k : snap.kernel_locks) {
         KernelLock kl;
@@ -641,7 +595,7 @@ void resolve_user_locks(const Snapshot& snap, LockNamer& namer, Report& r) {
 // A condition variable's futex words lie inside its pthread_cond_t, whose waits the uprobes
 // saw with their mutex: the mutex is the condvar's, named as the object it is (a member:
 // "g_queue.lock") where the debug info says, else as the uprobes' table names it.
-void add_condvar_mutexes(SymbolizerCache& symbols, Report& r) {
+void add_condvar_mutexes(tk::SymbolizerCache& symbols, Report& r) {
     TypeFinder types;
     for (Lock& l : r.locks) {
         if (l.kind != LockKind::Condvar)
@@ -662,8 +616,8 @@ void add_condvar_mutexes(SymbolizerCache& symbols, Report& r) {
 
 }  // namespace
 
-void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
-             const KernelSymbols* ksyms, const ResolveOptions& opts, Report& r) {
+void resolve(const Snapshot& snap, tk::ProcessMaps& maps, tk::SymbolizerCache& symbols,
+             const tk::KernelSymbols* ksyms, const ResolveOptions& opts, Report& r) {
     copy_run(snap, maps, opts, r);
     std::map<uint32_t, std::string> comm_of_tid;
     for (const auto& t : snap.threads)

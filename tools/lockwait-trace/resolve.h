@@ -16,22 +16,6 @@
 
 namespace lockwait {
 
-// One symbolizer per distinct address-space layout (forked children share their
-// parent's), built from the captured mappings.
-class SymbolizerCache {
-  public:
-    explicit SymbolizerCache(ProcessMaps& maps) : maps_(maps) {}
-    // null when the process's mappings were never captured (and it is gone)
-    tk::Symbolizer* of(pid_t pid);
-    std::string executable_of(pid_t pid);
-    std::vector<std::string> warnings() const;
-
-  private:
-    ProcessMaps& maps_;
-    std::map<std::string, std::unique_ptr<tk::Symbolizer>> by_layout_;
-    std::map<pid_t, tk::Symbolizer*> by_pid_;
-};
-
 struct ResolveOptions {
     bool stacks = false;
     bool kernel_locks = false;
@@ -41,8 +25,8 @@ struct ResolveOptions {
 };
 
 // Fills everything in `report` that comes from the snapshot.
-void resolve(const Snapshot& snap, ProcessMaps& maps, SymbolizerCache& symbols,
-             const KernelSymbols* ksyms, const ResolveOptions& opts, Report& report);
+void resolve(const Snapshot& snap, tk::ProcessMaps& maps, tk::SymbolizerCache& symbols,
+             const tk::KernelSymbols* ksyms, const ResolveOptions& opts, Report& report);
 
 // Whether a symbolized user stack reached a thread's or the program's entry point (else
 // the frame-pointer walk was cut short, by code without frame pointers).

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace lockwait {
+namespace tk {
 
 class KernelSymbols {
   public:
@@ -33,4 +33,4 @@ class KernelSymbols {
     std::vector<Sym> syms_;
 };
 
-}  // namespace lockwait
+}  // namespace tk

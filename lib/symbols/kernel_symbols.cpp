@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
-namespace lockwait {
+namespace tk {
 
 KernelSymbols KernelSymbols::load() {
     std::ifstream in("/proc/kallsyms");
@@ -84,4 +84,4 @@ std::string KernelSymbols::function(uint64_t address) const {
     return s ? s->name : "";
 }
 
-}  // namespace lockwait
+}  // namespace tk

@@ -1,87 +1,34 @@
-#include "process_maps.h"
+#include "maps_watcher.h"
 
 #include <bpf/libbpf.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <chrono>
 
 #include "errors.h"
-#include "lockwait.h"
 #include "proc.h"
+#include "process_events.h"
 
-namespace lockwait {
-
-bool ProcessMaps::capture(pid_t pid) {
-    auto maps = std::make_shared<std::vector<tk::Mapping>>();
-    if (!tk::read_proc_maps(pid, *maps) || maps->empty())
-        return false;
-    std::lock_guard guard(mutex_);
-    maps_[pid] = std::move(maps);
-    captures_++;
-    return true;
-}
-
-bool ProcessMaps::covers(pid_t pid, uint64_t address) const {
-    std::lock_guard guard(mutex_);
-    auto it = maps_.find(pid);
-    if (it == maps_.end())
-        return false;
-    for (const auto& m : *it->second)
-        if (address >= m.start && address < m.end)
-            return true;
-    return false;
-}
-
-void ProcessMaps::note_parent(pid_t pid, pid_t ppid) {
-    std::lock_guard guard(mutex_);
-    if (ppid > 0 && ppid != pid)
-        parent_.emplace(pid, ppid);
-}
-
-std::shared_ptr<const std::vector<tk::Mapping>> ProcessMaps::maps_of(pid_t pid) const {
-    std::lock_guard guard(mutex_);
-    for (int depth = 0; depth < 16; depth++) {
-        auto it = maps_.find(pid);
-        if (it != maps_.end())
-            return it->second;
-        auto p = parent_.find(pid);
-        if (p == parent_.end())
-            return nullptr;
-        pid = p->second;
-    }
-    return nullptr;
-}
-
-std::vector<pid_t> ProcessMaps::pids() const {
-    std::lock_guard guard(mutex_);
-    std::vector<pid_t> out;
-    for (auto& [pid, m] : maps_)
-        out.push_back(pid);
-    return out;
-}
-
-size_t ProcessMaps::captures() const {
-    std::lock_guard guard(mutex_);
-    return captures_;
-}
+namespace tk {
 
 MapsWatcher::MapsWatcher(int fd, ProcessMaps& maps, std::function<void(pid_t, bool)> on_process)
     : maps_(maps), on_process_(std::move(on_process)) {
     rb_ = ring_buffer__new(fd, &MapsWatcher::on_event, this, nullptr);
     if (!rb_)
-        throw tk::UserError(tk::errno_text("cannot open the BPF ring buffer"));
-    wake_ = tk::Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    poll_ = tk::Fd(epoll_create1(EPOLL_CLOEXEC));
+        throw UserError(errno_text("cannot open the BPF ring buffer"));
+    wake_ = Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    poll_ = Fd(epoll_create1(EPOLL_CLOEXEC));
     epoll_event in{};
     in.events = EPOLLIN;
     if (!wake_ || !poll_ || epoll_ctl(poll_.get(), EPOLL_CTL_ADD, wake_.get(), &in) ||
         epoll_ctl(poll_.get(), EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb_), &in)) {
         int err = errno;
         ring_buffer__free(rb_);
-        throw tk::UserError(tk::errno_text("cannot wait for the BPF ring buffer", err));
+        throw UserError(errno_text("cannot wait for the BPF ring buffer", err));
     }
     thread_ = std::thread([this] { run(); });
 }
@@ -103,20 +50,20 @@ void MapsWatcher::wake_up() {
 
 int MapsWatcher::on_event(void* ctx, void* data, size_t size) {
     auto* self = static_cast<MapsWatcher*>(ctx);
-    if (size < sizeof(lw_event))
+    if (size < sizeof(process_event))
         return 0;
-    const auto* e = static_cast<const lw_event*>(data);
+    const auto* e = static_cast<const process_event*>(data);
     pid_t pid = pid_t(e->pid);
-    if (e->type == LW_EV_WORD) {
+    if (e->type == PE_ADDRESS) {
         if (!self->maps_.covers(pid, e->addr))
             self->maps_.capture(pid);
         return 0;
     }
-    if (e->type == LW_EV_PROCESS || e->type == LW_EV_FORK)
+    if (e->type == PE_PROCESS || e->type == PE_FORK)
         self->maps_.note_parent(pid, pid_t(e->ppid));
     self->maps_.capture(pid);
     if (self->on_process_)
-        self->on_process_(pid, e->type == LW_EV_EXEC);
+        self->on_process_(pid, e->type == PE_EXEC);
     return 0;
 }
 
@@ -158,11 +105,11 @@ void MapsWatcher::run() {
         if (clock::now() >= next_refresh) {
             // libraries opened later (dlopen) and processes that keep running
             for (pid_t pid : maps_.pids())
-                if (tk::process_exists(pid))
+                if (process_exists(pid))
                     maps_.capture(pid);
             next_refresh = clock::now() + std::chrono::seconds(1);
         }
     }
 }
 
-}  // namespace lockwait
+}  // namespace tk
