@@ -256,6 +256,9 @@ struct lw_thread_stats {
     __u64 klock_waits; /* kernel lock contentions */
     __u64 klock_ns;
     __u64 user_sp; /* stack pointer at its latest first call on a word (names stack words) */
+    /* its life, for the share of the threads' time a lock took (bpf_ktime_get_ns) */
+    __u64 start_ns; /* forked at; 0: it was there before the trace began */
+    __u64 end_ns;   /* exited at; 0: alive when read */
 };
 
 /* A futex call in flight, and what happened to the caller inside it. */

@@ -13,6 +13,7 @@ static __always_inline void retire(bool btf, struct task_struct *t, __u32 tid,
     s->stats.tid = tid;
     s->stats.pid = TASK_READ(btf, t, tgid);
     bpf_probe_read_kernel_str(s->stats.comm, sizeof(s->stats.comm), &t->comm);
+    s->stats.end_ns = bpf_ktime_get_ns();
     /* the hot row first, while the thread is still in `live`: a reader finds it in the
      * thread's state or in `locks`, both the same counts */
     if (!spill_hot_slot(s))
@@ -115,6 +116,7 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
     }
     if (bpf_map_update_elem(&live, &cs->stats.tid, &cs->stats.pid, BPF_ANY))
         count(LW_C_DROP_LIVE);
+    cs->stats.start_ns = bpf_ktime_get_ns();
     count(LW_C_FORKS);
     /* a new process: user space reads its mappings (and attaches uprobes) right away */
     if (cs->stats.tid == cs->stats.pid)

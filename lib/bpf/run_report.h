@@ -27,6 +27,9 @@ struct RunInfo {
     std::vector<std::string> command;  // the launched command, empty for -p/-t
     std::string probe_mode;            // "tp_btf", "raw_tp" ...
     double duration_s = 0;
+    // The window the report covers, on bpf_ktime_get_ns()'s clock: the run's start and
+    // when the maps were read (a thread alive then is counted up to it).
+    uint64_t started_ns = 0, read_ns = 0;
     std::string end_reason;
     std::optional<ExitStatus> workload_status;  // once the launched command has ended
     std::vector<ProbeStatus> probes;

@@ -122,14 +122,18 @@ int run_tracer(TraceSession& session, Probes& probes, const ReportMaker<Snapshot
     if (timeline && opts.flight_recorder > 0)
         session.on_user_signal([&] { timeline->request_write(); });
     const std::string target = start_target(session, probes);
-    auto with_run = [&](Report r, double duration) {
+    auto with_run = [&](Report r, double duration, uint64_t read_ns) {
         r.target = target;
         r.command = opts.command;
         r.duration_s = duration;
+        r.started_ns = session.started_ns();
+        r.read_ns = read_ns;
         return r;
     };
     TraceSession::End end = session.wait([&] {
-        Report r = with_run(build_report(maker, maker.snapshot()), session.elapsed_seconds());
+        uint64_t read_ns = monotonic_ns();
+        Report r =
+            with_run(build_report(maker, maker.snapshot()), session.elapsed_seconds(), read_ns);
         fputs(maker.text(r).c_str(), interval_stream(opts));
         fflush(stdout);
     });
@@ -139,9 +143,10 @@ int run_tracer(TraceSession& session, Probes& probes, const ReportMaker<Snapshot
     probes.stop_recording();
     if (timeline)
         timeline->stop();
+    uint64_t read_ns = monotonic_ns();
     Snapshot snap = maker.snapshot();
     probes.detach();
-    Report report = with_run(build_report(maker, std::move(snap)), duration);
+    Report report = with_run(build_report(maker, std::move(snap)), duration, read_ns);
     session.describe_end(report, end, duration);
     if (maker.finish)
         maker.finish(report, session);

@@ -194,6 +194,23 @@ double TraceSession::elapsed_seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
+namespace {
+
+uint64_t since_epoch_ns(std::chrono::steady_clock::time_point t) {
+    return uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+}  // namespace
+
+uint64_t monotonic_ns() {
+    return since_epoch_ns(std::chrono::steady_clock::now());
+}
+
+uint64_t TraceSession::started_ns() const {
+    return since_epoch_ns(start_);
+}
+
 TraceSession::End TraceSession::wait(const std::function<void()>& on_interval) {
     using clock = std::chrono::steady_clock;
     auto seconds = [](double s) {

@@ -78,6 +78,9 @@ bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions
 // "TOOL: message" on stderr and a non-zero exit status.
 int run_tool(const std::string& tool, const std::function<int()>& body);
 
+// Now on bpf_ktime_get_ns()'s clock: CLOCK_MONOTONIC, which steady_clock reads on Linux.
+uint64_t monotonic_ns();
+
 class TraceSession {
   public:
     enum class End { WorkloadExited, Duration, Interrupted, TargetGone };
@@ -113,6 +116,8 @@ class TraceSession {
     // else 0 (130 when interrupted is not an error for -p).
     int exit_code() const;
     double elapsed_seconds() const;
+    // When the run began, on monotonic_ns()'s clock.
+    uint64_t started_ns() const;
     static const char* describe(End end);
     // The end of the run in its report: how long it took, why it ended, and how the
     // launched command ended (after finish_workload).

@@ -416,6 +416,19 @@ TEST(LockwaitKinds, JoinsAreNotContention) {
         EXPECT_EQ(l["kind_class"], "event");
     }
     EXPECT_GE(joins, 1);
+    // The threads' time: the 4 workers live at least through the workload's own measured
+    // phase, and no traced thread (perf, the workload's main thread, the workers) longer
+    // than the run (and the reaping of the command after it: a second at most). The
+    // mutex's share of it is its blocked time over it.
+    const json& verdict = r.j["verdict"];
+    double threads_s = verdict["threads_time_ns"].get<double>() / 1e9;
+    EXPECT_GE(threads_s, 4 * r.workload["elapsed_s"].get<double>()) << verdict.dump();
+    EXPECT_LE(threads_s, double(r.j["threads"].size()) * (r.j["duration_s"].get<double>() + 1))
+        << verdict.dump();
+    EXPECT_NEAR(top["share_of_threads_time"].get<double>(),
+                top["blocked_ns_total"].get<double>() / verdict["threads_time_ns"].get<double>(),
+                1e-9);
+    EXPECT_LE(top["share_of_threads_time"].get<double>(), 1.0);
     // the verdict line heads the text report too
     const std::string& text = r.result.out;
     EXPECT_NE(text.find("verdict: most contended lock g_contended_mutex (mutex"), std::string::npos)

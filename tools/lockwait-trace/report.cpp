@@ -232,16 +232,32 @@ uint64_t Report::kernel_lock_ns_total() const {
     return total;
 }
 
+uint64_t Report::threads_time_ns() const {
+    uint64_t total = 0;
+    for (const auto& t : threads) {
+        uint64_t from = std::max<uint64_t>(t.stats.start_ns, started_ns);
+        uint64_t to = t.stats.end_ns ? t.stats.end_ns : read_ns;
+        if (to > from)
+            total += to - from;
+    }
+    return total;
+}
+
 namespace {
 
-// The usual questions: which lock is the most contended and what share of the threads'
-// blocked time went to it; whether the threads mostly waited for locks (contention:
+// The usual questions: which lock is the most contended and what share of the threads' time
+// (and of their blocked time) went to it; whether the threads mostly waited for locks (contention:
 // mutexes, rwlocks, kernel locks) or for something to happen (work, a signal, a thread's end).
 struct Verdict {
     const Lock* top = nullptr;  // the contended lock with the most blocked time
     uint64_t all_ns = 0;        // futex blocked time and kernel lock waits of every thread
     uint64_t locks_ns = 0, events_ns = 0, other_ns = 0;
+    uint64_t threads_ns = 0;  // the threads' time (0: the window is not known)
+    size_t threads = 0;
     double share(uint64_t ns) const { return all_ns ? double(ns) / double(all_ns) : 0.0; }
+    double share_of_threads(uint64_t ns) const {
+        return threads_ns ? double(ns) / double(threads_ns) : 0.0;
+    }
     const char* mostly() const {
         if (!locks_ns && !events_ns)
             return "nothing";
@@ -259,19 +275,25 @@ Verdict verdict_of(const Report& r) {
     v.locks_ns = r.blocked_ns_of(WaitClass::Contention) + r.kernel_lock_ns_total();
     v.events_ns = r.blocked_ns_of(WaitClass::Event);
     v.other_ns = r.blocked_ns_of(WaitClass::Other);
+    v.threads_ns = r.threads_time_ns();
+    v.threads = r.threads.size();
     return v;
 }
 
 void render_verdict(std::ostringstream& out, const Report& r) {
     Verdict v = verdict_of(r);
     out << "verdict: ";
-    if (v.top)
-        out << tk::strprintf(
-            "most contended lock %s (%s, pid %u): %s blocked, %.0f%% of the "
-            "threads' blocked time",
-            v.top->name.c_str(), kind_name(v.top->kind), v.top->pid,
-            format_ns(double(v.top->blocked_ns)).c_str(), 100 * v.share(v.top->blocked_ns));
-    else
+    if (v.top) {
+        out << tk::strprintf("most contended lock %s (%s, pid %u): %s blocked, ",
+                             v.top->name.c_str(), kind_name(v.top->kind), v.top->pid,
+                             format_ns(double(v.top->blocked_ns)).c_str());
+        if (v.threads_ns)
+            out << tk::strprintf("%.0f%% of the threads' time (%zu thread%s, %s), ",
+                                 100 * v.share_of_threads(v.top->blocked_ns), v.threads,
+                                 v.threads == 1 ? "" : "s",
+                                 format_ns(double(v.threads_ns)).c_str());
+        out << tk::strprintf("%.0f%% of their blocked time", 100 * v.share(v.top->blocked_ns));
+    } else
         out << "no contended lock";
     out << "; threads waited " << format_ns(double(v.locks_ns)) << " for locks and "
         << format_ns(double(v.events_ns)) << " for something to happen";
@@ -773,16 +795,21 @@ nlohmann::json kinds_json(const Report& r) {
 
 nlohmann::json verdict_json(const Report& r) {
     Verdict v = verdict_of(r);
-    nlohmann::json out = {{"blocked_ns_total", v.all_ns}, {"locks_ns", v.locks_ns},
-                          {"events_ns", v.events_ns},     {"other_ns", v.other_ns},
-                          {"mostly", v.mostly()},         {"most_contended", nullptr}};
+    nlohmann::json out = {{"blocked_ns_total", v.all_ns},   {"locks_ns", v.locks_ns},
+                          {"events_ns", v.events_ns},       {"other_ns", v.other_ns},
+                          {"mostly", v.mostly()},           {"most_contended", nullptr},
+                          {"threads_time_ns", v.threads_ns}};
     if (v.top)
-        out["most_contended"] = {{"pid", v.top->pid},
-                                 {"address", hex(v.top->address)},
-                                 {"name", v.top->name},
-                                 {"kind", kind_name(v.top->kind)},
-                                 {"blocked_ns_total", v.top->blocked_ns},
-                                 {"share_of_blocked", v.share(v.top->blocked_ns)}};
+        out["most_contended"] = {
+            {"pid", v.top->pid},
+            {"address", hex(v.top->address)},
+            {"name", v.top->name},
+            {"kind", kind_name(v.top->kind)},
+            {"blocked_ns_total", v.top->blocked_ns},
+            {"share_of_blocked", v.share(v.top->blocked_ns)},
+            {"share_of_threads_time", v.threads_ns
+                                          ? nlohmann::json(v.share_of_threads(v.top->blocked_ns))
+                                          : nlohmann::json(nullptr)}};
     return out;
 }
 

@@ -153,6 +153,9 @@ struct Report : tk::RunInfo {
     // blocked time on the futex words of one class (contention, event, other)
     uint64_t blocked_ns_of(WaitClass c) const;
     uint64_t kernel_lock_ns_total() const;
+    // The time the traced threads lived within the report's window (from the run's start
+    // or their fork to their exit or the maps' read), added up: the threads' time.
+    uint64_t threads_time_ns() const;
 };
 
 struct ReportOptions {
