@@ -324,6 +324,51 @@ TEST(Timeline, FlightRecorderKeepsTheLastSecondsAndWritesWhenAsked) {
     EXPECT_LT(j["timeline"]["events"].get<uint64_t>(), j["totals"]["switches"].get<uint64_t>());
 }
 
+// A reader that falls behind: the tool stopped (SIGSTOP) for a second while the pair runs,
+// so the kernel side's ring fills. What did not fit is counted, marked in the trace where it
+// happened (the bundles' lost_events), and accounts for every switch the report counted and
+// the trace lacks: nothing is lost silently.
+TEST(Timeline, RingOverflowIsCountedAndMarked) {
+    REQUIRE_ROOT();
+    std::string file = harness::temp_path("overflow.pftrace");
+    harness::RunOptions ro = harness::as_root();
+    ro.on_start = [](pid_t tool) {
+        std::thread([tool] {
+            // the session blocks SIGINT before it loads anything; the run starts soon after
+            for (int i = 0; i < 6000 && !blocks_signal(tool, SIGINT); i++)
+                usleep(10 * 1000);
+            usleep(500 * 1000);
+            kill(tool, SIGSTOP);
+            usleep(1000 * 1000);  // ~8 MB of records is 70,000: the pair makes more a second
+            kill(tool, SIGCONT);
+        }).detach();
+    };
+    auto r = run(
+        {bin("ctxswitch-trace"), "--json", "-", "--perfetto", file, "-d", "3", "--",
+         bin("pingpong"), "--model", "thread", "--ipc", "pipe", "--cpu", "0,1", "-n", "100000000"},
+        ro);
+    auto start = r.out.find("\n{");
+    json j = parse_json(start == std::string::npos ? r.out : r.out.substr(start + 1));
+    Decoded d = decode(file);
+    unlink(file.c_str());
+    const json& t = j["timeline"];
+    const uint64_t lost = t["lost"].get<uint64_t>();
+    EXPECT_GT(lost, 0u) << t.dump();
+    EXPECT_GT(d.bundles_with_losses, 0) << "the trace marks where records are missing";
+    EXPECT_EQ(t["events"].get<uint64_t>(), d.events.size());
+
+    std::set<uint32_t> traced;
+    for (const auto& row : j["threads"])
+        traced.insert(row["tid"].get<uint32_t>());
+    uint64_t switches = 0;
+    for (const auto& ev : d.events)
+        switches += ev.kind == SchedEvent::Switch && traced.count(ev.pid);
+    const uint64_t counted = j["totals"]["switches"].get<uint64_t>();
+    EXPECT_LT(switches, counted);
+    EXPECT_LE(counted, switches + lost) << "switches the report counted are neither in the "
+                                           "trace nor among the lost records";
+}
+
 // ctxswitch-trace --user-switch with --perfetto: each call of the switch function is an
 // instant on the thread's track, as many as the report counts.
 TEST(Timeline, UserSwitchesAreInstants) {
