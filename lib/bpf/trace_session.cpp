@@ -1,5 +1,7 @@
 #include "trace_session.h"
 
+#include <CLI/CLI.hpp>
+
 #include <signal.h>
 #include <unistd.h>
 

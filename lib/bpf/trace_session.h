@@ -12,10 +12,14 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "launcher.h"
 #include "run_report.h"
+
+// CLI11 is not included here: it costs every file that includes it seconds to compile,
+// and only a tool's main.cpp and trace_session.cpp use it.
+namespace CLI {
+class App;
+}
 
 namespace tk {
 

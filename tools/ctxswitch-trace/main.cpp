@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include <CLI/CLI.hpp>
+
 #include "compare.h"
 #include "report.h"
 #include "run_tracer.h"

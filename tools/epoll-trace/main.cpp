@@ -5,6 +5,8 @@
 //   sudo epoll-trace -- ./server --port 8080
 //   sudo epoll-trace -p $(pidof nginx) -d 10
 //   sudo epoll-trace --json out.json -- ./loop
+#include <CLI/CLI.hpp>
+
 #include "bpf_maps.h"
 #include "errors.h"
 #include "report.h"

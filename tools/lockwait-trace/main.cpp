@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "bpf_maps.h"
 #include "kernel_symbols.h"
 #include "output.h"
