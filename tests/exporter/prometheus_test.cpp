@@ -15,6 +15,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "harness.h"
@@ -294,6 +295,8 @@ TEST(Exporter, PrometheusAgreesWithRusageAndCtxswitchTrace) {
         "increase(sum(concurrency_context_switches_total{" + sel + "})[10m:1s])", at);
     ASSERT_EQ(inc.size(), 1u);
     double rusage = double(nvcsw + nivcsw);
+    std::cout << "increase() of the cgroup's switches " << inc[0].second << ", rusage " << rusage
+              << "\n";
     EXPECT_NEAR(inc[0].second, rusage, 10 + 0.002 * rusage)
         << "increase() of the cgroup's switches vs the workload's getrusage";
     auto resets =
@@ -388,6 +391,8 @@ TEST(Exporter, PrometheusNamesTheContendedMutexAsLockwaitTraceDoes) {
     EXPECT_NEAR(p_sum, sum, 1e-9 * sum);
     // the same waits as lockwait-trace's: both count a wait that slept, and its time
     // asleep from sched_switch out to sched_switch in, each with its own clock reads
+    std::cout << "g_contended_mutex blocked waits: Prometheus " << p_count << " (" << p_sum
+              << " s), lockwait-trace " << blocked << " (" << blocked_s << " s)\n";
     EXPECT_NEAR(p_count, blocked, 2 + 0.005 * blocked) << "lockwait-trace: " << blocked;
     EXPECT_NEAR(p_sum, blocked_s, 0.02 * blocked_s) << "lockwait-trace: " << blocked_s << " s";
     // the workload's own getrusage: each blocked wait is one of its voluntary switches
@@ -433,6 +438,8 @@ TEST(Exporter, PrometheusCountsTheEpollServersCallsAndEvents) {
     double errors = double(loop["errors"].get<uint64_t>());
     double events = double(loop["events"].get<uint64_t>());
     ASSERT_GT(calls, 2000);
+    std::cout << "echo-server: " << calls << " epoll_wait calls returned " << events << " events, "
+              << errors << " failed\n";
 
     std::string sel = "cgroup=\"" + cgroup.label() + "\",comm=\"echo-server\"";
     std::string text = exporter.metrics();
