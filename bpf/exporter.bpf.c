@@ -19,6 +19,7 @@
 
 #include "common.bpf.h"
 #include "exporter.h"
+#include "process_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -29,9 +30,12 @@ const volatile bool measure_switch_cost = false; /* sched_exit_tp is attached */
 const volatile __u64 filter_cgroup_id = 0;       /* --cgroup: only this subtree (0: all) */
 const volatile __u32 filter_cgroup_level = 0;    /* ... whose depth below the root is this */
 const volatile __u32 max_series = EXP_DEFAULT_MAX_SERIES;
+const volatile __u32 max_locks = EXP_DEFAULT_MAX_LOCKS;
 
 /* the next free slot (slot 0 is the overflow series) */
 __u32 next_slot = 1;
+/* the next free lock slot (slot 0 is the `other` lock) */
+__u32 next_lock_slot = 1;
 
 /* woken_by_task_on_stack (common.bpf.h) learns it at the first wakeup by a user task */
 __u64 pt_regs_offset = 0;
@@ -68,6 +72,29 @@ struct {
     __type(key, __u32);
     __type(value, struct exp_hist);
 } klock_hists SEC(".maps");
+
+/* futex words: the slot of each, and their blocked-time histograms (exporter.h) */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, EXP_DEFAULT_MAX_LOCKS); /* max_locks, set before load */
+    __type(key, struct exp_lock_key);
+    __type(value, struct exp_lock_value);
+} locks SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, EXP_DEFAULT_MAX_LOCKS + 1);
+    __type(key, __u32);
+    __type(value, struct exp_hist);
+} lock_hists SEC(".maps");
+
+/* a process whose mappings user space should read now, to name a new futex word in it
+ * (struct process_event of process_events.h, read by tk::MapsWatcher) */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 64 * 1024);
+} events SEC(".maps");
 
 struct exp_totals {
     __u64 c[EXP_COUNTERS];
@@ -237,6 +264,15 @@ int BPF_PROG(exp_switch, bool preempt, struct task_struct *prev, struct task_str
             /* the kernel's own rule for nvcsw vs nivcsw */
             voluntary = !preempt && prev_state != TASK_RUNNING;
             series_count(ps->slot, voluntary ? EXP_SC_VOLUNTARY : EXP_SC_INVOLUNTARY);
+            if (voluntary && ps->futex_active) { /* asleep in a futex wait: blocked from now */
+                ps->futex_off_ts = now;
+                ps->futex_sleeps++;
+            }
+            if (voluntary && ps->poll_active) { /* asleep in epoll_wait, poll, select */
+                ps->poll_off_ts = now;
+                ps->poll_slept = 1;
+                ps->poll_woken_ts = 0; /* a wakeup before that one did not end the call */
+            }
             if (!voluntary) {
                 ps->runnable_ts = now; /* still runnable: waits for a CPU from now */
                 ps->waker_pid = 0;
@@ -254,6 +290,14 @@ int BPF_PROG(exp_switch, bool preempt, struct task_struct *prev, struct task_str
     ns = state_with_slot(next);
     if (!ns || !counted(ns))
         return 0;
+    if (ns->futex_off_ts) {
+        ns->futex_blocked_ns += now - ns->futex_off_ts;
+        ns->futex_off_ts = 0;
+    }
+    if (ns->poll_off_ts) {
+        ns->poll_blocked_ns += now - ns->poll_off_ts;
+        ns->poll_off_ts = 0;
+    }
     if (ns->runnable_ts) {
         __u64 delta = now - ns->runnable_ts;
 
@@ -305,6 +349,8 @@ int BPF_PROG(exp_waking, struct task_struct *p)
         return 0;
     s->runnable_ts = bpf_ktime_get_ns();
     s->waker_pid = 0;
+    if (s->poll_active)
+        s->poll_woken_ts = s->runnable_ts; /* ready-to-return starts */
     /* a handoff: woken by the user task that runs on this CPU, in task context */
     c = bpf_map_lookup_elem(&cpu_state, &zero);
     if (!c || !c->cur_pid || c->cur_tid == p->pid || !p->mm)
@@ -405,3 +451,244 @@ int BPF_PROG(exp_klock_end, void *lock, int ret)
         exp_hist_add(bpf_map_lookup_elem(&klock_hists, &kind), bpf_ktime_get_ns() - s->klock_ts);
     return 0;
 }
+
+/* ---- futex blocked time, by word ------------------------------------------------------ */
+
+/*
+ * The futex wait calls of the counted tasks, from the syscall tracepoints of the three
+ * calls that wait (futex, futex_wait, futex_waitv): they run for those calls only, not for
+ * every system call of the machine. A wait's blocked time is its time asleep, which
+ * sched_switch measures (exp_switch above), as lockwait-trace does.
+ */
+
+/* futex(2) commands that wait (include/uapi/linux/futex.h): FUTEX_WAIT, FUTEX_LOCK_PI,
+ * FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2; the op word's low bits, without
+ * FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256) */
+static __always_inline bool futex_op_waits(int op)
+{
+    int cmd = op & ~(128 | 256);
+
+    return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
+}
+
+/* The state of the current task, with its series looked up (a task that just exec'd has
+ * its name, and so its series, to look up again), if it is counted. */
+static __always_inline struct exp_task_state *counted_current(void)
+{
+    struct exp_task_state *s = state_with_slot(bpf_get_current_task_btf());
+
+    return s && counted(s) ? s : NULL;
+}
+
+static __always_inline void futex_wait_begins(__u64 uaddr, __u64 waitv, __u32 nr)
+{
+    struct exp_task_state *s = counted_current();
+
+    if (!s)
+        return;
+    s->futex_active = 1;
+    s->futex_uaddr = uaddr;
+    s->futex_waitv = waitv;
+    s->futex_nr = nr;
+    s->futex_off_ts = 0;
+    s->futex_blocked_ns = 0;
+    s->futex_sleeps = 0;
+}
+
+/* the word of entry I of a futex_waitv array */
+static __always_inline __u64 waitv_word(__u64 array, __u32 i)
+{
+    struct futex_waitv w = {};
+
+    if (bpf_probe_read_user(&w, sizeof(w), (void *)(array + (__u64)i * sizeof(w))))
+        return 0;
+    return w.uaddr;
+}
+
+/* User space should read the current process's mappings: a word new to the table is in it. */
+static __always_inline void report_word(__u64 uaddr)
+{
+    struct process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    __u64 id = bpf_get_current_pid_tgid();
+
+    if (!e) {
+        count(EXP_C_DROP_EVENTS);
+        return;
+    }
+    e->type = PE_ADDRESS;
+    e->pid = id >> 32;
+    e->tid = (__u32)id;
+    e->ppid = 0;
+    e->_pad = 0;
+    e->addr = uaddr;
+    bpf_ringbuf_submit(e, 0);
+}
+
+/* The slot of the word KEY: found, added (with the current process's command, reported to
+ * user space), or the `other` slot when the table is full. */
+__noinline __u32 lock_slot_of(struct exp_lock_key *key)
+{
+    struct exp_lock_value *found, fresh = {};
+    struct task_struct *leader;
+
+    if (!key)
+        return EXP_LOCK_SLOT_OTHER;
+    found = bpf_map_lookup_elem(&locks, key);
+    if (found)
+        return found->slot;
+    if (next_lock_slot > max_locks) {
+        count(EXP_C_LOCKS_FOLDED);
+        return EXP_LOCK_SLOT_OTHER;
+    }
+    fresh.slot = __sync_fetch_and_add(&next_lock_slot, 1);
+    if (fresh.slot > max_locks) {
+        count(EXP_C_LOCKS_FOLDED);
+        return EXP_LOCK_SLOT_OTHER;
+    }
+    leader = BPF_CORE_READ(bpf_get_current_task_btf(), group_leader);
+    bpf_probe_read_kernel_str(fresh.comm, sizeof(fresh.comm), &leader->comm);
+    if (bpf_map_update_elem(&locks, key, &fresh, BPF_NOEXIST) == 0) {
+        report_word(key->uaddr);
+        return fresh.slot;
+    }
+    count(EXP_C_LOCK_RACES);
+    found = bpf_map_lookup_elem(&locks, key);
+    if (found)
+        return found->slot;
+    count(EXP_C_LOCKS_FOLDED);
+    return EXP_LOCK_SLOT_OTHER;
+}
+
+static __always_inline int futex_wait_ends(long ret)
+{
+    struct exp_task_state *s = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
+    struct exp_lock_key key = {};
+    __u32 slot;
+
+    if (!s || !s->futex_active)
+        return 0;
+    s->futex_active = 0;
+    if (s->futex_off_ts) {
+        /* it slept and runs again, but no sched_switch brought it in: asleep until now at
+         * the latest */
+        s->futex_blocked_ns += bpf_ktime_get_ns() - s->futex_off_ts;
+        s->futex_off_ts = 0;
+    }
+    if (!s->futex_sleeps)
+        return 0; /* it never slept: no blocked time */
+    key.cgroup_id = s->cgroup_id;
+    key.tgid = bpf_get_current_pid_tgid() >> 32;
+    key.uaddr = s->futex_uaddr;
+    if (s->futex_waitv) {
+        /* the word that woke it (the return value is its index), else the first */
+        __u32 i = ret >= 0 && ret < s->futex_nr ? (__u32)ret : 0;
+
+        key.uaddr = waitv_word(s->futex_waitv, i & 127);
+    }
+    slot = lock_slot_of(&key);
+    exp_hist_add(bpf_map_lookup_elem(&lock_hists, &slot), s->futex_blocked_ns);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_futex")
+int exp_futex_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    /* futex(uaddr, op, val, timeout, uaddr2, val3): only the operations that wait */
+    if (futex_op_waits((int)ctx->args[1]))
+        futex_wait_begins(ctx->args[0], 0, 0);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_futex_wait")
+int exp_futex_wait_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    futex_wait_begins(ctx->args[0], 0, 0); /* futex_wait(uaddr, val, mask, flags, ...) */
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_futex_waitv")
+int exp_futex_waitv_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    /* futex_waitv(waiters, nr_futexes, flags, timeout, clockid) */
+    futex_wait_begins(waitv_word(ctx->args[0], 0), ctx->args[0], (__u32)ctx->args[1]);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_futex")
+int exp_futex_exit(struct trace_event_raw_sys_exit *ctx) { return futex_wait_ends(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_exit_futex_wait")
+int exp_futex_wait_exit(struct trace_event_raw_sys_exit *ctx) { return futex_wait_ends(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_exit_futex_waitv")
+int exp_futex_waitv_exit(struct trace_event_raw_sys_exit *ctx) { return futex_wait_ends(ctx->ret); }
+
+/* ---- epoll_wait, poll, select: blocked time, ready-to-return, events per call ----------- */
+
+/*
+ * The same definitions as epoll-trace's (DESIGN.md section 5): blocked time is the call's
+ * time asleep; ready-to-return the time from the waiter's wakeup inside the call to the
+ * call's return, for a call that returned events; events per call what a call that did not
+ * fail returned. By series, from the syscall tracepoints of the seven waiting calls.
+ */
+
+static __always_inline void poll_begins(__u32 family)
+{
+    struct exp_task_state *s = counted_current();
+
+    if (!s)
+        return;
+    s->poll_active = family + 1;
+    s->poll_slept = 0;
+    s->poll_off_ts = 0;
+    s->poll_blocked_ns = 0;
+    s->poll_woken_ts = 0;
+}
+
+static __always_inline int poll_ends(long ret)
+{
+    struct exp_task_state *s = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
+    __u32 family;
+    __u64 now;
+
+    if (!s || !s->poll_active || !counted(s))
+        return 0;
+    family = s->poll_active - 1;
+    s->poll_active = 0;
+    now = bpf_ktime_get_ns();
+    if (s->poll_off_ts) { /* runs again, but no sched_switch brought it in */
+        s->poll_blocked_ns += now - s->poll_off_ts;
+        s->poll_off_ts = 0;
+    }
+    if (family >= EXP_POLL_FAMILIES)
+        return 0;
+    if (ret < 0) {
+        series_count(s->slot, EXP_SC_POLL_ERRORS + family);
+        return 0;
+    }
+    series_count(s->slot, EXP_SC_POLL_CALLS + family);
+    series_hist(s->slot, EXP_H_POLL_EVENTS, (__u64)ret);
+    if (s->poll_slept)
+        series_hist(s->slot, EXP_H_POLL_BLOCKED, s->poll_blocked_ns);
+    if (ret > 0 && s->poll_woken_ts)
+        series_hist(s->slot, EXP_H_POLL_READY_TO_RETURN, now - s->poll_woken_ts);
+    return 0;
+}
+
+#define EXP_POLL_CALL(name, family)                               \
+    SEC("tracepoint/syscalls/sys_enter_" #name)                   \
+    int exp_##name##_enter(struct trace_event_raw_sys_enter *ctx) \
+    {                                                             \
+        poll_begins(family);                                      \
+        return 0;                                                 \
+    }                                                             \
+    SEC("tracepoint/syscalls/sys_exit_" #name)                    \
+    int exp_##name##_exit(struct trace_event_raw_sys_exit *ctx) { return poll_ends(ctx->ret); }
+
+EXP_POLL_CALL(epoll_wait, EXP_POLL_EPOLL)
+EXP_POLL_CALL(epoll_pwait, EXP_POLL_EPOLL)
+EXP_POLL_CALL(epoll_pwait2, EXP_POLL_EPOLL)
+EXP_POLL_CALL(poll, EXP_POLL_POLL)
+EXP_POLL_CALL(ppoll, EXP_POLL_POLL)
+EXP_POLL_CALL(select, EXP_POLL_SELECT)
+EXP_POLL_CALL(pselect6, EXP_POLL_SELECT)

@@ -12,6 +12,7 @@
 
 #define EXP_COMM_LEN 16
 #define EXP_DEFAULT_MAX_SERIES 512
+#define EXP_DEFAULT_MAX_LOCKS 1024
 
 /*
  * Series slots. Slot 0 is the overflow series: everything of a (cgroup, comm) pair that
@@ -36,8 +37,18 @@ enum exp_hist_id {
     EXP_H_WAKEUP_TO_RUN = 3,
     EXP_H_HANDOFF_SAME = 4,  /* woken by a user task of the same process */
     EXP_H_HANDOFF_CROSS = 5, /* ... of another process */
-    EXP_HISTS = 6,
+    /* the waiting calls epoll_wait, epoll_pwait(2), poll, ppoll, select, pselect6 */
+    EXP_H_POLL_BLOCKED = 6,         /* time asleep in a call that slept */
+    EXP_H_POLL_READY_TO_RETURN = 7, /* woken inside the call to its return, if it returned events */
+    EXP_H_POLL_EVENTS = 8,          /* events (ready fds) a call returned (a count, not ns) */
+    EXP_HISTS = 9,
 };
+
+/* The families of waiting calls. */
+#define EXP_POLL_EPOLL 0
+#define EXP_POLL_POLL 1
+#define EXP_POLL_SELECT 2
+#define EXP_POLL_FAMILIES 3
 
 #define EXP_KIND_THREAD 0
 #define EXP_KIND_PROCESS 1
@@ -59,7 +70,9 @@ enum exp_series_counter {
     EXP_SC_VOLUNTARY = 0, /* switched out asleep (the kernel's nvcsw rule) */
     EXP_SC_INVOLUNTARY,   /* switched out runnable (nivcsw) */
     EXP_SC_MIGRATIONS,    /* sched_migrate_task */
-    EXP_SERIES_COUNTERS,
+    EXP_SC_POLL_CALLS,    /* waiting calls that returned, + EXP_POLL_* */
+    EXP_SC_POLL_ERRORS = EXP_SC_POLL_CALLS + EXP_POLL_FAMILIES, /* ... that failed (EINTR ...) */
+    EXP_SERIES_COUNTERS = EXP_SC_POLL_ERRORS + EXP_POLL_FAMILIES,
 };
 
 struct exp_series_counters {
@@ -92,6 +105,29 @@ enum exp_klock_kind {
     EXP_KLOCK_KINDS,
 };
 
+/*
+ * Futex blocked time by word (lockwait-trace's definition, DESIGN.md section 5: the time a
+ * futex wait call spent asleep, sched_switch out to sched_switch in), per (cgroup, process,
+ * futex word). Lock slots work like series slots: slot 0 gathers the waits whose word found
+ * the table (--max-locks) full; `locks` maps a word to its slot and the process's command;
+ * lock_hists[slot] is its histogram of blocked time per blocked wait. User space names the
+ * word (its data symbol, else its mapping), keeps the top N by blocked time over a window
+ * as series of their own and adds the rest into one `other` series.
+ */
+#define EXP_LOCK_SLOT_OTHER 0
+
+struct exp_lock_key {
+    __u64 cgroup_id; /* of the waiting task */
+    __u64 uaddr;     /* the futex word */
+    __u32 tgid;      /* the process it lies in (a process-shared word: each process's own) */
+    __u32 _pad;
+};
+
+struct exp_lock_value {
+    __u32 slot;
+    char comm[EXP_COMM_LEN]; /* the process's command (its thread-group leader's name) */
+};
+
 /* The exporter's own counters (one per-CPU slot of `totals`). */
 enum exp_counter {
     EXP_C_FOLDED = 0,     /* task lookups that found the series table full: folded into slot 0 */
@@ -99,6 +135,9 @@ enum exp_counter {
     EXP_C_DROP_STORAGE,   /* task state could not be created */
     EXP_C_COST_UNMATCHED, /* sched_switch without its sched_exit_tp (ret_from_fork) */
     EXP_C_DROP_KLOCK,     /* a contention begun while another of the task's was in flight */
+    EXP_C_LOCKS_FOLDED,   /* blocked futex waits whose word found the lock table full */
+    EXP_C_LOCK_RACES,     /* lock slots lost to two CPUs adding the same word at once */
+    EXP_C_DROP_EVENTS,    /* process reports lost: the ring buffer was full */
     EXP_COUNTERS,
 };
 
@@ -111,7 +150,18 @@ struct exp_task_state {
     __u64 klock;       /* the kernel lock it contends for now (contention_begin), or 0 */
     __u64 klock_ts;
     __u32 klock_kind;
-    __u32 _pad;
+    __u32 futex_active;     /* in a futex wait call now (sys_enter to sys_exit) */
+    __u64 futex_uaddr;      /* its word (futex_waitv: the first; the woken one at the exit) */
+    __u64 futex_waitv;      /* futex_waitv: the user's array of waiters, else 0 */
+    __u64 futex_off_ts;     /* asleep in the call since; 0 when running */
+    __u64 futex_blocked_ns; /* its time asleep so far */
+    __u32 futex_nr;         /* futex_waitv: entries in the array */
+    __u32 futex_sleeps;     /* times it went to sleep in the call */
+    __u32 poll_active;      /* in a waiting call (epoll_wait, poll, select ...): its family + 1 */
+    __u32 poll_slept;       /* it went to sleep in the call */
+    __u64 poll_off_ts;      /* asleep in the call since; 0 when running */
+    __u64 poll_blocked_ns;  /* its time asleep so far */
+    __u64 poll_woken_ts;    /* its last wakeup in the call; 0 after a sleep it did not end */
 };
 
 /* Per CPU: who runs here now (for the wakeups it does), and the switch in flight. */

@@ -15,8 +15,9 @@
 
 namespace tk {
 
-MapsWatcher::MapsWatcher(int fd, ProcessMaps& maps, std::function<void(pid_t, bool)> on_process)
-    : maps_(maps), on_process_(std::move(on_process)) {
+MapsWatcher::MapsWatcher(int fd, ProcessMaps& maps, std::function<void(pid_t, bool)> on_process,
+                         Refresh refresh)
+    : maps_(maps), on_process_(std::move(on_process)), refresh_(refresh) {
     rb_ = ring_buffer__new(fd, &MapsWatcher::on_event, this, nullptr);
     if (!rb_)
         throw UserError(errno_text("cannot open the BPF ring buffer"));
@@ -102,7 +103,7 @@ void MapsWatcher::run() {
             drained_ = wanted;
             drained_cv_.notify_all();
         }
-        if (clock::now() >= next_refresh) {
+        if (refresh_ == Refresh::EverySecond && clock::now() >= next_refresh) {
             // libraries opened later (dlopen) and processes that keep running
             for (pid_t pid : maps_.pids())
                 if (process_exists(pid))

@@ -22,11 +22,17 @@ namespace tk {
 // Consumes the kernel's ring buffer of processes to read, on a thread of its own.
 class MapsWatcher {
   public:
+    // When the mappings of the processes it knows are read again (for later dlopen()s).
+    enum class Refresh {
+        EverySecond,    // a tracer's run: every known process that lives, each second
+        OnReportsOnly,  // only when the kernel reports an address the capture does not cover
+    };
     // on_process(pid, execed) runs on the watcher thread for every reported process: a
     // fork, an exec (execed: its libraries are not mapped yet), a first sighting.
     // Uprobes are attached to new processes from there.
     MapsWatcher(int ring_buffer_fd, ProcessMaps& maps,
-                std::function<void(pid_t, bool)> on_process = {});
+                std::function<void(pid_t, bool)> on_process = {},
+                Refresh refresh = Refresh::EverySecond);
     ~MapsWatcher();  // stops the thread
     MapsWatcher(const MapsWatcher&) = delete;
     MapsWatcher& operator=(const MapsWatcher&) = delete;
@@ -40,6 +46,7 @@ class MapsWatcher {
     void wake_up();
     ProcessMaps& maps_;
     std::function<void(pid_t, bool)> on_process_;
+    Refresh refresh_;
     struct ring_buffer* rb_ = nullptr;
     // drain(): the caller takes a ticket; the watcher, the only reader of the ring buffer,
     // consumes what is queued and reports the ticket done.

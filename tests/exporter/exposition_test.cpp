@@ -10,6 +10,7 @@
 
 #include "exposition.h"
 #include "hist.h"
+#include "lock_top.h"
 
 namespace {
 
@@ -105,6 +106,19 @@ exporter::Snapshot sample_snapshot() {
     snap.series_limit = 2;
     snap.series_used = 2;
     snap.kernel_locks[EXP_KL_MUTEX] = hist_of({40000, 90000});
+    snap.futex_probes = true;
+    exporter::LockSeries l;
+    l.cgroup_id = 42;
+    l.comm = "contention";
+    l.lock = "g_contended_mutex";
+    l.blocked = hist_of({20000, 30000, 30000});
+    exporter::LockSeries other;
+    other.other = true;
+    other.blocked = hist_of({1000});
+    snap.locks = {l, other};
+    snap.lock_words = 3;
+    snap.lock_words_limit = 1024;
+    snap.top_locks = 10;
     snap.totals[EXP_C_FOLDED] = 9;
     snap.programs = {{"exp_switch", 10, 1500}};
     snap.scrapes = 1;
@@ -136,6 +150,83 @@ TEST(ExporterExposition, SeriesAreLabelledByCgroupPathAndComm) {
               std::string::npos);
     // an empty histogram writes no series
     EXPECT_EQ(text.find("kind=\"thread\""), std::string::npos);
+    EXPECT_NE(
+        text.find("concurrency_futex_blocked_seconds_count{cgroup=\"/system.slice/x.service\","
+                  "comm=\"contention\",lock=\"g_contended_mutex\"} 3\n"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(text.find("concurrency_futex_blocked_seconds_sum{cgroup=\"_other\",comm=\"_other\","
+                        "lock=\"_other\"} 1e-06\n"),
+              std::string::npos)
+        << text;
+}
+
+exporter::LockSample word(uint64_t cgroup, const char* lock, std::initializer_list<uint64_t> ns) {
+    return {{cgroup, "app", lock}, hist_of(ns)};
+}
+
+const exporter::LockSeries* series_named(const std::vector<exporter::LockSeries>& s,
+                                         const std::string& lock) {
+    for (const auto& l : s)
+        if (!l.other && l.lock == lock)
+            return &l;
+    return nullptr;
+}
+
+uint64_t count_of(const exp_hist& h) {
+    uint64_t n = 0;
+    for (uint64_t c : h.buckets)
+        n += c;
+    return n;
+}
+
+TEST(ExporterTopLocks, TheTopNAreNamedAndTheRestIsOther) {
+    exporter::TopLocks top(2, 1000);
+    exp_hist none{};
+    auto out = top.update(
+        {word(1, "a", {300}), word(1, "b", {200}), word(1, "c", {100}), word(2, "a", {50})}, none,
+        0);
+    ASSERT_EQ(out.size(), 3u);
+    ASSERT_TRUE(series_named(out, "a"));
+    EXPECT_EQ(series_named(out, "a")->cgroup_id, 1u);
+    EXPECT_EQ(series_named(out, "a")->blocked.sum, 300u);
+    EXPECT_EQ(series_named(out, "b")->blocked.sum, 200u);
+    EXPECT_TRUE(out.back().other);
+    EXPECT_EQ(out.back().blocked.sum, 150u);
+    EXPECT_EQ(count_of(out.back().blocked), 2u);
+}
+
+TEST(ExporterTopLocks, WordsWithTheSameLabelsAddUp) {
+    exporter::TopLocks top(1, 1000);
+    exp_hist none{};
+    auto out = top.update({word(1, "a", {300}), word(1, "a", {200, 100})}, none, 0);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].blocked.sum, 600u);
+    EXPECT_EQ(count_of(out[0].blocked), 3u);
+}
+
+// Every exported histogram only grows, whatever enters or leaves the top N.
+TEST(ExporterTopLocks, SeriesOnlyGrowAsWordsComeAndGo) {
+    exporter::TopLocks top(1, 1000);
+    exp_hist folded{};
+    // t=0: a leads
+    auto out = top.update({word(1, "a", {1000}), word(1, "b", {10})}, folded, 0);
+    EXPECT_EQ(series_named(out, "a")->blocked.sum, 1000u);
+    EXPECT_EQ(out.back().blocked.sum, 10u);
+    // two windows later b blocks far more and a stopped: b takes the place, and what b
+    // gained goes to b's own series; what it had before stays in `other`
+    out = top.update({word(1, "a", {1000}), word(1, "b", {10})}, folded, 1000);
+    out = top.update({word(1, "a", {1000}), word(1, "b", {10})}, folded, 2000);
+    out = top.update({word(1, "a", {1000}), word(1, "b", {10, 5000})}, folded, 2500);
+    ASSERT_TRUE(series_named(out, "b"));
+    EXPECT_FALSE(series_named(out, "a"));
+    EXPECT_EQ(series_named(out, "b")->blocked.sum, 5000u);
+    EXPECT_EQ(out.back().blocked.sum, 10u);
+    // the table's own overflow adds to `other`
+    folded = hist_of({7});
+    out = top.update({word(1, "a", {1000, 3}), word(1, "b", {10, 5000})}, folded, 2600);
+    EXPECT_EQ(out.back().blocked.sum, 10u + 3u + 7u);
+    EXPECT_EQ(count_of(out.back().blocked), 3u);
 }
 
 // Runs promtool check metrics on TEXT; its exit status and output.

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "harness.h"
@@ -148,10 +149,14 @@ class Prometheus {
     }
     int port() const { return port_; }
     bool ready() { return wait_for_http(port_, "/-/ready"); }
-    // The instant vector of QUERY: (labels, value) of each element.
-    std::vector<std::pair<json, double>> query(const std::string& q) {
+    // The instant vector of QUERY: (labels, value) of each element; evaluated at AT (Unix
+    // seconds) when given, else now.
+    std::vector<std::pair<json, double>> query(const std::string& q, double at = 0) {
         std::vector<std::pair<json, double>> out;
-        auto body = http_get(port_, "/api/v1/query?query=" + url_encoded(q));
+        std::string path = "/api/v1/query?query=" + url_encoded(q);
+        if (at > 0)
+            path += "&time=" + std::to_string(at);
+        auto body = http_get(port_, path);
         if (!body)
             return out;
         json j = json::parse(*body, nullptr, false);
@@ -275,6 +280,34 @@ TEST(Exporter, PrometheusAgreesWithRusageAndCtxswitchTrace) {
     EXPECT_NEAR(p_vol, double(nvcsw), 10 + 0.002 * double(nvcsw)) << "rusage nvcsw " << nvcsw;
     EXPECT_NEAR(p_invol, double(nivcsw), 10 + 0.002 * double(nivcsw)) << "rusage nivcsw " << nivcsw;
     EXPECT_GE(p_vol + p_invol, 2.0 * n);
+
+    // increase() over the whole run, as a dashboard asks it: the cgroup's switches summed
+    // over its commands (sh, then pingpong: each comm is a series, and pingpong's exists
+    // only once it ran) as a 1 s subquery, evaluated at a whole second after the last scrape
+    // (no extrapolation past the end; at the start Prometheus extrapolates a counter to
+    // zero, so the increase is the count since the cgroup's first switch). No counter went
+    // back between scrapes either.
+    auto last = prometheus.query("max(timestamp(concurrency_context_switches_total{" + sel + "}))");
+    ASSERT_EQ(last.size(), 1u);
+    double at = std::ceil(last[0].second) + 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    auto inc = prometheus.query(
+        "increase(sum(concurrency_context_switches_total{" + sel + "})[10m:1s])", at);
+    ASSERT_EQ(inc.size(), 1u);
+    double rusage = double(nvcsw + nivcsw);
+    std::cout << "increase() of the cgroup's switches " << inc[0].second << ", rusage " << rusage
+              << "\n";
+    EXPECT_NEAR(inc[0].second, rusage, 10 + 0.002 * rusage)
+        << "increase() of the cgroup's switches vs the workload's getrusage";
+    auto resets =
+        prometheus.query("sum(resets(concurrency_context_switches_total{" + sel + "}[10m]))", at);
+    ASSERT_EQ(resets.size(), 1u);
+    EXPECT_EQ(resets[0].second, 0);
+    // and rate() over the run is that increase spread over the window
+    auto rate =
+        prometheus.query("rate(sum(concurrency_context_switches_total{" + sel + "})[10m:1s])", at);
+    ASSERT_EQ(rate.size(), 1u);
+    EXPECT_NEAR(rate[0].second * 600, inc[0].second, 1e-6 * inc[0].second);
     // the median cross-process handoff, from Prometheus's buckets and from ctxswitch-trace
     auto& h = trace["histograms"]["handoff_cross_process"];
     ASSERT_GT(h["count"].get<uint64_t>(), uint64_t(n));
@@ -304,6 +337,140 @@ TEST(Exporter, PrometheusAgreesWithRusageAndCtxswitchTrace) {
     const Result& end = exporter.stop();
     EXPECT_EQ(end.status, 0) << end.err;
     EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
+}
+
+// The futex blocked time of a contended mutex: the exporter names the workload's lock by its
+// variable, and its count and sum of blocked time agree with lockwait-trace tracing the very
+// same run, through Prometheus.
+TEST(Exporter, PrometheusNamesTheContendedMutexAsLockwaitTraceDoes) {
+    REQUIRE_ROOT();
+    // only the workload's cgroup: on a busy machine (ctest -j2) the top 10 words by blocked
+    // time may all be other programs' idle threads, asleep for seconds at a time
+    TestCgroup cgroup;
+    Exporter exporter({"--cgroup", cgroup.path()});
+    ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
+    Prometheus prometheus(exporter.port());
+    ASSERT_TRUE(prometheus.ready()) << "prometheus did not start";
+    ASSERT_EQ(prometheus.value_once("up{job=\"concurrency\"}", 1), 1) << "no scrape came";
+
+    // four threads on one CPU contend for g_contended_mutex, in a cgroup of their own,
+    // under lockwait-trace (which stays outside the cgroup)
+    std::string trace_path = harness::temp_path("lockwait.json");
+    std::string workload_path = harness::temp_path("contention.json");
+    Result r = harness::run({bin("lockwait-trace"), "--json", trace_path, "--", "sh", "-c",
+                             "echo $$ > " + cgroup.path() + "/cgroup.procs && exec " +
+                                 bin("contention") + " --json " + workload_path +
+                                 " --mode mutex -w 4 -n 3000 --cpu 0 --cs-ns 20000 "
+                                 "--think-ns 1000"},
+                            harness::as_root());
+    ASSERT_EQ(r.status, 0) << r.err;
+    json trace = harness::parse_json(harness::read_file(trace_path));
+    json workload = harness::parse_json(harness::read_file(workload_path));
+    unlink(trace_path.c_str());
+    unlink(workload_path.c_str());
+    ASSERT_EQ(workload["verified"], true);
+    const json* lock = nullptr;
+    for (const auto& l : trace["locks"])
+        if (l["name"] == "g_contended_mutex")
+            lock = &l;
+    ASSERT_TRUE(lock) << trace["locks"].dump(1).substr(0, 3000);
+    double blocked = double((*lock)["blocked"].get<uint64_t>());
+    double blocked_s = double((*lock)["blocked_ns_total"].get<uint64_t>()) / 1e9;
+    ASSERT_GT(blocked, 100) << "the workload hardly contended";
+
+    // the exporter's own exposition, then Prometheus once it has scraped the same numbers
+    std::string sel = "cgroup=\"" + cgroup.label() + "\",comm=\"contention\"";
+    std::string named = sel + ",lock=\"g_contended_mutex\"";
+    std::string text = exporter.metrics();
+    double count = sample_sum(text, "concurrency_futex_blocked_seconds_count", {named});
+    double sum = sample_sum(text, "concurrency_futex_blocked_seconds_sum", {named});
+    ASSERT_GT(count, 0) << text.substr(text.find("concurrency_futex"), 3000);
+    double p_count =
+        prometheus.value_once("sum(concurrency_futex_blocked_seconds_count{" + named + "})", count);
+    double p_sum =
+        prometheus.value_once("sum(concurrency_futex_blocked_seconds_sum{" + named + "})", sum);
+    EXPECT_EQ(p_count, count);
+    EXPECT_NEAR(p_sum, sum, 1e-9 * sum);
+    // the same waits as lockwait-trace's: both count a wait that slept, and its time
+    // asleep from sched_switch out to sched_switch in, each with its own clock reads
+    std::cout << "g_contended_mutex blocked waits: Prometheus " << p_count << " (" << p_sum
+              << " s), lockwait-trace " << blocked << " (" << blocked_s << " s)\n";
+    EXPECT_NEAR(p_count, blocked, 2 + 0.005 * blocked) << "lockwait-trace: " << blocked;
+    EXPECT_NEAR(p_sum, blocked_s, 0.02 * blocked_s) << "lockwait-trace: " << blocked_s << " s";
+    // the workload's own getrusage: each blocked wait is one of its voluntary switches
+    double voluntary = double(workload["voluntary_switches"].get<uint64_t>());
+    EXPECT_LE(p_count, voluntary) << "workload's voluntary switches " << voluntary;
+    // and the median blocked time within one kernel bucket of lockwait-trace's
+    auto q = prometheus.query(
+        "histogram_quantile(0.5, sum by (le) (concurrency_futex_blocked_seconds_bucket{" + named +
+        "}))");
+    ASSERT_EQ(q.size(), 1u);
+    int b_trace =
+        int(bucket_of_seconds((*lock)["histograms"]["blocked"]["p50_ns"].get<double>() / 1e9));
+    EXPECT_LE(std::abs(b_trace - int(bucket_of_seconds(q[0].second))), 1);
+    // the lock label is bounded: no pid, no address
+    EXPECT_EQ(text.find("pid="), std::string::npos);
+
+    const Result& end = exporter.stop();
+    EXPECT_EQ(end.status, 0) << end.err;
+    EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
+}
+
+// The waiting calls of an epoll server: its own count of epoll_wait calls and of the events
+// they returned equal what Prometheus has from the exporter.
+TEST(Exporter, PrometheusCountsTheEpollServersCallsAndEvents) {
+    REQUIRE_ROOT();
+    Exporter exporter;
+    ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
+    Prometheus prometheus(exporter.port());
+    ASSERT_TRUE(prometheus.ready()) << "prometheus did not start";
+    ASSERT_EQ(prometheus.value_once("up{job=\"concurrency\"}", 1), 1) << "no scrape came";
+    TestCgroup cgroup;
+    // echo-bench starts echo-server (an epoll loop, a process of its own) and its clients
+    Result r =
+        harness::run({"sh", "-c",
+                      "echo $$ > " + cgroup.path() + "/cgroup.procs && exec " + bin("echo-bench") +
+                          " --model epoll -c 3 -n 2000 --size 100 --json -"},
+                     harness::as_root());
+    ASSERT_EQ(r.status, 0) << r.err;
+    json bench = harness::parse_json(r.out);
+    const json& loop = bench["server"]["loop"];
+    ASSERT_EQ(loop["syscall"], "epoll_wait") << loop;
+    double calls = double(loop["wait_calls"].get<uint64_t>() - loop["errors"].get<uint64_t>());
+    double errors = double(loop["errors"].get<uint64_t>());
+    double events = double(loop["events"].get<uint64_t>());
+    ASSERT_GT(calls, 2000);
+    std::cout << "echo-server: " << calls << " epoll_wait calls returned " << events << " events, "
+              << errors << " failed\n";
+
+    std::string sel = "cgroup=\"" + cgroup.label() + "\",comm=\"echo-server\"";
+    std::string text = exporter.metrics();
+    double ok = sample_sum(text, "concurrency_poll_calls_total",
+                           {sel, "family=\"epoll\"", "result=\"ok\""});
+    ASSERT_GT(ok, 0) << text.substr(0, 3000);
+    EXPECT_EQ(
+        prometheus.value_once(
+            "sum(concurrency_poll_calls_total{" + sel + ",family=\"epoll\",result=\"ok\"})", ok),
+        calls);
+    EXPECT_EQ(prometheus.value_once("sum(concurrency_poll_calls_total{" + sel +
+                                        ",family=\"epoll\",result=\"error\"})",
+                                    errors),
+              errors);
+    EXPECT_EQ(
+        prometheus.value_once("sum(concurrency_poll_events_per_call_sum{" + sel + "})", events),
+        events);
+    EXPECT_EQ(
+        prometheus.value_once("sum(concurrency_poll_events_per_call_count{" + sel + "})", calls),
+        calls);
+    // its calls that slept have a blocked time, and those woken with events a ready-to-return
+    // time, never more than the calls
+    double blocked = sample_sum(text, "concurrency_poll_blocked_seconds_count", {sel});
+    double r2r = sample_sum(text, "concurrency_poll_ready_to_return_seconds_count", {sel});
+    EXPECT_GT(blocked, 0);
+    EXPECT_LE(blocked, calls);
+    EXPECT_GT(r2r, 0);
+    EXPECT_LE(r2r, calls);
+    EXPECT_EQ(exporter.stop().status, 0);
 }
 
 // promtool, Prometheus's own checker, accepts a full exposition of the live machine.

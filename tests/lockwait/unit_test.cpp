@@ -5,15 +5,17 @@
 #include <set>
 #include <sstream>
 
+#include "address_naming.h"
 #include "elf_symbols.h"
 #include "kernel_symbols.h"
 #include "kinds.h"
 #include "lockwait.h"
-#include "naming.h"
 #include "report.h"
 #include "resolve.h"
 
 using namespace lockwait;
+using tk::name_address;
+using tk::NamingContext;
 
 namespace {
 

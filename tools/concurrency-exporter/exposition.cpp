@@ -68,6 +68,9 @@ struct Labels {
     std::string braces() const { return text.empty() ? "" : "{" + text + "}"; }
 };
 
+// What a histogram's values are: nanoseconds (written in seconds), or counts.
+enum class Unit { Seconds, Count };
+
 class Writer {
   public:
     void header(const std::string& name, const char* type, const char* help) {
@@ -79,13 +82,16 @@ class Writer {
     void sample(const std::string& name, const Labels& labels, uint64_t value) {
         sample(name, labels, std::to_string(value));
     }
-    void histogram(const std::string& name, const Labels& labels, const exp_hist& h, Buckets mode) {
+    void histogram(const std::string& name, const Labels& labels, const exp_hist& h, Buckets mode,
+                   Unit unit = Unit::Seconds) {
+        auto text = [unit](uint64_t v) {
+            return unit == Unit::Seconds ? seconds_text(v) : std::to_string(v);
+        };
         auto edges = histogram_edges(h, mode);
         for (const Edge& e : edges)
-            sample(name + "_bucket",
-                   labels.with("le", e.le_ns == kInf ? "+Inf" : seconds_text(e.le_ns)),
+            sample(name + "_bucket", labels.with("le", e.le_ns == kInf ? "+Inf" : text(e.le_ns)),
                    e.cumulative);
-        sample(name + "_sum", labels, seconds_text(h.sum));
+        sample(name + "_sum", labels, text(h.sum));
         sample(name + "_count", labels, edges.back().cumulative);
     }
     std::string take() { return std::move(out_); }
@@ -196,11 +202,30 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
     for (const Series& s : snap.series)
         w.sample("concurrency_migrations_total", series_labels(s), s.counters[EXP_SC_MIGRATIONS]);
 
+    static constexpr const char* kPollFamilies[EXP_POLL_FAMILIES] = {"epoll", "poll", "select"};
+    w.header("concurrency_poll_calls_total", "counter",
+             "Waiting calls (epoll_wait, epoll_pwait(2), poll, ppoll, select, pselect6) of the "
+             "series' tasks that returned, by family: epoll, poll (poll, ppoll), select "
+             "(select, pselect6); result ok or error (EINTR and the like).");
+    for (const Series& s : snap.series) {
+        Labels l = series_labels(s);
+        for (int f = 0; f < EXP_POLL_FAMILIES; f++) {
+            uint64_t ok = s.counters[size_t(EXP_SC_POLL_CALLS + f)];
+            uint64_t failed = s.counters[size_t(EXP_SC_POLL_ERRORS + f)];
+            if (!ok && !failed)
+                continue;  // most series never wait so
+            Labels fl = l.with("family", kPollFamilies[f]);
+            w.sample("concurrency_poll_calls_total", fl.with("result", "ok"), ok);
+            w.sample("concurrency_poll_calls_total", fl.with("result", "error"), failed);
+        }
+    }
+
     struct HistogramFamily {
         const char* name;
         const char* help;
         const char* label;  // the label telling the family's histograms apart, or null
         std::vector<std::pair<int, const char*>> members;
+        Unit unit;
     };
     const HistogramFamily families[] = {
         {"concurrency_switch_cost_seconds",
@@ -210,17 +235,38 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
          "kind",
          {{EXP_H_SWITCH_COST + EXP_KIND_THREAD, "thread"},
           {EXP_H_SWITCH_COST + EXP_KIND_PROCESS, "process"},
-          {EXP_H_SWITCH_COST + EXP_KIND_KERNEL, "kernel"}}},
+          {EXP_H_SWITCH_COST + EXP_KIND_KERNEL, "kernel"}},
+         Unit::Seconds},
         {"concurrency_wakeup_to_run_seconds",
          "Wakeup-to-run latency of the series' tasks: woken or preempted while runnable, to "
          "running.",
          nullptr,
-         {{EXP_H_WAKEUP_TO_RUN, ""}}},
+         {{EXP_H_WAKEUP_TO_RUN, ""}},
+         Unit::Seconds},
         {"concurrency_handoff_seconds",
          "Handoff latency: a user task woke one of the series' tasks, which then ran; by "
          "whether the waker is of the same process.",
          "waker",
-         {{EXP_H_HANDOFF_SAME, "same_process"}, {EXP_H_HANDOFF_CROSS, "other_process"}}},
+         {{EXP_H_HANDOFF_SAME, "same_process"}, {EXP_H_HANDOFF_CROSS, "other_process"}},
+         Unit::Seconds},
+        {"concurrency_poll_blocked_seconds",
+         "Blocked time of the waiting calls (epoll_wait, poll, select and variants) that "
+         "slept: their time asleep, not the whole call.",
+         nullptr,
+         {{EXP_H_POLL_BLOCKED, ""}},
+         Unit::Seconds},
+        {"concurrency_poll_ready_to_return_seconds",
+         "Ready-to-return latency of the waiting calls that returned events: from the "
+         "waiter's last wakeup inside the call to the call's return.",
+         nullptr,
+         {{EXP_H_POLL_READY_TO_RETURN, ""}},
+         Unit::Seconds},
+        {"concurrency_poll_events_per_call",
+         "Events (ready file descriptors) each waiting call returned; calls that failed are "
+         "not observed.",
+         nullptr,
+         {{EXP_H_POLL_EVENTS, ""}},
+         Unit::Count},
     };
     for (const auto& f : families) {
         w.header(f.name, "histogram", f.help);
@@ -229,7 +275,7 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
             for (const auto& [id, value] : f.members)
                 if (any_data(s.hists[id]))
                     w.histogram(f.name, f.label ? l.with(f.label, value) : l, s.hists[id],
-                                opts.buckets);
+                                opts.buckets, f.unit);
         }
     }
 
@@ -241,6 +287,34 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
             w.histogram("concurrency_kernel_lock_wait_seconds",
                         Labels{}.with("kind", kernel_lock_kind_name(k)),
                         snap.kernel_locks[size_t(k)], opts.buckets);
+
+    if (snap.futex_probes) {
+        w.header("concurrency_futex_blocked_seconds", "histogram",
+                 "Time asleep in futex wait calls (one observation per wait that slept), by "
+                 "futex word: the top --top-locks words by blocked time over the last "
+                 "--lock-window, named by the variable or mapping they lie in; the rest in "
+                 "lock=\"_other\".");
+        for (const LockSeries& l : snap.locks) {
+            if (!any_data(l.blocked))
+                continue;
+            Labels labels;
+            if (l.other) {
+                labels = Labels{}
+                             .with("cgroup", kOtherLockLabel)
+                             .with("comm", kOtherLockLabel)
+                             .with("lock", kOtherLockLabel);
+            } else {
+                auto path = snap.cgroup_paths.find(l.cgroup_id);
+                labels = Labels{}
+                             .with("cgroup", path != snap.cgroup_paths.end()
+                                                 ? path->second
+                                                 : "cgroup id " + std::to_string(l.cgroup_id))
+                             .with("comm", l.comm)
+                             .with("lock", l.lock);
+            }
+            w.histogram("concurrency_futex_blocked_seconds", labels, l.blocked, opts.buckets);
+        }
+    }
 
     w.header("concurrency_exporter_series", "gauge",
              "Series (cgroup, comm pairs) in the kernel's table.");
@@ -261,6 +335,26 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
              snap.totals[EXP_C_SLOT_RACES]);
     w.sample("concurrency_exporter_dropped_total", Labels{}.with("reason", "switch_cost_unmatched"),
              snap.totals[EXP_C_COST_UNMATCHED]);
+    w.sample("concurrency_exporter_dropped_total", Labels{}.with("reason", "lost_lock_slot"),
+             snap.totals[EXP_C_LOCK_RACES]);
+    w.sample("concurrency_exporter_dropped_total", Labels{}.with("reason", "process_report"),
+             snap.totals[EXP_C_DROP_EVENTS]);
+    if (snap.futex_probes) {
+        w.header("concurrency_exporter_lock_words", "gauge",
+                 "Futex words in the kernel's table (each seen blocking once at least).");
+        w.sample("concurrency_exporter_lock_words", {}, snap.lock_words);
+        w.header("concurrency_exporter_lock_words_limit", "gauge",
+                 "Size of the futex word table (--max-locks); blocked waits on words that find "
+                 "it full go to lock=\"_other\".");
+        w.sample("concurrency_exporter_lock_words_limit", {}, snap.lock_words_limit);
+        w.header("concurrency_exporter_lock_words_folded_total", "counter",
+                 "Blocked futex waits whose word found the table full.");
+        w.sample("concurrency_exporter_lock_words_folded_total", {},
+                 snap.totals[EXP_C_LOCKS_FOLDED]);
+        w.header("concurrency_exporter_top_locks", "gauge",
+                 "Futex words exported as series of their own (--top-locks).");
+        w.sample("concurrency_exporter_top_locks", {}, snap.top_locks);
+    }
     w.header("concurrency_exporter_bpf_stats_enabled", "gauge",
              "1 when the kernel counts BPF run time (kernel.bpf_stats_enabled), else 0 and "
              "the run figures below stay 0.");

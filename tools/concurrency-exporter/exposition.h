@@ -22,6 +22,17 @@ struct Series {
     std::array<exp_hist, EXP_HISTS> hists{};
 };
 
+// One futex-word series of the exposition: a lock among the top N by blocked time (named by
+// what the word lies in), or the `other` series that gathers the rest.
+struct LockSeries {
+    bool other = false;
+    uint64_t cgroup_id = 0;
+    std::string comm;    // the process's command
+    std::string lock;    // the word's name: "g_contended_mutex", "[heap]+0x2a0", "libfoo.so.1
+                         // .bss+0x40 (no symbol)"
+    exp_hist blocked{};  // blocked time of its blocked waits
+};
+
 struct ProgramCost {
     std::string program;
     uint64_t runs = 0;
@@ -35,6 +46,11 @@ struct Snapshot {
     uint32_t series_limit = 0;
     uint32_t series_used = 0;
     std::array<exp_hist, EXP_KLOCK_KINDS> kernel_locks{};  // contention by lock kind
+    std::vector<LockSeries> locks;  // futex blocked time: the top N words, then `other`
+    bool futex_probes = false;      // the futex waits are traced (--top-locks above 0)
+    uint32_t lock_words = 0;        // words in the kernel's table
+    uint32_t lock_words_limit = 0;  // its size (--max-locks)
+    uint32_t top_locks = 0;         // --top-locks
     std::array<uint64_t, EXP_COUNTERS> totals{};
     bool bpf_stats = false;  // run time is counted (kernel.bpf_stats_enabled)
     std::vector<ProgramCost> programs;
@@ -55,8 +71,9 @@ struct ExpositionOptions {
 // The `kind` label of a kernel lock contention histogram (exp_klock_kind).
 const char* kernel_lock_kind_name(int kind);
 
-// The label values of the overflow series.
+// The label values of the overflow series, and of the `other` lock series.
 inline constexpr const char* kOverflowLabel = "_overflow";
+inline constexpr const char* kOtherLockLabel = "_other";
 
 std::string exposition(const Snapshot& snap, const ExpositionOptions& opts = {});
 

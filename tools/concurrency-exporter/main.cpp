@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -24,6 +25,8 @@
 #include "errors.h"
 #include "exposition.h"
 #include "kernel_features.h"
+#include "lock_names.h"
+#include "lock_top.h"
 #include "probes.h"
 #include "textfile.h"
 #include "trace_session.h"
@@ -37,6 +40,9 @@ struct Options {
     std::string textfile;
     double interval_s = 15;
     uint32_t max_series = EXP_DEFAULT_MAX_SERIES;
+    uint32_t top_locks = 10;
+    double lock_window_s = 60;
+    uint32_t max_locks = EXP_DEFAULT_MAX_LOCKS;
     std::string cgroup;
     bool coarsen = false;
     bool bpf_stats = true;
@@ -45,6 +51,8 @@ struct Options {
 
 // a series costs 6 histograms of 2.4 KiB in the kernel: this many would be 15 GiB
 constexpr uint32_t kMaxSeries = 1u << 20;
+// a futex word costs one (and two more in user space)
+constexpr uint32_t kMaxLocks = 1u << 20;
 
 struct ListenAddress {
     std::string host;
@@ -97,16 +105,27 @@ uint64_t resident_bytes() {
 class Exposer {
   public:
     Exposer(exporter::Probes& probes, exporter::ExpositionOptions opts,
-            const std::string& cgroup_root)
-        : probes_(probes), opts_(opts), cgroups_(cgroup_root) {}
+            const std::string& cgroup_root, uint32_t top_locks, double lock_window_s)
+        : probes_(probes),
+          opts_(opts),
+          cgroups_(cgroup_root),
+          top_locks_n_(top_locks),
+          top_locks_(top_locks, uint64_t(lock_window_s * 1e9)) {
+        if (probes_.futex())
+            lock_names_ = std::make_unique<exporter::LockNames>(probes_.process_events_fd());
+    }
 
     std::string text() {
         std::lock_guard<std::mutex> lock(mu_);
         exporter::Snapshot snap = probes_.read();
+        add_locks(snap);
         std::set<uint64_t> ids;
         for (const auto& s : snap.series)
             if (!s.overflow)
                 ids.insert(s.cgroup_id);
+        for (const auto& l : snap.locks)
+            if (!l.other)
+                ids.insert(l.cgroup_id);
         cgroups_.refresh_for(ids);
         for (uint64_t id : ids)
             if (auto path = cgroups_.path_of(id))
@@ -118,10 +137,33 @@ class Exposer {
     }
 
   private:
+    // The futex words, named, ranked: the top N and `other`.
+    void add_locks(exporter::Snapshot& snap) {
+        if (!lock_names_)
+            return;
+        exporter::LockWords words = probes_.read_lock_words();
+        lock_names_->catch_up();
+        std::vector<exporter::LockSample> samples;
+        samples.reserve(words.words.size());
+        for (const auto& w : words.words)
+            samples.push_back({{w.key.cgroup_id, w.comm, lock_names_->name_of(w)}, w.blocked});
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        snap.locks = top_locks_.update(samples, words.folded,
+                                       uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec));
+        snap.futex_probes = true;
+        snap.lock_words = words.used;
+        snap.lock_words_limit = probes_.max_locks();
+        snap.top_locks = top_locks_n_;
+    }
+
     std::mutex mu_;
     exporter::Probes& probes_;
     exporter::ExpositionOptions opts_;
     exporter::CgroupPaths cgroups_;
+    uint32_t top_locks_n_;
+    exporter::TopLocks top_locks_;
+    std::unique_ptr<exporter::LockNames> lock_names_;
     uint64_t scrapes_ = 0;
 };
 
@@ -165,6 +207,16 @@ int exporter_main(int argc, char** argv) {
     app.add_option("--max-series", o.max_series,
                    "series (cgroup, command pairs) kept; the rest is folded into one "
                    "_overflow series (default 512)");
+    app.add_option("--top-locks", o.top_locks,
+                   "futex words exported as series of their own, the top N by blocked time "
+                   "over the last --lock-window; the rest is one _other series (default 10; "
+                   "0: futex waits are not traced)");
+    app.add_option("--lock-window", o.lock_window_s,
+                   "seconds of blocked time the top locks are ranked by (default 60)")
+        ->check(CLI::Range(0.1, 86400.0));
+    app.add_option("--max-locks", o.max_locks,
+                   "futex words the kernel keeps apart; waits on the rest go to the _other "
+                   "series (default 1024)");
     app.add_option("--cgroup", o.cgroup,
                    "only the tasks of this cgroup v2 directory and its descendants")
         ->type_name("PATH");
@@ -195,9 +247,17 @@ int exporter_main(int argc, char** argv) {
     if (o.max_series < 1 || o.max_series > kMaxSeries)
         throw UserError("--max-series " + std::to_string(o.max_series) + ": give 1 to " +
                         std::to_string(kMaxSeries) + " series");
+    if (o.max_locks < 1 || o.max_locks > kMaxLocks)
+        throw UserError("--max-locks " + std::to_string(o.max_locks) + ": give 1 to " +
+                        std::to_string(kMaxLocks) + " words");
+    if (o.top_locks > o.max_locks)
+        throw UserError("--top-locks " + std::to_string(o.top_locks) +
+                        ": give at most --max-locks (" + std::to_string(o.max_locks) + ")");
     const std::string cgroup_root = exporter::cgroup2_root();
     exporter::ProbeOptions popts;
     popts.max_series = o.max_series;
+    popts.futex = o.top_locks > 0;
+    popts.max_locks = o.max_locks;
     popts.verbose = o.verbose;
     popts.bpf_stats = o.bpf_stats;
     if (!o.cgroup.empty())
@@ -232,7 +292,7 @@ int exporter_main(int argc, char** argv) {
 
     exporter::ExpositionOptions eopts;
     eopts.buckets = o.coarsen ? exporter::Buckets::Coarse : exporter::Buckets::Exact;
-    Exposer exposer(probes, eopts, cgroup_root);
+    Exposer exposer(probes, eopts, cgroup_root, o.top_locks, o.lock_window_s);
 
     std::thread http;
     if (address) {

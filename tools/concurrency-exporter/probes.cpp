@@ -42,22 +42,49 @@ class MappedArray {
     size_t size_ = 0;
 };
 
+enum class Hook {
+    Typed,  // tp_btf: the tracepoint's BTF (KernelFeatures) says whether it is there
+    Futex,  // tracepoint/syscalls/...: the futex waits
+    Poll,   // tracepoint/syscalls/...: epoll_wait, poll, select and their variants
+};
+
 struct Probe {
     const char* tracepoint;
     struct bpf_program* prog;
     bool essential;
+    Hook hook;
 };
 
 std::vector<Probe> probes_of(exporter_bpf* s) {
     return {
-        {"sched_switch", s->progs.exp_switch, true},
-        {"sched_exit_tp", s->progs.exp_sched_exit, false},
-        {"sched_waking", s->progs.exp_waking, false},
-        {"sched_wakeup_new", s->progs.exp_wakeup_new, false},
-        {"sched_migrate_task", s->progs.exp_migrate, false},
-        {"task_rename", s->progs.exp_rename, false},
-        {"contention_begin", s->progs.exp_klock_begin, false},
-        {"contention_end", s->progs.exp_klock_end, false},
+        {"sched_switch", s->progs.exp_switch, true, Hook::Typed},
+        {"sched_exit_tp", s->progs.exp_sched_exit, false, Hook::Typed},
+        {"sched_waking", s->progs.exp_waking, false, Hook::Typed},
+        {"sched_wakeup_new", s->progs.exp_wakeup_new, false, Hook::Typed},
+        {"sched_migrate_task", s->progs.exp_migrate, false, Hook::Typed},
+        {"task_rename", s->progs.exp_rename, false, Hook::Typed},
+        {"contention_begin", s->progs.exp_klock_begin, false, Hook::Typed},
+        {"contention_end", s->progs.exp_klock_end, false, Hook::Typed},
+        {"syscalls/sys_enter_futex", s->progs.exp_futex_enter, false, Hook::Futex},
+        {"syscalls/sys_exit_futex", s->progs.exp_futex_exit, false, Hook::Futex},
+        {"syscalls/sys_enter_futex_wait", s->progs.exp_futex_wait_enter, false, Hook::Futex},
+        {"syscalls/sys_exit_futex_wait", s->progs.exp_futex_wait_exit, false, Hook::Futex},
+        {"syscalls/sys_enter_futex_waitv", s->progs.exp_futex_waitv_enter, false, Hook::Futex},
+        {"syscalls/sys_exit_futex_waitv", s->progs.exp_futex_waitv_exit, false, Hook::Futex},
+        {"syscalls/sys_enter_epoll_wait", s->progs.exp_epoll_wait_enter, false, Hook::Poll},
+        {"syscalls/sys_exit_epoll_wait", s->progs.exp_epoll_wait_exit, false, Hook::Poll},
+        {"syscalls/sys_enter_epoll_pwait", s->progs.exp_epoll_pwait_enter, false, Hook::Poll},
+        {"syscalls/sys_exit_epoll_pwait", s->progs.exp_epoll_pwait_exit, false, Hook::Poll},
+        {"syscalls/sys_enter_epoll_pwait2", s->progs.exp_epoll_pwait2_enter, false, Hook::Poll},
+        {"syscalls/sys_exit_epoll_pwait2", s->progs.exp_epoll_pwait2_exit, false, Hook::Poll},
+        {"syscalls/sys_enter_poll", s->progs.exp_poll_enter, false, Hook::Poll},
+        {"syscalls/sys_exit_poll", s->progs.exp_poll_exit, false, Hook::Poll},
+        {"syscalls/sys_enter_ppoll", s->progs.exp_ppoll_enter, false, Hook::Poll},
+        {"syscalls/sys_exit_ppoll", s->progs.exp_ppoll_exit, false, Hook::Poll},
+        {"syscalls/sys_enter_select", s->progs.exp_select_enter, false, Hook::Poll},
+        {"syscalls/sys_exit_select", s->progs.exp_select_exit, false, Hook::Poll},
+        {"syscalls/sys_enter_pselect6", s->progs.exp_pselect6_enter, false, Hook::Poll},
+        {"syscalls/sys_exit_pselect6", s->progs.exp_pselect6_exit, false, Hook::Poll},
     };
 }
 
@@ -68,8 +95,12 @@ using Skel = tk::Skeleton<exporter_bpf>;
 struct Probes::Impl {
     std::unique_ptr<Skel> skel;
     std::unique_ptr<tk::BpfStatsGuard> stats;  // BPF run time per program, as metrics
-    std::unique_ptr<MappedArray> hists, counters, kernel_locks;
+    std::unique_ptr<MappedArray> hists, counters, kernel_locks, lock_hists;
     uint32_t max_series = 0;
+    uint32_t max_locks = 0;
+    // lock slot -> its word, learnt from `locks` like the series' keys
+    std::vector<LockWord> lock_words;
+    uint32_t lock_words_known_below = 1;
     // slot -> key, learnt from `series` (a slot, once given, keeps its pair)
     std::vector<exp_series_key> keys;
     uint32_t keys_known_below = 1;  // the slots under this are in `keys`
@@ -91,6 +122,10 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
     auto* s = impl_->skel->get();
     bool exit_tp = false;
     for (const auto& p : probes_of(s)) {
+        if (p.hook != Hook::Typed) {
+            bpf_program__set_autoload(p.prog, p.hook == Hook::Poll || opts.futex);
+            continue;
+        }
         const auto& tp = f.tracepoint(p.tracepoint);
         bool have = tp.typed;
         if (have && std::string(p.tracepoint) == "sched_exit_tp") {
@@ -111,19 +146,28 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
     s->rodata->max_series = opts.max_series;
     s->rodata->filter_cgroup_id = opts.filter.id;
     s->rodata->filter_cgroup_level = opts.filter.level;
+    s->rodata->max_locks = opts.max_locks;
+    impl_->max_locks = opts.max_locks;
     uint32_t slots = opts.max_series + 1;
     if (bpf_map__set_max_entries(s->maps.series, opts.max_series) ||
         bpf_map__set_max_entries(s->maps.counters, slots) ||
         bpf_map__set_max_entries(s->maps.hists, slots * EXP_HISTS))
         throw UserError("cannot size the series maps for --max-series " +
                         std::to_string(opts.max_series));
+    if (bpf_map__set_max_entries(s->maps.locks, opts.max_locks) ||
+        bpf_map__set_max_entries(s->maps.lock_hists, opts.max_locks + 1))
+        throw UserError("cannot size the lock maps for --max-locks " +
+                        std::to_string(opts.max_locks));
     tk::Status st = impl_->skel->try_load();
     if (!st)
         throw UserError(st.message());
     impl_->hists = std::make_unique<MappedArray>(s->maps.hists, "histogram");
     impl_->counters = std::make_unique<MappedArray>(s->maps.counters, "counter");
     impl_->kernel_locks = std::make_unique<MappedArray>(s->maps.klock_hists, "kernel lock");
+    impl_->lock_hists = std::make_unique<MappedArray>(s->maps.lock_hists, "lock histogram");
     impl_->keys.resize(slots);
+    impl_->lock_words.resize(size_t(opts.max_locks) + 1);
+    bool futex = opts.futex;
     for (const auto& p : probes_of(s)) {
         if (!bpf_program__autoload(p.prog))
             continue;
@@ -132,11 +176,20 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
             continue;
         if (p.essential)
             throw UserError("cannot attach to " + std::string(p.tracepoint) + ": " + status.error);
-        warnings_.push_back("cannot attach to " + std::string(p.tracepoint) + ": " + status.error);
+        warnings_.push_back("cannot attach to " + std::string(p.tracepoint) + ": " + status.error +
+                            (p.hook == Hook::Futex  ? " (its futex waits are not counted)"
+                             : p.hook == Hook::Poll ? " (its waiting calls are not counted)"
+                                                    : ""));
         if (std::string(p.tracepoint) == "sched_exit_tp")
             exit_tp = false;
+        // futex(2) is what glibc waits with; without futex_wait(2) (Linux 6.7) or
+        // futex_waitv(2) (5.16) only their waits are missed
+        const std::string name = p.tracepoint;
+        if (name == "syscalls/sys_enter_futex" || name == "syscalls/sys_exit_futex")
+            futex = false;
     }
     switch_cost_ = exit_tp;
+    futex_ = futex;
 }
 
 Probes::~Probes() = default;
@@ -198,6 +251,46 @@ Snapshot Probes::read() {
     for (const auto& p : impl_->skel->program_stats())
         snap.programs.push_back({p.name, p.run_count, p.run_time_ns});
     return snap;
+}
+
+uint32_t Probes::max_locks() const {
+    return impl_->max_locks;
+}
+
+int Probes::process_events_fd() const {
+    return bpf_map__fd(impl_->skel->get()->maps.events);
+}
+
+LockWords Probes::read_lock_words() {
+    auto* s = impl_->skel->get();
+    LockWords out;
+    uint32_t next = __atomic_load_n(&s->data->next_lock_slot, __ATOMIC_RELAXED);
+    uint32_t end = std::min(next, impl_->max_locks + 1);  // slots handed out: [1, end)
+    out.used = end - 1;
+    auto& words = impl_->lock_words;
+    if (impl_->lock_words_known_below < end) {
+        tk::for_each_entry<exp_lock_key, exp_lock_value>(
+            bpf_map__fd(s->maps.locks), [&](const exp_lock_key& key, const exp_lock_value& v) {
+                if (v.slot < words.size() && !words[v.slot].slot) {
+                    words[v.slot].slot = v.slot;
+                    words[v.slot].key = key;
+                    words[v.slot].comm.assign(v.comm, strnlen(v.comm, sizeof v.comm));
+                }
+            });
+        // a slot is handed out before its word is in `locks`: looked for again next time
+        while (impl_->lock_words_known_below < end && words[impl_->lock_words_known_below].slot)
+            impl_->lock_words_known_below++;
+    }
+    const auto* hists = impl_->lock_hists->as<exp_hist>();
+    for (uint32_t slot = 1; slot < end; slot++) {
+        if (!words[slot].slot)
+            continue;  // lost to a race, or not in `locks` yet
+        LockWord w = words[slot];
+        std::memcpy(&w.blocked, &hists[slot], sizeof(exp_hist));
+        out.words.push_back(std::move(w));
+    }
+    std::memcpy(&out.folded, &hists[EXP_LOCK_SLOT_OTHER], sizeof(exp_hist));
+    return out;
 }
 
 }  // namespace exporter

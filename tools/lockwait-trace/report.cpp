@@ -8,12 +8,12 @@
 #include <map>
 #include <sstream>
 
-#include "naming.h"
-
 namespace lockwait {
 
+using tk::base_name;
 using tk::format_ns;
 using tk::format_percentile_ns;
+using tk::hex;
 
 namespace {
 

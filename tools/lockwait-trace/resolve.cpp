@@ -6,11 +6,15 @@
 #include <map>
 #include <set>
 
+#include "address_naming.h"
 #include "evidence.h"
-#include "naming.h"
 #include "proc.h"
+#include "text.h"
 
 namespace lockwait {
+
+using tk::base_name;
+using tk::hex;
 
 namespace {
 
@@ -198,35 +202,21 @@ class LockNamer {
                 sps_[t.stats.pid][t.stats.tid] = t.stats.user_sp;
     }
 
-    const LockName& name(uint32_t pid, uint64_t address) {
+    const tk::LockName& name(uint32_t pid, uint64_t address) {
         auto it = names_.find({pid, address});
         if (it != names_.end())
             return it->second;
-        auto m = maps_.maps_of(pid_t(pid));
-        tk::Symbolizer* sym = symbols_.of(pid_t(pid));
-        NamingContext ctx;
-        ctx.maps = m.get();
-        if (sym) {
-            ctx.data_symbol = [sym](uint64_t a) { return sym->data_symbol(a); };
-            ctx.section = [sym](uint64_t a) { return sym->section_name(a); };
-            ctx.module_of = [sym](uint64_t a) -> std::optional<std::pair<std::string, uint64_t>> {
-                auto mod = sym->module_at(a);
-                if (!mod)
-                    return std::nullopt;
-                return std::make_pair(mod->name, a - mod->base);
-            };
-        }
-        ctx.executable = symbols_.executable_of(pid_t(pid));
+        std::shared_ptr<const std::vector<tk::Mapping>> m;
+        tk::NamingContext ctx = tk::naming_context(pid_t(pid), maps_, symbols_, m);
         ctx.thread_sps = sps_[pid];
-        ctx.main_tid = pid;
-        return names_.emplace(LockId{pid, address}, name_address(address, ctx)).first->second;
+        return names_.emplace(LockId{pid, address}, tk::name_address(address, ctx)).first->second;
     }
 
   private:
     tk::ProcessMaps& maps_;
     tk::SymbolizerCache& symbols_;
     std::map<uint32_t, std::map<uint32_t, uint64_t>> sps_;  // pid -> tid -> sp
-    std::map<LockId, LockName> names_;
+    std::map<LockId, tk::LockName> names_;
 };
 
 // The snapshot's totals, threads and probes, as they are.
@@ -341,7 +331,7 @@ void sort_locks(std::vector<Lock>& locks) {
 
 void rank_locks(LockMap& locks, LockNamer& namer, Report& r) {
     for (auto& [id, l] : locks) {
-        const LockName& n = namer.name(id.first, id.second);
+        const tk::LockName& n = namer.name(id.first, id.second);
         l.name = n.name;
         l.name_kind = n.kind;
         sort_waiters_and_wakers(l);

@@ -1,8 +1,11 @@
-#include "naming.h"
+#include "address_naming.h"
 
 #include <cstdio>
 
-namespace lockwait {
+#include "process_maps.h"
+#include "text.h"
+
+namespace tk {
 
 namespace {
 
@@ -12,13 +15,13 @@ bool starts_with(const std::string& s, const char* prefix) {
 
 // Shared memory as /proc/PID/maps shows it: a tmpfs file, a memfd, System V, or a shared
 // anonymous mapping (backed by /dev/zero).
-bool is_shared_memory(const tk::Mapping& m) {
+bool is_shared_memory(const Mapping& m) {
     return starts_with(m.path, "/dev/shm/") || starts_with(m.path, "/memfd:") ||
            starts_with(m.path, "/SYSV") || m.path == "/dev/zero" ||
            (m.perms.size() > 3 && m.perms[3] == 's' && m.path.empty());
 }
 
-const tk::Mapping* mapping_at(const std::vector<tk::Mapping>& maps, uint64_t a) {
+const Mapping* mapping_at(const std::vector<tk::Mapping>& maps, uint64_t a) {
     for (const auto& m : maps)
         if (a >= m.start && a < m.end)
             return &m;
@@ -50,7 +53,7 @@ LockName name_address(uint64_t address, const NamingContext& ctx) {
     if (!ctx.maps)
         return {"unknown: " + hex(address) + " (the process's mappings were not captured)",
                 "unknown"};
-    const tk::Mapping* m = mapping_at(*ctx.maps, address);
+    const Mapping* m = mapping_at(*ctx.maps, address);
     if (!m)
         return {"unmapped " + hex(address), "unknown"};
     uint64_t off = address - m->start;
@@ -76,4 +79,25 @@ LockName name_address(uint64_t address, const NamingContext& ctx) {
     return {"anonymous mapping " + hex(m->start) + "-" + hex(m->end) + " +" + hex(off), "mapping"};
 }
 
-}  // namespace lockwait
+NamingContext naming_context(pid_t pid, ProcessMaps& maps, SymbolizerCache& symbols,
+                             std::shared_ptr<const std::vector<Mapping>>& maps_out) {
+    maps_out = maps.maps_of(pid);
+    Symbolizer* sym = symbols.of(pid);
+    NamingContext ctx;
+    ctx.maps = maps_out.get();
+    if (sym) {
+        ctx.data_symbol = [sym](uint64_t a) { return sym->data_symbol(a); };
+        ctx.section = [sym](uint64_t a) { return sym->section_name(a); };
+        ctx.module_of = [sym](uint64_t a) -> std::optional<std::pair<std::string, uint64_t>> {
+            auto mod = sym->module_at(a);
+            if (!mod)
+                return std::nullopt;
+            return std::make_pair(mod->name, a - mod->base);
+        };
+    }
+    ctx.executable = symbols.executable_of(pid);
+    ctx.main_tid = uint32_t(pid);
+    return ctx;
+}
+
+}  // namespace tk

@@ -1,6 +1,7 @@
-// Naming a futex word: the global or static variable it lies in (g_queue_lock,
-// Foo::instance_mutex+8), else the mapping it lies in (the heap, a thread's stack, a
-// shared-memory file) with the offset into it.
+// Naming a data address (a futex word, a lock): the global or static variable it lies in
+// (g_queue_lock, Foo::instance_mutex+8), else the mapping it lies in (the heap, a thread's
+// stack, a shared-memory file) with the offset into it. lockwait-trace names its locks
+// with it, and concurrency-exporter its `lock` label.
 #pragma once
 
 #include <sys/types.h>
@@ -8,14 +9,17 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "symbolizer.h"
-#include "text.h"
 
-namespace lockwait {
+namespace tk {
+
+class ProcessMaps;
+class SymbolizerCache;
 
 struct LockName {
     std::string name;  // "g_contended_mutex", "g_contended_rwlock+8", "[heap]+0x2a0"
@@ -23,9 +27,9 @@ struct LockName {
 };
 
 struct NamingContext {
-    const std::vector<tk::Mapping>* maps = nullptr;  // of the word's process; null if unknown
+    const std::vector<Mapping>* maps = nullptr;  // of the word's process; null if unknown
     // the data symbol containing an address (Symbolizer::data_symbol), if any
-    std::function<std::optional<tk::DataSymbol>(uint64_t)> data_symbol;
+    std::function<std::optional<DataSymbol>(uint64_t)> data_symbol;
     // the section an address lies in (".bss", ".data"), "" when unknown
     std::function<std::string(uint64_t)> section;
     // the loaded object whose address range holds an address (its .bss reaches past
@@ -39,7 +43,10 @@ struct NamingContext {
 
 LockName name_address(uint64_t address, const NamingContext& ctx);
 
-using tk::base_name;
-using tk::hex;
+// The context for naming addresses of process PID from its captured mappings and their
+// symbolizer (thread_sps left empty: the caller's, when it knows them). MAPS_OUT keeps the
+// mappings alive for as long as the context is used.
+NamingContext naming_context(pid_t pid, ProcessMaps& maps, SymbolizerCache& symbols,
+                             std::shared_ptr<const std::vector<Mapping>>& maps_out);
 
-}  // namespace lockwait
+}  // namespace tk
