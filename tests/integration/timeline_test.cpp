@@ -1,10 +1,13 @@
 // ctxswitch-trace --perfetto end to end: the trace decodes with the parser protoc generated
 // from lib/timeline/perfetto_trace.proto, and what it holds agrees with the same run's
 // report (docs/timeline.md, "Tests").
+#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include <map>
@@ -122,6 +125,35 @@ bool blocks_signal(pid_t pid, int sig) {
         return false;
     unsigned long long mask = std::stoull(status.substr(at + 7), nullptr, 16);
     return mask & (1ULL << (sig - 1));
+}
+
+// The first child of PID (/proc/PID/task/PID/children), 0 when it has none.
+pid_t first_child(pid_t pid) {
+    std::string p = std::to_string(pid);
+    std::string children = harness::read_file("/proc/" + p + "/task/" + p + "/children");
+    return children.empty() ? 0 : pid_t(std::atoi(children.c_str()));
+}
+
+// The context switches of PID's threads so far (voluntary and not, from /proc), 0 when it
+// is gone.
+uint64_t switches_of(pid_t pid) {
+    uint64_t n = 0;
+    std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR* d = opendir(dir.c_str());
+    if (!d)
+        return 0;
+    while (dirent* e = readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        std::string status = harness::read_file(dir + "/" + e->d_name + "/status");
+        for (const char* key : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
+            auto at = status.find(std::string("\n") + key);
+            if (at != std::string::npos)
+                n += std::strtoull(status.c_str() + at + 1 + strlen(key), nullptr, 10);
+        }
+    }
+    closedir(d);
+    return n;
 }
 
 // The rule the kernel uses for a voluntary switch, as the trace reports prev_state: neither
@@ -337,9 +369,17 @@ TEST(Timeline, RingOverflowIsCountedAndMarked) {
             // the session blocks SIGINT before it loads anything; the run starts soon after
             for (int i = 0; i < 6000 && !blocks_signal(tool, SIGINT); i++)
                 usleep(10 * 1000);
-            usleep(500 * 1000);
+            pid_t pair = 0;
+            for (int i = 0; i < 6000 && !(pair = first_child(tool)); i++)
+                usleep(10 * 1000);
+            usleep(200 * 1000);
             kill(tool, SIGSTOP);
-            usleep(1000 * 1000);  // ~8 MB of records is 70,000: the pair makes more a second
+            // The 8 MB ring holds about 70,000 records; each switch of the pair makes one,
+            // and its wakeup another. Stopped until the pair switched 80,000 times (however
+            // long a busy machine takes), or 60 s.
+            const uint64_t before = switches_of(pair);
+            for (int i = 0; i < 6000 && switches_of(pair) < before + 80000; i++)
+                usleep(10 * 1000);
             kill(tool, SIGCONT);
         }).detach();
     };
