@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -188,15 +189,28 @@ TEST_F(Collector, StoresARealCrashForItsOwner) {
     EXPECT_EQ(shown["class"], "null-read");
     EXPECT_EQ(shown["stored"]["id"], m["id"]);
 
-    // crashlab run, with the collector installed, says where the crash went.
-    Result r =
-        run({CRASHLAB_BIN, "run", "-q", "--dir", dir_ + "/run", "--", VICTIM_O0, "null-read"});
+    // crashlab run, with the collector installed, takes the core from the store: its
+    // crash directory gets the store's core.zst and the analysis of it.
+    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", dir_ + "/run", "--json", dir_ + "/run.json",
+                    "--", VICTIM_O0, "null-read"});
     EXPECT_EQ(r.code, 128 + 11);
-    EXPECT_NE(r.err.find("the core went to crashlab's collector (crashlab install): its "
-                         "analysis is `crashlab show last`"),
+    EXPECT_NE(r.err.find("core_pattern pipes cores to crashlab's collector: the core is taken "
+                         "from its store"),
               std::string::npos)
         << r.err;
-    EXPECT_EQ(r.err.find("cannot read them directly"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("in its store (`crashlab show "), std::string::npos) << r.err;
+    std::vector<std::string> copied = glob(dir_ + "/run/*/core.zst");
+    ASSERT_EQ(copied.size(), 1u) << r.err;
+    EXPECT_EQ(stat_of(copied[0]).mode, 0600u);
+    EXPECT_EQ(core_magic(copied[0]),
+              "\x7f"
+              "ELFcore");
+    nlohmann::json ran = load_json(dir_ + "/run.json");
+    EXPECT_EQ(ran["class"], "null-read");
+    EXPECT_EQ(ran["bucket"], m["bucket"]) << "the same bug as nobody's crash";
+    std::vector<std::string> stored = wait_for_crashes(2);
+    EXPECT_EQ(stored.size(), 2u);
+    EXPECT_EQ(glob(crash_cwd() + "/*").size(), 0u) << "nothing left in the working directory";
 
     // uninstall puts the pattern back.
     Result un = run({CRASHLAB_BIN, "uninstall"});
@@ -338,6 +352,48 @@ TEST_F(Collector, ReadsTheCoresSystemdCoredumpKeeps) {
     }
     unlink(zst.c_str());
     remove_tree(rundir);
+}
+
+// core_pattern a plain name: `crashlab run` keeps its working directory (a relative path
+// among the command's arguments works), moves the core the kernel wrote there into the
+// crash directory (here on another file system: a copy), and a file of the core's name that
+// was there before (the kernel unlinks it to write the core) is put back byte for byte, the
+// same inode.
+TEST_F(Collector, RunMovesAFileCoreOutAndKeepsWhatWasThere) {
+    write_line(kPatternFile, "core.%e");
+    std::string work = dir_ + "/work";
+    ASSERT_EQ(mkdir(work.c_str(), 0755), 0);
+    harness::ReachableCopy victim(VICTIM_O0);
+    // The kernel names the core after the comm: the program's name, cut at 15 bytes.
+    std::string earlier = work + "/core." + victim.path().substr(victim.path().rfind('/') + 1, 15);
+    const std::string earlier_bytes = "an earlier core, not crashlab's to touch\n";
+    std::ofstream(earlier) << earlier_bytes;
+    struct stat before {};
+    ASSERT_EQ(stat(earlier.c_str(), &before), 0);
+    std::ofstream(work + "/kind") << "null-write\n";
+    char shm[] = "/dev/shm/clt-XXXXXX";
+    ASSERT_NE(mkdtemp(shm), nullptr);
+    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", std::string(shm), "--json", "a.json", "--",
+                    "sh", "-c", "exec " + victim.path() + " $(cat kind)"},
+                   {}, work);
+    EXPECT_EQ(r.code, 128 + 11) << r.err;
+    std::vector<std::string> cores = glob(std::string(shm) + "/*/core");
+    EXPECT_EQ(cores.size(), 1u) << r.err;
+    EXPECT_EQ(load_json(work + "/a.json")["class"], "null-write") << "the command read ./kind";
+    nlohmann::json m = load_json(glob(std::string(shm) + "/*/metadata.json").at(0));
+    EXPECT_EQ(m["cwd"], work);
+    struct stat after {};
+    ASSERT_EQ(stat(earlier.c_str(), &after), 0);
+    EXPECT_EQ(read_file(earlier), earlier_bytes);
+    EXPECT_EQ(after.st_ino, before.st_ino);
+    EXPECT_EQ(after.st_nlink, 1u) << "no second name left behind";
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(work))
+        left.push_back(e.path().filename());
+    std::sort(left.begin(), left.end());
+    EXPECT_EQ(left,
+              (std::vector<std::string>{"a.json", earlier.substr(earlier.rfind('/') + 1), "kind"}));
+    remove_tree(shm);
 }
 
 TEST_F(Collector, RefusesToTakeOverSystemdCoredump) {
