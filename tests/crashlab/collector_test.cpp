@@ -266,6 +266,57 @@ TEST_F(Collector, ACrashLoopKeepsACount) {
     EXPECT_EQ(glob(store_ + "/crashes/*").size(), 2u);
 }
 
+// The crash-loop count is the index's, root's: a user who rewrites the metadata of their
+// own crashes (another program, long ago, a thousand repeats, another bucket) neither resets
+// the count, so that a new crash of the loop would be stored, nor inflates root's view.
+TEST_F(Collector, AUsersEditsDoNotMoveTheCrashLoopCount) {
+    write_config("max_crashes_per_minute = 2\n");
+    install();
+    harness::ReachableCopy victim(VICTIM_O0);
+    const std::vector<std::string> as_nobody = {"setpriv", "--reuid=65534", "--regid=65534",
+                                                "--clear-groups"};
+    auto crash = [&] {
+        std::vector<std::string> argv = as_nobody;
+        argv.insert(argv.end(), {victim.path(), "abort"});
+        EXPECT_FALSE(run(argv).exited);
+    };
+    crash();
+    wait_for_crashes(1);
+    crash();
+    std::vector<std::string> crashes = wait_for_crashes(2);
+    ASSERT_EQ(crashes.size(), 2u);
+    for (const std::string& c : crashes) {  // Debian's python3: nobody may run it
+        std::vector<std::string> argv = as_nobody;
+        argv.insert(argv.end(), {"/usr/bin/python3", "-c",
+                                 "import json, os, sys\np = sys.argv[1]\nm = json.load(open(p))\n"
+                                 "m.update(executable='/elsewhere', time='2000-01-01T00:00:00Z', "
+                                 "repeats=1000, bucket='0123456789abcdef')\nos.unlink(p)\n"
+                                 "json.dump(m, open(p, 'w'))",
+                                 c + "/metadata.json"});
+        Result edit = run(argv);
+        ASSERT_EQ(edit.code, 0) << edit.err;
+    }
+    EXPECT_EQ(ls_as("65534")["buckets"][0]["count"], 2002) << "nobody's view is nobody's files";
+    crash();
+    nlohmann::json b;
+    for (int i = 0; i < 100; i++) {
+        nlohmann::json all = ls_as("");
+        ASSERT_EQ(all["buckets"].size(), 1u) << all.dump();
+        b = all["buckets"][0];
+        if (b["count"] == 3)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(b["count"], 3) << b.dump();
+    EXPECT_EQ(b["class"], "abort");
+    EXPECT_NE(b["bucket"], "0123456789abcdef");
+    EXPECT_EQ(glob(store_ + "/crashes/*").size(), 2u) << "the third crash is a repeat";
+    EXPECT_EQ(stat_of(store_ + "/index").mode, 0700u);
+    EXPECT_EQ(stat_of(store_ + "/index").uid, 0u);
+    for (const std::string& c : crashes)
+        EXPECT_EQ(stat_of(store_ + "/index/" + c.substr(c.rfind('/') + 1) + ".json").mode, 0600u);
+}
+
 // systemd-coredump, Debian's, as the core_pattern handler catches a real crash; its
 // zstd core, the same core recompressed with xz and lz4, and `--coredumpctl PID` (when
 // its journal is there to find it) give the bucket `crashlab run` gives.
@@ -300,8 +351,15 @@ TEST_F(Collector, ReadsTheCoresSystemdCoredumpKeeps) {
     std::vector<std::string> before = glob("/var/lib/systemd/coredump/core.crashlab-victim.*");
     write_line(kPatternFile,
                std::string("|") + handler + " %P %u %g %s %t 9223372036854775808 %h %d");
-    Result crash = run({VICTIM_O0, "null-read"});
-    EXPECT_FALSE(crash.exited);
+    // crashlab run takes the core from what systemd-coredump stored.
+    Result crash = run({CRASHLAB_BIN, "run", "-q", "--dir", rundir + "/via", "--json",
+                        rundir + "/via.json", "--", VICTIM_O0, "null-read"});
+    EXPECT_EQ(crash.code, 128 + 11) << crash.err;
+    EXPECT_NE(crash.err.find("core_pattern pipes cores to systemd-coredump: the core is taken"),
+              std::string::npos)
+        << crash.err;
+    EXPECT_EQ(load_json(rundir + "/via.json")["bucket"], bucket) << crash.err;
+    EXPECT_EQ(glob(rundir + "/via/*/core.zst").size(), 1u) << crash.err;
     std::vector<std::string> cores;
     for (int i = 0; i < 300 && cores.empty(); i++) {
         for (const std::string& f : glob("/var/lib/systemd/coredump/core.crashlab-victim.*.zst"))
