@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -208,25 +209,69 @@ uint64_t compress_core(int in, int out) {
     return written;
 }
 
-// Drops the core of a stored crash (its metadata says why), keeping its owner.
-void drop_core(int crashes, const StoredCrash& c, const std::string& why) {
-    tk::Fd dir(openat(crashes, c.id.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!dir)
-        return;
-    unlinkat(dir.get(), "core.zst", 0);
-    nlohmann::json m = c.metadata;
-    m["core"] = "";
-    m["core_dropped"] = why;
+// The store's index, locked for one collector at a time while it counts and records.
+class LockedIndex {
+  public:
+    LockedIndex(int store, const std::string& store_path)
+        : fd_(open_root_dir(store, kIndexDir, store_path + "/" + kIndexDir, 0700)),
+          store_(store_path) {
+        while (flock(fd_.get(), LOCK_EX) != 0)
+            if (errno != EINTR)
+                throw tk::UserError(tk::errno_text("cannot lock " + store_path + "/" + kIndexDir));
+    }
+    ~LockedIndex() { flock(fd_.get(), LOCK_UN); }
+    LockedIndex(const LockedIndex&) = delete;
+    LockedIndex& operator=(const LockedIndex&) = delete;
+
+    std::vector<StoredCrash> records() const { return read_index(fd_.get(), store_); }
+    nlohmann::json record(const std::string& id) const {
+        return read_json_at(fd_.get(), id + ".json");
+    }
+    void write(const std::string& id, const nlohmann::json& record) const {
+        write_at(fd_.get(), id + ".json", tk::json_text(record, 2) + "\n", 0, 0);
+    }
+
+  private:
+    tk::Fd fd_;
+    std::string store_;
+};
+
+// The crash's own metadata.json (its user's copy, for that user's `crashlab ls`) with
+// CHANGES over it, keeping its owner; nothing when the user removed it.
+void update_users_copy(int crashes, const std::string& id, const nlohmann::json& changes) {
+    tk::Fd dir(openat(crashes, id.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     struct stat st;
-    if (fstat(dir.get(), &st) == 0)
+    if (!dir || fstat(dir.get(), &st) != 0)
+        return;
+    nlohmann::json m = read_json_at(dir.get(), "metadata.json");
+    if (!m.is_object())
+        return;
+    m.merge_patch(changes);
+    try {
         write_at(dir.get(), "metadata.json", tk::json_text(m, 2) + "\n", int(st.st_uid),
                  int(st.st_gid));
+    } catch (const tk::UserError& e) {
+        log_line(id + ": " + e.what());
+    }
+}
+
+// Drops the core of a stored crash (the index and its metadata say why).
+void drop_core(int crashes, const LockedIndex& index, const StoredCrash& c,
+               const std::string& why) {
+    tk::Fd dir(openat(crashes, c.id.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (dir)
+        unlinkat(dir.get(), "core.zst", 0);
+    nlohmann::json changes = {{"core", ""}, {"core_dropped", why}};
+    nlohmann::json record = c.metadata;
+    record.merge_patch(changes);
+    index.write(c.id, record);
+    update_users_copy(crashes, c.id, changes);
 }
 
 // The store's caps: oldest cores go first while the total is over max_total_size or the
-// file system has less than keep_free.
-void enforce_caps(int crashes, const StoreConfig& config) {
-    std::vector<StoredCrash> all = list_stored_crashes(config.store);
+// file system has less than keep_free. The sizes are the index's.
+void enforce_caps(int crashes, const LockedIndex& index, const StoreConfig& config) {
+    std::vector<StoredCrash> all = index.records();
     uint64_t total = 0;
     for (const StoredCrash& c : all)
         if (!c.metadata.value("core", std::string()).empty())
@@ -241,17 +286,19 @@ void enforce_caps(int crashes, const StoreConfig& config) {
         if (c.metadata.value("core", std::string()).empty())
             continue;
         total -= c.metadata.value("core_stored_size", uint64_t(0));
-        drop_core(crashes, c,
+        drop_core(crashes, index, c,
                   total > config.max_total_size ? "max_total_size: the store's cores are over it"
                                                 : "keep_free: the disk was fuller than it allows");
     }
 }
 
-// A crash loop: the program's crashes of the last minute. When there are as many as
-// allowed, the newest of them counts one more repeat instead of a new crash being stored.
-bool count_as_repeat(int crashes, const StoreConfig& config, const KernelFacts& k) {
-    std::vector<StoredCrash> all = list_stored_crashes(config.store);
+// A crash loop: the program's crashes of the last minute, as the index records them. When
+// there are as many as allowed, the newest of them counts one more repeat instead of a new
+// crash being stored.
+bool count_as_repeat(int crashes, const LockedIndex& index, const StoreConfig& config,
+                     const KernelFacts& k) {
     std::string since = iso_time(k.time - 60);
+    std::vector<StoredCrash> all = index.records();
     const StoredCrash* newest = nullptr;
     unsigned recent = 0;
     for (const StoredCrash& c : all)
@@ -262,31 +309,37 @@ bool count_as_repeat(int crashes, const StoreConfig& config, const KernelFacts& 
         }
     if (!newest || recent < config.max_crashes_per_minute)
         return false;
-    tk::Fd dir(
-        openat(crashes, newest->id.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    struct stat st;
-    if (!dir || fstat(dir.get(), &st) != 0)
-        return false;
-    nlohmann::json m = newest->metadata;
-    m["repeats"] = m.value("repeats", uint64_t(0)) + 1;
-    m["last_repeat"] = iso_time(k.time);
-    write_at(dir.get(), "metadata.json", tk::json_text(m, 2) + "\n", int(st.st_uid),
-             int(st.st_gid));
+    nlohmann::json changes = {{"repeats", newest->metadata.value("repeats", uint64_t(0)) + 1},
+                              {"last_repeat", iso_time(k.time)}};
+    nlohmann::json record = newest->metadata;
+    record.merge_patch(changes);
+    index.write(newest->id, record);
+    update_users_copy(crashes, newest->id, changes);
     return true;
 }
 
 void store_crash(const StoreConfig& config, const KernelFacts& k) {
     tk::Fd store = open_store(config.store);
     tk::Fd crashes = open_root_dir(store.get(), "crashes", config.store + "/crashes", 0755);
-    if (config.max_crashes_per_minute && count_as_repeat(crashes.get(), config, k))
-        return;  // not read: the process ends at once
 
-    // The crash's directory: root's until it is complete.
+    // The crash's directory (root's until it is complete) and its record in the index,
+    // made under the index's lock: a crash loop's collectors count each other.
     std::string id = utc_id(k.time, k.pid);
-    for (int n = 1; mkdirat(crashes.get(), id.c_str(), 0700) != 0; n++) {
-        if (errno != EEXIST || n > 100)
-            throw tk::UserError(tk::errno_text("cannot create crash directory " + id));
-        id = utc_id(k.time, k.pid) + "." + std::to_string(n);
+    nlohmann::json record = {
+        {"id", id},         {"pid", k.pid},           {"time", iso_time(k.time)},   {"uid", k.uid},
+        {"gid", k.gid},     {"dumpable", k.dumpable}, {"executable", k.executable}, {"core", ""},
+        {"complete", false}};
+    {
+        LockedIndex index(store.get(), config.store);
+        if (config.max_crashes_per_minute && count_as_repeat(crashes.get(), index, config, k))
+            return;  // not read: the process ends at once
+        for (int n = 1; mkdirat(crashes.get(), id.c_str(), 0700) != 0; n++) {
+            if (errno != EEXIST || n > 100)
+                throw tk::UserError(tk::errno_text("cannot create crash directory " + id));
+            id = utc_id(k.time, k.pid) + "." + std::to_string(n);
+        }
+        record["id"] = id;
+        index.write(id, record);
     }
     std::string dir_path = config.store + "/crashes/" + id;
     tk::Fd dir(openat(crashes.get(), id.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -343,9 +396,11 @@ void store_crash(const StoreConfig& config, const KernelFacts& k) {
         meta["bucket"] = "";
     }
 
-    // 3. The core compressed, unless its bucket already keeps enough of them.
+    // 3. The core compressed, unless its bucket already keeps enough of them (the index
+    // counts them).
+    LockedIndex index(store.get(), config.store);
     unsigned kept = 0;
-    for (const StoredCrash& c : list_stored_crashes(config.store))
+    for (const StoredCrash& c : index.records())
         if (c.metadata.value("bucket", std::string()) == meta["bucket"] &&
             !c.metadata.value("core", std::string()).empty())
             kept++;
@@ -366,11 +421,17 @@ void store_crash(const StoreConfig& config, const KernelFacts& k) {
     }
     unlinkat(dir.get(), "core", 0);
 
-    // 4. The metadata last: a crash without it is one being written.
+    // 4. The record complete, then the metadata: a crash without it is one being written.
+    for (const char* key :
+         {"class", "signature", "bucket", "core", "core_stored_size", "core_dropped"})
+        if (meta.contains(key))
+            record[key] = meta[key];
+    record["complete"] = true;
+    index.write(id, record);
     write_at(dir.get(), "metadata.json", tk::json_text(meta, 2) + "\n", owner, group);
     if (fchown(dir.get(), uid_t(owner), gid_t(group)) != 0)
         throw tk::UserError(tk::errno_text("cannot hand " + dir_path + " to its owner"));
-    enforce_caps(crashes.get(), config);
+    enforce_caps(crashes.get(), index, config);
 }
 
 int to_int(const std::string& s, const char* what) {

@@ -24,6 +24,7 @@
 
 #include "analysis.h"
 #include "collector.h"
+#include "coredumpctl.h"
 #include "core_file.h"
 #include "errors.h"
 #include "json_text.h"
@@ -87,40 +88,6 @@ int cmd_analyze(const std::string& core, const crashlab::AnalyzeOptions& opts,
         return kExitPartial;
     }
     return 0;
-}
-
-// The core systemd-coredump stored for PID ("last": its latest crash), as `coredumpctl info`
-// names it on its "Storage:" line.
-std::string core_from_coredumpctl(const std::string& which) {
-    if (which != "last" && which.find_first_not_of("0123456789") != std::string::npos)
-        throw tk::UserError("--coredumpctl " + which + ": give a pid or last");
-    std::string cmd = "coredumpctl --no-pager " +
-                      (which == "last" ? std::string("-1 info") : "info " + which) + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p)
-        throw tk::UserError(tk::errno_text("cannot run coredumpctl") +
-                            ": install systemd-coredump");
-    std::string out;
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;)
-        out.append(buf, n);
-    int status = pclose(p);
-    size_t at = out.find("Storage: ");
-    if (status != 0 || at == std::string::npos) {
-        std::string first = out.substr(0, out.find('\n'));
-        throw tk::UserError("coredumpctl has no core for " +
-                            (which == "last" ? std::string("the last crash") : "pid " + which) +
-                            (first.empty() ? std::string() : " (" + first + ")") +
-                            ": check `coredumpctl list`, or give the core file");
-    }
-    std::string storage = out.substr(at + 9, out.find('\n', at) - at - 9);
-    std::string path = storage.substr(0, storage.find(' '));
-    if (storage.find("(present)") == std::string::npos)
-        throw tk::UserError("coredumpctl: the core of " +
-                            (which == "last" ? std::string("the last crash") : "pid " + which) +
-                            " is not kept any more (" + storage +
-                            "): systemd-coredump removed it or never stored it");
-    return path;
 }
 
 // Where the executable of CORE is: --exe, the crash directory's metadata, or the core.
@@ -343,8 +310,9 @@ int run_subcommand(CommandLine& cl) {
         return crashlab::run_command(cl.run_options);
     }
     if (*cl.analyze)
-        return cmd_analyze(cl.coredumpctl.empty() ? cl.core : core_from_coredumpctl(cl.coredumpctl),
-                           cl.analyze_options, cl.json, !cl.no_registers, !cl.no_modules);
+        return cmd_analyze(
+            cl.coredumpctl.empty() ? cl.core : crashlab::core_from_coredumpctl(cl.coredumpctl),
+            cl.analyze_options, cl.json, !cl.no_registers, !cl.no_modules);
     if (*cl.gdb)
         return cmd_gdb(cl.gdb_core, cl.gdb_exe, cl.gdb_debug, cl.gdb_extra, cl.gdb_print);
     std::string config = cl.config.empty() ? crashlab::installed_config() : cl.config;

@@ -1,7 +1,6 @@
 #include "runner.h"
 
 #include <fcntl.h>
-#include <glob.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,16 +16,21 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
+#include "collector.h"
+#include "core_pickup.h"
 #include "errors.h"
 #include "json_text.h"
 #include "launcher.h"
 #include "output.h"
 #include "report.h"
 #include "signals.h"
+#include "store.h"
 
 namespace crashlab {
 
@@ -49,9 +53,8 @@ std::string read_file(const std::string& path) {
     return s;
 }
 
-// The command's program as an absolute path: the child runs in the crash directory, so a
-// relative name would no longer resolve there. The launcher's lookup finds it; the words
-// are crashlab's own ("cannot run NAME: ...").
+// The command's program as an absolute path (the analysis and the metadata name it). The
+// launcher's lookup finds it; the words are crashlab's own ("cannot run NAME: ...").
 std::string resolve_program(const std::string& name) {
     using Result = tk::CommandLookup::Result;
     tk::CommandLookup found = tk::find_command(name);
@@ -117,10 +120,13 @@ Credentials target_credentials(bool as_root) {
     return c;
 }
 
-// In the child, before exec: nothing here may allocate or throw; errors go to ERR_FD.
-[[noreturn]] void exec_child(const std::string& dir, const std::string& program,
-                             const std::vector<std::string>& command, const Credentials& creds,
-                             int err_fd) {
+// In the child, before exec: nothing here may allocate or throw; errors go to ERR_FD. The
+// command keeps crashlab's working directory; when its core is to be written there
+// (CORE_IN_CWD), that directory must be writable by the user it runs as. It execs only once
+// the parent, which now knows its pid, has kept the files its core could replace, and says
+// go on GO_FD.
+[[noreturn]] void exec_child(const std::string& program, const std::vector<std::string>& command,
+                             const Credentials& creds, bool core_in_cwd, int err_fd, int go_fd) {
     auto fail = [&](int stage) {
         int msg[2] = {stage, errno};
         ssize_t n = write(err_fd, msg, sizeof msg);
@@ -133,15 +139,13 @@ Credentials target_credentials(bool as_root) {
     argv.push_back(nullptr);
     signal(SIGINT, SIG_DFL);
     signal(SIGQUIT, SIG_DFL);
-    if (chdir(dir.c_str()) != 0)
-        fail(1);
     struct rlimit rl;
     getrlimit(RLIMIT_CORE, &rl);
     rl.rlim_cur = rl.rlim_max;  // as large as allowed: unlimited unless the admin capped it
     if (geteuid() == 0)
         rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
     if (setrlimit(RLIMIT_CORE, &rl) != 0)
-        fail(2);
+        fail(1);
     int f = open("/proc/self/coredump_filter", O_WRONLY | O_CLOEXEC);
     if (f >= 0) {
         ssize_t n = write(f, kCoredumpFilter, strlen(kCoredumpFilter));
@@ -151,8 +155,15 @@ Credentials target_credentials(bool as_root) {
     if (creds.uid >= 0) {
         if (setgroups(creds.groups.size(), creds.groups.data()) != 0 ||
             setgid(gid_t(creds.gid)) != 0 || setuid(uid_t(creds.uid)) != 0)
-            fail(3);
+            fail(2);
     }
+    if (core_in_cwd && access(".", W_OK) != 0)
+        fail(3);
+    char go = 0;
+    while (read(go_fd, &go, 1) < 0 && errno == EINTR) {
+    }
+    if (go != 'g')
+        _exit(127);  // the parent gave up before the command ran
     execv(program.c_str(), argv.data());
     fail(4);
     _exit(127);
@@ -194,19 +205,6 @@ pid_t wait_with_timeout(pid_t pid, double timeout, int& status, bool& timed_out)
         if (r >= 0 || errno != EINTR)
             return r;
     }
-}
-
-std::string find_core(const std::string& expanded) {
-    if (expanded.find('*') == std::string::npos) {
-        struct stat st;
-        return stat(expanded.c_str(), &st) == 0 ? expanded : std::string();
-    }
-    glob_t g{};
-    std::string found;
-    if (glob(expanded.c_str(), 0, nullptr, &g) == 0 && g.gl_pathc > 0)
-        found = g.gl_pathv[g.gl_pathc - 1];
-    globfree(&g);
-    return found;
 }
 
 }  // namespace
@@ -260,7 +258,7 @@ std::string expand_core_pattern(const CorePattern& pattern, const std::string& c
                 out += std::to_string(gid);
                 break;
             case 's':
-                out += std::to_string(signo);
+                out += signo > 0 ? std::to_string(signo) : std::string("*");
                 break;
             case 'e':
                 out += comm;
@@ -344,14 +342,39 @@ struct Outcome {
     bool timed_out = false;
 };
 
+// Where the core of a crash goes, as core_pattern says.
+enum class CoreRoute {
+    File,             // a file name: the kernel writes it
+    Collector,        // crashlab's collector stores it
+    SystemdCoredump,  // systemd-coredump stores it
+    OtherProgram,     // a pipe to a program crashlab cannot ask (apport, ABRT ...)
+};
+
+CoreRoute route_of(const CorePattern& pattern) {
+    if (!pattern.piped)
+        return CoreRoute::File;
+    if (pattern.handler == "crashlab")
+        return CoreRoute::Collector;
+    if (pattern.handler == "systemd-coredump")
+        return CoreRoute::SystemdCoredump;
+    return CoreRoute::OtherProgram;
+}
+
 // What the child wrote to ERR_PIPE when it could not exec: the stage and errno, as a
 // UserError that says what to do.
 [[noreturn]] void throw_exec_failure(const int child_error[2], const std::string& program,
-                                     const Credentials& creds) {
-    static const char* stages[] = {"", "cannot enter the crash directory",
-                                   "cannot raise RLIMIT_CORE", "cannot switch to the invoking user",
-                                   "cannot execute"};
+                                     const Credentials& creds, const std::string& cwd) {
+    static const char* stages[] = {"", "cannot raise RLIMIT_CORE",
+                                   "cannot switch to the invoking user", "", "cannot execute"};
     int stage = child_error[0] >= 1 && child_error[0] <= 4 ? child_error[0] : 4;
+    if (stage == 3)
+        throw tk::UserError(
+            "the working directory " + cwd + " is not writable by " +
+            (creds.user.dropped ? "user " + creds.user.user : "uid " + std::to_string(getuid())) +
+            ", and core_pattern (" + read_core_pattern().raw +
+            ") writes the core there: cd to a directory that user may write"
+            " first" +
+            (creds.user.dropped ? ", or keep root with --as-root" : ""));
     if (stage == 4 && child_error[1] == EACCES && creds.user.dropped) {
         if (std::string why = tk::path_closed_to(program, creds.user); !why.empty())
             throw tk::UserError(why +
@@ -362,47 +385,105 @@ struct Outcome {
                         "): " + strerror(child_error[1]));
 }
 
-// Runs the command in DIR (its cores land there) and waits for it, like system(): the
-// terminal's Ctrl-C goes to the command.
-Outcome run_in(const std::string& dir, const std::string& program, const RunOptions& options,
-               const Credentials& creds) {
-    int err_pipe[2];
+// Runs the command in crashlab's working directory and waits for it, like system(): the
+// terminal's Ctrl-C goes to the command. BEFORE_EXEC gets the command's pid while the
+// child waits to exec (it keeps the files the core could replace); when it throws, the
+// command does not run.
+Outcome run_command_process(const std::string& program, const RunOptions& options,
+                            const Credentials& creds, bool core_in_cwd, const std::string& cwd,
+                            const std::function<void(pid_t)>& before_exec) {
+    int err_pipe[2], go_pipe[2];
     if (pipe2(err_pipe, O_CLOEXEC) != 0)
         throw tk::UserError(tk::errno_text("pipe"));
-    struct sigaction ignore = {}, old_int = {}, old_quit = {};
+    if (pipe2(go_pipe, O_CLOEXEC) != 0) {
+        close(err_pipe[0]);
+        close(err_pipe[1]);
+        throw tk::UserError(tk::errno_text("pipe"));
+    }
+    struct sigaction ignore = {}, old_int = {}, old_quit = {}, old_pipe = {};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGINT, &ignore, &old_int);
     sigaction(SIGQUIT, &ignore, &old_quit);
+    sigaction(SIGPIPE, &ignore, &old_pipe);  // a child that failed has closed GO_PIPE
+    auto restore_signals = [&] {
+        sigaction(SIGINT, &old_int, nullptr);
+        sigaction(SIGQUIT, &old_quit, nullptr);
+        sigaction(SIGPIPE, &old_pipe, nullptr);
+    };
     Outcome o;
     o.pid = fork();
-    if (o.pid < 0)
+    if (o.pid < 0) {
+        restore_signals();
         throw tk::UserError(tk::errno_text("fork"));
+    }
     if (o.pid == 0) {
+        sigaction(SIGPIPE, &old_pipe, nullptr);
         close(err_pipe[0]);
-        exec_child(dir, program, options.command, creds, err_pipe[1]);
+        close(go_pipe[1]);
+        exec_child(program, options.command, creds, core_in_cwd, err_pipe[1], go_pipe[0]);
     }
     close(err_pipe[1]);
+    close(go_pipe[0]);
+    try {
+        before_exec(o.pid);
+    } catch (...) {
+        close(go_pipe[1]);  // EOF: the child ends without running the command
+        close(err_pipe[0]);
+        while (waitpid(o.pid, &o.status, 0) < 0 && errno == EINTR) {
+        }
+        restore_signals();
+        throw;
+    }
+    ssize_t sent = write(go_pipe[1], "g", 1);
+    (void)sent;
+    close(go_pipe[1]);
     int child_error[2] = {0, 0};
     ssize_t got = read(err_pipe[0], child_error, sizeof child_error);
     close(err_pipe[0]);
     wait_with_timeout(o.pid, options.timeout, o.status, o.timed_out);
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGQUIT, &old_quit, nullptr);
+    restore_signals();
     if (got == sizeof child_error)
-        throw_exec_failure(child_error, program, creds);
+        throw_exec_failure(child_error, program, creds, cwd);
     return o;
 }
 
-// The core of the killed command, where core_pattern put it; "" (and a line saying why and
-// what to check) when there is none.
-std::string find_the_core(const Outcome& o, const CorePattern& pattern, const std::string& dir,
-                          const std::string& program, const std::string& base, int uid, int gid) {
+// The kernel writes no file core when RLIMIT_CORE is 0; the child raises its soft limit to
+// the hard one, which only root can raise.
+void check_core_limit() {
+    struct rlimit rl;
+    if (geteuid() != 0 && getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_max == 0)
+        throw tk::UserError(
+            "the hard RLIMIT_CORE is 0 here (ulimit -Hc), so the kernel would write no core: "
+            "run crashlab from a shell whose hard core limit is higher (as root: "
+            "`prlimit --core=unlimited --pid $$`)");
+}
+
+// Where the kernel may write the command's core: the name core_pattern gives, with the
+// process's name (%e, the crashing thread's comm, which the command may have changed: an
+// exec, a thread's name) and executable (%E) left open; find_new_core tells the core by
+// the pid it holds.
+std::string file_core_glob(const CorePattern& pattern, const std::string& cwd, int pid, int uid,
+                           int gid, int signo) {
+    return expand_core_pattern(pattern, cwd, pid, uid, gid, signo, "*", "*");
+}
+
+// The core the kernel wrote for the command, moved out of where core_pattern put it into
+// DIR/core (never replacing a file); "" (and a line saying why and what to check) when
+// there is none.
+std::string take_file_core(const Outcome& o, const CorePattern& pattern, const std::string& cwd,
+                           const std::string& dir, int uid, int gid, time_t started,
+                           KeptFiles& kept) {
     int signo = WTERMSIG(o.status);
-    std::string expanded =
-        expand_core_pattern(pattern, dir, o.pid, uid, gid, signo, base.substr(0, 15), program);
-    std::string core = WCOREDUMP(o.status) ? find_core(expanded) : std::string();
-    if (!core.empty())
+    std::string expanded = file_core_glob(pattern, cwd, o.pid, uid, gid, signo);
+    std::string found =
+        WCOREDUMP(o.status) ? find_new_core(expanded, kept, o.pid, started) : std::string();
+    if (!found.empty()) {
+        std::string core = dir + "/core";
+        move_no_replace(found, core);
+        kept.restore();
         return core;
+    }
+    kept.restore();
     if (!WCOREDUMP(o.status))
         std::cerr << "crashlab: the kernel wrote no core for pid " << o.pid << " ("
                   << signal_name(signo) << (signo == SIGKILL ? " never dumps core" : "")
@@ -415,6 +496,39 @@ std::string find_the_core(const Outcome& o, const CorePattern& pattern, const st
                   << " (core_pattern '" << pattern.raw
                   << "'): look there, or set `sudo sysctl kernel.core_pattern=core`\n";
     return "";
+}
+
+// The core of the command from the store of crashlab's collector, copied into DIR.
+std::string take_collector_core(const Outcome& o, const std::string& dir, time_t started,
+                                const Credentials& creds) {
+    std::string store = read_store_config(installed_config(), false).store;
+    StoredRun stored = core_from_collector(store, o.pid, started);
+    if (stored.core.empty()) {
+        std::cerr << "crashlab: " << stored.why_none << "\n";
+        return "";
+    }
+    std::string core = dir + "/core.zst";
+    copy_private(stored.core, core, creds.uid, creds.gid);
+    std::cerr << "crashlab: the core went to crashlab's collector (crashlab install): crash "
+              << stored.id << " in its store (`crashlab show " << stored.id << "`), copied here\n";
+    return core;
+}
+
+// The core of the command as systemd-coredump stored it, copied into DIR.
+std::string take_systemd_core(const Outcome& o, const std::string& dir, int uid,
+                              const Credentials& creds) {
+    std::string why_none;
+    std::string stored = core_from_systemd_coredump(o.pid, uid, why_none);
+    if (stored.empty()) {
+        std::cerr << "crashlab: " << why_none << "\n";
+        return "";
+    }
+    std::string ext = stored.substr(stored.rfind('.'));
+    std::string core =
+        dir + "/core" + (ext == ".zst" || ext == ".lz4" || ext == ".xz" ? ext : std::string());
+    copy_private(stored, core, creds.uid, creds.gid);
+    std::cerr << "crashlab: systemd-coredump stored the core as " << stored << ", copied here\n";
+    return core;
 }
 
 // metadata.json: how the crash was produced, beside the core and its analysis.
@@ -459,18 +573,47 @@ int run_command(const RunOptions& options) {
     std::string program = resolve_program(options.command.front());
     Credentials creds = target_credentials(options.as_root);
     CorePattern pattern = read_core_pattern();
-    if (pattern.piped && pattern.handler != "crashlab")
-        std::cerr << "crashlab: note: core_pattern pipes cores to " << pattern.handler
-                  << "; crashlab cannot read them directly\n";
+    CoreRoute route = route_of(pattern);
+    if (route == CoreRoute::File)
+        check_core_limit();
+    if (route == CoreRoute::Collector)
+        std::cerr << "crashlab: core_pattern pipes cores to crashlab's collector: the core "
+                     "is taken from its store\n";
+    else if (route == CoreRoute::SystemdCoredump)
+        std::cerr << "crashlab: core_pattern pipes cores to systemd-coredump: the core is "
+                     "taken from what it stores (coredumpctl, /var/lib/systemd/coredump)\n";
+    else if (route == CoreRoute::OtherProgram)
+        std::cerr << "crashlab: core_pattern pipes cores to " << pattern.handler
+                  << ": crashlab cannot take the core from it\n";
 
     char cwd_buf[4096];
     std::string cwd = getcwd(cwd_buf, sizeof cwd_buf) ? cwd_buf : ".";
     time_t started = time(nullptr);
     std::string base = program.substr(program.rfind('/') + 1);
     std::string dir = make_crash_dir(options, cwd, base, started, creds);
-    Outcome o = run_in(dir, program, options, creds);
+    const int uid = creds.uid >= 0 ? creds.uid : int(getuid());
+    const int gid = creds.gid >= 0 ? creds.gid : int(getgid());
+
+    // A file core replaces a file of its name: the ones there are kept until it is moved.
+    KeptFiles kept;
+    std::unique_ptr<KeptFiles> kept_now;
+    auto keep_files = [&](pid_t pid) {
+        if (route == CoreRoute::File)
+            kept_now =
+                std::make_unique<KeptFiles>(file_core_glob(pattern, cwd, pid, uid, gid, 0), dir);
+    };
+    bool core_in_cwd = route == CoreRoute::File && (pattern.raw.empty() || pattern.raw[0] != '/');
+    Outcome o;
+    try {
+        o = run_command_process(program, options, creds, core_in_cwd, cwd, keep_files);
+    } catch (...) {
+        kept_now.reset();
+        rmdir(dir.c_str());
+        throw;
+    }
 
     if (WIFEXITED(o.status)) {
+        kept_now.reset();
         std::cerr << "crashlab: " << base << " exited with status " << WEXITSTATUS(o.status)
                   << " (no crash)\n";
         rmdir(dir.c_str());  // nothing to keep
@@ -479,15 +622,27 @@ int run_command(const RunOptions& options) {
     int signo = WTERMSIG(o.status);
     std::cerr << "crashlab: " << base << " (pid " << o.pid << ") killed by " << signal_name(signo)
               << (o.timed_out ? " sent after the --timeout" : "") << "\n";
-    if (pattern.piped) {
-        std::cerr << "crashlab: " << piped_core_advice(pattern, o.pid) << "\n";
+    std::string core;
+    switch (route) {
+        case CoreRoute::File:
+            core = take_file_core(o, pattern, cwd, dir, uid, gid, started,
+                                  kept_now ? *kept_now : kept);
+            break;
+        case CoreRoute::Collector:
+            core = take_collector_core(o, dir, started, creds);
+            break;
+        case CoreRoute::SystemdCoredump:
+            core = take_systemd_core(o, dir, uid, creds);
+            break;
+        case CoreRoute::OtherProgram:
+            std::cerr << "crashlab: " << piped_core_advice(pattern, o.pid) << "\n";
+            break;
+    }
+    kept_now.reset();
+    if (core.empty()) {
+        rmdir(dir.c_str());
         return 128 + signo;
     }
-    const int uid = creds.uid >= 0 ? creds.uid : int(getuid());
-    const int gid = creds.gid >= 0 ? creds.gid : int(getgid());
-    std::string core = find_the_core(o, pattern, dir, program, base, uid, gid);
-    if (core.empty())
-        return 128 + signo;
     chmod(core.c_str(), 0600);
 
     AnalyzeOptions ao = options.analyze;

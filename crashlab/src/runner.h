@@ -36,7 +36,8 @@ struct CorePattern {
 CorePattern read_core_pattern();
 
 // The path the kernel writes a core to for PATTERN (relative to CWD), for a process with
-// these attributes; "%t" (time) becomes "*" (the caller globs).
+// these attributes; "%t" (time) becomes "*" (the caller globs), and so does "%s" when
+// SIGNO is 0 (not known yet).
 std::string expand_core_pattern(const CorePattern& pattern, const std::string& cwd, int pid,
                                 int uid, int gid, int signo, const std::string& comm,
                                 const std::string& exe_path);

@@ -126,37 +126,95 @@ StoreConfig read_store_config(const std::string& path, bool secure) {
     return c;
 }
 
+nlohmann::json read_json_at(int dir, const std::string& name) {
+    tk::Fd fd(openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd)
+        return nullptr;
+    std::string text;
+    char buf[8192];
+    for (ssize_t n; (n = read(fd.get(), buf, sizeof buf)) > 0;)
+        text.append(buf, size_t(n));
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_object() ? j : nlohmann::json(nullptr);
+}
+
+namespace {
+
+std::vector<std::string> entries(int dir) {
+    std::vector<std::string> names;
+    int copy = dup(dir);
+    DIR* d = copy >= 0 ? fdopendir(copy) : nullptr;
+    if (!d) {
+        if (copy >= 0)
+            close(copy);
+        return names;
+    }
+    rewinddir(d);
+    while (dirent* e = readdir(d))
+        if (e->d_name[0] != '.')
+            names.emplace_back(e->d_name);
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// What the index records of a crash: where root reads it, these fields of the crash's
+// metadata are the index's (absent there: absent).
+constexpr const char* kIndexed[] = {
+    "executable",       "time",         "uid",       "gid",        "pid",
+    "dumpable",         "bucket",       "signature", "class",      "core",
+    "core_stored_size", "core_dropped", "repeats",   "last_repeat"};
+
+void oldest_first(std::vector<StoredCrash>& crashes) {
+    std::stable_sort(crashes.begin(), crashes.end(),
+                     [](const StoredCrash& a, const StoredCrash& b) {
+                         return crash_time(a.metadata) < crash_time(b.metadata);
+                     });
+}
+
+}  // namespace
+
+std::vector<StoredCrash> read_index(int index, const std::string& store) {
+    std::vector<StoredCrash> out;
+    for (const std::string& name : entries(index)) {
+        if (name.size() < 6 || name.compare(name.size() - 5, 5, ".json") != 0)
+            continue;
+        nlohmann::json record = read_json_at(index, name);
+        if (record.is_object()) {
+            std::string id = name.substr(0, name.size() - 5);
+            out.push_back({id, store + "/crashes/" + id, record});
+        }
+    }
+    oldest_first(out);
+    return out;
+}
+
 std::vector<StoredCrash> list_stored_crashes(const std::string& store) {
     std::vector<StoredCrash> out;
     std::string root = store + "/crashes";
-    DIR* d = opendir(root.c_str());
-    if (!d)
+    tk::Fd crashes(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!crashes)
         return out;
-    std::vector<std::string> ids;
-    while (dirent* e = readdir(d))
-        if (e->d_name[0] != '.')
-            ids.emplace_back(e->d_name);
-    closedir(d);
-    std::sort(ids.begin(), ids.end());
-    for (const std::string& id : ids) {
-        std::string dir = root + "/" + id;
-        // Another user's crash is not readable (0700): it is not listed.
-        tk::Fd fd(open((dir + "/metadata.json").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (!fd)
-            continue;
-        std::string text;
-        char buf[8192];
-        for (ssize_t n; (n = read(fd.get(), buf, sizeof buf)) > 0;)
-            text.append(buf, size_t(n));
-        try {
-            out.push_back({id, dir, nlohmann::json::parse(text)});
-        } catch (const nlohmann::json::exception&) {
-            // a crash being written: its metadata comes last, renamed into place
-        }
+    tk::Fd index(open((store + "/" + kIndexDir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    for (const std::string& id : entries(crashes.get())) {
+        // Another user's crash is not readable (0700): it is not listed. Its metadata comes
+        // last, renamed into place: a crash without it is being written.
+        tk::Fd dir(
+            openat(crashes.get(), id.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        nlohmann::json meta = dir ? read_json_at(dir.get(), "metadata.json") : nullptr;
+        nlohmann::json record = index ? read_json_at(index.get(), id + ".json") : nullptr;
+        if (record.is_object() && meta.is_object())
+            for (const char* key : kIndexed)  // root: what the index says counts
+                if (record.contains(key))
+                    meta[key] = record[key];
+                else
+                    meta.erase(key);
+        else if (record.is_object() && record.value("complete", false))
+            meta = record;  // root: the user removed the metadata
+        if (meta.is_object())
+            out.push_back({id, root + "/" + id, meta});
     }
-    std::stable_sort(out.begin(), out.end(), [](const StoredCrash& a, const StoredCrash& b) {
-        return crash_time(a.metadata) < crash_time(b.metadata);
-    });
+    oldest_first(out);
     return out;
 }
 

@@ -4,6 +4,10 @@
 //   STORE/                       root's, 0755: the collector refuses a store anyone else
 //                                could write to
 //     previous-core-pattern      what `install` replaced, for `uninstall`
+//     index/                     root's, 0700: what the collector counts by
+//       ID.json                  one crash's record (0600): executable, time, uid, bucket,
+//                                signature, class, core, core_stored_size, repeats,
+//                                last_repeat; the crashing user cannot change it
 //     crashes/                   root's, 0755
 //       YYYYmmddTHHMMSS-PID/     one crash: 0700, owned by the crashed process's user
 //                                (root's when the process was not dumpable by its owner)
@@ -44,16 +48,29 @@ StoreConfig read_store_config(const std::string& path, bool secure);
 // "2G", "512M", "100K", "123" -> bytes; throws tk::UserError on anything else.
 uint64_t parse_size(const std::string& text, const std::string& what);
 
-// One stored crash, as its metadata.json says.
+constexpr const char* kIndexDir = "index";
+
+// One stored crash, as its metadata.json says, and where the caller may read the store's
+// index (root), with the index's record over it: what the crash's user could have edited
+// does not count there.
 struct StoredCrash {
     std::string id;
     std::string dir;
     nlohmann::json metadata;
 };
 
-// The crashes whose metadata the caller may read, oldest first: root sees every crash, a
-// user that user's own.
+// NAME in DIR (an open directory) as JSON, never through a link; null when it is missing,
+// unreadable, or not a JSON object.
+nlohmann::json read_json_at(int dir, const std::string& name);
+
+// The crashes the caller may read, oldest first: root sees every crash, a user that user's
+// own.
 std::vector<StoredCrash> list_stored_crashes(const std::string& store);
+
+// The index's records (INDEX: the store's index directory, open), oldest first: what the
+// collector counts crash loops, cores per bucket and the total by. Crashes stored before
+// the index existed have no record and are not counted.
+std::vector<StoredCrash> read_index(int index, const std::string& store);
 
 // The crashes grouped into buckets, the most recent bucket first: bucket, signature,
 // class, count, cores, first and last seen, the commands.

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -188,15 +189,28 @@ TEST_F(Collector, StoresARealCrashForItsOwner) {
     EXPECT_EQ(shown["class"], "null-read");
     EXPECT_EQ(shown["stored"]["id"], m["id"]);
 
-    // crashlab run, with the collector installed, says where the crash went.
-    Result r =
-        run({CRASHLAB_BIN, "run", "-q", "--dir", dir_ + "/run", "--", VICTIM_O0, "null-read"});
+    // crashlab run, with the collector installed, takes the core from the store: its
+    // crash directory gets the store's core.zst and the analysis of it.
+    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", dir_ + "/run", "--json", dir_ + "/run.json",
+                    "--", VICTIM_O0, "null-read"});
     EXPECT_EQ(r.code, 128 + 11);
-    EXPECT_NE(r.err.find("the core went to crashlab's collector (crashlab install): its "
-                         "analysis is `crashlab show last`"),
+    EXPECT_NE(r.err.find("core_pattern pipes cores to crashlab's collector: the core is taken "
+                         "from its store"),
               std::string::npos)
         << r.err;
-    EXPECT_EQ(r.err.find("cannot read them directly"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("in its store (`crashlab show "), std::string::npos) << r.err;
+    std::vector<std::string> copied = glob(dir_ + "/run/*/core.zst");
+    ASSERT_EQ(copied.size(), 1u) << r.err;
+    EXPECT_EQ(stat_of(copied[0]).mode, 0600u);
+    EXPECT_EQ(core_magic(copied[0]),
+              "\x7f"
+              "ELFcore");
+    nlohmann::json ran = load_json(dir_ + "/run.json");
+    EXPECT_EQ(ran["class"], "null-read");
+    EXPECT_EQ(ran["bucket"], m["bucket"]) << "the same bug as nobody's crash";
+    std::vector<std::string> stored = wait_for_crashes(2);
+    EXPECT_EQ(stored.size(), 2u);
+    EXPECT_EQ(glob(crash_cwd() + "/*").size(), 0u) << "nothing left in the working directory";
 
     // uninstall puts the pattern back.
     Result un = run({CRASHLAB_BIN, "uninstall"});
@@ -252,6 +266,57 @@ TEST_F(Collector, ACrashLoopKeepsACount) {
     EXPECT_EQ(glob(store_ + "/crashes/*").size(), 2u);
 }
 
+// The crash-loop count is the index's, root's: a user who rewrites the metadata of their
+// own crashes (another program, long ago, a thousand repeats, another bucket) neither resets
+// the count, so that a new crash of the loop would be stored, nor inflates root's view.
+TEST_F(Collector, AUsersEditsDoNotMoveTheCrashLoopCount) {
+    write_config("max_crashes_per_minute = 2\n");
+    install();
+    harness::ReachableCopy victim(VICTIM_O0);
+    const std::vector<std::string> as_nobody = {"setpriv", "--reuid=65534", "--regid=65534",
+                                                "--clear-groups"};
+    auto crash = [&] {
+        std::vector<std::string> argv = as_nobody;
+        argv.insert(argv.end(), {victim.path(), "abort"});
+        EXPECT_FALSE(run(argv).exited);
+    };
+    crash();
+    wait_for_crashes(1);
+    crash();
+    std::vector<std::string> crashes = wait_for_crashes(2);
+    ASSERT_EQ(crashes.size(), 2u);
+    for (const std::string& c : crashes) {  // Debian's python3: nobody may run it
+        std::vector<std::string> argv = as_nobody;
+        argv.insert(argv.end(), {"/usr/bin/python3", "-c",
+                                 "import json, os, sys\np = sys.argv[1]\nm = json.load(open(p))\n"
+                                 "m.update(executable='/elsewhere', time='2000-01-01T00:00:00Z', "
+                                 "repeats=1000, bucket='0123456789abcdef')\nos.unlink(p)\n"
+                                 "json.dump(m, open(p, 'w'))",
+                                 c + "/metadata.json"});
+        Result edit = run(argv);
+        ASSERT_EQ(edit.code, 0) << edit.err;
+    }
+    EXPECT_EQ(ls_as("65534")["buckets"][0]["count"], 2002) << "nobody's view is nobody's files";
+    crash();
+    nlohmann::json b;
+    for (int i = 0; i < 100; i++) {
+        nlohmann::json all = ls_as("");
+        ASSERT_EQ(all["buckets"].size(), 1u) << all.dump();
+        b = all["buckets"][0];
+        if (b["count"] == 3)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(b["count"], 3) << b.dump();
+    EXPECT_EQ(b["class"], "abort");
+    EXPECT_NE(b["bucket"], "0123456789abcdef");
+    EXPECT_EQ(glob(store_ + "/crashes/*").size(), 2u) << "the third crash is a repeat";
+    EXPECT_EQ(stat_of(store_ + "/index").mode, 0700u);
+    EXPECT_EQ(stat_of(store_ + "/index").uid, 0u);
+    for (const std::string& c : crashes)
+        EXPECT_EQ(stat_of(store_ + "/index/" + c.substr(c.rfind('/') + 1) + ".json").mode, 0600u);
+}
+
 // systemd-coredump, Debian's, as the core_pattern handler catches a real crash; its
 // zstd core, the same core recompressed with xz and lz4, and `--coredumpctl PID` (when
 // its journal is there to find it) give the bucket `crashlab run` gives.
@@ -286,8 +351,15 @@ TEST_F(Collector, ReadsTheCoresSystemdCoredumpKeeps) {
     std::vector<std::string> before = glob("/var/lib/systemd/coredump/core.crashlab-victim.*");
     write_line(kPatternFile,
                std::string("|") + handler + " %P %u %g %s %t 9223372036854775808 %h %d");
-    Result crash = run({VICTIM_O0, "null-read"});
-    EXPECT_FALSE(crash.exited);
+    // crashlab run takes the core from what systemd-coredump stored.
+    Result crash = run({CRASHLAB_BIN, "run", "-q", "--dir", rundir + "/via", "--json",
+                        rundir + "/via.json", "--", VICTIM_O0, "null-read"});
+    EXPECT_EQ(crash.code, 128 + 11) << crash.err;
+    EXPECT_NE(crash.err.find("core_pattern pipes cores to systemd-coredump: the core is taken"),
+              std::string::npos)
+        << crash.err;
+    EXPECT_EQ(load_json(rundir + "/via.json")["bucket"], bucket) << crash.err;
+    EXPECT_EQ(glob(rundir + "/via/*/core.zst").size(), 1u) << crash.err;
     std::vector<std::string> cores;
     for (int i = 0; i < 300 && cores.empty(); i++) {
         for (const std::string& f : glob("/var/lib/systemd/coredump/core.crashlab-victim.*.zst"))
@@ -338,6 +410,48 @@ TEST_F(Collector, ReadsTheCoresSystemdCoredumpKeeps) {
     }
     unlink(zst.c_str());
     remove_tree(rundir);
+}
+
+// core_pattern a plain name: `crashlab run` keeps its working directory (a relative path
+// among the command's arguments works), moves the core the kernel wrote there into the
+// crash directory (here on another file system: a copy), and a file of the core's name that
+// was there before (the kernel unlinks it to write the core) is put back byte for byte, the
+// same inode.
+TEST_F(Collector, RunMovesAFileCoreOutAndKeepsWhatWasThere) {
+    write_line(kPatternFile, "core.%e");
+    std::string work = dir_ + "/work";
+    ASSERT_EQ(mkdir(work.c_str(), 0755), 0);
+    harness::ReachableCopy victim(VICTIM_O0);
+    // The kernel names the core after the comm: the program's name, cut at 15 bytes.
+    std::string earlier = work + "/core." + victim.path().substr(victim.path().rfind('/') + 1, 15);
+    const std::string earlier_bytes = "an earlier core, not crashlab's to touch\n";
+    std::ofstream(earlier) << earlier_bytes;
+    struct stat before {};
+    ASSERT_EQ(stat(earlier.c_str(), &before), 0);
+    std::ofstream(work + "/kind") << "null-write\n";
+    char shm[] = "/dev/shm/clt-XXXXXX";
+    ASSERT_NE(mkdtemp(shm), nullptr);
+    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", std::string(shm), "--json", "a.json", "--",
+                    "sh", "-c", "exec " + victim.path() + " $(cat kind)"},
+                   {}, work);
+    EXPECT_EQ(r.code, 128 + 11) << r.err;
+    std::vector<std::string> cores = glob(std::string(shm) + "/*/core");
+    EXPECT_EQ(cores.size(), 1u) << r.err;
+    EXPECT_EQ(load_json(work + "/a.json")["class"], "null-write") << "the command read ./kind";
+    nlohmann::json m = load_json(glob(std::string(shm) + "/*/metadata.json").at(0));
+    EXPECT_EQ(m["cwd"], work);
+    struct stat after {};
+    ASSERT_EQ(stat(earlier.c_str(), &after), 0);
+    EXPECT_EQ(read_file(earlier), earlier_bytes);
+    EXPECT_EQ(after.st_ino, before.st_ino);
+    EXPECT_EQ(after.st_nlink, 1u) << "no second name left behind";
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(work))
+        left.push_back(e.path().filename());
+    std::sort(left.begin(), left.end());
+    EXPECT_EQ(left,
+              (std::vector<std::string>{"a.json", earlier.substr(earlier.rfind('/') + 1), "kind"}));
+    remove_tree(shm);
 }
 
 TEST_F(Collector, RefusesToTakeOverSystemdCoredump) {

@@ -18,8 +18,34 @@ extern char** environ;
 
 namespace crashlab_test {
 
+namespace {
+
+// This test process's working directory for `crashlab run`: the kernel writes a core to the
+// crashing process's working directory, under a name (core_pattern "core") that the tests
+// ctest runs side by side would share. Anyone may write cores there (sticky, like /tmp):
+// the sudo tests run victims as nobody. Removed at exit when empty.
+struct CrashCwd {
+    std::string path;
+    CrashCwd() {
+        path = std::string(CRASHLAB_TEST_WORK) + "/cwd-" + std::to_string(getpid());
+        std::filesystem::create_directories(path);
+        chmod(path.c_str(), 01777);
+    }
+    ~CrashCwd() { rmdir(path.c_str()); }
+};
+
+}  // namespace
+
+const std::string& crash_cwd() {
+    static CrashCwd dir;
+    return dir.path;
+}
+
 Result run(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-           const std::string& cwd) {
+           const std::string& given_cwd) {
+    bool crashlab_run =
+        given_cwd.empty() && argv.size() > 1 && argv[0] == CRASHLAB_BIN && argv[1] == "run";
+    const std::string& cwd = crashlab_run ? crash_cwd() : given_cwd;
     int out_pipe[2], err_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
         return {};

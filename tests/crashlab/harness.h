@@ -16,9 +16,14 @@ struct Result {
     std::string out, err;
 };
 
-// Runs ARGV (no shell), with EXTRA_ENV ("NAME=value") added, in CWD ("" = ours).
+// Runs ARGV (no shell), with EXTRA_ENV ("NAME=value") added, in CWD ("" = ours; for
+// `CRASHLAB_BIN run`, crash_cwd()).
 Result run(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {},
            const std::string& cwd = "");
+
+// The working directory of this test process's `crashlab run`s, its own: the kernel's core
+// name is the same for every test run side by side.
+const std::string& crash_cwd();
 
 // An empty directory CRASHLAB_TEST_WORK/NAME (removed and recreated).
 std::string fresh_dir(const std::string& name);

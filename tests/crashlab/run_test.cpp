@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 
 #include <gtest/gtest.h>
 
@@ -165,6 +167,112 @@ TEST(Run, UnderSudoAProgramTheUserCannotReachIsOneClearLine) {
     EXPECT_EQ(r.err, "crashlab: user nobody cannot reach " + copy.path() + ": " + copy.dir() +
                          " (mode 0700, owner root) is closed to it: put the program where that "
                          "user can reach it, or keep root for it with --as-root\n");
+    remove_tree(dir);
+}
+
+// The command runs in crashlab's working directory: a relative path among its arguments
+// works. Where core_pattern is a name relative to that directory ("core" here), the kernel
+// unlinks a file of that name to write the core: the file that was there is kept and put
+// back, byte for byte and the same inode, and the new core is moved into the crash
+// directory, nothing left behind.
+TEST(Run, KeepsTheWorkingDirectoryAndAFileCalledCore) {
+    std::string pattern = read_file("/proc/sys/kernel/core_pattern");
+    if (pattern.empty() || pattern[0] == '|' || pattern[0] == '/')
+        GTEST_SKIP() << "core_pattern is not a relative name: " << pattern;
+    std::string dir = fresh_dir("run-cwd");
+    // Every name the kernel could give this crash's core, taken by an earlier file.
+    const std::string earlier = "an earlier core, not crashlab's to touch\n";
+    std::string name = pattern.substr(0, pattern.find('%'));
+    while (!name.empty() && (name.back() == '\n' || name.back() == '.'))
+        name.pop_back();
+    std::ofstream(dir + "/" + name) << earlier;
+    struct stat before {};
+    ASSERT_EQ(stat((dir + "/" + name).c_str(), &before), 0);
+    std::ofstream(dir + "/kind") << "null-read\n";
+    Result r = run({CRASHLAB_BIN, "run", "-q", "--dir", "crashes", "--json", "a.json", "--", "sh",
+                    "-c", std::string("exec ") + VICTIM_O0 + " $(cat kind)"},
+                   {}, dir);
+    ASSERT_TRUE(r.exited);
+    EXPECT_EQ(r.code, 128 + 11) << r.err;
+    EXPECT_EQ(load_json(dir + "/a.json")["class"], "null-read") << "the command read ./kind";
+    std::vector<std::string> runs = glob(dir + "/crashes/*");
+    ASSERT_EQ(runs.size(), 1u);
+    nlohmann::json m = load_json(runs[0] + "/metadata.json");
+    EXPECT_EQ(m["cwd"], dir);
+    EXPECT_EQ(m["core"], runs[0] + "/core");
+    EXPECT_EQ(mode_of(runs[0] + "/core"), 0600u);
+    nlohmann::json rep = load_json(runs[0] + "/report.json");
+    EXPECT_EQ(rep["process"]["pid"], m["pid"]) << "the core is this crash's";
+    struct stat after {};
+    ASSERT_EQ(stat((dir + "/" + name).c_str(), &after), 0);
+    EXPECT_EQ(read_file(dir + "/" + name), earlier);
+    EXPECT_EQ(after.st_ino, before.st_ino);
+    EXPECT_EQ(after.st_nlink, 1u) << "no second name left behind";
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        left.push_back(e.path().filename());
+    std::sort(left.begin(), left.end());
+    std::vector<std::string> expected = {"a.json", "crashes", "kind", name};
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(left, expected);
+    remove_tree(dir);
+}
+
+// A hard core limit of 0 lets the kernel write no core file, and only root may raise it:
+// one line, and the command does not run.
+TEST(Run, AHardCoreLimitOfZeroIsOneLine) {
+    std::string dir = fresh_dir("run-rlimit");
+    std::vector<std::string> argv = {"prlimit", "--core=0:0"};
+    std::unique_ptr<harness::ReachableCopy> crashlab;
+    if (geteuid() == 0) {  // root may raise it: the limit holds for a user
+        crashlab = std::make_unique<harness::ReachableCopy>(CRASHLAB_BIN);
+        argv.insert(argv.end(), {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 crashlab->path()});
+        chmod(dir.c_str(), 01777);
+    } else {
+        argv.push_back(CRASHLAB_BIN);
+    }
+    argv.insert(argv.end(),
+                {"run", "--dir", dir + "/crashes", "--", "/bin/sh", "-c", "touch " + dir + "/ran"});
+    Result r = run(argv, {}, dir);
+    ASSERT_TRUE(r.exited);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("the hard RLIMIT_CORE is 0 here"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(glob(dir + "/*").empty()) << "nothing ran, nothing made";
+    remove_tree(dir);
+}
+
+// Under sudo the command runs as the user in crashlab's working directory: where the core
+// would be written there and that user may not write it, one line before anything runs.
+TEST(Run, UnderSudoAWorkingDirectoryTheUserCannotWriteIsOneLine) {
+    if (geteuid() != 0) {
+        const char* ci = getenv("CI");
+        if (ci && std::string(ci) == "true")
+            FAIL() << "CI=true but not root: this test needs root (it pretends to be sudo)";
+        GTEST_SKIP() << "needs root (it pretends to be sudo)";
+    }
+    std::string pattern = read_file("/proc/sys/kernel/core_pattern");
+    if (pattern.empty() || pattern[0] == '|' || pattern[0] == '/')
+        GTEST_SKIP() << "core_pattern is not a relative name: " << pattern;
+    struct passwd* nobody = getpwnam("nobody");
+    ASSERT_NE(nobody, nullptr);
+    std::string dir = fresh_dir("run-sudo-cwd");
+    chmod(dir.c_str(), 0755);
+    harness::ReachableCopy victim(VICTIM_O0);
+    Result r = run(
+        {CRASHLAB_BIN, "run", "-q", "--dir", dir + "/crashes", "--", victim.path(), "null-read"},
+        {"SUDO_UID=" + std::to_string(nobody->pw_uid),
+         "SUDO_GID=" + std::to_string(nobody->pw_gid)},
+        dir);
+    ASSERT_TRUE(r.exited);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(
+        r.err.find("crashlab: the working directory " + dir + " is not writable by user nobody"),
+        std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(glob(dir + "/crashes/*").empty()) << "no crash directory left";
     remove_tree(dir);
 }
 
