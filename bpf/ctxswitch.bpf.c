@@ -147,6 +147,7 @@ static __noinline int add_stack_time(struct cs_task_state *s, __u64 delta)
     if (!s)
         return 0;
     k.pid = s->stats.pid;
+    k.execs = s->sleep.execs;
     k.user_stack = s->sleep.user_stack;
     k.kernel_stack = s->sleep.kernel_stack;
     if (s->sleep.woken) {
@@ -431,6 +432,14 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
     if (bpf_map_update_elem(&live, &cs->stats.tid, &cs->stats.pid, BPF_ANY))
         count(CS_C_DROP_LIVE);
     count(CS_C_FORKS);
+    /* --stacks: a new thread runs the image its process runs now */
+    if (capture_stacks && cs->stats.tid != cs->stats.pid) {
+        __u32 ptid = TASK_READ(btf, parent, pid);
+        struct cs_task_state *ps = state_of(btf, parent, ptid);
+
+        if (ps)
+            cs->sleep.execs = ps->sleep.execs;
+    }
     /* --stacks: a new process's mappings are read at once (a copy of its parent's) */
     if (capture_stacks && cs->stats.tid == cs->stats.pid &&
         !emit_process_event(PE_FORK, cs->stats.pid, cs->stats.tid, TASK_READ(btf, parent, tgid), 0))
@@ -461,6 +470,7 @@ static __always_inline int on_exec(bool btf)
     if (!s || stop_recording)
         return 0;
     s->announced = 0;
+    s->sleep.execs++;
     if (!report_exec(id >> 32, (__u32)id))
         count(CS_C_DROP_EVENTS);
     return 0;

@@ -103,6 +103,7 @@ struct cs_stack_key {
     __s32 waker_kernel_stack;
     __u32 waker_pid;              /* 0: an interrupt, or no wakeup seen */
     char waker_comm[CS_COMM_LEN]; /* "" when no wakeup was seen */
+    __u32 execs; /* the sleeper's execs while traced: which image the user stack is of */
 };
 
 struct cs_stack_value {
@@ -117,6 +118,8 @@ struct cs_sleep_stacks {
     __u32 waker_pid;
     __u32 woken; /* the waker fields are set */
     char waker_comm[CS_COMM_LEN];
+    __u32 execs; /* execs of its process while traced (a new thread inherits the count) */
+    __u32 _pad;
 };
 
 /* Everything the kernel side keeps per traced task (task-local storage). */

@@ -25,9 +25,9 @@ TEST="$TEST debuginfod"
 TEST="$TEST prometheus prometheus-node-exporter"
 # the format check (ctest's test `format`)
 LINT="clang-format"
-# (bpfcc-tools: bcc's offcputime-bpfcc, the off-CPU stacks peer people know; its kprobe on
-# finish_task_switch cannot attach on a kernel without CONFIG_KPROBES, which the benchmark
-# reports as a failed variant)
+# (bpfcc-tools: bcc's offcputime-bpfcc, the off-CPU stacks peer people know; it needs the
+# running kernel's headers and a kprobe on finish_task_switch, which the development kernel
+# lacks: the benchmark reports it as failed, with its message)
 PEERS="libbpf-tools bpftrace bpfcc-tools"
 
 want="$BUILD $RUN $TEST $LINT"

@@ -95,6 +95,11 @@ OffCpuStacks resolve_stacks(const RawStacks& raw, const std::map<uint32_t, std::
                             tk::SymbolizerCache& symbols, const tk::KernelSymbols* ksyms) {
     OffCpuStacks out;
     out.enabled = true;
+    // the mappings are those of the image a process runs last: a user stack taken before
+    // an exec (a launched command waiting to be let go) cannot be named with them
+    std::map<uint32_t, uint32_t> last_image;
+    for (const auto& row : raw.rows)
+        last_image[row.key.pid] = std::max(last_image[row.key.pid], row.key.execs);
     for (const auto& row : raw.rows) {
         const cs_stack_key& k = row.key;
         OffCpuStack e;
@@ -104,7 +109,10 @@ OffCpuStacks resolve_stacks(const RawStacks& raw, const std::map<uint32_t, std::
             e.comm = comm->second;
         e.off_cpu_ns = row.value.off_cpu_ns;
         e.count = row.value.count;
-        e.user = user_frames(symbols.of(pid_t(k.pid)), ips_of(raw, k.user_stack));
+        if (k.execs < last_image[k.pid] && ips_of(raw, k.user_stack))
+            e.user = {kBeforeExec};
+        else
+            e.user = user_frames(symbols.of(pid_t(k.pid)), ips_of(raw, k.user_stack));
         e.kernel = kernel_frames(ksyms, ips_of(raw, k.kernel_stack));
         e.woken = k.waker_comm[0] != 0;
         if (e.woken) {

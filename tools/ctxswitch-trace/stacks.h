@@ -61,6 +61,9 @@ std::string stacks_text(const OffCpuStacks& s, uint64_t off_cpu_total_ns, size_t
                         size_t max_frames);
 nlohmann::json stacks_json(const OffCpuStacks& s);
 
+// The user stack of a sleep before the process's last exec: its image's mappings are gone.
+inline const char* const kBeforeExec = "[before exec]";
+
 // The separator frame between the sleeper's stack and the waker's (as offwaketime has it).
 inline const char* const kWakerSeparator = "--";
 
