@@ -23,6 +23,7 @@
 #include "common.bpf.h"
 #include "ctxswitch.h"
 #include "timeline.bpf.h"
+#include "process_events.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -32,6 +33,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* set by user space between open and load */
 const volatile __u32 launcher_tgid = 0;          /* adopt children of this process (launch mode) */
 const volatile bool measure_switch_cost = false; /* sched_exit_tp is attached */
+const volatile bool capture_stacks = false;      /* --stacks: off-CPU time by stack and waker */
 
 TK_TASK_STATE(struct cs_task_state, CS_MAX_THREADS)
 
@@ -57,6 +59,22 @@ struct {
     __type(value, struct cs_cpu_state);
 } cpu_state SEC(".maps");
 
+/* --stacks (user space sizes both to 1 otherwise): the stacks, and the off-CPU time by
+ * sleeper stacks and waker (struct cs_stack_key) */
+struct {
+    __uint(type, BPF_MAP_TYPE_STACK_TRACE);
+    __uint(max_entries, CS_MAX_STACKS);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, CS_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, CS_MAX_STACK_ROWS);
+    __type(key, struct cs_stack_key);
+    __type(value, struct cs_stack_value);
+} offcpu_stacks SEC(".maps");
+
 /* woken_by_task_on_stack (common.bpf.h) learns it at the first traced wakeup */
 __u64 pt_regs_offset = 0;
 
@@ -74,6 +92,89 @@ static __always_inline __u32 switch_kind(bool btf, struct task_struct *prev,
     return prev_mm == next_mm ? CS_KIND_THREAD : CS_KIND_PROCESS;
 }
 
+/* A stack of current into `stacks` (FLAGS: BPF_F_USER_STACK or 0); -1 when it has none or
+ * it did not fit (counted). */
+static __always_inline __s32 stack_id(void *ctx, __u64 flags)
+{
+    long id = bpf_get_stackid(ctx, &stacks, flags);
+
+    /* -EFAULT: no stack to take (a kernel thread's user stack) */
+    if (id < 0 && id != -14)
+        count(CS_C_DROP_STACK_IDS);
+    return id < 0 ? -1 : (__s32)id;
+}
+
+/* --stacks, at a voluntary switch-out (current is the sleeper): where it went to sleep.
+ * The first time a thread is seen here, its process is reported to user space, which reads
+ * its mappings while it lives (to symbolize the stacks after it exited). */
+static __always_inline void note_sleep_stacks(void *ctx, struct cs_task_state *s)
+{
+    s->sleep.user_stack = stack_id(ctx, BPF_F_USER_STACK);
+    s->sleep.kernel_stack = stack_id(ctx, 0);
+    if (!s->announced) {
+        s->announced = 1;
+        if (!announce_process(bpf_get_current_task_btf(), s->stats.pid, s->stats.tid))
+            count(CS_C_DROP_EVENTS);
+    }
+}
+
+/* --stacks, at sched_waking of a traced task (current is the waker, or whoever an
+ * interrupt borrowed the context of): who woke it and from where. In an interrupt only
+ * the kernel stack means anything (it shows the interrupt's path: a timer, a device). */
+static __always_inline void note_waker_stacks(void *ctx, struct cs_task_state *s, __u32 tid)
+{
+    struct task_struct *cur = bpf_get_current_task_btf();
+
+    s->sleep.woken = 1;
+    s->sleep.waker_kernel_stack = stack_id(ctx, 0);
+    if (cur->pid != tid && in_task_context_of(cur)) {
+        s->sleep.waker_user_stack = stack_id(ctx, BPF_F_USER_STACK);
+        s->sleep.waker_pid = cur->tgid;
+        __builtin_memcpy(s->sleep.waker_comm, cur->comm, sizeof(s->sleep.waker_comm));
+    } else {
+        s->sleep.waker_user_stack = -1;
+        s->sleep.waker_pid = 0;
+        __builtin_memcpy(s->sleep.waker_comm, "[interrupt]", sizeof("[interrupt]"));
+    }
+}
+
+/* --stacks, at the switch-in of a task that slept DELTA ns: added under its stacks. */
+static __noinline int add_stack_time(struct cs_task_state *s, __u64 delta)
+{
+    struct cs_stack_key k = {};
+    struct cs_stack_value fresh = {}, *v;
+
+    if (!s)
+        return 0;
+    k.pid = s->stats.pid;
+    k.execs = s->sleep.execs;
+    k.user_stack = s->sleep.user_stack;
+    k.kernel_stack = s->sleep.kernel_stack;
+    if (s->sleep.woken) {
+        k.waker_user_stack = s->sleep.waker_user_stack;
+        k.waker_kernel_stack = s->sleep.waker_kernel_stack;
+        k.waker_pid = s->sleep.waker_pid;
+        __builtin_memcpy(k.waker_comm, s->sleep.waker_comm, sizeof(k.waker_comm));
+    } else {
+        k.waker_user_stack = -1;
+        k.waker_kernel_stack = -1;
+    }
+    s->sleep.woken = 0;
+    v = bpf_map_lookup_elem(&offcpu_stacks, &k);
+    if (!v) {
+        bpf_map_update_elem(&offcpu_stacks, &k, &fresh, BPF_NOEXIST);
+        v = bpf_map_lookup_elem(&offcpu_stacks, &k);
+        if (!v) {
+            count(CS_C_DROP_STACK_ROWS);
+            count_n(CS_C_DROP_STACK_NS, delta);
+            return 0;
+        }
+    }
+    __sync_fetch_and_add(&v->off_cpu_ns, delta);
+    __sync_fetch_and_add(&v->count, 1);
+    return 0;
+}
+
 /* The task died: keep its counters, forget its state. */
 static __always_inline void retire(bool btf, struct task_struct *t, __u32 tid,
                                    struct cs_task_state *s)
@@ -89,8 +190,9 @@ static __always_inline void retire(bool btf, struct task_struct *t, __u32 tid,
 }
 
 /* The traced task PREV leaves the CPU at NOW. */
-static __always_inline void switch_out(bool btf, struct cs_cpu_state *c, struct task_struct *prev,
-                                       __u32 prev_tid, struct cs_task_state *ps, bool preempt,
+static __always_inline void switch_out(void *ctx, bool btf, struct cs_cpu_state *c,
+                                       struct task_struct *prev, __u32 prev_tid,
+                                       struct cs_task_state *ps, bool preempt,
                                        unsigned int prev_state, __u64 now)
 {
     struct cs_totals *t;
@@ -118,6 +220,8 @@ static __always_inline void switch_out(bool btf, struct cs_cpu_state *c, struct 
     if (voluntary) {
         ps->stats.voluntary++;
         ps->off_ts = now;
+        if (capture_stacks)
+            note_sleep_stacks(ctx, ps);
     } else {
         ps->stats.involuntary++;
         ps->runnable_ts = now; /* still runnable: waits for a CPU from now */
@@ -150,6 +254,8 @@ static __always_inline void switch_in(bool btf, struct cs_cpu_state *c, struct t
         ns->stats.off_cpu_ns += delta;
         ns->stats.off_cpu_count++;
         ns->off_ts = 0;
+        if (capture_stacks)
+            add_stack_time(ns, delta);
     }
     if (ns->runnable_ts) {
         delta = now - ns->runnable_ts;
@@ -168,7 +274,7 @@ static __always_inline void switch_in(bool btf, struct cs_cpu_state *c, struct t
     }
 }
 
-static __always_inline int on_switch(bool btf, bool preempt, struct task_struct *prev,
+static __always_inline int on_switch(void *ctx, bool btf, bool preempt, struct task_struct *prev,
                                      struct task_struct *next, unsigned int prev_state)
 {
     __u32 zero = 0;
@@ -209,7 +315,7 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
     kind = switch_kind(btf, prev, next);
 
     if (ps)
-        switch_out(btf, c, prev, prev_tid, ps, preempt, prev_state, now);
+        switch_out(ctx, btf, c, prev, prev_tid, ps, preempt, prev_state, now);
     if (ns)
         switch_in(btf, c, next, ns, kind, now);
     if (timeline)
@@ -258,7 +364,7 @@ static __always_inline bool woken_by_cur(struct cs_cpu_state *c)
     return woken_by_task_on_stack(c->cur_stack, &pt_regs_offset);
 }
 
-static __always_inline int on_waking(bool btf, struct task_struct *p)
+static __always_inline int on_waking(void *ctx, bool btf, struct task_struct *p)
 {
     __u32 tid = TASK_READ(btf, p, pid), zero = 0;
     struct cs_task_state *s = state_of(btf, p, tid);
@@ -272,6 +378,10 @@ static __always_inline int on_waking(bool btf, struct task_struct *p)
     s->waker_tid = 0;
     if (timeline)
         timeline_wakeup(btf, TL_WAKING, p, s->runnable_ts);
+    /* (not only while off_ts is set: the wakeup of a task still on its way out of the CPU
+     * in another CPU's __schedule() comes before its sched_switch) */
+    if (capture_stacks)
+        note_waker_stacks(ctx, s, tid);
     /* a traced waker: the task running on this CPU, if it is traced, not the wakee itself,
      * and this is not an interrupt that merely borrowed its context */
     c = bpf_map_lookup_elem(&cpu_state, &zero);
@@ -322,6 +432,18 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
     if (bpf_map_update_elem(&live, &cs->stats.tid, &cs->stats.pid, BPF_ANY))
         count(CS_C_DROP_LIVE);
     count(CS_C_FORKS);
+    /* --stacks: a new thread runs the image its process runs now */
+    if (capture_stacks && cs->stats.tid != cs->stats.pid) {
+        __u32 ptid = TASK_READ(btf, parent, pid);
+        struct cs_task_state *ps = state_of(btf, parent, ptid);
+
+        if (ps)
+            cs->sleep.execs = ps->sleep.execs;
+    }
+    /* --stacks: a new process's mappings are read at once (a copy of its parent's) */
+    if (capture_stacks && cs->stats.tid == cs->stats.pid &&
+        !emit_process_event(PE_FORK, cs->stats.pid, cs->stats.tid, TASK_READ(btf, parent, tgid), 0))
+        count(CS_C_DROP_EVENTS);
     return 0;
 }
 
@@ -335,6 +457,22 @@ static __always_inline int on_exit(bool btf, struct task_struct *p)
         if (timeline)
             timeline_task_event(btf, TL_EXIT, p, bpf_ktime_get_ns());
     }
+    return 0;
+}
+
+/* --stacks only: the image changed; its mappings are read again now and when it next
+ * sleeps (the dynamic loader has mapped the libraries by then). Runs in the exec'ing task. */
+static __always_inline int on_exec(bool btf)
+{
+    struct cs_task_state *s = state_of_current(btf);
+    __u64 id = bpf_get_current_pid_tgid();
+
+    if (!s || stop_recording)
+        return 0;
+    s->announced = 0;
+    s->sleep.execs++;
+    if (!report_exec(id >> 32, (__u32)id))
+        count(CS_C_DROP_EVENTS);
     return 0;
 }
 
@@ -388,14 +526,14 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next,
              unsigned int prev_state)
 {
-    return on_switch(true, preempt, prev, next, prev_state);
+    return on_switch(ctx, true, preempt, prev, next, prev_state);
 }
 
 SEC("tp_btf/sched_exit_tp")
 int BPF_PROG(schedule_exit_btf, bool is_switch) { return on_schedule_exit(is_switch); }
 
 SEC("tp_btf/sched_waking")
-int BPF_PROG(waking_btf, struct task_struct *p) { return on_waking(true, p); }
+int BPF_PROG(waking_btf, struct task_struct *p) { return on_waking(ctx, true, p); }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(wakeup_new_btf, struct task_struct *p) { return on_wakeup_new(true, p); }
@@ -412,6 +550,9 @@ int BPF_PROG(exit_btf, struct task_struct *p) { return on_exit(true, p); }
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(migrate_btf, struct task_struct *p, int dest_cpu) { return on_migrate(true, p); }
 
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf) { return on_exec(true); }
+
 SEC("tp_btf/task_rename")
 int BPF_PROG(rename_btf, struct task_struct *t, const char *comm)
 {
@@ -424,14 +565,14 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next,
              unsigned int prev_state)
 {
-    return on_switch(false, preempt, prev, next, prev_state);
+    return on_switch(ctx, false, preempt, prev, next, prev_state);
 }
 
 SEC("raw_tp/sched_exit_tp")
 int BPF_PROG(schedule_exit_raw, bool is_switch) { return on_schedule_exit(is_switch); }
 
 SEC("raw_tp/sched_waking")
-int BPF_PROG(waking_raw, struct task_struct *p) { return on_waking(false, p); }
+int BPF_PROG(waking_raw, struct task_struct *p) { return on_waking(ctx, false, p); }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(wakeup_new_raw, struct task_struct *p) { return on_wakeup_new(false, p); }
@@ -447,6 +588,9 @@ int BPF_PROG(exit_raw, struct task_struct *p) { return on_exit(false, p); }
 
 SEC("raw_tp/sched_migrate_task")
 int BPF_PROG(migrate_raw, struct task_struct *p, int dest_cpu) { return on_migrate(false, p); }
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_raw) { return on_exec(false); }
 
 SEC("raw_tp/task_rename")
 int BPF_PROG(rename_raw, struct task_struct *t, const char *comm)

@@ -10,7 +10,10 @@
 #include "hist.h"
 
 #define CS_COMM_LEN 16
-#define CS_MAX_THREADS 65536 /* exited-thread records and live-thread index */
+#define CS_MAX_THREADS 65536    /* exited-thread records and live-thread index */
+#define CS_MAX_STACKS 16384     /* --stacks: distinct stacks kept (user and kernel) */
+#define CS_STACK_DEPTH 127      /* frames kept per stack (the kernel's most) */
+#define CS_MAX_STACK_ROWS 16384 /* --stacks: (process, sleeper stacks, waker) rows */
 
 /*
  * What ran on the CPU together with the traced task, for splitting switch cost and
@@ -57,6 +60,11 @@ enum cs_counter {
     CS_C_DROP_STORAGE, /* task state could not be created (out of memory, map full) */
     CS_C_DROP_EXITED,  /* exited thread's record did not fit in `exited` */
     CS_C_DROP_LIVE,    /* live-thread index `live` full */
+    /* --stacks */
+    CS_C_DROP_STACK_IDS,  /* a stack not kept: the stack map full (or a hash collision) */
+    CS_C_DROP_STACK_ROWS, /* an off-CPU period not added: `offcpu_stacks` full */
+    CS_C_DROP_STACK_NS,   /* ... its off-CPU time, in ns */
+    CS_C_DROP_EVENTS,     /* a process not reported to user space: `events` ring full */
     CS_COUNTERS,
 };
 
@@ -81,6 +89,39 @@ struct cs_thread_stats {
     __u64 user_switches; /* calls of the --user-switch function (a uprobe) */
 };
 
+/*
+ * --stacks: off-CPU time by the sleeper's stacks and its waker's (offcputime joined to
+ * offwaketime). Stack ids index the `stacks` map; -1: none (a kernel thread has no user
+ * stack; a waker in interrupt context none either) or not kept (counted in
+ * CS_C_DROP_STACK_IDS).
+ */
+struct cs_stack_key {
+    __u32 pid; /* the sleeper's process */
+    __s32 user_stack;
+    __s32 kernel_stack;
+    __s32 waker_user_stack;
+    __s32 waker_kernel_stack;
+    __u32 waker_pid;              /* 0: an interrupt, or no wakeup seen */
+    char waker_comm[CS_COMM_LEN]; /* "" when no wakeup was seen */
+    __u32 execs; /* the sleeper's execs while traced: which image the user stack is of */
+};
+
+struct cs_stack_value {
+    __u64 off_cpu_ns;
+    __u64 count; /* off-CPU periods */
+};
+
+/* What a sleeping task keeps for --stacks until it runs again. */
+struct cs_sleep_stacks {
+    __s32 user_stack, kernel_stack;             /* at its switch-out */
+    __s32 waker_user_stack, waker_kernel_stack; /* at the sched_waking that woke it */
+    __u32 waker_pid;
+    __u32 woken; /* the waker fields are set */
+    char waker_comm[CS_COMM_LEN];
+    __u32 execs; /* execs of its process while traced (a new thread inherits the count) */
+    __u32 _pad;
+};
+
 /* Everything the kernel side keeps per traced task (task-local storage). */
 struct cs_task_state {
     __u64 on_ts;       /* switched in at; 0 while off the CPU */
@@ -88,9 +129,10 @@ struct cs_task_state {
     __u64 runnable_ts; /* woken or preempted at; 0 unless waiting for a CPU */
     __u32 waker_tid;   /* traced task that woke it (0: woken by someone untraced) */
     __u32 waker_pid;
-    __u32 follow; /* trace what it forks and clones */
-    __u32 _pad;
+    __u32 follow;    /* trace what it forks and clones */
+    __u32 announced; /* --stacks: its process was reported to user space (process_events.h) */
     struct cs_thread_stats stats;
+    struct cs_sleep_stacks sleep; /* --stacks */
 };
 
 /*

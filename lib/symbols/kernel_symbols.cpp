@@ -84,4 +84,11 @@ std::string KernelSymbols::function(uint64_t address) const {
     return s ? s->name : "";
 }
 
+bool KernelSymbols::is_tracing_machinery(const std::string& function) {
+    for (const char* prefix : {"bpf_", "__bpf", "__traceiter", "trace_contention", "perf_"})
+        if (function.rfind(prefix, 0) == 0)
+            return true;
+    return false;
+}
+
 }  // namespace tk

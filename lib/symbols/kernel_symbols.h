@@ -23,6 +23,11 @@ class KernelSymbols {
     // The function name alone ("" when unknown).
     std::string function(uint64_t address) const;
 
+    // Whether FUNCTION (a name from function()) belongs to the tracing machinery that ran a
+    // BPF program (bpf_*, __traceiter_*, perf_* ...): a kernel stack taken by a probe opens
+    // with those frames, which say nothing of the code traced.
+    static bool is_tracing_machinery(const std::string& function);
+
   private:
     struct Sym {
         uint64_t address;

@@ -132,3 +132,45 @@ TEST(CtxswitchReport, RusageCrossCheckLine) {
         text_report(s, {}).find("getrusage counts 330 switches (300 + 30); traced 330 (+0.00%)"),
         std::string::npos);
 }
+
+// --stacks: the folded form puts the sleeper outermost first, then "--", then the waker
+// innermost first and its name; the report shows the share of the off-CPU total.
+TEST(CtxswitchStacks, FoldedLineJoinsSleeperAndWaker) {
+    ctxswitch::OffCpuStacks s;
+    s.enabled = true;
+    ctxswitch::OffCpuStack e;
+    e.pid = 42;
+    e.comm = "app";
+    e.off_cpu_ns = 1500;
+    e.count = 3;
+    e.user = {"read", "reader", "main"};
+    e.kernel = {"__schedule", "schedule", "pipe_read"};
+    e.woken = true;
+    e.waker_pid = 42;
+    e.waker_comm = "writer";
+    e.waker_kernel = {"try_to_wake_up", "pipe_write"};
+    e.waker_user = {"write", "produce"};
+    ctxswitch::OffCpuStack irq;
+    irq.pid = 42;
+    irq.comm = "app";
+    irq.off_cpu_ns = 500;
+    irq.count = 1;
+    irq.kernel = {"__schedule"};
+    irq.woken = true;
+    irq.waker_comm = "[interrupt]";
+    irq.waker_kernel = {"hrtimer_wakeup"};
+    s.entries = {e, irq};
+    s.off_cpu_ns = 2000;
+    s.count = 4;
+    EXPECT_EQ(ctxswitch::folded_stacks(s),
+              "app;__schedule;--;hrtimer_wakeup;[interrupt] 500\n"
+              "app;main;reader;read;pipe_read;schedule;__schedule;--;try_to_wake_up;pipe_write;"
+              "write;produce;writer 1500\n");
+    std::string text = ctxswitch::stacks_text(s, 4000, 10, 12);
+    EXPECT_NE(text.find("(50.0% of the off-CPU time above)"), std::string::npos) << text;
+    EXPECT_NE(text.find("woken by writer (pid 42)"), std::string::npos) << text;
+    EXPECT_NE(text.find("woken from an interrupt"), std::string::npos) << text;
+    auto j = ctxswitch::stacks_json(s);
+    EXPECT_EQ(j["stacks"][0]["waker"]["user_stack"][1], "produce");
+    EXPECT_EQ(j["stacks"][1]["waker"]["pid"], 0);
+}

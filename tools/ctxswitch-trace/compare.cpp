@@ -89,7 +89,7 @@ TracedRun traced_run(const std::vector<std::string>& command, const std::string&
     opts.command.push_back("--json");
     opts.command.push_back(out);
     tk::TraceSession session("ctxswitch-trace", opts);
-    Tracer tracer(opts);
+    Tracer tracer(opts, false);
     if (!user_switch_function.empty())
         tracer.count_user_switches(user_switch_binary, user_switch_function);
     session.launch("/dev/null");

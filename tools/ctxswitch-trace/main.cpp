@@ -6,12 +6,16 @@
 //   sudo ctxswitch-trace -p 1234 -d 10
 //   sudo ctxswitch-trace --json out.json -- ./workload
 //   sudo ctxswitch-trace --perfetto run.pftrace ./workload   (open it in ui.perfetto.dev)
+//   sudo ctxswitch-trace --stacks --flamegraph offcpu.svg ./workload
+#include <optional>
 #include <string>
 #include <utility>
 
 #include <CLI/CLI.hpp>
 
 #include "compare.h"
+#include "kernel_symbols.h"
+#include "output.h"
 #include "report.h"
 #include "run_tracer.h"
 #include "trace_session.h"
@@ -34,6 +38,18 @@ std::pair<std::string, double> count_user_switches(ctxswitch::Tracer& tracer,
     return {f.binary + ":" + f.function, cost};
 }
 
+// What the flame graph's subtitle says was traced.
+std::string command_line(const tk::TraceOptions& opts) {
+    if (opts.tid)
+        return "thread " + std::to_string(opts.tid);
+    if (opts.pid)
+        return "process " + std::to_string(opts.pid);
+    std::string line;
+    for (const auto& a : opts.command)
+        line += (line.empty() ? "" : " ") + a;
+    return line;
+}
+
 int trace_main(int argc, char** argv) {
     CLI::App app{
         "Context switches of a workload: counts, in-kernel switch cost, wakeup-to-run,\n"
@@ -49,15 +65,34 @@ int trace_main(int argc, char** argv) {
            "count calls of this user-level switch function (a uprobe: about a microsecond per "
            "call), e.g. coro_switch, swapcontext, /path/lib.so:name")
         ->type_name("FUNCTION");
+    bool stacks = false;
+    std::string folded, flamegraph;
+    app.add_flag("--stacks", stacks,
+                 "off-CPU time by the sleeper's user and kernel stack and the stack of what woke "
+                 "it (offcputime joined to offwaketime), symbolized");
+    app.add_option("--folded", folded,
+                   "write the stacks weighted by off-CPU time (ns) as folded stacks: sleeper "
+                   "frames, then '--', then the waker's frames and name (flamegraph.pl, "
+                   "inferno, speedscope); implies --stacks")
+        ->type_name("FILE");
+    app.add_option("--flamegraph", flamegraph,
+                   "write an interactive flame graph (SVG: click to zoom, Ctrl-F to search) of "
+                   "off-CPU time by sleeper stack and waker stack; implies --stacks")
+        ->type_name("FILE.svg");
     if (!tk::parse_trace_command_line(app, argc, argv, opts))
         return 0;  // --help printed
+    stacks = stacks || !folded.empty() || !flamegraph.empty();
     // a kernel thread switches like any task (kworkers, ksoftirqd): -p/-t of one is traced
     if (!tk::check_tracing("ctxswitch-trace", opts, ctxswitch::Tracer::tracepoints(),
                            tk::KernelThreads::Traced))
         return 0;  // --features printed
+    tk::check_writable(folded, "--folded");
+    tk::check_writable(flamegraph, "--flamegraph");
 
     tk::TraceSession session("ctxswitch-trace", opts);
-    ctxswitch::Tracer tracer(opts);
+    ctxswitch::Tracer tracer(opts, stacks);
+    tk::SymbolizerCache symbols(tracer.maps());
+    std::optional<tk::KernelSymbols> ksyms;
     std::pair<std::string, double> user_switches;
     if (!user_switch.empty())
         user_switches = count_user_switches(tracer, opts, user_switch);
@@ -71,13 +106,29 @@ int trace_main(int argc, char** argv) {
         snap.uprobe_cost_ns = user_switches.second;
         return snap;
     };
+    report.build = [&](ctxswitch::Snapshot&& snap) {
+        if (stacks) {
+            if (!ksyms)
+                ksyms = tk::KernelSymbols::load();
+            std::map<uint32_t, std::string> comms;
+            for (const auto& t : snap.threads)
+                if (!comms.count(t.stats.pid) || t.stats.tid == t.stats.pid)
+                    comms[t.stats.pid] = t.comm;
+            snap.stacks = ctxswitch::resolve_stacks(snap.raw_stacks, comms, symbols, &*ksyms);
+        }
+        return std::move(snap);
+    };
     report.text = [&](const ctxswitch::Snapshot& snap) {
         return ctxswitch::text_report(snap, ropts);
     };
     report.json = ctxswitch::json_report;
-    report.finish = [](ctxswitch::Snapshot& snap, tk::TraceSession& s) {
+    report.finish = [&](ctxswitch::Snapshot& snap, tk::TraceSession& s) {
         if (snap.workload_status)
             snap.workload_rusage = s.workload()->rusage();
+        if (!folded.empty())
+            tk::write_output(folded, ctxswitch::folded_stacks(snap.stacks));
+        if (!flamegraph.empty())
+            tk::write_output(flamegraph, ctxswitch::flame_graph(snap.stacks, command_line(opts)));
     };
     return tk::run_tracer(session, tracer, report);
 }

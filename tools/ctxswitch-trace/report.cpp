@@ -161,10 +161,20 @@ void render_histograms(std::ostringstream& out, const Snapshot& s, const ReportO
 void render_dropped(std::ostringstream& out, const Snapshot& s) {
     uint64_t dropped =
         s.counter(CS_C_DROP_STORAGE) + s.counter(CS_C_DROP_EXITED) + s.counter(CS_C_DROP_LIVE);
+    if (s.stacks.enabled)
+        dropped += s.counter(CS_C_DROP_STACK_IDS) + s.counter(CS_C_DROP_STACK_ROWS) +
+                   s.counter(CS_C_DROP_EVENTS);
     out << tk::strprintf("dropped: %" PRIu64 " (task state %" PRIu64
-                         ", exited-thread records %" PRIu64 ", live-thread index %" PRIu64 ")",
+                         ", exited-thread records %" PRIu64 ", live-thread index %" PRIu64,
                          dropped, s.counter(CS_C_DROP_STORAGE), s.counter(CS_C_DROP_EXITED),
                          s.counter(CS_C_DROP_LIVE));
+    if (s.stacks.enabled)
+        out << tk::strprintf(
+            ", stacks not kept %" PRIu64 ", off-CPU periods without a stack row %" PRIu64
+            " (%s), processes not reported %" PRIu64,
+            s.counter(CS_C_DROP_STACK_IDS), s.counter(CS_C_DROP_STACK_ROWS),
+            format_ns(double(s.counter(CS_C_DROP_STACK_NS))).c_str(), s.counter(CS_C_DROP_EVENTS));
+    out << ")";
     if (s.switch_cost_measured)
         out << tk::strprintf("; switch cost unmatched (first runs of new tasks): %" PRIu64,
                              s.counter(CS_C_COST_UNMATCHED));
@@ -183,6 +193,11 @@ std::string text_report(const Snapshot& s, const ReportOptions& opts) {
     render_processes(out, procs);
     render_threads(out, s, opts);
     render_histograms(out, s, opts);
+    if (s.stacks.enabled)
+        out << stacks_text(s.stacks, s.hist(CS_H_OFF_CPU).sum(),
+                           opts.verbose ? s.stacks.entries.size() : opts.top_stacks,
+                           opts.verbose ? 127 : 12)
+            << "\n";
     render_dropped(out, s);
     out << tk::probe_notes(s, opts.verbose);
     return out.str();
@@ -243,6 +258,13 @@ nlohmann::json json_report(const Snapshot& s) {
         {"exited_threads", s.counter(CS_C_DROP_EXITED)},
         {"live_index", s.counter(CS_C_DROP_LIVE)},
     };
+    if (s.stacks.enabled) {
+        j["dropped"]["stack_ids"] = s.counter(CS_C_DROP_STACK_IDS);
+        j["dropped"]["stack_rows"] = s.counter(CS_C_DROP_STACK_ROWS);
+        j["dropped"]["stack_rows_off_cpu_ns"] = s.counter(CS_C_DROP_STACK_NS);
+        j["dropped"]["process_events"] = s.counter(CS_C_DROP_EVENTS);
+        j["offcpu_stacks"] = stacks_json(s.stacks);
+    }
     j["switch_cost_unmatched"] = s.counter(CS_C_COST_UNMATCHED);
     if (!s.user_switch_function.empty())
         j["user_switches"] = {{"function", s.user_switch_function},

@@ -12,6 +12,7 @@ namespace ctxswitch {
 struct ReportOptions {
     int verbose = 0;
     size_t max_threads = 20;  // rows in the per-thread table (all with -v)
+    size_t top_stacks = 10;   // --stacks entries shown (all with -v)
 };
 
 // The one line at the top comparing same-process and cross-process handoff latency.

@@ -15,6 +15,7 @@
 #include "ctxswitch.h"
 #include "histogram.h"
 #include "run_report.h"
+#include "stacks.h"
 
 namespace ctxswitch {
 
@@ -40,6 +41,9 @@ struct Snapshot : tk::RunInfo {  // probe_mode: "tp_btf" or "raw_tp"
     std::string user_switch_function;  // "BINARY:FUNCTION", "" when not asked for
     double uprobe_cost_ns = 0;
     std::optional<struct rusage> workload_rusage;  // wait4() of the launched command
+    // --stacks: the rows as read, then (once the report is built) symbolized
+    RawStacks raw_stacks;
+    OffCpuStacks stacks;  // stacks.enabled: --stacks was given
 
     uint64_t counter(cs_counter c) const { return counters[c]; }
     const tk::Histogram& hist(int id) const { return hists[size_t(id)]; }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "bpf_maps.h"
@@ -15,6 +16,7 @@
 #include "ctxswitch.skel.h"
 #include "errors.h"
 #include "kernel_features.h"
+#include "maps_watcher.h"
 #include "timeline_recorder.h"
 #include "proc.h"
 #include "uprobe.h"
@@ -33,6 +35,7 @@ struct ProbePair {
     struct bpf_program* raw;
     bool essential;
     bool timeline_only = false;  // only the timeline mode (--perfetto) needs it
+    bool stacks_only = false;    // only --stacks needs it
 };
 
 std::vector<ProbePair> probe_pairs(ctxswitch_bpf* s) {
@@ -45,6 +48,7 @@ std::vector<ProbePair> probe_pairs(ctxswitch_bpf* s) {
         {"sched_process_exit", s->progs.exit_btf, s->progs.exit_raw, false},
         {"sched_migrate_task", s->progs.migrate_btf, s->progs.migrate_raw, false},
         {"task_rename", s->progs.rename_btf, s->progs.rename_raw, false, true},
+        {"sched_process_exec", s->progs.exec_btf, s->progs.exec_raw, false, false, true},
     };
 }
 
@@ -67,8 +71,9 @@ struct Tracer::Impl {
 
 const std::vector<std::string>& Tracer::tracepoints() {
     static const std::vector<std::string> list = {
-        "sched_switch",       "sched_exit_tp",      "sched_waking",       "sched_wakeup_new",
-        "sched_process_fork", "sched_process_exit", "sched_migrate_task", "task_rename"};
+        "sched_switch",       "sched_exit_tp",      "sched_waking",
+        "sched_wakeup_new",   "sched_process_fork", "sched_process_exit",
+        "sched_migrate_task", "task_rename",        "sched_process_exec"};
     return list;
 }
 
@@ -76,8 +81,10 @@ uint32_t Tracer::default_max_threads() {
     return CS_MAX_THREADS;
 }
 
-Tracer::Tracer(const tk::TraceOptions& opts)
-    : impl_(std::make_unique<Impl>()), threads_kept_(opts.threads_kept(CS_MAX_THREADS)) {
+Tracer::Tracer(const tk::TraceOptions& opts, bool stacks)
+    : impl_(std::make_unique<Impl>()),
+      stacks_(stacks),
+      threads_kept_(opts.threads_kept(CS_MAX_THREADS)) {
     const auto& f = tk::KernelFeatures::get();
     tk::capture_libbpf_messages(opts.verbose > 1);
     if (opts.verbose)
@@ -103,7 +110,7 @@ Tracer::Tracer(const tk::TraceOptions& opts)
         std::vector<std::string> missing;
         bool exit_tp = false;
         for (auto& p : probe_pairs(s)) {
-            if (p.timeline_only && !opts.timeline()) {
+            if ((p.timeline_only && !opts.timeline()) || (p.stacks_only && !stacks)) {
                 bpf_program__set_autoload(p.btf, false);
                 bpf_program__set_autoload(p.raw, false);
                 continue;
@@ -129,6 +136,14 @@ Tracer::Tracer(const tk::TraceOptions& opts)
         s->rodata->launcher_tgid = opts.launching() ? uint32_t(getpid()) : 0;
         s->rodata->measure_switch_cost = exit_tp;
         s->rodata->timeline = opts.timeline();
+        s->rodata->capture_stacks = stacks;
+        if (!stacks) {
+            // the default report keeps none of it
+            bpf_map__set_max_entries(s->maps.stacks, 1);
+            bpf_map__set_max_entries(s->maps.offcpu_stacks, 1);
+            bpf_map__set_max_entries(s->maps.procs, 1);
+            bpf_map__set_max_entries(s->maps.events, uint32_t(getpagesize()));
+        }
         tk::size_timeline_ring(s->maps.timeline_ring, opts);
         tk::size_thread_records(s->maps.live, s->maps.exited, s->maps.task_state_hash, btf,
                                 threads_kept_);
@@ -160,6 +175,8 @@ Tracer::Tracer(const tk::TraceOptions& opts)
             if (!ps.attached && p.essential)
                 throw UserError("cannot attach to sched_switch: " + ps.error);
         }
+        if (stacks)
+            watcher_ = std::make_unique<tk::MapsWatcher>(bpf_map__fd(s->maps.events), maps_);
         return;
     }
 }
@@ -167,11 +184,16 @@ Tracer::Tracer(const tk::TraceOptions& opts)
 Tracer::~Tracer() = default;
 
 size_t Tracer::trace_process(pid_t pid) {
-    return impl_->tasks().trace_process<cs_task_state>(pid);
+    size_t threads = impl_->tasks().trace_process<cs_task_state>(pid);
+    if (stacks_)
+        maps_.capture(pid);
+    return threads;
 }
 
 void Tracer::trace_thread(pid_t tid) {
     impl_->tasks().trace_thread<cs_task_state>(tid);
+    if (stacks_)
+        maps_.capture(tk::tgid_of(tid).value_or(tid));
 }
 
 void Tracer::count_user_switches(const std::string& binary, const std::string& function) {
@@ -248,9 +270,41 @@ Snapshot Tracer::snapshot() {
         rows[tid] = row;
     });
     snap.threads = tk::threads_with_exited(bpf_map__fd(s->maps.exited), std::move(rows));
+    if (stacks_)
+        read_stacks(snap.raw_stacks);
     if (impl_->stats)
         snap.program_stats = impl_->skel->program_stats();
     return snap;
+}
+
+void Tracer::read_stacks(RawStacks& out) {
+    auto* s = impl_->skel->get();
+    watcher_->drain();  // the processes reported so far have their mappings read
+    std::set<int32_t> ids;
+    tk::for_each_entry<
+        cs_stack_key, cs_stack_value>(bpf_map__fd(s->maps.offcpu_stacks), [&](const cs_stack_key& k,
+                                                                              const cs_stack_value&
+                                                                                  v) {
+        out.rows.push_back(StackRow{k, v});
+        for (int32_t id : {k.user_stack, k.kernel_stack, k.waker_user_stack, k.waker_kernel_stack})
+            ids.insert(id);
+    });
+    int fd = bpf_map__fd(s->maps.stacks);
+    std::vector<uint64_t> ips(CS_STACK_DEPTH);
+    for (int32_t id : ids) {
+        if (id < 0)
+            continue;
+        std::fill(ips.begin(), ips.end(), 0);
+        uint32_t key = uint32_t(id);
+        if (bpf_map_lookup_elem(fd, &key, ips.data()) != 0)
+            continue;
+        auto& frames = out.ips[id];
+        for (uint64_t ip : ips) {
+            if (!ip)
+                break;
+            frames.push_back(ip);
+        }
+    }
 }
 
 tk::TimelineMaps Tracer::timeline() {

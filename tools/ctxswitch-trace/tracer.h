@@ -9,11 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "process_maps.h"
 #include "snapshot.h"
 #include "run_tracer.h"
 #include "trace_session.h"
 
 struct ctxswitch_bpf;
+
+namespace tk {
+class MapsWatcher;
+}
 
 namespace ctxswitch {
 
@@ -26,8 +31,10 @@ class Tracer : public tk::Probes {
 
     // Opens, configures, loads and attaches. In launch mode (opts.launching()) every
     // child of this process is traced from its fork on. Throws tk::UserError when the
-    // kernel cannot give what is essential (sched_switch).
-    explicit Tracer(const tk::TraceOptions& opts);
+    // kernel cannot give what is essential (sched_switch). STACKS (--stacks): off-CPU time
+    // by sleeper and waker stacks, with the mappings of every traced process captured while
+    // it lives.
+    Tracer(const tk::TraceOptions& opts, bool stacks);
     ~Tracer() override;
 
     // -p: every thread of pid, following what they fork (returns how many threads were
@@ -57,17 +64,24 @@ class Tracer : public tk::Probes {
     // --perfetto: the ring of the timeline mode.
     tk::TimelineMaps timeline() override;
 
+    // --stacks: the mappings captured so far (for the symbolizers).
+    tk::ProcessMaps& maps() { return maps_; }
+
     const std::string& mode() const { return mode_; }
     bool switch_cost_measured() const { return switch_cost_; }
     const std::vector<std::string>& warnings() const { return warnings_; }
 
   private:
+    void read_stacks(RawStacks& out);
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::string mode_;
     bool switch_cost_ = false;
-    uint32_t threads_kept_;         // --max-threads
-    std::string user_switch_name_;  // --user-switch's function, once attached
+    bool stacks_ = false;
+    tk::ProcessMaps maps_;
+    std::unique_ptr<tk::MapsWatcher> watcher_;  // --stacks only
+    uint32_t threads_kept_;                     // --max-threads
+    std::string user_switch_name_;              // --user-switch's function, once attached
     std::vector<std::string> warnings_;
 };
 

@@ -20,10 +20,6 @@ namespace {
 
 using LockId = std::pair<uint32_t, uint64_t>;  // (pid, address)
 
-bool starts_with(const std::string& s, const char* p) {
-    return s.rfind(p, 0) == 0;
-}
-
 std::vector<Frame> user_frames(tk::Symbolizer* sym, const std::vector<uint64_t>& ips) {
     std::vector<Frame> out;
     for (size_t i = 0; i < ips.size(); i++) {
@@ -65,10 +61,7 @@ std::vector<Frame> kernel_frames(const tk::KernelSymbols* ksyms, const std::vect
     }
     // the tracing machinery that ran the probe comes first: drop it
     auto machinery = [&](const Frame& f) {
-        std::string fn = ksyms ? ksyms->function(f.address) : "";
-        return starts_with(fn, "bpf_") || starts_with(fn, "__bpf") ||
-               starts_with(fn, "__traceiter") || starts_with(fn, "trace_contention") ||
-               starts_with(fn, "perf_");
+        return ksyms && tk::KernelSymbols::is_tracing_machinery(ksyms->function(f.address));
     };
     size_t skip = 0;
     while (skip < out.size() && machinery(out[skip]))
