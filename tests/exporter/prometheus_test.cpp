@@ -376,7 +376,9 @@ TEST(Exporter, PrometheusNamesTheContendedMutexAsLockwaitTraceDoes) {
     ASSERT_TRUE(lock) << trace["locks"].dump(1).substr(0, 3000);
     double blocked = double((*lock)["blocked"].get<uint64_t>());
     double blocked_s = double((*lock)["blocked_ns_total"].get<uint64_t>()) / 1e9;
-    ASSERT_GT(blocked, 100) << "the workload hardly contended";
+    // (a blocked wait needs a holder preempted inside its critical section: about 100 a
+    // run here, 96 in one run of the full suite; the comparison below needs a few)
+    ASSERT_GE(blocked, 20) << "the workload hardly contended";
 
     // the exporter's own exposition, then Prometheus once it has scraped the same numbers
     std::string sel = "cgroup=\"" + cgroup.label() + "\",comm=\"contention\"";
