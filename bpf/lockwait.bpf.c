@@ -33,6 +33,7 @@
 #include "common.bpf.h"
 #include "lockwait.h"
 #include "timeline.bpf.h"
+#include "process_events.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -122,19 +123,6 @@ struct {
     __type(value, struct lw_held);
 } held SEC(".maps");
 
-/* processes already reported to user space (tgid -> 1) */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, LW_MAX_THREADS);
-    __type(key, __u32);
-    __type(value, __u32);
-} procs SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 64 * 1024);
-} events SEC(".maps");
-
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, LW_HISTS);
@@ -222,33 +210,17 @@ static __always_inline struct lw_task_state *current_state(void)
 
 static __always_inline void emit(__u32 type, __u32 pid, __u32 tid, __u32 ppid, __u64 addr)
 {
-    struct process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-    if (!e) {
+    if (!emit_process_event(type, pid, tid, ppid, addr))
         count(LW_C_DROP_EVENTS);
-        return;
-    }
-    e->type = type;
-    e->pid = pid;
-    e->tid = tid;
-    e->ppid = ppid;
-    e->_pad = 0;
-    e->addr = addr;
-    bpf_ringbuf_submit(e, 0);
 }
 
 /* First futex call of a thread: report its process once, so user space reads its
  * mappings while it lives (to name the locks and symbolize stacks later). */
 static __always_inline void announce(struct lw_task_state *s)
 {
-    __u32 tgid = s->stats.pid, one = 1, ppid;
-
     s->announced = 1;
-    if (bpf_map_lookup_elem(&procs, &tgid))
-        return;
-    bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
-    ppid = BPF_CORE_READ(bpf_get_current_task_btf(), real_parent, tgid);
-    emit(PE_PROCESS, tgid, s->stats.tid, ppid, 0);
+    if (!announce_process(bpf_get_current_task_btf(), s->stats.pid, s->stats.tid))
+        count(LW_C_DROP_EVENTS);
 }
 
 static __always_inline __u64 user_stack_pointer(void)

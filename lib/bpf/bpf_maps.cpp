@@ -1,5 +1,7 @@
 #include "bpf_maps.h"
 
+#include <algorithm>
+
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
@@ -111,6 +113,27 @@ size_t TaskStateMaps::live_count() const {
     size_t n = 0;
     for_each_key<uint32_t>(live_, [&](uint32_t) { n++; });
     return n;
+}
+
+std::map<int32_t, std::vector<uint64_t>> read_stack_traces(int fd, const std::set<int32_t>& ids,
+                                                           size_t depth) {
+    std::map<int32_t, std::vector<uint64_t>> out;
+    std::vector<uint64_t> ips(depth);
+    for (int32_t id : ids) {
+        if (id < 0)
+            continue;
+        std::fill(ips.begin(), ips.end(), 0);
+        uint32_t key = uint32_t(id);
+        if (bpf_map_lookup_elem(fd, &key, ips.data()) != 0)
+            continue;
+        auto& frames = out[id];
+        for (uint64_t ip : ips) {
+            if (!ip)
+                break;
+            frames.push_back(ip);
+        }
+    }
+    return out;
 }
 
 }  // namespace tk

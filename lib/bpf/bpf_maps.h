@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <set>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -64,6 +65,11 @@ std::array<uint64_t, N> sum_per_cpu_counters(int fd) {
             sum[i] += cpu.c[i];
     return sum;
 }
+
+// The stacks of a BPF_MAP_TYPE_STACK_TRACE map (fd) that IDS name (negative ids: none),
+// DEPTH addresses deep, innermost frame first, without the zero padding.
+std::map<int32_t, std::vector<uint64_t>> read_stack_traces(int fd, const std::set<int32_t>& ids,
+                                                           size_t depth);
 
 // The maps in which a tracer's BPF side keeps per-task state: task-local storage for the
 // tp_btf programs (from user space its key is a pidfd of the task), a tid-keyed hash for

@@ -205,6 +205,17 @@ uint64_t since_epoch_ns(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+std::string traced_what(const TraceOptions& opts) {
+    if (opts.tid)
+        return "thread " + std::to_string(opts.tid);
+    if (opts.pid)
+        return "process " + std::to_string(opts.pid);
+    std::string line;
+    for (const auto& a : opts.command)
+        line += (line.empty() ? "" : " ") + a;
+    return line.empty() ? "system-wide" : line;
+}
+
 uint64_t monotonic_ns() {
     return since_epoch_ns(std::chrono::steady_clock::now());
 }

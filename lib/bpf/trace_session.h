@@ -82,6 +82,10 @@ bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions
 // "TOOL: message" on stderr and a non-zero exit status.
 int run_tool(const std::string& tool, const std::function<int()>& body);
 
+// What a run traced, in a few words (a flame graph's subtitle): "thread N", "process N",
+// the command line, or "system-wide".
+std::string traced_what(const TraceOptions& opts);
+
 // Now on bpf_ktime_get_ns()'s clock: CLOCK_MONOTONIC, which steady_clock reads on Linux.
 uint64_t monotonic_ns();
 

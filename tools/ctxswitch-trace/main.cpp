@@ -38,18 +38,6 @@ std::pair<std::string, double> count_user_switches(ctxswitch::Tracer& tracer,
     return {f.binary + ":" + f.function, cost};
 }
 
-// What the flame graph's subtitle says was traced.
-std::string command_line(const tk::TraceOptions& opts) {
-    if (opts.tid)
-        return "thread " + std::to_string(opts.tid);
-    if (opts.pid)
-        return "process " + std::to_string(opts.pid);
-    std::string line;
-    for (const auto& a : opts.command)
-        line += (line.empty() ? "" : " ") + a;
-    return line;
-}
-
 int trace_main(int argc, char** argv) {
     CLI::App app{
         "Context switches of a workload: counts, in-kernel switch cost, wakeup-to-run,\n"
@@ -128,7 +116,8 @@ int trace_main(int argc, char** argv) {
         if (!folded.empty())
             tk::write_output(folded, ctxswitch::folded_stacks(snap.stacks));
         if (!flamegraph.empty())
-            tk::write_output(flamegraph, ctxswitch::flame_graph(snap.stacks, command_line(opts)));
+            tk::write_output(flamegraph,
+                             ctxswitch::flame_graph(snap.stacks, tk::traced_what(opts)));
     };
     return tk::run_tracer(session, tracer, report);
 }

@@ -289,22 +289,7 @@ void Tracer::read_stacks(RawStacks& out) {
         for (int32_t id : {k.user_stack, k.kernel_stack, k.waker_user_stack, k.waker_kernel_stack})
             ids.insert(id);
     });
-    int fd = bpf_map__fd(s->maps.stacks);
-    std::vector<uint64_t> ips(CS_STACK_DEPTH);
-    for (int32_t id : ids) {
-        if (id < 0)
-            continue;
-        std::fill(ips.begin(), ips.end(), 0);
-        uint32_t key = uint32_t(id);
-        if (bpf_map_lookup_elem(fd, &key, ips.data()) != 0)
-            continue;
-        auto& frames = out.ips[id];
-        for (uint64_t ip : ips) {
-            if (!ip)
-                break;
-            frames.push_back(ip);
-        }
-    }
+    out.ips = tk::read_stack_traces(bpf_map__fd(s->maps.stacks), ids, CS_STACK_DEPTH);
 }
 
 tk::TimelineMaps Tracer::timeline() {

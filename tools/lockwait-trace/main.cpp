@@ -28,18 +28,6 @@ struct ToolOptions {
     size_t top = 10;
 };
 
-// What the flame graph's subtitle says was traced.
-std::string command_line(const tk::TraceOptions& opts) {
-    if (opts.tid)
-        return "thread " + std::to_string(opts.tid);
-    if (opts.pid)
-        return "process " + std::to_string(opts.pid);
-    std::string line;
-    for (const auto& a : opts.command)
-        line += (line.empty() ? "" : " ") + a;
-    return line.empty() ? "system-wide" : line;
-}
-
 int trace_main(int argc, char** argv) {
     CLI::App app{
         "Futex and lock waits of a workload, attributed to the lock, the waiter and the waker:\n"
@@ -134,7 +122,7 @@ int trace_main(int argc, char** argv) {
         if (!tool.folded.empty())
             tk::write_output(tool.folded, lockwait::folded_stacks(r));
         if (!tool.flamegraph.empty())
-            tk::write_output(tool.flamegraph, lockwait::flame_graph(r, command_line(opts)));
+            tk::write_output(tool.flamegraph, lockwait::flame_graph(r, tk::traced_what(opts)));
     };
     report.timeline_names = [](const lockwait::Report& r) {
         tk::TimelineNames names;

@@ -344,26 +344,6 @@ void read_stack_rows(lockwait_bpf* s, const Features& features, Snapshot& snap,
             });
 }
 
-// The stacks STACK_IDS names, innermost frame first.
-void read_stacks(lockwait_bpf* s, const std::set<int32_t>& stack_ids, Snapshot& snap) {
-    int fd = bpf_map__fd(s->maps.stacks);
-    std::vector<uint64_t> ips(LW_STACK_DEPTH);
-    for (int32_t id : stack_ids) {
-        if (id < 0)
-            continue;
-        std::fill(ips.begin(), ips.end(), 0);
-        uint32_t key = uint32_t(id);
-        if (bpf_map_lookup_elem(fd, &key, ips.data()) != 0)
-            continue;
-        auto& out = snap.stacks[id];
-        for (uint64_t ip : ips) {
-            if (!ip)
-                break;
-            out.push_back(ip);
-        }
-    }
-}
-
 // --uprobes: each pthread object's row, its CPUs' copies added up.
 void read_user_locks(lockwait_bpf* s, size_t ncpu, Snapshot& snap) {
     int fd = bpf_map__fd(s->maps.ulocks);
@@ -452,7 +432,7 @@ Snapshot Tracer::snapshot() {
                                                  });
     std::set<int32_t> stack_ids;
     read_stack_rows(s, features_, snap, stack_ids);
-    read_stacks(s, stack_ids, snap);
+    snap.stacks = tk::read_stack_traces(bpf_map__fd(s->maps.stacks), stack_ids, LW_STACK_DEPTH);
     if (features_.uprobes)
         read_user_locks(s, size_t(impl_->ncpu), snap);
     read_threads_and_locks(snap);
