@@ -167,7 +167,6 @@ int BPF_PROG(exec_raw)
 
     if (!s)
         return 0;
-    bpf_map_delete_elem(&procs, &tgid);
     s->announced = 0;
     if (s->stats.tid != tid) {
         /* a thread other than the leader exec'd: it took the process's pid as its tid */
@@ -175,7 +174,8 @@ int BPF_PROG(exec_raw)
         s->stats.tid = tid;
         bpf_map_update_elem(&live, &tid, &tgid, BPF_ANY);
     }
-    emit(PE_EXEC, tgid, tid, 0, 0);
+    if (!report_exec(tgid, tid))
+        count(LW_C_DROP_EVENTS);
     return 0;
 }
 

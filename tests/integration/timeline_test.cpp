@@ -1,7 +1,6 @@
 // ctxswitch-trace --perfetto end to end: the trace decodes with the parser protoc generated
 // from lib/timeline/perfetto_trace.proto, and what it holds agrees with the same run's
 // report (docs/timeline.md, "Tests").
-#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "proc.h"
 #include "perfetto_trace.pb.h"
 
 using harness::bin;
@@ -138,21 +138,15 @@ pid_t first_child(pid_t pid) {
 // is gone.
 uint64_t switches_of(pid_t pid) {
     uint64_t n = 0;
-    std::string dir = "/proc/" + std::to_string(pid) + "/task";
-    DIR* d = opendir(dir.c_str());
-    if (!d)
-        return 0;
-    while (dirent* e = readdir(d)) {
-        if (e->d_name[0] == '.')
-            continue;
-        std::string status = harness::read_file(dir + "/" + e->d_name + "/status");
+    for (pid_t tid : tk::threads_of(pid)) {
+        std::string status = harness::read_file("/proc/" + std::to_string(pid) + "/task/" +
+                                                std::to_string(tid) + "/status");
         for (const char* key : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
             auto at = status.find(std::string("\n") + key);
             if (at != std::string::npos)
                 n += std::strtoull(status.c_str() + at + 1 + strlen(key), nullptr, 10);
         }
     }
-    closedir(d);
     return n;
 }
 
