@@ -70,7 +70,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, CS_MAX_STACK_ROWS);
+    __uint(max_entries, CS_MAX_STACKS); /* sized at load: --max-stacks */
     __type(key, struct cs_stack_key);
     __type(value, struct cs_stack_value);
 } offcpu_stacks SEC(".maps");

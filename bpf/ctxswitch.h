@@ -10,10 +10,10 @@
 #include "hist.h"
 
 #define CS_COMM_LEN 16
-#define CS_MAX_THREADS 65536    /* exited-thread records and live-thread index */
-#define CS_MAX_STACKS 16384     /* --stacks: distinct stacks kept (user and kernel) */
-#define CS_STACK_DEPTH 127      /* frames kept per stack (the kernel's most) */
-#define CS_MAX_STACK_ROWS 16384 /* --stacks: (process, sleeper stacks, waker) rows */
+#define CS_MAX_THREADS 65536 /* exited-thread records and live-thread index */
+/* --stacks: distinct stacks kept, and (process, sleeper stacks, waker) rows (--max-stacks) */
+#define CS_MAX_STACKS 16384
+#define CS_STACK_DEPTH 127 /* frames kept per stack (the kernel's most) */
 
 /*
  * What ran on the CPU together with the traced task, for splitting switch cost and

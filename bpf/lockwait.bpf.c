@@ -81,7 +81,7 @@ struct {
 /* --stacks (max_entries set to 1 otherwise) */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, LW_MAX_STACK_ROWS);
+    __uint(max_entries, LW_MAX_STACKS); /* sized at load: --max-stacks */
     __type(key, struct lw_stack_key);
     __type(value, struct lw_stack_row);
 } stack_waits SEC(".maps");

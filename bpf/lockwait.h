@@ -19,8 +19,9 @@
 #define LW_MAX_THREADS 16384   /* live-thread index, exited-thread records (--max-threads) */
 #define LW_MAX_LOCK_ROWS 4096  /* (futex word, thread) rows (--max-locks) */
 #define LW_MAX_WAKE_PAIRS 8192 /* (futex word, waiter, waker) rows */
-#define LW_MAX_STACK_ROWS 8192 /* (futex word, waiter stack, waker stack) rows */
-#define LW_MAX_STACKS 8192     /* distinct stacks kept (--stacks, kernel locks) */
+/* distinct stacks kept (--stacks, kernel locks), and (futex word, waiter stack, waker stack)
+ * rows (--max-stacks) */
+#define LW_MAX_STACKS 8192
 #define LW_STACK_DEPTH 64      /* frames kept per stack */
 #define LW_MAX_KLOCK_ROWS 4096 /* (kernel lock, kernel stack) rows */
 #define LW_MAX_ULOCKS 2048     /* pthread objects seen by the uprobes (at most; --max-locks) */

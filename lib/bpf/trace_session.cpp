@@ -69,6 +69,15 @@ void add_timeline_options(CLI::App& app, TraceOptions& o) {
         ->type_name("MS");
 }
 
+void add_stack_options(CLI::App& app, TraceOptions& o, uint32_t default_max_stacks,
+                       uint32_t stack_bytes) {
+    app.add_option("--max-stacks", o.max_stacks,
+                   "distinct stacks kept, and rows of time by stack (default " +
+                       std::to_string(default_max_stacks) + ", " + std::to_string(stack_bytes) +
+                       " bytes a stack, preallocated); stacks beyond them are counted as dropped")
+        ->type_name("N");
+}
+
 void validate_trace_options(const TraceOptions& o) {
     int targets = (o.pid != 0) + (o.tid != 0) + o.launching();
     if (targets == 0)
@@ -96,6 +105,11 @@ void validate_trace_options(const TraceOptions& o) {
         throw UserError("--max-threads must be a number of threads from 1 to " +
                             std::to_string(kMaxThreadsLimit),
                         2);
+    if (o.max_stacks < 0 || o.max_stacks > kMaxStacksLimit ||
+        (o.max_stacks_given && o.max_stacks == 0))
+        throw UserError(
+            "--max-stacks must be a number of stacks from 1 to " + std::to_string(kMaxStacksLimit),
+            2);
     check_writable(o.json, "--json");
     if (!(o.perfetto_limit_mb > 0) || o.perfetto_limit_mb > kMaxPerfettoLimitMb)
         throw UserError("--perfetto-limit must be a number of megabytes above 0 and at most " +
@@ -132,6 +146,8 @@ bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions
     opts.duration_given = app.count("-d") > 0;
     opts.interval_given = app.count("-i") > 0;
     opts.max_threads_given = app.count("--max-threads") > 0;
+    opts.max_stacks_given =
+        app.get_option_no_throw("--max-stacks") != nullptr && app.count("--max-stacks") > 0;
     opts.command = app.remaining();
     if (!opts.command.empty() && opts.command[0] == "--") {
         opts.command.erase(opts.command.begin());

@@ -34,10 +34,12 @@ struct TraceOptions {
     bool duration_given = false;
     bool interval_given = false;
     bool max_threads_given = false;
+    bool max_stacks_given = false;
     bool features = false;  // --features: print what the kernel offers and exit
     bool run_as_root = false;
     bool raw_tp = false;      // --raw-tp: use the raw_tp twins
     int64_t max_threads = 0;  // --max-threads: threads kept in the report (0: the tool's default)
+    int64_t max_stacks = 0;   // --max-stacks: stacks and stack rows kept (0: the tool's default)
     std::vector<std::string> without;  // --without TP: behave as if the kernel lacked TP
     std::vector<std::string> command;  // -- CMD ARGS...
     // --perfetto FILE: the timeline mode (tools that offer it call add_timeline_options)
@@ -54,11 +56,17 @@ struct TraceOptions {
     uint32_t threads_kept(uint32_t tool_default) const {
         return max_threads ? uint32_t(max_threads) : tool_default;
     }
+    // The size of the stack maps (--max-stacks, else the tool's default).
+    uint32_t stacks_kept(uint32_t tool_default) const {
+        return max_stacks ? uint32_t(max_stacks) : tool_default;
+    }
 };
 
 // The largest --max-threads: beyond it the preallocated thread records alone would take
 // gigabytes.
 inline constexpr int64_t kMaxThreadsLimit = 1 << 22;
+// The largest --max-stacks: a kept stack takes about a kilobyte, preallocated.
+inline constexpr int64_t kMaxStacksLimit = 1 << 18;
 // The largest --perfetto-limit: the events are kept in memory until the end.
 inline constexpr int64_t kMaxPerfettoLimitMb = 65536;
 
@@ -67,6 +75,10 @@ inline constexpr int64_t kMaxPerfettoLimitMb = 65536;
 void add_trace_options(CLI::App& app, TraceOptions& opts, uint32_t default_max_threads);
 // Adds --perfetto FILE and --perfetto-limit MB, for the tools with a timeline mode.
 void add_timeline_options(CLI::App& app, TraceOptions& opts);
+// Adds --max-stacks N, for the tools that keep stacks. DEFAULT_MAX_STACKS is the tool's size
+// of its stack map and of its rows of time by stack; STACK_BYTES what one stack takes.
+void add_stack_options(CLI::App& app, TraceOptions& opts, uint32_t default_max_stacks,
+                       uint32_t stack_bytes);
 // Exactly one target, sane numbers; throws UserError with what to do.
 void validate_trace_options(const TraceOptions& opts);
 

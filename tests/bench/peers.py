@@ -26,6 +26,19 @@ def machine_line():
     return f"machine: {platform.node()}, {os.cpu_count()} CPUs, {cpu}, Linux {platform.release()}"
 
 
+def sized(sizes, key, path, run):
+    """A run of a recorder: run(), then the size of the file it wrote at path appended to
+    sizes[key], and the file removed."""
+    def one():
+        try:
+            return run()
+        finally:
+            if os.path.exists(path):
+                sizes.setdefault(key, []).append(os.path.getsize(path))
+                os.unlink(path)
+    return one
+
+
 def run_rounds(variants, rounds, show, prefix=""):
     """Runs each available variant of variants [(key, label, run, available)] once per
     round. Each round starts one variant later than the last, so that slow phases of a

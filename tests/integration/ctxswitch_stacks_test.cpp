@@ -45,6 +45,51 @@ bool has_frame(const json& frames, const std::string& name) {
     return false;
 }
 
+// The off-CPU time the stacks hold, with what was dropped for want of a row, is every
+// off-CPU nanosecond the tool counted, to the nanosecond; and so are their periods.
+void expect_stacks_hold_all_off_cpu_time(const json& j) {
+    const json& st = j["offcpu_stacks"];
+    uint64_t thread_ns = 0, thread_periods = 0;
+    for (const auto& th : j["threads"]) {
+        thread_ns += th["off_cpu_ns"].get<uint64_t>();
+        thread_periods += th["off_cpu_count"].get<uint64_t>();
+    }
+    const uint64_t dropped_ns = j["dropped"]["stack_rows_off_cpu_ns"].get<uint64_t>();
+    EXPECT_EQ(st["off_cpu_ns"].get<uint64_t>() + dropped_ns, thread_ns);
+    EXPECT_EQ(st["off_cpu_ns"].get<uint64_t>() + dropped_ns,
+              j["histograms"]["off_cpu"]["sum_ns"].get<uint64_t>());
+    EXPECT_EQ(st["count"].get<uint64_t>() + j["dropped"]["stack_rows"].get<uint64_t>(),
+              thread_periods);
+}
+
+// The child's (the process with two threads) stacks: its off-CPU periods, and whether its
+// sleeping function and its waker's function are named on one stack.
+struct ChildStacks {
+    uint32_t pid = 0;
+    uint64_t periods = 0;
+    bool sleeper_named = false, waker_named = false;
+};
+
+ChildStacks child_stacks(const json& j) {
+    ChildStacks c;
+    for (const auto& p : j["processes"])
+        if (p["threads"].get<int>() == 2)
+            c.pid = p["pid"].get<uint32_t>();
+    for (const auto& s : j["offcpu_stacks"]["stacks"]) {
+        if (s["pid"].get<uint32_t>() != c.pid)
+            continue;
+        c.periods += s["count"].get<uint64_t>();
+        if (has_frame(s["user_stack"], "stacks_sleeper") && s.contains("waker") &&
+            has_frame(s["kernel_stack"], "schedule")) {
+            c.sleeper_named = true;
+            c.waker_named |= s["waker"]["pid"].get<uint32_t>() == c.pid &&
+                             has_frame(s["waker"]["user_stack"], "stacks_waker") &&
+                             has_frame(s["waker"]["kernel_stack"], "try_to_wake_up");
+        }
+    }
+    return c;
+}
+
 }  // namespace
 
 // The folded stacks name the workload's own sleeping function and, after the separator, the
@@ -64,43 +109,17 @@ TEST(CtxswitchStacks, SleeperAndWakerStacksTotalsAndFlameGraph) {
     // all of the tool's off-CPU time is in the stacks, to the nanosecond (nothing dropped)
     for (const char* d : {"stack_ids", "stack_rows", "process_events"})
         EXPECT_EQ(t.j["dropped"][d].get<uint64_t>(), 0u) << d;
-    uint64_t thread_ns = 0, thread_periods = 0;
-    for (const auto& th : t.j["threads"]) {
-        thread_ns += th["off_cpu_ns"].get<uint64_t>();
-        thread_periods += th["off_cpu_count"].get<uint64_t>();
-    }
-    EXPECT_EQ(st["off_cpu_ns"].get<uint64_t>(), thread_ns);
-    EXPECT_EQ(st["off_cpu_ns"].get<uint64_t>(),
-              t.j["histograms"]["off_cpu"]["sum_ns"].get<uint64_t>());
-    EXPECT_EQ(st["count"].get<uint64_t>(), thread_periods);
+    expect_stacks_hold_all_off_cpu_time(t.j);
 
-    // the child (the process with two threads): its periods against its own getrusage,
-    // whose voluntary switches count the sleeps that had not ended yet too (one per thread
-    // at most, at its exit)
-    uint32_t child = 0;
-    for (const auto& p : t.j["processes"])
-        if (p["threads"].get<int>() == 2)
-            child = p["pid"].get<uint32_t>();
-    ASSERT_NE(child, 0u);
+    // the child: its periods against its own getrusage, whose voluntary switches count the
+    // sleeps that had not ended yet too (one per thread at most, at its exit)
+    ChildStacks child = child_stacks(t.j);
+    ASSERT_NE(child.pid, 0u);
     ASSERT_GT(t.child_nvcsw, rounds);
-    uint64_t child_periods = 0;
-    bool sleeper_named = false, waker_named = false;
-    for (const auto& s : st["stacks"]) {
-        if (s["pid"].get<uint32_t>() != child)
-            continue;
-        child_periods += s["count"].get<uint64_t>();
-        if (has_frame(s["user_stack"], "stacks_sleeper") && s.contains("waker") &&
-            has_frame(s["kernel_stack"], "schedule")) {
-            sleeper_named = true;
-            waker_named |= s["waker"]["pid"].get<uint32_t>() == child &&
-                           has_frame(s["waker"]["user_stack"], "stacks_waker") &&
-                           has_frame(s["waker"]["kernel_stack"], "try_to_wake_up");
-        }
-    }
-    EXPECT_LE(child_periods, uint64_t(t.child_nvcsw));
-    EXPECT_GE(child_periods + 2, uint64_t(t.child_nvcsw));
-    EXPECT_TRUE(sleeper_named) << "the exited child's sleeping function, symbolized";
-    EXPECT_TRUE(waker_named) << "and its waker's function";
+    EXPECT_LE(child.periods, uint64_t(t.child_nvcsw));
+    EXPECT_GE(child.periods + 2, uint64_t(t.child_nvcsw));
+    EXPECT_TRUE(child.sleeper_named) << "the exited child's sleeping function, symbolized";
+    EXPECT_TRUE(child.waker_named) << "and its waker's function";
 
     // folded: "sleeper frames;--;waker frames;waker comm NS", weights adding up
     std::ifstream f(folded);
@@ -149,4 +168,42 @@ TEST(CtxswitchStacks, OffByDefault) {
     Traced t = trace_sleep_wake({}, 50);
     EXPECT_FALSE(t.j.contains("offcpu_stacks"));
     EXPECT_FALSE(t.j["dropped"].contains("stack_ids"));
+}
+
+// The raw_tp twins (a kernel without tp_btf) take the same stacks: the same totals, the
+// same names.
+TEST(CtxswitchStacks, RawTpTwinsTakeTheSameStacks) {
+    REQUIRE_ROOT();
+    const int rounds = 200;
+    Traced t = trace_sleep_wake({"--stacks", "--raw-tp"}, rounds);
+    EXPECT_EQ(t.j["probe_mode"], "raw_tp");
+    ASSERT_TRUE(t.j.contains("offcpu_stacks")) << t.out;
+    for (const char* d : {"stack_ids", "stack_rows", "process_events"})
+        EXPECT_EQ(t.j["dropped"][d].get<uint64_t>(), 0u) << d;
+    expect_stacks_hold_all_off_cpu_time(t.j);
+    ChildStacks child = child_stacks(t.j);
+    ASSERT_GT(t.child_nvcsw, rounds);
+    EXPECT_LE(child.periods, uint64_t(t.child_nvcsw));
+    EXPECT_GE(child.periods + 2, uint64_t(t.child_nvcsw));
+    EXPECT_TRUE(child.sleeper_named);
+    EXPECT_TRUE(child.waker_named);
+}
+
+// --max-stacks 2: the stack maps overflow at once. What did not fit is counted, the time of
+// the periods that found no row is counted beside them, and the rows that fit are still
+// exact; the text report says how to keep more.
+TEST(CtxswitchStacks, FullStackMapsAreCountedAndTheRestStaysExact) {
+    REQUIRE_ROOT();
+    Traced t = trace_sleep_wake({"--stacks", "--max-stacks", "2"}, 200);
+    ASSERT_TRUE(t.j.contains("offcpu_stacks")) << t.out;
+    EXPECT_GT(t.j["dropped"]["stack_ids"].get<uint64_t>(), 0u);
+    EXPECT_GT(t.j["dropped"]["stack_rows"].get<uint64_t>(), 0u);
+    EXPECT_LE(t.j["offcpu_stacks"]["stacks"].size(), 2u);
+    expect_stacks_hold_all_off_cpu_time(t.j);
+
+    auto r = harness::run(
+        {bin("ctxswitch-trace"), "--stacks", "--max-stacks", "2", "--", bin("sleep-wake"), "50"},
+        harness::as_root());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("--max-stacks N keeps more"), std::string::npos) << r.out;
 }

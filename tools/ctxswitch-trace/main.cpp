@@ -47,6 +47,8 @@ int trace_main(int argc, char** argv) {
     tk::TraceOptions opts;
     tk::add_trace_options(app, opts, ctxswitch::Tracer::default_max_threads());
     tk::add_timeline_options(app, opts);
+    tk::add_stack_options(app, opts, ctxswitch::Tracer::default_max_stacks(),
+                          ctxswitch::Tracer::stack_bytes());
     std::string user_switch;
     app.add_option(
            "--user-switch", user_switch,
@@ -70,6 +72,8 @@ int trace_main(int argc, char** argv) {
     if (!tk::parse_trace_command_line(app, argc, argv, opts))
         return 0;  // --help printed
     stacks = stacks || !folded.empty() || !flamegraph.empty();
+    if (opts.max_stacks_given && !stacks)
+        throw tk::UserError("--max-stacks needs --stacks: it sizes the stacks kept", 2);
     // a kernel thread switches like any task (kworkers, ksoftirqd): -p/-t of one is traced
     if (!tk::check_tracing("ctxswitch-trace", opts, ctxswitch::Tracer::tracepoints(),
                            tk::KernelThreads::Traced))

@@ -179,6 +179,9 @@ void render_dropped(std::ostringstream& out, const Snapshot& s) {
         out << tk::strprintf("; switch cost unmatched (first runs of new tasks): %" PRIu64,
                              s.counter(CS_C_COST_UNMATCHED));
     out << "\n";
+    if (s.stacks.enabled && s.counter(CS_C_DROP_STACK_IDS) + s.counter(CS_C_DROP_STACK_ROWS))
+        out << "note: stacks were dropped (a stack map full, or two stacks hashed to one slot): "
+               "--max-stacks N keeps more\n";
 }
 
 }  // namespace

@@ -81,6 +81,14 @@ uint32_t Tracer::default_max_threads() {
     return CS_MAX_THREADS;
 }
 
+uint32_t Tracer::default_max_stacks() {
+    return CS_MAX_STACKS;
+}
+
+uint32_t Tracer::stack_bytes() {
+    return CS_STACK_DEPTH * sizeof(uint64_t);
+}
+
 Tracer::Tracer(const tk::TraceOptions& opts, bool stacks)
     : impl_(std::make_unique<Impl>()),
       stacks_(stacks),
@@ -137,10 +145,13 @@ Tracer::Tracer(const tk::TraceOptions& opts, bool stacks)
         s->rodata->measure_switch_cost = exit_tp;
         s->rodata->timeline = opts.timeline();
         s->rodata->capture_stacks = stacks;
+        // --stacks: the stacks and the rows of time by stack; the default report keeps none
+        const uint32_t stacks_kept = stacks ? opts.stacks_kept(CS_MAX_STACKS) : 1;
+        if (bpf_map__set_max_entries(s->maps.stacks, stacks_kept) ||
+            bpf_map__set_max_entries(s->maps.offcpu_stacks, stacks_kept))
+            throw UserError("cannot size the stack maps for --max-stacks " +
+                            std::to_string(stacks_kept));
         if (!stacks) {
-            // the default report keeps none of it
-            bpf_map__set_max_entries(s->maps.stacks, 1);
-            bpf_map__set_max_entries(s->maps.offcpu_stacks, 1);
             bpf_map__set_max_entries(s->maps.procs, 1);
             bpf_map__set_max_entries(s->maps.events, uint32_t(getpagesize()));
         }

@@ -28,6 +28,9 @@ class Tracer : public tk::Probes {
     static const std::vector<std::string>& tracepoints();
     // The threads its records keep without --max-threads.
     static uint32_t default_max_threads();
+    // The stacks --stacks keeps without --max-stacks, and what one takes.
+    static uint32_t default_max_stacks();
+    static uint32_t stack_bytes();
 
     // Opens, configures, loads and attaches. In launch mode (opts.launching()) every
     // child of this process is traced from its fork on. Throws tk::UserError when the

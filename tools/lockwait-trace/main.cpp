@@ -38,6 +38,8 @@ int trace_main(int argc, char** argv) {
     ToolOptions tool;
     bool no_kernel_locks = false;
     tk::add_trace_options(app, opts, lockwait::Tracer::default_max_threads());
+    tk::add_stack_options(app, opts, lockwait::Tracer::default_max_stacks(),
+                          lockwait::Tracer::stack_bytes());
     tk::add_timeline_options(app, opts);
     app.add_flag("--stacks", tool.features.stacks,
                  "user stacks of the waiter and the waker of every wait that blocked (symbolized)");

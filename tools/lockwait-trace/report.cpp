@@ -593,6 +593,9 @@ void render_dropped(std::ostringstream& out, const Report& r) {
                              r.counter(LW_C_DROP_ULOCK), r.counter(LW_C_DROP_EXITED),
                              r.counter(LW_C_DROP_LIVE), r.counter(LW_C_DROP_EVENTS));
     out << "\n";
+    if (r.counter(LW_C_DROP_STACKS) + r.counter(LW_C_DROP_STACK_ROWS))
+        out << "note: stacks were dropped (a stack map full, or two stacks hashed to one slot): "
+               "--max-stacks N keeps more\n";
     if (r.counter(LW_C_SWITCH_IN_UNSEEN))
         out << tk::strprintf(
             "note: %" PRIu64

@@ -146,7 +146,7 @@ void require_essential_tracepoints(const tk::TraceOptions& opts) {
 
 // What the preallocated maps hold.
 struct MapSizes {
-    uint32_t threads, lock_rows, user_locks;
+    uint32_t threads, lock_rows, user_locks, stacks;
 };
 
 // The read-only settings, the maps sized, and the maps a mode does not use sized down to
@@ -168,10 +168,11 @@ void configure(lockwait_bpf* s, const Features& features, bool btf, bool launchi
         bpf_map__set_max_entries(s->maps.ulocks, features.uprobes ? sizes.user_locks : 1))
         throw UserError("cannot size the lock rows for --max-locks " +
                         std::to_string(sizes.lock_rows));
-    if (!features.stacks)
-        bpf_map__set_max_entries(s->maps.stack_waits, 1);
-    if (!features.stacks && !(features.kernel_locks && features.kernel_stacks))
-        bpf_map__set_max_entries(s->maps.stacks, 1);
+    const bool any_stacks = features.stacks || (features.kernel_locks && features.kernel_stacks);
+    if (bpf_map__set_max_entries(s->maps.stack_waits, features.stacks ? sizes.stacks : 1) ||
+        bpf_map__set_max_entries(s->maps.stacks, any_stacks ? sizes.stacks : 1))
+        throw UserError("cannot size the stack maps for --max-stacks " +
+                        std::to_string(sizes.stacks));
     if (!features.kernel_locks)
         bpf_map__set_max_entries(s->maps.klocks, 1);
     if (!features.uprobes)
@@ -194,6 +195,14 @@ uint32_t Tracer::default_max_threads() {
     return LW_MAX_THREADS;
 }
 
+uint32_t Tracer::default_max_stacks() {
+    return LW_MAX_STACKS;
+}
+
+uint32_t Tracer::stack_bytes() {
+    return LW_STACK_DEPTH * sizeof(uint64_t);
+}
+
 Tracer::Tracer(const tk::TraceOptions& opts, const Features& features, const Limits& limits)
     : impl_(std::make_unique<Impl>()),
       features_(features),
@@ -213,8 +222,9 @@ Tracer::Tracer(const tk::TraceOptions& opts, const Features& features, const Lim
             tk::skeleton_ops(lockwait_bpf__open, lockwait_bpf__load, lockwait_bpf__destroy));
         auto* s = impl_->skel->get();
         std::vector<std::string> missing = choose_programs(s, opts, btf);
-        configure(s, features_, btf, opts.launching(),
-                  {threads_kept_, lock_rows_kept_, user_locks_kept_});
+        configure(
+            s, features_, btf, opts.launching(),
+            {threads_kept_, lock_rows_kept_, user_locks_kept_, opts.stacks_kept(LW_MAX_STACKS)});
         s->rodata->timeline = opts.timeline();
         tk::size_timeline_ring(s->maps.timeline_ring, opts);
         tk::Status st = impl_->skel->try_load();

@@ -43,6 +43,9 @@ class Tracer {
     static const std::vector<std::string>& tracepoints();
     // The threads its records keep without --max-threads.
     static uint32_t default_max_threads();
+    // The stacks its stack maps keep without --max-stacks, and what one takes.
+    static uint32_t default_max_stacks();
+    static uint32_t stack_bytes();
 
     // Opens, configures, loads and attaches. In launch mode (opts.launching()) every new
     // process this one forks is traced from its fork on. Throws tk::UserError when the
