@@ -6,16 +6,22 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include "harness.h"
@@ -572,4 +578,118 @@ TEST(Exporter, NodeExporterReadsTheTextfileOfOneCgroup) {
         left.push_back(e.path().filename());
     EXPECT_EQ(left, std::vector<std::string>{"concurrency_exporter.prom"});
     fs::remove_all(dir);
+}
+
+namespace {
+
+// The capabilities a line KEY= of the unit file names (CAP_BPF CAP_PERFMON ...).
+std::vector<std::string> unit_capabilities(const std::string& unit, const std::string& key) {
+    std::vector<std::string> caps;
+    std::istringstream lines(unit);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind(key + "=", 0) == 0) {
+            std::istringstream words(line.substr(key.size() + 1));
+            for (std::string w; words >> w;)
+                caps.push_back(w);
+        }
+    return caps;
+}
+
+// CAP_NAME's number, -1 for a name this test does not know.
+int capability_number(const std::string& name) {
+    static const std::map<std::string, int> known = {
+        {"CAP_BPF", CAP_BPF},
+        {"CAP_PERFMON", CAP_PERFMON},
+        {"CAP_DAC_READ_SEARCH", CAP_DAC_READ_SEARCH},
+        {"CAP_SYS_RESOURCE", CAP_SYS_RESOURCE},
+        {"CAP_SYS_PTRACE", CAP_SYS_PTRACE},
+        {"CAP_SYS_ADMIN", CAP_SYS_ADMIN},
+    };
+    auto it = known.find(name);
+    return it == known.end() ? -1 : it->second;
+}
+
+}  // namespace
+
+// The unit file as shipped: systemd's own check accepts it, and the exporter run as a user of
+// no privilege (the unit's DynamicUser=) with only the unit's capabilities attaches every
+// probe, names a root process's lock and counts an epoll server's calls: no probe group is
+// silently missing for want of a capability.
+TEST(Exporter, TheUnitsCapabilitiesAreEnoughForEveryProbe) {
+    REQUIRE_ROOT();
+    const std::string unit = harness::read_file(EXPORTER_UNIT);
+    const std::vector<std::string> caps = unit_capabilities(unit, "AmbientCapabilities");
+    ASSERT_FALSE(caps.empty()) << EXPORTER_UNIT;
+    EXPECT_EQ(unit_capabilities(unit, "CapabilityBoundingSet"), caps);
+
+    // systemd-analyze verify, with ExecStart at the binary built here
+    if (harness::run({"sh", "-c", "command -v systemd-analyze"}).status == 0) {
+        char dir_template[] = "/tmp/toolkit-unit-XXXXXX";
+        std::string dir = mkdtemp(dir_template);
+        std::string copy = dir + "/concurrency-exporter.service";
+        std::ofstream(copy) << std::regex_replace(unit,
+                                                  std::regex("ExecStart=[^ ]*concurrency-exporter"),
+                                                  "ExecStart=" + bin("concurrency-exporter"));
+        Result v = harness::run({"systemd-analyze", "verify", copy});
+        EXPECT_EQ(v.status, 0) << v.out << v.err;
+        EXPECT_EQ(v.out + v.err, "");
+        fs::remove_all(dir);
+    } else if (harness::in_ci()) {
+        ADD_FAILURE() << "CI=true but no systemd-analyze: run scripts/install-deps.sh";
+    }
+
+    // setpriv's names (+bpf,+perfmon,...) of the unit's capabilities that this machine lets
+    // a process hand on (a container may hold back some from its bounding set)
+    std::string given;
+    for (const auto& cap : caps) {
+        int n = capability_number(cap);
+        ASSERT_GE(n, 0) << "a capability this test does not know: " << cap;
+        if (prctl(PR_CAPBSET_READ, n, 0, 0, 0) != 1) {
+            std::cout << cap << " is not in this machine's bounding set: run without it\n";
+            continue;
+        }
+        std::string name = cap.substr(4);
+        std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+        given += (given.empty() ? "+" : ",+") + name;
+    }
+    ASSERT_FALSE(given.empty());
+
+    TestCgroup cgroup;
+    const int port = free_port();
+    Service exporter({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                      "--inh-caps=-all," + given, "--ambient-caps=" + given,
+                      "--bounding-set=-all," + given, "--no-new-privs", "--",
+                      bin("concurrency-exporter"), "--listen", "127.0.0.1:" + std::to_string(port),
+                      "--cgroup", cgroup.path()});
+    ASSERT_TRUE(wait_for_http(port, "/metrics", 60)) << exporter.stop().err;
+
+    // a contended mutex and an epoll server, both root's, in the cgroup
+    Result w =
+        harness::run({"sh", "-c",
+                      "echo $$ > " + cgroup.path() + "/cgroup.procs && " + bin("contention") +
+                          " --mode mutex -w 4 -n 3000 --cpu 0 --cs-ns 20000 "
+                          "--think-ns 1000 >/dev/null && exec " +
+                          bin("echo-bench") + " --model epoll -c 2 -n 500 --size 100"},
+                     harness::as_root());
+    ASSERT_EQ(w.status, 0) << w.err;
+    const std::string sel = "cgroup=\"" + cgroup.label() + "\"";
+    std::string text;
+    double named = 0, polls = 0;
+    for (int i = 0; i < 50 && !(named > 0 && polls > 0); i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        text = http_get(port, "/metrics").value_or("");
+        named = sample_sum(text, "concurrency_futex_blocked_seconds_count",
+                           {sel, "comm=\"contention\"", "lock=\"g_contended_mutex\""});
+        polls = sample_sum(text, "concurrency_poll_calls_total",
+                           {sel, "comm=\"echo-server\"", "family=\"epoll\"", "result=\"ok\""});
+    }
+    EXPECT_GT(named, 0) << "the root process's lock, named: "
+                        << text.substr(text.find("concurrency_futex"), 2000);
+    EXPECT_GT(polls, 0) << "the epoll server's calls";
+    EXPECT_GT(sample_sum(text, "concurrency_context_switches_total", {sel}), 0);
+
+    const Result& end = exporter.stop();
+    EXPECT_EQ(end.status, 0) << end.err;
+    EXPECT_EQ(end.err.find("cannot"), std::string::npos) << end.err;
+    EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
 }
