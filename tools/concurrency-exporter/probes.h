@@ -48,7 +48,7 @@ class Probes {
     // What could not be attached, and why (one line each).
     const std::vector<std::string>& warnings() const { return warnings_; }
     bool switch_cost() const { return switch_cost_; }
-    // The futex waits are traced (the tracepoints were there and attached).
+    // The futex waits are traced (at sched_switch: where they sleep).
     bool futex() const { return futex_; }
     uint32_t max_locks() const;
     // The ring buffer of processes whose mappings to read (struct process_event).
