@@ -486,10 +486,11 @@ TEST(Exporter, PrometheusCountsTheEventLoopsCallsAndEventsByFamily) {
     EXPECT_EQ(exporter.stop().status, 0);
 }
 
-// promtool, Prometheus's own checker, accepts a full exposition of the live machine.
+// promtool, Prometheus's own checker, accepts a full exposition of the live machine, with
+// the BPF run-time metrics --bpf-stats turns on.
 TEST(Exporter, PromtoolAcceptsTheLiveExposition) {
     REQUIRE_ROOT();
-    Exporter exporter;
+    Exporter exporter({"--bpf-stats"});
     ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the machine switch
     std::string text = exporter.metrics();
@@ -502,6 +503,7 @@ TEST(Exporter, PromtoolAcceptsTheLiveExposition) {
     EXPECT_NE(text.find("concurrency_exporter_bpf_runs_total{program=\"exp_switch\"}"),
               std::string::npos);
     EXPECT_GT(sample_sum(text, "concurrency_exporter_bpf_runs_total", {"exp_switch"}), 0);
+    EXPECT_NE(text.find("\nconcurrency_exporter_bpf_stats_enabled 1\n"), std::string::npos);
     EXPECT_EQ(exporter.stop().status, 0);
 }
 

@@ -17,8 +17,8 @@ struct ProbeOptions {
     uint32_t max_series = EXP_DEFAULT_MAX_SERIES;
     bool futex = true;  // trace the futex waits (blocked time by word)
     uint32_t max_locks = EXP_DEFAULT_MAX_LOCKS;
-    CgroupFilter filter;    // id 0: the whole machine
-    bool bpf_stats = true;  // keep kernel.bpf_stats_enabled on (BPF run time as metrics)
+    CgroupFilter filter;     // id 0: the whole machine
+    bool bpf_stats = false;  // keep kernel.bpf_stats_enabled on (BPF run time as metrics)
     bool verbose = false;
 };
 
