@@ -31,6 +31,11 @@ const volatile __u64 filter_cgroup_id = 0;       /* --cgroup: only this subtree 
 const volatile __u32 filter_cgroup_level = 0;    /* ... whose depth below the root is this */
 const volatile __u32 max_series = EXP_DEFAULT_MAX_SERIES;
 const volatile __u32 max_locks = EXP_DEFAULT_MAX_LOCKS;
+const volatile bool track_futex = true; /* futex blocked time by word (--top-locks > 0) */
+/* this architecture's futex syscall numbers (x86-64 defaults; user space sets them) */
+const volatile long nr_futex = 202;
+const volatile long nr_futex_waitv = 449;
+const volatile long nr_futex_wait = 455;
 
 /* the next free slot (slot 0 is the overflow series) */
 __u32 next_slot = 1;
@@ -244,6 +249,147 @@ static __always_inline __u32 switch_kind(struct task_struct *prev, struct task_s
     return prev_mm == next_mm ? EXP_KIND_THREAD : EXP_KIND_PROCESS;
 }
 
+/* ---- futex blocked time, by word ------------------------------------------------------ */
+
+/*
+ * A futex wait's blocked time is its time asleep (lockwait-trace's definition), and only a
+ * wait that sleeps has any: so the exporter looks at futex waits only where they sleep, in
+ * the sched_switch it runs anyway. A task switched out asleep has its system call's number
+ * and arguments in its user registers (task_pt_regs: saved at the call's entry, still there
+ * while it runs in the kernel); if that call is a futex wait, the sleep is one on its word,
+ * from this switch out to the switch back in. A futex call that does not sleep (every wake,
+ * every uncontended or already-changed wait) costs nothing; there are no syscall probes.
+ *
+ * What that means (docs/exporter.md): the histogram holds one observation per sleep, not
+ * per call (a call woken spuriously and asleep again, or a FUTEX_LOCK_PI that sleeps more
+ * than once, counts each sleep); futex_waitv is attributed to the first word of its array
+ * (the call's return value, the word that woke it, is not known at the switch); a sleep
+ * inside a futex call that is not the wait itself (a page fault on the word) counts too,
+ * as lockwait-trace counts it.
+ */
+
+/* futex(2) commands that wait (include/uapi/linux/futex.h): FUTEX_WAIT, FUTEX_LOCK_PI,
+ * FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2; the op word's low bits, without
+ * FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256) */
+static __always_inline bool futex_op_waits(int op)
+{
+    int cmd = op & ~(128 | 256);
+
+    return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
+}
+
+/* the word of entry I of a futex_waitv array (read in the task's own address space) */
+static __always_inline __u64 waitv_word(__u64 array, __u32 i)
+{
+    struct futex_waitv w = {};
+
+    if (bpf_probe_read_user(&w, sizeof(w), (void *)(array + (__u64)i * sizeof(w))))
+        return 0;
+    return w.uaddr;
+}
+
+/* User space should read the current process's mappings: a word new to the table is in it. */
+static __always_inline void report_word(__u64 uaddr)
+{
+    struct process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    __u64 id = bpf_get_current_pid_tgid();
+
+    if (!e) {
+        count(EXP_C_DROP_EVENTS);
+        return;
+    }
+    e->type = PE_ADDRESS;
+    e->pid = id >> 32;
+    e->tid = (__u32)id;
+    e->ppid = 0;
+    e->_pad = 0;
+    e->addr = uaddr;
+    bpf_ringbuf_submit(e, 0);
+}
+
+/* The slot of the word KEY of the current process: found, added (with the process's
+ * command, reported to user space), or the `other` slot when the table is full. */
+__noinline __u32 lock_slot_of(struct exp_lock_key *key)
+{
+    struct exp_lock_value *found, fresh = {};
+    struct task_struct *leader;
+
+    if (!key)
+        return EXP_LOCK_SLOT_OTHER;
+    found = bpf_map_lookup_elem(&locks, key);
+    if (found)
+        return found->slot;
+    if (next_lock_slot > max_locks) {
+        count(EXP_C_LOCKS_FOLDED);
+        return EXP_LOCK_SLOT_OTHER;
+    }
+    fresh.slot = __sync_fetch_and_add(&next_lock_slot, 1);
+    if (fresh.slot > max_locks) {
+        count(EXP_C_LOCKS_FOLDED);
+        return EXP_LOCK_SLOT_OTHER;
+    }
+    leader = BPF_CORE_READ(bpf_get_current_task_btf(), group_leader);
+    bpf_probe_read_kernel_str(fresh.comm, sizeof(fresh.comm), &leader->comm);
+    if (bpf_map_update_elem(&locks, key, &fresh, BPF_NOEXIST) == 0) {
+        report_word(key->uaddr);
+        return fresh.slot;
+    }
+    count(EXP_C_LOCK_RACES);
+    found = bpf_map_lookup_elem(&locks, key);
+    if (found)
+        return found->slot;
+    count(EXP_C_LOCKS_FOLDED);
+    return EXP_LOCK_SLOT_OTHER;
+}
+
+/* The futex word PREV is about to sleep on, from its user registers; 0 when its system call
+ * is no futex wait (or it is in none: a kernel thread, a 32-bit task's other table). */
+static __always_inline __u64 futex_wait_word(struct task_struct *prev)
+{
+    struct pt_regs *regs;
+    long nr;
+
+    if (!prev->mm)
+        return 0;
+    regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+    if (!regs || !NATIVE_SYSCALL(1, regs))
+        return 0;
+    nr = SYSCALL_NR(1, regs);
+    if (nr == nr_futex) /* futex(uaddr, op, val, timeout, uaddr2, val3) */
+        return futex_op_waits((int)PT_REGS_PARM2_SYSCALL(regs)) ? PT_REGS_PARM1_SYSCALL(regs) : 0;
+    if (nr == nr_futex_wait) /* futex_wait(uaddr, val, mask, flags, timeout, clockid) */
+        return PT_REGS_PARM1_SYSCALL(regs);
+    if (nr == nr_futex_waitv) /* futex_waitv(waiters, nr_futexes, flags, timeout, clockid) */
+        return waitv_word(PT_REGS_PARM1_SYSCALL(regs), 0);
+    return 0;
+}
+
+/* PREV (current: sched_switch runs before the switch) goes to sleep; in a futex wait, its
+ * word's slot is found (or added) now, and its blocked time starts. */
+static __always_inline void futex_sleep_begins(struct task_struct *prev, struct exp_task_state *s,
+                                               __u64 now)
+{
+    struct exp_lock_key key = {};
+    __u64 uaddr = futex_wait_word(prev);
+
+    if (!uaddr)
+        return;
+    key.cgroup_id = s->cgroup_id;
+    key.tgid = prev->tgid;
+    key.uaddr = uaddr;
+    s->futex_slot = lock_slot_of(&key);
+    s->futex_off_ts = now;
+}
+
+/* A task asleep in a futex wait runs again: one blocked sleep on its word. */
+static __always_inline void futex_sleep_ends(struct exp_task_state *s, __u64 now)
+{
+    __u32 slot = s->futex_slot;
+
+    exp_hist_add(bpf_map_lookup_elem(&lock_hists, &slot), now - s->futex_off_ts);
+    s->futex_off_ts = 0;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(exp_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
              unsigned int prev_state)
@@ -264,10 +410,8 @@ int BPF_PROG(exp_switch, bool preempt, struct task_struct *prev, struct task_str
             /* the kernel's own rule for nvcsw vs nivcsw */
             voluntary = !preempt && prev_state != TASK_RUNNING;
             series_count(ps->slot, voluntary ? EXP_SC_VOLUNTARY : EXP_SC_INVOLUNTARY);
-            if (voluntary && ps->futex_active) { /* asleep in a futex wait: blocked from now */
-                ps->futex_off_ts = now;
-                ps->futex_sleeps++;
-            }
+            if (voluntary && track_futex)
+                futex_sleep_begins(prev, ps, now);
             if (voluntary && ps->poll_active) { /* asleep in epoll_wait, poll, select */
                 ps->poll_off_ts = now;
                 ps->poll_slept = 1;
@@ -288,12 +432,10 @@ int BPF_PROG(exp_switch, bool preempt, struct task_struct *prev, struct task_str
     if (!next->pid)
         return 0;
     ns = state_with_slot(next);
+    if (ns && ns->futex_off_ts)
+        futex_sleep_ends(ns, now);
     if (!ns || !counted(ns))
         return 0;
-    if (ns->futex_off_ts) {
-        ns->futex_blocked_ns += now - ns->futex_off_ts;
-        ns->futex_off_ts = 0;
-    }
     if (ns->poll_off_ts) {
         ns->poll_blocked_ns += now - ns->poll_off_ts;
         ns->poll_off_ts = 0;
@@ -452,24 +594,14 @@ int BPF_PROG(exp_klock_end, void *lock, int ret)
     return 0;
 }
 
-/* ---- futex blocked time, by word ------------------------------------------------------ */
+/* ---- epoll_wait, poll, select: blocked time, ready-to-return, events per call ----------- */
 
 /*
- * The futex wait calls of the counted tasks, from the syscall tracepoints of the three
- * calls that wait (futex, futex_wait, futex_waitv): they run for those calls only, not for
- * every system call of the machine. A wait's blocked time is its time asleep, which
- * sched_switch measures (exp_switch above), as lockwait-trace does.
+ * The same definitions as epoll-trace's (DESIGN.md section 5): blocked time is the call's
+ * time asleep; ready-to-return the time from the waiter's wakeup inside the call to the
+ * call's return, for a call that returned events; events per call what a call that did not
+ * fail returned. By series, from the syscall tracepoints of the seven waiting calls.
  */
-
-/* futex(2) commands that wait (include/uapi/linux/futex.h): FUTEX_WAIT, FUTEX_LOCK_PI,
- * FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2; the op word's low bits, without
- * FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256) */
-static __always_inline bool futex_op_waits(int op)
-{
-    int cmd = op & ~(128 | 256);
-
-    return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
-}
 
 /* The state of the current task, with its series looked up (a task that just exec'd has
  * its name, and so its series, to look up again), if it is counted. */
@@ -479,158 +611,6 @@ static __always_inline struct exp_task_state *counted_current(void)
 
     return s && counted(s) ? s : NULL;
 }
-
-static __always_inline void futex_wait_begins(__u64 uaddr, __u64 waitv, __u32 nr)
-{
-    struct exp_task_state *s = counted_current();
-
-    if (!s)
-        return;
-    s->futex_active = 1;
-    s->futex_uaddr = uaddr;
-    s->futex_waitv = waitv;
-    s->futex_nr = nr;
-    s->futex_off_ts = 0;
-    s->futex_blocked_ns = 0;
-    s->futex_sleeps = 0;
-}
-
-/* the word of entry I of a futex_waitv array */
-static __always_inline __u64 waitv_word(__u64 array, __u32 i)
-{
-    struct futex_waitv w = {};
-
-    if (bpf_probe_read_user(&w, sizeof(w), (void *)(array + (__u64)i * sizeof(w))))
-        return 0;
-    return w.uaddr;
-}
-
-/* User space should read the current process's mappings: a word new to the table is in it. */
-static __always_inline void report_word(__u64 uaddr)
-{
-    struct process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    __u64 id = bpf_get_current_pid_tgid();
-
-    if (!e) {
-        count(EXP_C_DROP_EVENTS);
-        return;
-    }
-    e->type = PE_ADDRESS;
-    e->pid = id >> 32;
-    e->tid = (__u32)id;
-    e->ppid = 0;
-    e->_pad = 0;
-    e->addr = uaddr;
-    bpf_ringbuf_submit(e, 0);
-}
-
-/* The slot of the word KEY: found, added (with the current process's command, reported to
- * user space), or the `other` slot when the table is full. */
-__noinline __u32 lock_slot_of(struct exp_lock_key *key)
-{
-    struct exp_lock_value *found, fresh = {};
-    struct task_struct *leader;
-
-    if (!key)
-        return EXP_LOCK_SLOT_OTHER;
-    found = bpf_map_lookup_elem(&locks, key);
-    if (found)
-        return found->slot;
-    if (next_lock_slot > max_locks) {
-        count(EXP_C_LOCKS_FOLDED);
-        return EXP_LOCK_SLOT_OTHER;
-    }
-    fresh.slot = __sync_fetch_and_add(&next_lock_slot, 1);
-    if (fresh.slot > max_locks) {
-        count(EXP_C_LOCKS_FOLDED);
-        return EXP_LOCK_SLOT_OTHER;
-    }
-    leader = BPF_CORE_READ(bpf_get_current_task_btf(), group_leader);
-    bpf_probe_read_kernel_str(fresh.comm, sizeof(fresh.comm), &leader->comm);
-    if (bpf_map_update_elem(&locks, key, &fresh, BPF_NOEXIST) == 0) {
-        report_word(key->uaddr);
-        return fresh.slot;
-    }
-    count(EXP_C_LOCK_RACES);
-    found = bpf_map_lookup_elem(&locks, key);
-    if (found)
-        return found->slot;
-    count(EXP_C_LOCKS_FOLDED);
-    return EXP_LOCK_SLOT_OTHER;
-}
-
-static __always_inline int futex_wait_ends(long ret)
-{
-    struct exp_task_state *s = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
-    struct exp_lock_key key = {};
-    __u32 slot;
-
-    if (!s || !s->futex_active)
-        return 0;
-    s->futex_active = 0;
-    if (s->futex_off_ts) {
-        /* it slept and runs again, but no sched_switch brought it in: asleep until now at
-         * the latest */
-        s->futex_blocked_ns += bpf_ktime_get_ns() - s->futex_off_ts;
-        s->futex_off_ts = 0;
-    }
-    if (!s->futex_sleeps)
-        return 0; /* it never slept: no blocked time */
-    key.cgroup_id = s->cgroup_id;
-    key.tgid = bpf_get_current_pid_tgid() >> 32;
-    key.uaddr = s->futex_uaddr;
-    if (s->futex_waitv) {
-        /* the word that woke it (the return value is its index), else the first */
-        __u32 i = ret >= 0 && ret < s->futex_nr ? (__u32)ret : 0;
-
-        key.uaddr = waitv_word(s->futex_waitv, i & 127);
-    }
-    slot = lock_slot_of(&key);
-    exp_hist_add(bpf_map_lookup_elem(&lock_hists, &slot), s->futex_blocked_ns);
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_futex")
-int exp_futex_enter(struct trace_event_raw_sys_enter *ctx)
-{
-    /* futex(uaddr, op, val, timeout, uaddr2, val3): only the operations that wait */
-    if (futex_op_waits((int)ctx->args[1]))
-        futex_wait_begins(ctx->args[0], 0, 0);
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_futex_wait")
-int exp_futex_wait_enter(struct trace_event_raw_sys_enter *ctx)
-{
-    futex_wait_begins(ctx->args[0], 0, 0); /* futex_wait(uaddr, val, mask, flags, ...) */
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_futex_waitv")
-int exp_futex_waitv_enter(struct trace_event_raw_sys_enter *ctx)
-{
-    /* futex_waitv(waiters, nr_futexes, flags, timeout, clockid) */
-    futex_wait_begins(waitv_word(ctx->args[0], 0), ctx->args[0], (__u32)ctx->args[1]);
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_futex")
-int exp_futex_exit(struct trace_event_raw_sys_exit *ctx) { return futex_wait_ends(ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_exit_futex_wait")
-int exp_futex_wait_exit(struct trace_event_raw_sys_exit *ctx) { return futex_wait_ends(ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_exit_futex_waitv")
-int exp_futex_waitv_exit(struct trace_event_raw_sys_exit *ctx) { return futex_wait_ends(ctx->ret); }
-
-/* ---- epoll_wait, poll, select: blocked time, ready-to-return, events per call ----------- */
-
-/*
- * The same definitions as epoll-trace's (DESIGN.md section 5): blocked time is the call's
- * time asleep; ready-to-return the time from the waiter's wakeup inside the call to the
- * call's return, for a call that returned events; events per call what a call that did not
- * fail returned. By series, from the syscall tracepoints of the seven waiting calls.
- */
 
 static __always_inline void poll_begins(__u32 family)
 {
@@ -667,11 +647,11 @@ static __always_inline int poll_ends(long ret)
         return 0;
     }
     series_count(s->slot, EXP_SC_POLL_CALLS + family);
-    series_hist(s->slot, EXP_H_POLL_EVENTS, (__u64)ret);
+    series_hist(s->slot, EXP_H_POLL_EVENTS + family, (__u64)ret);
     if (s->poll_slept)
-        series_hist(s->slot, EXP_H_POLL_BLOCKED, s->poll_blocked_ns);
+        series_hist(s->slot, EXP_H_POLL_BLOCKED + family, s->poll_blocked_ns);
     if (ret > 0 && s->poll_woken_ts)
-        series_hist(s->slot, EXP_H_POLL_READY_TO_RETURN, now - s->poll_woken_ts);
+        series_hist(s->slot, EXP_H_POLL_READY_TO_RETURN + family, now - s->poll_woken_ts);
     return 0;
 }
 

@@ -30,6 +30,12 @@ struct exp_series_key {
     char comm[EXP_COMM_LEN];
 };
 
+/* The families of waiting calls. */
+#define EXP_POLL_EPOLL 0
+#define EXP_POLL_POLL 1
+#define EXP_POLL_SELECT 2
+#define EXP_POLL_FAMILIES 3
+
 /* The histograms of a series, at hists[slot * EXP_HISTS + id]. */
 enum exp_hist_id {
     /* switch cost of the switches into a task of the series (CS_KIND_* order) */
@@ -37,18 +43,13 @@ enum exp_hist_id {
     EXP_H_WAKEUP_TO_RUN = 3,
     EXP_H_HANDOFF_SAME = 4,  /* woken by a user task of the same process */
     EXP_H_HANDOFF_CROSS = 5, /* ... of another process */
-    /* the waiting calls epoll_wait, epoll_pwait(2), poll, ppoll, select, pselect6 */
+    /* the waiting calls epoll_wait, epoll_pwait(2), poll, ppoll, select, pselect6, each
+     * + EXP_POLL_* (by family) */
     EXP_H_POLL_BLOCKED = 6,         /* time asleep in a call that slept */
-    EXP_H_POLL_READY_TO_RETURN = 7, /* woken inside the call to its return, if it returned events */
-    EXP_H_POLL_EVENTS = 8,          /* events (ready fds) a call returned (a count, not ns) */
-    EXP_HISTS = 9,
+    EXP_H_POLL_READY_TO_RETURN = 9, /* woken inside the call to its return, if it returned events */
+    EXP_H_POLL_EVENTS = 12,         /* events (ready fds) a call returned (a count, not ns) */
+    EXP_HISTS = 15,
 };
-
-/* The families of waiting calls. */
-#define EXP_POLL_EPOLL 0
-#define EXP_POLL_POLL 1
-#define EXP_POLL_SELECT 2
-#define EXP_POLL_FAMILIES 3
 
 #define EXP_KIND_THREAD 0
 #define EXP_KIND_PROCESS 1
@@ -107,12 +108,13 @@ enum exp_klock_kind {
 
 /*
  * Futex blocked time by word (lockwait-trace's definition, DESIGN.md section 5: the time a
- * futex wait call spent asleep, sched_switch out to sched_switch in), per (cgroup, process,
- * futex word). Lock slots work like series slots: slot 0 gathers the waits whose word found
+ * futex wait spent asleep, sched_switch out to sched_switch in), per (cgroup, process,
+ * futex word). Lock slots work like series slots: slot 0 gathers the sleeps whose word found
  * the table (--max-locks) full; `locks` maps a word to its slot and the process's command;
- * lock_hists[slot] is its histogram of blocked time per blocked wait. User space names the
- * word (its data symbol, else its mapping), keeps the top N by blocked time over a window
- * as series of their own and adds the rest into one `other` series.
+ * lock_hists[slot] is its histogram of blocked time, one observation per sleep (seen at
+ * sched_switch: bpf/exporter.bpf.c). User space names the word (its data symbol, else its
+ * mapping), keeps the top N by blocked time over a window as series of their own and adds
+ * the rest into one `other` series.
  */
 #define EXP_LOCK_SLOT_OTHER 0
 
@@ -135,7 +137,7 @@ enum exp_counter {
     EXP_C_DROP_STORAGE,   /* task state could not be created */
     EXP_C_COST_UNMATCHED, /* sched_switch without its sched_exit_tp (ret_from_fork) */
     EXP_C_DROP_KLOCK,     /* a contention begun while another of the task's was in flight */
-    EXP_C_LOCKS_FOLDED,   /* blocked futex waits whose word found the lock table full */
+    EXP_C_LOCKS_FOLDED,   /* futex sleeps whose word found the lock table full */
     EXP_C_LOCK_RACES,     /* lock slots lost to two CPUs adding the same word at once */
     EXP_C_DROP_EVENTS,    /* process reports lost: the ring buffer was full */
     EXP_COUNTERS,
@@ -150,18 +152,13 @@ struct exp_task_state {
     __u64 klock;       /* the kernel lock it contends for now (contention_begin), or 0 */
     __u64 klock_ts;
     __u32 klock_kind;
-    __u32 futex_active;     /* in a futex wait call now (sys_enter to sys_exit) */
-    __u64 futex_uaddr;      /* its word (futex_waitv: the first; the woken one at the exit) */
-    __u64 futex_waitv;      /* futex_waitv: the user's array of waiters, else 0 */
-    __u64 futex_off_ts;     /* asleep in the call since; 0 when running */
-    __u64 futex_blocked_ns; /* its time asleep so far */
-    __u32 futex_nr;         /* futex_waitv: entries in the array */
-    __u32 futex_sleeps;     /* times it went to sleep in the call */
-    __u32 poll_active;      /* in a waiting call (epoll_wait, poll, select ...): its family + 1 */
-    __u32 poll_slept;       /* it went to sleep in the call */
-    __u64 poll_off_ts;      /* asleep in the call since; 0 when running */
-    __u64 poll_blocked_ns;  /* its time asleep so far */
-    __u64 poll_woken_ts;    /* its last wakeup in the call; 0 after a sleep it did not end */
+    __u32 futex_slot;      /* the lock slot of the word it sleeps on (if futex_off_ts) */
+    __u64 futex_off_ts;    /* asleep in a futex wait since; 0 when running or not in one */
+    __u32 poll_active;     /* in a waiting call (epoll_wait, poll, select ...): its family + 1 */
+    __u32 poll_slept;      /* it went to sleep in the call */
+    __u64 poll_off_ts;     /* asleep in the call since; 0 when running */
+    __u64 poll_blocked_ns; /* its time asleep so far */
+    __u64 poll_woken_ts;   /* its last wakeup in the call; 0 after a sleep it did not end */
 };
 
 /* Per CPU: who runs here now (for the wakeups it does), and the switch in flight. */

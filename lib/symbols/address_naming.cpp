@@ -30,6 +30,18 @@ const Mapping* mapping_at(const std::vector<tk::Mapping>& maps, uint64_t a) {
 
 }  // namespace
 
+const char* lock_name_kind_name(LockNameKind kind) {
+    switch (kind) {
+        case LockNameKind::Symbol:
+            return "symbol";
+        case LockNameKind::Mapping:
+            return "mapping";
+        case LockNameKind::Unknown:
+            break;
+    }
+    return "unknown";
+}
+
 LockName name_address(uint64_t address, const NamingContext& ctx) {
     if (ctx.data_symbol) {
         if (auto ds = ctx.data_symbol(address)) {
@@ -38,7 +50,7 @@ LockName name_address(uint64_t address, const NamingContext& ctx) {
                 name += "+" + std::to_string(ds->offset);
             if (!ds->module.empty() && ds->module != ctx.executable)
                 name += " (" + base_name(ds->module) + ")";
-            return {name, "symbol"};
+            return {name, LockNameKind::Symbol};
         }
     }
     if (ctx.module_of) {
@@ -47,36 +59,38 @@ LockName name_address(uint64_t address, const NamingContext& ctx) {
             std::string sec = ctx.section ? ctx.section(address) : "";
             return {base_name(mod->first) + (sec.empty() ? "" : " " + sec) + "+" +
                         hex(mod->second) + " (no symbol)",
-                    "mapping"};
+                    LockNameKind::Mapping};
         }
     }
     if (!ctx.maps)
         return {"unknown: " + hex(address) + " (the process's mappings were not captured)",
-                "unknown"};
+                LockNameKind::Unknown};
     const Mapping* m = mapping_at(*ctx.maps, address);
     if (!m)
-        return {"unmapped " + hex(address), "unknown"};
+        return {"unmapped " + hex(address), LockNameKind::Unknown};
     uint64_t off = address - m->start;
 
     if (m->path == "[heap]")
-        return {"[heap]+" + hex(off), "mapping"};
+        return {"[heap]+" + hex(off), LockNameKind::Mapping};
     if (m->path == "[stack]")
-        return {"[stack]+" + hex(off) + " (main thread)", "mapping"};
+        return {"[stack]+" + hex(off) + " (main thread)", LockNameKind::Mapping};
     for (auto& [tid, sp] : ctx.thread_sps)
         if (sp >= m->start && sp < m->end && tid != ctx.main_tid)
-            return {"stack of thread " + std::to_string(tid) + "+" + hex(off), "mapping"};
+            return {"stack of thread " + std::to_string(tid) + "+" + hex(off),
+                    LockNameKind::Mapping};
     if (is_shared_memory(*m)) {
         std::string what =
             m->path.empty() || m->path == "/dev/zero" ? "shared anonymous memory" : m->path;
         return {what + "+" + hex(off + m->offset) +
                     (m->deleted && !m->path.empty() && m->path != "/dev/zero" ? " (deleted)" : ""),
-                "mapping"};
+                LockNameKind::Mapping};
     }
     if (!m->path.empty() && m->path[0] == '/')
-        return {m->path + "+" + hex(off + m->offset), "mapping"};
+        return {m->path + "+" + hex(off + m->offset), LockNameKind::Mapping};
     if (!m->path.empty())
-        return {m->path + "+" + hex(off), "mapping"};
-    return {"anonymous mapping " + hex(m->start) + "-" + hex(m->end) + " +" + hex(off), "mapping"};
+        return {m->path + "+" + hex(off), LockNameKind::Mapping};
+    return {"anonymous mapping " + hex(m->start) + "-" + hex(m->end) + " +" + hex(off),
+            LockNameKind::Mapping};
 }
 
 NamingContext naming_context(pid_t pid, ProcessMaps& maps, SymbolizerCache& symbols,

@@ -21,9 +21,19 @@ namespace tk {
 class ProcessMaps;
 class SymbolizerCache;
 
+// What a name says the address lies in.
+enum class LockNameKind {
+    Symbol,   // a data symbol (a global or static variable)
+    Mapping,  // a mapping, with the offset into it
+    Unknown,  // neither: no mappings, or none holds it
+};
+
+// "symbol", "mapping", "unknown" (lockwait-trace's JSON `name_kind`).
+const char* lock_name_kind_name(LockNameKind kind);
+
 struct LockName {
     std::string name;  // "g_contended_mutex", "g_contended_rwlock+8", "[heap]+0x2a0"
-    std::string kind;  // "symbol", "mapping", "unknown"
+    LockNameKind kind = LockNameKind::Unknown;
 };
 
 struct NamingContext {

@@ -91,6 +91,12 @@ exporter::Snapshot sample_snapshot() {
     a.counters = {100, 7, 3};
     a.hists[EXP_H_SWITCH_COST + EXP_KIND_PROCESS] = hist_of({1100, 1300, 2500});
     a.hists[EXP_H_HANDOFF_CROSS] = hist_of({5000, 6000});
+    // waiting calls of two families: 4 epoll_wait calls, 2 poll calls
+    a.counters[EXP_SC_POLL_CALLS + EXP_POLL_EPOLL] = 4;
+    a.counters[EXP_SC_POLL_CALLS + EXP_POLL_POLL] = 2;
+    a.hists[EXP_H_POLL_EVENTS + EXP_POLL_EPOLL] = hist_of({1, 2, 2, 3});
+    a.hists[EXP_H_POLL_EVENTS + EXP_POLL_POLL] = hist_of({1, 1});
+    a.hists[EXP_H_POLL_BLOCKED + EXP_POLL_EPOLL] = hist_of({50000});
     exporter::Series b;
     b.cgroup_id = 43;  // a cgroup whose path is not known
     b.comm =
@@ -159,6 +165,32 @@ TEST(ExporterExposition, SeriesAreLabelledByCgroupPathAndComm) {
                         "lock=\"_other\"} 1e-06\n"),
               std::string::npos)
         << text;
+}
+
+// Each family of waiting calls has histograms of its own, labelled by family; a family with
+// no calls writes none.
+TEST(ExporterExposition, PollHistogramsAreByFamily) {
+    std::string text = exporter::exposition(sample_snapshot());
+    const std::string series = "{cgroup=\"/system.slice/x.service\",comm=\"ping\\\"pong\",";
+    EXPECT_NE(
+        text.find("concurrency_poll_events_per_call_count" + series + "family=\"epoll\"} 4\n"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(text.find("concurrency_poll_events_per_call_sum" + series + "family=\"epoll\"} 8\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("concurrency_poll_events_per_call_count" + series + "family=\"poll\"} 2\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("concurrency_poll_events_per_call_sum" + series + "family=\"poll\"} 2\n"),
+              std::string::npos);
+    EXPECT_NE(
+        text.find("concurrency_poll_blocked_seconds_count" + series + "family=\"epoll\"} 1\n"),
+        std::string::npos);
+    EXPECT_EQ(text.find("concurrency_poll_blocked_seconds_count" + series + "family=\"poll\""),
+              std::string::npos);
+    EXPECT_EQ(text.find("family=\"select\""), std::string::npos);
+    EXPECT_NE(
+        text.find("concurrency_poll_calls_total" + series + "family=\"poll\",result=\"ok\"} 2\n"),
+        std::string::npos);
 }
 
 exporter::LockSample word(uint64_t cgroup, const char* lock, std::initializer_list<uint64_t> ns) {

@@ -424,9 +424,10 @@ TEST(Exporter, PrometheusNamesTheContendedMutexAsLockwaitTraceDoes) {
     EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
 }
 
-// The waiting calls of an epoll server: its own count of epoll_wait calls and of the events
-// they returned equal what Prometheus has from the exporter.
-TEST(Exporter, PrometheusCountsTheEpollServersCallsAndEvents) {
+// The waiting calls of an event-loop server in each family (epoll_wait, poll, select), one
+// run of each in the same cgroup: the server's own count of calls and of the events they
+// returned equal what Prometheus has from the exporter for that family alone.
+TEST(Exporter, PrometheusCountsTheEventLoopsCallsAndEventsByFamily) {
     REQUIRE_ROOT();
     Exporter exporter;
     ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
@@ -434,57 +435,68 @@ TEST(Exporter, PrometheusCountsTheEpollServersCallsAndEvents) {
     ASSERT_TRUE(prometheus.ready()) << "prometheus did not start";
     ASSERT_EQ(prometheus.value_once("up{job=\"concurrency\"}", 1), 1) << "no scrape came";
     TestCgroup cgroup;
-    // echo-bench starts echo-server (an epoll loop, a process of its own) and its clients
-    Result r =
-        harness::run({"sh", "-c",
-                      "echo $$ > " + cgroup.path() + "/cgroup.procs && exec " + bin("echo-bench") +
-                          " --model epoll -c 3 -n 2000 --size 100 --json -"},
-                     harness::as_root());
-    ASSERT_EQ(r.status, 0) << r.err;
-    json bench = harness::parse_json(r.out);
-    const json& loop = bench["server"]["loop"];
-    ASSERT_EQ(loop["syscall"], "epoll_wait") << loop;
-    double calls = double(loop["wait_calls"].get<uint64_t>() - loop["errors"].get<uint64_t>());
-    double errors = double(loop["errors"].get<uint64_t>());
-    double events = double(loop["events"].get<uint64_t>());
-    ASSERT_GT(calls, 2000);
-    std::cout << "echo-server: " << calls << " epoll_wait calls returned " << events << " events, "
-              << errors << " failed\n";
+    struct Loop {
+        const char* model;    // echo-bench --model
+        const char* syscall;  // what its server waits with
+        double calls = 0, errors = 0, events = 0;
+    };
+    Loop loops[] = {{"epoll", "epoll_wait"}, {"poll", "poll"}, {"select", "select"}};
+    for (Loop& l : loops) {
+        // echo-bench starts echo-server (an event loop, a process of its own) and its clients
+        Result r = harness::run(
+            {"sh", "-c",
+             "echo $$ > " + cgroup.path() + "/cgroup.procs && exec " + bin("echo-bench") +
+                 " --model " + l.model + " -c 3 -n 1000 --size 100 --json -"},
+            harness::as_root());
+        ASSERT_EQ(r.status, 0) << r.err;
+        json bench = harness::parse_json(r.out);
+        const json& loop = bench["server"]["loop"];
+        ASSERT_EQ(loop["syscall"], l.syscall) << loop;
+        l.errors = double(loop["errors"].get<uint64_t>());
+        l.calls = double(loop["wait_calls"].get<uint64_t>()) - l.errors;
+        l.events = double(loop["events"].get<uint64_t>());
+        ASSERT_GT(l.calls, 1000);
+        std::cout << "echo-server (" << l.model << "): " << l.calls << " " << l.syscall
+                  << " calls returned " << l.events << " events, " << l.errors << " failed\n";
+    }
 
     std::string sel = "cgroup=\"" + cgroup.label() + "\",comm=\"echo-server\"";
     std::string text = exporter.metrics();
-    double ok = sample_sum(text, "concurrency_poll_calls_total",
-                           {sel, "family=\"epoll\"", "result=\"ok\""});
-    ASSERT_GT(ok, 0) << text.substr(0, 3000);
-    EXPECT_EQ(
-        prometheus.value_once(
-            "sum(concurrency_poll_calls_total{" + sel + ",family=\"epoll\",result=\"ok\"})", ok),
-        calls);
-    EXPECT_EQ(prometheus.value_once("sum(concurrency_poll_calls_total{" + sel +
-                                        ",family=\"epoll\",result=\"error\"})",
-                                    errors),
-              errors);
-    EXPECT_EQ(
-        prometheus.value_once("sum(concurrency_poll_events_per_call_sum{" + sel + "})", events),
-        events);
-    EXPECT_EQ(
-        prometheus.value_once("sum(concurrency_poll_events_per_call_count{" + sel + "})", calls),
-        calls);
-    // its calls that slept have a blocked time, and those woken with events a ready-to-return
-    // time, never more than the calls
-    double blocked = sample_sum(text, "concurrency_poll_blocked_seconds_count", {sel});
-    double r2r = sample_sum(text, "concurrency_poll_ready_to_return_seconds_count", {sel});
-    EXPECT_GT(blocked, 0);
-    EXPECT_LE(blocked, calls);
-    EXPECT_GT(r2r, 0);
-    EXPECT_LE(r2r, calls);
+    for (const Loop& l : loops) {
+        SCOPED_TRACE(l.model);
+        std::string fam = sel + ",family=\"" + l.model + "\"";
+        double ok = sample_sum(text, "concurrency_poll_calls_total", {fam, "result=\"ok\""});
+        ASSERT_GT(ok, 0) << text.substr(0, 3000);
+        EXPECT_EQ(prometheus.value_once(
+                      "sum(concurrency_poll_calls_total{" + fam + ",result=\"ok\"})", ok),
+                  l.calls);
+        EXPECT_EQ(prometheus.value_once(
+                      "sum(concurrency_poll_calls_total{" + fam + ",result=\"error\"})", l.errors),
+                  l.errors);
+        // the histograms of this family hold this run's calls, and no other family's
+        EXPECT_EQ(prometheus.value_once("sum(concurrency_poll_events_per_call_sum{" + fam + "})",
+                                        l.events),
+                  l.events);
+        EXPECT_EQ(prometheus.value_once("sum(concurrency_poll_events_per_call_count{" + fam + "})",
+                                        l.calls),
+                  l.calls);
+        // its calls that slept have a blocked time, and those woken with events a
+        // ready-to-return time, never more than the calls
+        double blocked = sample_sum(text, "concurrency_poll_blocked_seconds_count", {fam});
+        double r2r = sample_sum(text, "concurrency_poll_ready_to_return_seconds_count", {fam});
+        EXPECT_GT(blocked, 0);
+        EXPECT_LE(blocked, l.calls);
+        EXPECT_GT(r2r, 0);
+        EXPECT_LE(r2r, l.calls);
+    }
     EXPECT_EQ(exporter.stop().status, 0);
 }
 
-// promtool, Prometheus's own checker, accepts a full exposition of the live machine.
+// promtool, Prometheus's own checker, accepts a full exposition of the live machine, with
+// the BPF run-time metrics --bpf-stats turns on.
 TEST(Exporter, PromtoolAcceptsTheLiveExposition) {
     REQUIRE_ROOT();
-    Exporter exporter;
+    Exporter exporter({"--bpf-stats"});
     ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the machine switch
     std::string text = exporter.metrics();
@@ -497,6 +509,7 @@ TEST(Exporter, PromtoolAcceptsTheLiveExposition) {
     EXPECT_NE(text.find("concurrency_exporter_bpf_runs_total{program=\"exp_switch\"}"),
               std::string::npos);
     EXPECT_GT(sample_sum(text, "concurrency_exporter_bpf_runs_total", {"exp_switch"}), 0);
+    EXPECT_NE(text.find("\nconcurrency_exporter_bpf_stats_enabled 1\n"), std::string::npos);
     EXPECT_EQ(exporter.stop().status, 0);
 }
 
@@ -547,16 +560,39 @@ TEST(Exporter, NodeExporterReadsTheTextfileOfOneCgroup) {
                  " --model thread --ipc futex --cpu 0 -n " + std::to_string(n)},
             harness::as_root());
         ASSERT_EQ(w.status, 0) << w.err;
+        // and a poll loop: echo-server waits in poll(2)
+        Result e =
+            harness::run({"sh", "-c",
+                          "echo $$ > " + cgroup.path() + "/cgroup.procs && exec " +
+                              bin("echo-bench") + " --model poll -c 1 -n 200 --size 100 --json -"},
+                         harness::as_root());
+        ASSERT_EQ(e.status, 0) << e.err;
+        json loop = harness::parse_json(e.out)["server"]["loop"];
+        double poll_calls =
+            double(loop["wait_calls"].get<uint64_t>() - loop["errors"].get<uint64_t>());
         // node_exporter serves what the file holds once the exporter has written it again
         std::string sel = "cgroup=\"" + cgroup.label() + "\"";
+        std::string poll_sel = sel + ",comm=\"echo-server\",family=\"poll\"";
         std::string text;
-        double switches = -1;
-        for (int i = 0; i < 100 && switches < 2.0 * n; i++) {
+        double switches = -1, polls = -1, futex_sleeps = -1;
+        for (int i = 0; i < 100 && (switches < 2.0 * n || polls < poll_calls || futex_sleeps <= 0);
+             i++) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             text = http_get(node_port, "/metrics").value_or("");
             switches = sample_sum(text, "concurrency_context_switches_total", {sel});
+            polls = sample_sum(text, "concurrency_poll_calls_total", {poll_sel, "result=\"ok\""});
+            futex_sleeps = sample_sum(text, "concurrency_futex_blocked_seconds_count",
+                                      {sel + ",comm=\"pingpong\""});
         }
         EXPECT_GE(switches, 2.0 * n) << text.substr(0, 4000);
+        // a poll series and a lock series, served from the file as the exporter wrote them
+        EXPECT_EQ(polls, poll_calls) << text.substr(0, 4000);
+        EXPECT_EQ(sample_sum(text, "concurrency_poll_events_per_call_count", {poll_sel}),
+                  poll_calls);
+        // pingpong's futex ping-pong: each of its n round trips sleeps on a word at least
+        // once in each thread, at most as often as its threads switched voluntarily
+        EXPECT_GE(futex_sleeps, double(n)) << text.substr(text.find("concurrency_futex"), 3000);
+        EXPECT_LE(futex_sleeps, switches);
         EXPECT_NE(text.find("node_textfile_scrape_error 0"), std::string::npos)
             << text.substr(0, 4000);
         // nothing outside the cgroup is counted

@@ -81,7 +81,7 @@ TEST(LockwaitNaming, AGlobalIsNamedBySymbolWithOffsetAndForeignModule) {
         return d;
     };
     EXPECT_EQ(name_address(0x1000, ctx).name, "g_queue_lock");
-    EXPECT_EQ(name_address(0x1000, ctx).kind, "symbol");
+    EXPECT_EQ(name_address(0x1000, ctx).kind, tk::LockNameKind::Symbol);
     EXPECT_EQ(name_address(0x2008, ctx).name, "Foo::instance_mutex+8 (libfoo.so.1)");
 }
 
@@ -107,7 +107,7 @@ TEST(LockwaitNaming, WithoutASymbolTheMappingAndOffsetNameIt) {
               "anonymous mapping 0x7f3000000000-0x7f3000010000 +0x100");
     EXPECT_EQ(name_address(0x7ffc00000040, ctx).name, "[stack]+0x40 (main thread)");
     EXPECT_EQ(name_address(0x10, ctx).name, "unmapped 0x10");
-    EXPECT_EQ(name_address(0x5555555702a0, ctx).kind, "mapping");
+    EXPECT_EQ(name_address(0x5555555702a0, ctx).kind, tk::LockNameKind::Mapping);
 }
 
 TEST(LockwaitNaming, AStaticOfAStrippedLibraryIsNamedByModuleAndSection) {
@@ -124,7 +124,8 @@ TEST(LockwaitNaming, AStaticOfAStrippedLibraryIsNamedByModuleAndSection) {
 TEST(LockwaitNaming, UnknownMappingsSaySo) {
     NamingContext ctx;
     auto n = name_address(0x1234, ctx);
-    EXPECT_EQ(n.kind, "unknown");
+    EXPECT_EQ(n.kind, tk::LockNameKind::Unknown);
+    EXPECT_STREQ(tk::lock_name_kind_name(n.kind), "unknown");
     EXPECT_NE(n.name.find("not captured"), std::string::npos);
 }
 

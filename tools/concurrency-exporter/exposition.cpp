@@ -220,6 +220,13 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
         }
     }
 
+    // one histogram per family of waiting calls, at ids BASE + EXP_POLL_*
+    auto by_family = [](int base) {
+        std::vector<std::pair<int, const char*>> members;
+        for (int f = 0; f < EXP_POLL_FAMILIES; f++)
+            members.emplace_back(base + f, kPollFamilies[f]);
+        return members;
+    };
     struct HistogramFamily {
         const char* name;
         const char* help;
@@ -251,22 +258,16 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
          Unit::Seconds},
         {"concurrency_poll_blocked_seconds",
          "Blocked time of the waiting calls (epoll_wait, poll, select and variants) that "
-         "slept: their time asleep, not the whole call.",
-         nullptr,
-         {{EXP_H_POLL_BLOCKED, ""}},
-         Unit::Seconds},
+         "slept: their time asleep, not the whole call; by family (epoll, poll, select).",
+         "family", by_family(EXP_H_POLL_BLOCKED), Unit::Seconds},
         {"concurrency_poll_ready_to_return_seconds",
          "Ready-to-return latency of the waiting calls that returned events: from the "
-         "waiter's last wakeup inside the call to the call's return.",
-         nullptr,
-         {{EXP_H_POLL_READY_TO_RETURN, ""}},
-         Unit::Seconds},
+         "waiter's last wakeup inside the call to the call's return; by family.",
+         "family", by_family(EXP_H_POLL_READY_TO_RETURN), Unit::Seconds},
         {"concurrency_poll_events_per_call",
          "Events (ready file descriptors) each waiting call returned; calls that failed are "
-         "not observed.",
-         nullptr,
-         {{EXP_H_POLL_EVENTS, ""}},
-         Unit::Count},
+         "not observed; by family.",
+         "family", by_family(EXP_H_POLL_EVENTS), Unit::Count},
     };
     for (const auto& f : families) {
         w.header(f.name, "histogram", f.help);
@@ -290,7 +291,7 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
 
     if (snap.futex_probes) {
         w.header("concurrency_futex_blocked_seconds", "histogram",
-                 "Time asleep in futex wait calls (one observation per wait that slept), by "
+                 "Time asleep in futex waits (one observation per sleep), by "
                  "futex word: the top --top-locks words by blocked time over the last "
                  "--lock-window, named by the variable or mapping they lie in; the rest in "
                  "lock=\"_other\".");

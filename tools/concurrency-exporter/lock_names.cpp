@@ -28,7 +28,7 @@ std::string LockNames::name_now(const LockWord& word) {
     tk::NamingContext ctx = tk::naming_context(pid, maps_, *symbols_, maps);
     tk::LockName n = tk::name_address(word.key.uaddr, ctx);
     // an address only: one label value per word would be no name, and unbounded
-    if (n.kind == "unknown")
+    if (n.kind == tk::LockNameKind::Unknown)
         return "_unknown";
     // an anonymous mapping is named by its address range, which changes with every run
     // (a thread's stack, where its struct pthread lies, or a malloc arena): only the

@@ -45,7 +45,7 @@ struct Options {
     uint32_t max_locks = EXP_DEFAULT_MAX_LOCKS;
     std::string cgroup;
     bool coarsen = false;
-    bool bpf_stats = true;
+    bool bpf_stats = false;
     bool verbose = false;
 };
 
@@ -210,22 +210,22 @@ int exporter_main(int argc, char** argv) {
     app.add_option("--top-locks", o.top_locks,
                    "futex words exported as series of their own, the top N by blocked time "
                    "over the last --lock-window; the rest is one _other series (default 10; "
-                   "0: futex waits are not traced)");
+                   "0: futex waits are not looked for)");
     app.add_option("--lock-window", o.lock_window_s,
                    "seconds of blocked time the top locks are ranked by (default 60)")
         ->check(CLI::Range(0.1, 86400.0));
     app.add_option("--max-locks", o.max_locks,
-                   "futex words the kernel keeps apart; waits on the rest go to the _other "
+                   "futex words the kernel keeps apart; sleeps on the rest go to the _other "
                    "series (default 1024)");
     app.add_option("--cgroup", o.cgroup,
                    "only the tasks of this cgroup v2 directory and its descendants")
         ->type_name("PATH");
     app.add_flag("--coarsen", o.coarsen,
                  "histogram buckets at powers of two only: up to 8 times fewer bucket series");
-    app.add_flag("!--no-bpf-stats", o.bpf_stats,
-                 "do not turn kernel.bpf_stats_enabled on (it costs every BPF program of the "
-                 "machine two clock reads a run); the exporter's BPF run time is then not "
-                 "measured");
+    app.add_flag("--bpf-stats,!--no-bpf-stats", o.bpf_stats,
+                 "turn kernel.bpf_stats_enabled on while running, for the exporter's BPF run "
+                 "time and run counts as metrics (off by default: it costs every BPF program "
+                 "of the machine two clock reads a run)");
     app.add_flag("-v,--verbose", o.verbose, "show libbpf's messages");
     app.parse(argc, argv);
     if (o.listen.empty() && o.textfile.empty())

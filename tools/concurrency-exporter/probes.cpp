@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include <cstring>
 #include <fstream>
@@ -44,9 +45,12 @@ class MappedArray {
 
 enum class Hook {
     Typed,  // tp_btf: the tracepoint's BTF (KernelFeatures) says whether it is there
-    Futex,  // tracepoint/syscalls/...: the futex waits
     Poll,   // tracepoint/syscalls/...: epoll_wait, poll, select and their variants
 };
+
+// The futex2 calls have one number on every architecture (the generic table; the C
+// library's headers here predate them). futex(2)'s is SYS_futex.
+constexpr long kSysFutexWaitv = 449, kSysFutexWait = 455;
 
 struct Probe {
     const char* tracepoint;
@@ -65,12 +69,6 @@ std::vector<Probe> probes_of(exporter_bpf* s) {
         {"task_rename", s->progs.exp_rename, false, Hook::Typed},
         {"contention_begin", s->progs.exp_klock_begin, false, Hook::Typed},
         {"contention_end", s->progs.exp_klock_end, false, Hook::Typed},
-        {"syscalls/sys_enter_futex", s->progs.exp_futex_enter, false, Hook::Futex},
-        {"syscalls/sys_exit_futex", s->progs.exp_futex_exit, false, Hook::Futex},
-        {"syscalls/sys_enter_futex_wait", s->progs.exp_futex_wait_enter, false, Hook::Futex},
-        {"syscalls/sys_exit_futex_wait", s->progs.exp_futex_wait_exit, false, Hook::Futex},
-        {"syscalls/sys_enter_futex_waitv", s->progs.exp_futex_waitv_enter, false, Hook::Futex},
-        {"syscalls/sys_exit_futex_waitv", s->progs.exp_futex_waitv_exit, false, Hook::Futex},
         {"syscalls/sys_enter_epoll_wait", s->progs.exp_epoll_wait_enter, false, Hook::Poll},
         {"syscalls/sys_exit_epoll_wait", s->progs.exp_epoll_wait_exit, false, Hook::Poll},
         {"syscalls/sys_enter_epoll_pwait", s->progs.exp_epoll_pwait_enter, false, Hook::Poll},
@@ -123,7 +121,7 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
     bool exit_tp = false;
     for (const auto& p : probes_of(s)) {
         if (p.hook != Hook::Typed) {
-            bpf_program__set_autoload(p.prog, p.hook == Hook::Poll || opts.futex);
+            bpf_program__set_autoload(p.prog, true);
             continue;
         }
         const auto& tp = f.tracepoint(p.tracepoint);
@@ -147,6 +145,11 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
     s->rodata->filter_cgroup_id = opts.filter.id;
     s->rodata->filter_cgroup_level = opts.filter.level;
     s->rodata->max_locks = opts.max_locks;
+    // futex waits are seen where they sleep, at sched_switch (bpf/exporter.bpf.c)
+    s->rodata->track_futex = opts.futex;
+    s->rodata->nr_futex = SYS_futex;
+    s->rodata->nr_futex_wait = kSysFutexWait;
+    s->rodata->nr_futex_waitv = kSysFutexWaitv;
     impl_->max_locks = opts.max_locks;
     uint32_t slots = opts.max_series + 1;
     if (bpf_map__set_max_entries(s->maps.series, opts.max_series) ||
@@ -167,7 +170,6 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
     impl_->lock_hists = std::make_unique<MappedArray>(s->maps.lock_hists, "lock histogram");
     impl_->keys.resize(slots);
     impl_->lock_words.resize(size_t(opts.max_locks) + 1);
-    bool futex = opts.futex;
     for (const auto& p : probes_of(s)) {
         if (!bpf_program__autoload(p.prog))
             continue;
@@ -177,19 +179,12 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
         if (p.essential)
             throw UserError("cannot attach to " + std::string(p.tracepoint) + ": " + status.error);
         warnings_.push_back("cannot attach to " + std::string(p.tracepoint) + ": " + status.error +
-                            (p.hook == Hook::Futex  ? " (its futex waits are not counted)"
-                             : p.hook == Hook::Poll ? " (its waiting calls are not counted)"
-                                                    : ""));
+                            (p.hook == Hook::Poll ? " (its waiting calls are not counted)" : ""));
         if (std::string(p.tracepoint) == "sched_exit_tp")
             exit_tp = false;
-        // futex(2) is what glibc waits with; without futex_wait(2) (Linux 6.7) or
-        // futex_waitv(2) (5.16) only their waits are missed
-        const std::string name = p.tracepoint;
-        if (name == "syscalls/sys_enter_futex" || name == "syscalls/sys_exit_futex")
-            futex = false;
     }
     switch_cost_ = exit_tp;
-    futex_ = futex;
+    futex_ = opts.futex;  // sched_switch, which sees them, is essential
 }
 
 Probes::~Probes() = default;

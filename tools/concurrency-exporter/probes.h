@@ -17,8 +17,8 @@ struct ProbeOptions {
     uint32_t max_series = EXP_DEFAULT_MAX_SERIES;
     bool futex = true;  // trace the futex waits (blocked time by word)
     uint32_t max_locks = EXP_DEFAULT_MAX_LOCKS;
-    CgroupFilter filter;    // id 0: the whole machine
-    bool bpf_stats = true;  // keep kernel.bpf_stats_enabled on (BPF run time as metrics)
+    CgroupFilter filter;     // id 0: the whole machine
+    bool bpf_stats = false;  // keep kernel.bpf_stats_enabled on (BPF run time as metrics)
     bool verbose = false;
 };
 
@@ -48,7 +48,7 @@ class Probes {
     // What could not be attached, and why (one line each).
     const std::vector<std::string>& warnings() const { return warnings_; }
     bool switch_cost() const { return switch_cost_; }
-    // The futex waits are traced (the tracepoints were there and attached).
+    // The futex waits are traced (at sched_switch: where they sleep).
     bool futex() const { return futex_; }
     uint32_t max_locks() const;
     // The ring buffer of processes whose mappings to read (struct process_event).

@@ -634,7 +634,7 @@ nlohmann::json lock_json(const Lock& l) {
         {"pid", l.pid},
         {"address", hex(l.address)},
         {"name", l.name},
-        {"name_kind", l.name_kind},
+        {"name_kind", tk::lock_name_kind_name(l.name_kind)},
         {"kind", kind_name(l.kind)},
         {"kind_class", wait_class_name(kind_info(l.kind).wait_class)},
         {"kind_evidence", l.kind_evidence},

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "address_naming.h"
 #include "bpf_skeleton.h"
 #include "flamegraph.h"
 #include "histogram.h"
@@ -61,7 +62,8 @@ struct Owner {
 struct Lock {
     uint32_t pid = 0;
     uint64_t address = 0;
-    std::string name, name_kind;  // LockName
+    std::string name;  // LockName
+    tk::LockNameKind name_kind = tk::LockNameKind::Unknown;
     LockKind kind = LockKind::Unknown;
     std::string kind_evidence;  // what the kind rests on (kinds.h)
     uint32_t flags = 0;         // LW_LF_*

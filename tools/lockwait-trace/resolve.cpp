@@ -409,7 +409,7 @@ void classify_locks(const Snapshot& snap, tk::SymbolizerCache& symbols, Report& 
         e.pi = l.flags & LW_LF_PI;
         tk::Symbolizer* sym = symbols.of(pid_t(l.pid));
         std::optional<tk::DataSymbol> ds;
-        if (sym && l.name_kind == "symbol")
+        if (sym && l.name_kind == tk::LockNameKind::Symbol)
             ds = sym->data_symbol(l.address);
         if (ds) {
             e.guard_variable = ds->name.rfind("guard variable for ", 0) == 0;
