@@ -251,10 +251,19 @@ StoredRun core_from_collector(const std::string& store, int pid, time_t started)
     return r;
 }
 
-std::string core_from_systemd_coredump(int pid, int uid, std::string& why_none,
+std::string core_from_systemd_coredump(int pid, int uid, time_t started, std::string& why_none,
                                        std::optional<CoredumpJournalEntry>& entry) {
     std::string no_entry;
-    entry = find_coredump_entry(std::to_string(pid), no_entry);
+    // The newest entry for the pid, unless it is of a crash before STARTED (the pid reused).
+    auto find_entry = [&] {
+        entry = find_coredump_entry(std::to_string(pid), no_entry);
+        if (entry && entry->timestamp_us && *entry->timestamp_us / 1000000 < uint64_t(started)) {
+            no_entry = "the journal's newest entry for pid " + std::to_string(pid) +
+                       " is of an earlier crash";
+            entry.reset();
+        }
+    };
+    find_entry();
     if (entry && entry->present)
         return entry->filename;
     // The service compresses the core after the process has ended, renames it into place,
@@ -274,7 +283,7 @@ std::string core_from_systemd_coredump(int pid, int uid, std::string& why_none,
     int file_seen_at = 0;
     for (int attempt = 0; attempt < 600; attempt++) {
         if (journal) {
-            entry = find_coredump_entry(std::to_string(pid), no_entry);
+            find_entry();
             if (entry && entry->present)
                 return entry->filename;
         }

@@ -69,11 +69,11 @@ struct StoredRun {
 };
 StoredRun core_from_collector(const std::string& store, int pid, time_t started);
 
-// The core systemd-coredump stored for PID of UID: the file its journal entry names (ENTRY,
-// when the journal has one), else the file
+// The core systemd-coredump stored for PID of UID, crashed since STARTED: the file its journal
+// entry names (ENTRY, when the journal has one), else the file
 // /var/lib/systemd/coredump/core.COMM.UID.BOOTID.PID.TIME[.zst|.lz4|.xz]. "" and WHY_NONE
 // (one line) when there is none.
-std::string core_from_systemd_coredump(int pid, int uid, std::string& why_none,
+std::string core_from_systemd_coredump(int pid, int uid, time_t started, std::string& why_none,
                                        std::optional<CoredumpJournalEntry>& entry);
 
 }  // namespace crashlab

@@ -515,11 +515,11 @@ std::string take_collector_core(const Outcome& o, const std::string& dir, time_t
 }
 
 // The core of the command as systemd-coredump stored it, copied into DIR.
-std::string take_systemd_core(const Outcome& o, const std::string& dir, int uid,
+std::string take_systemd_core(const Outcome& o, const std::string& dir, int uid, time_t started,
                               const Credentials& creds,
                               std::optional<CoredumpJournalEntry>& entry) {
     std::string why_none;
-    std::string stored = core_from_systemd_coredump(o.pid, uid, why_none, entry);
+    std::string stored = core_from_systemd_coredump(o.pid, uid, started, why_none, entry);
     if (stored.empty()) {
         std::cerr << "crashlab: " << why_none << "\n";
         return "";
@@ -634,7 +634,7 @@ int run_command(const RunOptions& options) {
             core = take_collector_core(o, dir, started, creds);
             break;
         case CoreRoute::SystemdCoredump:
-            core = take_systemd_core(o, dir, uid, creds, journal);
+            core = take_systemd_core(o, dir, uid, started, creds, journal);
             break;
         case CoreRoute::OtherProgram:
             std::cerr << "crashlab: " << piped_core_advice(pattern, o.pid) << "\n";
