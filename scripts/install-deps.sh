@@ -17,8 +17,10 @@ RUN="libc6-dbg"
 # a real browser for the SVGs the tools draw (headless chromium)
 TEST="gdb elfutils linux-perf procps util-linux python3 file stress-ng chromium"
 # crashlab reads the cores systemd-coredump keeps (its tests make it catch a crash, then
-# put core_pattern back), and recompresses one with each tool
-TEST="$TEST systemd-coredump zstd xz-utils lz4"
+# put core_pattern back), and recompresses one with each tool; systemd-journald (package
+# systemd, which systemd-coredump depends on) takes its journal entry; getfacl (acl) shows
+# who may read the cores in the collector's benchmark against systemd-coredump
+TEST="$TEST systemd systemd-coredump zstd xz-utils lz4 acl"
 # a local debuginfod server serves the stripped victim's debug file to crashlab analyze
 TEST="$TEST debuginfod"
 # the Prometheus server and node_exporter that scrape concurrency-exporter in its tests

@@ -251,12 +251,24 @@ StoredRun core_from_collector(const std::string& store, int pid, time_t started)
     return r;
 }
 
-std::string core_from_systemd_coredump(int pid, int uid, std::string& why_none) {
-    CoredumpctlCore found = find_with_coredumpctl(std::to_string(pid));
-    if (found.present)
-        return found.path;
-    // Without journald, coredumpctl knows nothing; the file's name has the pid. The service
-    // compresses the core after the process has ended and renames it into place.
+std::string core_from_systemd_coredump(int pid, int uid, time_t started, std::string& why_none,
+                                       std::optional<CoredumpJournalEntry>& entry) {
+    std::string no_entry;
+    // The newest entry for the pid, unless it is of a crash before STARTED (the pid reused).
+    auto find_entry = [&] {
+        entry = find_coredump_entry(std::to_string(pid), no_entry);
+        if (entry && entry->timestamp_us && *entry->timestamp_us / 1000000 < uint64_t(started)) {
+            no_entry = "the journal's newest entry for pid " + std::to_string(pid) +
+                       " is of an earlier crash";
+            entry.reset();
+        }
+    };
+    find_entry();
+    if (entry && entry->present)
+        return entry->filename;
+    // The service compresses the core after the process has ended, renames it into place,
+    // and only then (after its own stack trace) writes the journal entry. Without journald
+    // there is no entry: the file's name has the pid.
     const char* socket_path = "/run/systemd/coredump";
     if (access(socket_path, F_OK) != 0) {
         why_none = std::string("systemd-coredump's service is not listening on ") + socket_path +
@@ -264,16 +276,31 @@ std::string core_from_systemd_coredump(int pid, int uid, std::string& why_none) 
                    "cores with `sudo sysctl kernel.core_pattern=core`";
         return "";
     }
+    const bool journal = journald_running();
     std::string pattern = "/var/lib/systemd/coredump/core.*." + std::to_string(uid) + ".*." +
                           std::to_string(pid) + ".*";
+    std::string file;
+    int file_seen_at = 0;
     for (int attempt = 0; attempt < 600; attempt++) {
-        for (const std::string& path : matching(pattern))
-            if (base_of(path)[0] != '.')
-                return path;
+        if (journal) {
+            find_entry();
+            if (entry && entry->present)
+                return entry->filename;
+        }
+        if (file.empty())
+            for (const std::string& path : matching(pattern))
+                if (base_of(path)[0] != '.') {
+                    file = path;
+                    file_seen_at = attempt;
+                }
+        // with journald, the entry is given 10 s more than the file
+        if (!file.empty() && (!journal || attempt - file_seen_at >= 100))
+            return file;
         sleep_ms(100);
     }
     why_none = "systemd-coredump stored no core for pid " + std::to_string(pid) + " (" +
-               found.problem + ", and no " + pattern + "): see `coredumpctl list`";
+               (entry ? "the journal names " + entry->filename + ", which is gone" : no_entry) +
+               ", and no " + pattern + "): see `coredumpctl list`";
     return "";
 }
 

@@ -5,14 +5,17 @@
 //     second name while the command runs and put back afterwards, and the new core is moved
 //     into the crash directory without replacing anything;
 //   crashlab's collector: the crash in the collector's store;
-//   systemd-coredump: the file it stored (found with coredumpctl, else by name).
+//   systemd-coredump: the file it stored (found through its journal entry, else by name).
 #pragma once
 
 #include <sys/types.h>
 
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "coredumpctl.h"
 
 namespace crashlab {
 
@@ -66,9 +69,11 @@ struct StoredRun {
 };
 StoredRun core_from_collector(const std::string& store, int pid, time_t started);
 
-// The core systemd-coredump stored for PID of UID: coredumpctl's Storage, else the file
+// The core systemd-coredump stored for PID of UID, crashed since STARTED: the file its journal
+// entry names (ENTRY, when the journal has one), else the file
 // /var/lib/systemd/coredump/core.COMM.UID.BOOTID.PID.TIME[.zst|.lz4|.xz]. "" and WHY_NONE
 // (one line) when there is none.
-std::string core_from_systemd_coredump(int pid, int uid, std::string& why_none);
+std::string core_from_systemd_coredump(int pid, int uid, time_t started, std::string& why_none,
+                                       std::optional<CoredumpJournalEntry>& entry);
 
 }  // namespace crashlab

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core_file.h"
+#include "coredumpctl.h"
 #include "disasm.h"
 #include "kinds.h"
 #include "symbolizer.h"
@@ -135,6 +136,8 @@ struct Analysis {
     std::vector<std::string> warnings;  // what is missing or doubtful
     std::vector<std::string> notes;     // advice (how to get debug info ...)
     bool partial = false;               // the core itself is damaged or the exe is missing
+    // what systemd-coredump's journal says about the crash, when the core came from there
+    std::optional<CoredumpJournalEntry> systemd_coredump;
 
     const ThreadReport* crashing_thread() const {
         return threads.empty() ? nullptr : &threads.front();

@@ -61,8 +61,10 @@ int cmd_list(bool json) {
 }
 
 int cmd_analyze(const std::string& core, const crashlab::AnalyzeOptions& opts,
-                const std::optional<std::string>& json, bool registers, bool modules) {
+                const std::optional<std::string>& json, bool registers, bool modules,
+                const std::optional<crashlab::CoredumpJournalEntry>& journal = std::nullopt) {
     crashlab::Analysis a = crashlab::analyze(core, opts);
+    a.systemd_coredump = journal;
     if (json) {
         std::string dump = crashlab::render_json_text(a);
         if (json->empty() || *json == "-") {
@@ -309,10 +311,13 @@ int run_subcommand(CommandLine& cl) {
             cl.run_options.json = cl.run_json->empty() ? "-" : *cl.run_json;
         return crashlab::run_command(cl.run_options);
     }
-    if (*cl.analyze)
-        return cmd_analyze(
-            cl.coredumpctl.empty() ? cl.core : crashlab::core_from_coredumpctl(cl.coredumpctl),
-            cl.analyze_options, cl.json, !cl.no_registers, !cl.no_modules);
+    if (*cl.analyze && cl.coredumpctl.empty())
+        return cmd_analyze(cl.core, cl.analyze_options, cl.json, !cl.no_registers, !cl.no_modules);
+    if (*cl.analyze) {
+        crashlab::CoredumpJournalEntry e = crashlab::coredump_entry_with_core(cl.coredumpctl);
+        return cmd_analyze(e.filename, cl.analyze_options, cl.json, !cl.no_registers,
+                           !cl.no_modules, e);
+    }
     if (*cl.gdb)
         return cmd_gdb(cl.gdb_core, cl.gdb_exe, cl.gdb_debug, cl.gdb_extra, cl.gdb_print);
     std::string config = cl.config.empty() ? crashlab::installed_config() : cl.config;

@@ -178,6 +178,8 @@ std::string render_text(const Analysis& a, const TextOptions& options) {
             out << "\n";
         }
     }
+    if (a.systemd_coredump)
+        out << "\n" << coredump_entry_text(*a.systemd_coredump);
     if (!a.notes.empty()) {
         out << "\nnotes\n";
         for (const std::string& n : a.notes)
@@ -363,6 +365,8 @@ json render_json(const Analysis& a) {
     j["signature"] = a.signature;
     j["bucket"] = a.bucket;
     j["exact_signature"] = a.exact_signature;
+    if (a.systemd_coredump)
+        j["systemd_coredump"] = coredump_entry_json(*a.systemd_coredump);
     j["warnings"] = a.warnings;
     j["notes"] = a.notes;
     j["partial"] = a.partial;

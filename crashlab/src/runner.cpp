@@ -515,10 +515,11 @@ std::string take_collector_core(const Outcome& o, const std::string& dir, time_t
 }
 
 // The core of the command as systemd-coredump stored it, copied into DIR.
-std::string take_systemd_core(const Outcome& o, const std::string& dir, int uid,
-                              const Credentials& creds) {
+std::string take_systemd_core(const Outcome& o, const std::string& dir, int uid, time_t started,
+                              const Credentials& creds,
+                              std::optional<CoredumpJournalEntry>& entry) {
     std::string why_none;
-    std::string stored = core_from_systemd_coredump(o.pid, uid, why_none);
+    std::string stored = core_from_systemd_coredump(o.pid, uid, started, why_none, entry);
     if (stored.empty()) {
         std::cerr << "crashlab: " << why_none << "\n";
         return "";
@@ -623,6 +624,7 @@ int run_command(const RunOptions& options) {
     std::cerr << "crashlab: " << base << " (pid " << o.pid << ") killed by " << signal_name(signo)
               << (o.timed_out ? " sent after the --timeout" : "") << "\n";
     std::string core;
+    std::optional<CoredumpJournalEntry> journal;  // systemd-coredump's entry, if it has one
     switch (route) {
         case CoreRoute::File:
             core = take_file_core(o, pattern, cwd, dir, uid, gid, started,
@@ -632,7 +634,7 @@ int run_command(const RunOptions& options) {
             core = take_collector_core(o, dir, started, creds);
             break;
         case CoreRoute::SystemdCoredump:
-            core = take_systemd_core(o, dir, uid, creds);
+            core = take_systemd_core(o, dir, uid, started, creds, journal);
             break;
         case CoreRoute::OtherProgram:
             std::cerr << "crashlab: " << piped_core_advice(pattern, o.pid) << "\n";
@@ -649,6 +651,12 @@ int run_command(const RunOptions& options) {
     ao.timeout_fired = o.timed_out;
     ao.timeout_seconds = options.timeout;
     Analysis a = analyze(core, ao);
+    a.systemd_coredump = journal;
+    if (route == CoreRoute::SystemdCoredump && !journal)
+        a.notes.push_back("systemd-coredump's journal has no entry for pid " +
+                          std::to_string(o.pid) +
+                          " (journald not running?): its metadata (unit, cgroup, package) "
+                          "is not shown");
     std::string report = render_json_text(a);
     std::string text = render_text(a);
     nlohmann::json meta = crash_metadata(options, program, cwd, dir, core, o, uid, gid, started, a);

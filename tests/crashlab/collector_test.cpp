@@ -13,10 +13,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "coredumpctl.h"  // crashlab::journald_running
 #include "harness.h"
 #include "integration/harness.h"  // harness::ReachableCopy, have_root, in_ci
 
@@ -47,6 +49,98 @@ Stat stat_of(const std::string& path) {
         return {};
     return {st.st_uid, st.st_mode & 07777};
 }
+
+// systemd-coredump as Debian's sysctl.d file installs it (its own pattern).
+constexpr const char* kSystemdCoredump = "/lib/systemd/systemd-coredump";
+constexpr const char* kSystemdCoredumpPattern =
+    "|/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h %d";
+
+// Run by the kernel, systemd-coredump hands the core to its service through the socket
+// /run/systemd/coredump, which systemd's systemd-coredump.socket unit listens on
+// (Accept=yes, one systemd-coredump per connection). Where PID 1 is not systemd (here, CI)
+// the object listens there with systemd-socket-activate, as the unit would, for its life.
+class CoredumpService {
+  public:
+    CoredumpService() {
+        if (read_line("/proc/1/comm") == "systemd")
+            return;
+        unlink(kSocket);
+        mkdir("/run/systemd", 0755);
+        service_ = std::make_unique<harness::Background>(std::vector<std::string>{
+            "systemd-socket-activate", "--seqpacket", "--accept", "-l", kSocket, kSystemdCoredump});
+        for (int i = 0; i < 100 && access(kSocket, F_OK) != 0; i++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ~CoredumpService() {
+        if (!service_)
+            return;
+        service_.reset();
+        unlink(kSocket);
+    }
+    CoredumpService(const CoredumpService&) = delete;
+    CoredumpService& operator=(const CoredumpService&) = delete;
+
+  private:
+    static constexpr const char* kSocket = "/run/systemd/coredump";
+    std::unique_ptr<harness::Background> service_;
+};
+
+// A journald for systemd-coredump to log its COREDUMP_* entry into. When one already
+// listens on /run/systemd/journal/socket it is used as it is. Otherwise Debian's
+// systemd-journald runs by itself (not socket-activated, it makes its own sockets under
+// /run/systemd/journal) in a mount namespace of its own where a fresh tmpfs hides
+// /run/log/journal: its journal files are written there and vanish with it, and the
+// machine's journal directory is left as it was. Only its sockets are shared, so that
+// systemd-coredump, in the kernel's namespace, reaches it; reading the journal means
+// entering its namespace (in()). The object stops it and removes its sockets.
+class TestJournald {
+  public:
+    TestJournald() {
+        if (crashlab::journald_running())
+            return;
+        const char* journald = "/lib/systemd/systemd-journald";
+        if (access(journald, X_OK) != 0) {
+            problem_ = std::string(journald) + " is not installed (package systemd)";
+            return;
+        }
+        mkdir("/run/log", 0755);
+        mkdir("/run/log/journal", 02755);
+        journald_ = std::make_unique<harness::Background>(std::vector<std::string>{
+            "unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+            std::string("mount -t tmpfs -o mode=2755 crashlab-test-journal /run/log/journal "
+                        "&& exec ") +
+                journald});
+        for (int i = 0; i < 250 && !crashlab::journald_running(); i++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (!crashlab::journald_running())
+            problem_ =
+                "systemd-journald started by the test does not listen on "
+                "/run/systemd/journal/socket";
+    }
+    ~TestJournald() {
+        if (!journald_)
+            return;
+        journald_.reset();
+        for (const char* s : {"socket", "stdout", "dev-log", "io.systemd.journal"})
+            unlink((std::string("/run/systemd/journal/") + s).c_str());
+    }
+    TestJournald(const TestJournald&) = delete;
+    TestJournald& operator=(const TestJournald&) = delete;
+
+    const std::string& problem() const { return problem_; }
+    // ARGV run where this journal's files are seen.
+    std::vector<std::string> in(std::vector<std::string> argv) const {
+        if (journald_)
+            argv.insert(
+                argv.begin(),
+                {"nsenter", "--mount=/proc/" + std::to_string(journald_->pid()) + "/ns/mnt", "--"});
+        return argv;
+    }
+
+  private:
+    std::unique_ptr<harness::Background> journald_;
+    std::string problem_;
+};
 
 // A store of the test's own, with a configuration in a root-owned directory, and the
 // core_pattern and fs.suid_dumpable as they were put back at the end.
@@ -321,8 +415,7 @@ TEST_F(Collector, AUsersEditsDoNotMoveTheCrashLoopCount) {
 // zstd core, the same core recompressed with xz and lz4, and `--coredumpctl PID` (when
 // its journal is there to find it) give the bucket `crashlab run` gives.
 TEST_F(Collector, ReadsTheCoresSystemdCoredumpKeeps) {
-    const char* handler = "/lib/systemd/systemd-coredump";
-    if (access(handler, X_OK) != 0) {
+    if (access(kSystemdCoredump, X_OK) != 0) {
         if (harness::in_ci())
             FAIL() << "CI=true but systemd-coredump is not installed (scripts/install-deps.sh)";
         GTEST_SKIP() << "systemd-coredump is not installed";
@@ -333,24 +426,9 @@ TEST_F(Collector, ReadsTheCoresSystemdCoredumpKeeps) {
     ASSERT_EQ(first.code, 128 + 11) << first.err;
     std::string bucket = load_json(rundir + "/a.json")["bucket"];
 
-    // Run by the kernel, systemd-coredump hands the core to its service through the
-    // socket /run/systemd/coredump, which systemd's systemd-coredump.socket unit listens on
-    // (Accept=yes, one systemd-coredump per connection). PID 1 here is not systemd: the
-    // test listens there with systemd-socket-activate, as the unit would.
-    std::unique_ptr<harness::Background> service;
-    std::string pid1 = read_line("/proc/1/comm");
-    if (pid1 != "systemd") {
-        unlink("/run/systemd/coredump");
-        mkdir("/run/systemd", 0755);
-        service = std::make_unique<harness::Background>(
-            std::vector<std::string>{"systemd-socket-activate", "--seqpacket", "--accept", "-l",
-                                     "/run/systemd/coredump", handler});
-        for (int i = 0; i < 100 && access("/run/systemd/coredump", F_OK) != 0; i++)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    std::unique_ptr<CoredumpService> service = std::make_unique<CoredumpService>();
     std::vector<std::string> before = glob("/var/lib/systemd/coredump/core.crashlab-victim.*");
-    write_line(kPatternFile,
-               std::string("|") + handler + " %P %u %g %s %t 9223372036854775808 %h %d");
+    write_line(kPatternFile, kSystemdCoredumpPattern);
     // crashlab run takes the core from what systemd-coredump stored.
     Result crash = run({CRASHLAB_BIN, "run", "-q", "--dir", rundir + "/via", "--json",
                         rundir + "/via.json", "--", VICTIM_O0, "null-read"});
@@ -409,6 +487,135 @@ TEST_F(Collector, ReadsTheCoresSystemdCoredumpKeeps) {
         EXPECT_EQ(std::count(via.err.begin(), via.err.end(), '\n'), 1) << via.err;
     }
     unlink(zst.c_str());
+    remove_tree(rundir);
+}
+
+// systemd-coredump's journal entry (COREDUMP_*), written into a real journald, read back by
+// `crashlab analyze --coredumpctl` and `crashlab run`: each field against what the test
+// knows independently (the victim's pid from fork, its uid and gid from setpriv, its path,
+// the signal, the stored file's size from stat, the cgroup from /proc), and against
+// systemd's own coredumpctl.
+TEST_F(Collector, ReadsSystemdCoredumpsJournalEntry) {
+    for (const char* program : {kSystemdCoredump, "/lib/systemd/systemd-journald"})
+        if (access(program, X_OK) != 0) {
+            if (harness::in_ci())
+                FAIL() << "CI=true but " << program << " is missing (scripts/install-deps.sh)";
+            GTEST_SKIP() << program << " is not installed";
+        }
+    TestJournald journal;
+    ASSERT_EQ(journal.problem(), "");
+    std::unique_ptr<CoredumpService> service = std::make_unique<CoredumpService>();
+    write_line(kPatternFile, kSystemdCoredumpPattern);
+
+    harness::ReachableCopy victim(VICTIM_O0);
+    auto now_us = [] {
+        return uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+    };
+    uint64_t started_us = now_us();
+    pid_t pid;
+    {
+        // setpriv execs the victim: the child's pid is the victim's.
+        harness::Background crash({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                   victim.path(), "null-read"});
+        pid = crash.pid();
+        for (int i = 0; i < 300 && crash.running(); i++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    uint64_t ended_us = now_us();
+    // systemd-coredump logs after it has stored the core (and made its own stack trace).
+    Result a;
+    for (int i = 0; i < 300; i++) {
+        a = run(journal.in(
+            {CRASHLAB_BIN, "analyze", "--json", "-", "--coredumpctl", std::to_string(pid)}));
+        if (a.code == 0)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(a.code, 0) << a.err;
+    nlohmann::json j = nlohmann::json::parse(a.out);
+    EXPECT_EQ(j["class"], "null-read");
+    ASSERT_TRUE(j.contains("systemd_coredump")) << a.out.substr(0, 2000);
+    const nlohmann::json& e = j["systemd_coredump"];
+    EXPECT_EQ(e["pid"], pid);
+    EXPECT_EQ(e["uid"], 65534);
+    EXPECT_EQ(e["gid"], 65534);
+    EXPECT_EQ(e["signal"], 11);
+    EXPECT_EQ(e["signal_name"], "SIGSEGV");
+    EXPECT_EQ(e["executable"], victim.path());
+    EXPECT_EQ(e["command_line"], victim.path() + " null-read");
+    ASSERT_TRUE(e["timestamp_us"].is_number()) << e.dump();
+    // %t is in seconds: the crash's second, within the test's clock readings.
+    EXPECT_GE(e["timestamp_us"].get<uint64_t>(), started_us / 1000000 * 1000000);
+    EXPECT_LE(e["timestamp_us"].get<uint64_t>(), ended_us);
+    EXPECT_EQ(e["dumpable"], 1);
+    // The victim ran in the test's cgroup: systemd's own hierarchy (name=systemd) on a hybrid
+    // system, the unified one (0::) otherwise.
+    std::vector<std::string> cgroups;
+    std::istringstream lines(read_file("/proc/self/cgroup"));
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("0::", 0) == 0 || line.find(":name=systemd:") != std::string::npos)
+            cgroups.push_back(line.substr(line.find(':', line.find(':') + 1) + 1));
+    EXPECT_NE(std::find(cgroups.begin(), cgroups.end(), e["cgroup"].get<std::string>()),
+              cgroups.end())
+        << e["cgroup"];
+    ASSERT_TRUE(e["storage"].is_string()) << e.dump();
+    std::string storage = e["storage"];
+    EXPECT_EQ(j["core"]["path"], storage);
+    EXPECT_EQ(storage.rfind("/var/lib/systemd/coredump/core.", 0), 0u) << storage;
+    EXPECT_NE(storage.find(".65534."), std::string::npos) << storage;
+    EXPECT_EQ(e["storage_present"], true);
+    struct stat st {};
+    ASSERT_EQ(stat(storage.c_str(), &st), 0) << storage;
+    EXPECT_EQ(e["stored_size"], uint64_t(st.st_size));
+    EXPECT_EQ(e["truncated"], false);
+    // Read by systemd's own tool: the same crash.
+    Result listed =
+        run(journal.in({"coredumpctl", "--no-pager", "--json=short", "list", std::to_string(pid)}));
+    ASSERT_EQ(listed.code, 0) << listed.err;
+    nlohmann::json l = nlohmann::json::parse(listed.out, nullptr, false);
+    ASSERT_TRUE(l.is_array() && !l.empty()) << listed.out;
+    EXPECT_EQ(l.back()["pid"], pid);
+    EXPECT_EQ(l.back()["uid"], 65534);
+    EXPECT_EQ(l.back()["sig"], 11);
+    EXPECT_EQ(l.back()["exe"], victim.path());
+    EXPECT_EQ(l.back()["corefile"], "present");
+    // The text report, of the newest crash.
+    Result text = run(journal.in({CRASHLAB_BIN, "analyze", "--coredumpctl", "last"}));
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("systemd-coredump (its journal entry)"), std::string::npos);
+    EXPECT_NE(text.out.find("SIGSEGV (11)"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find(storage), std::string::npos) << text.out;
+
+    // A crash the journal does not know, and a pid that is not one: one line each.
+    Result unknown = run(journal.in({CRASHLAB_BIN, "analyze", "--coredumpctl", "2147480000"}));
+    EXPECT_EQ(unknown.code, 1);
+    EXPECT_EQ(unknown.err,
+              "crashlab: the journal has no systemd-coredump entry for pid 2147480000: check "
+              "`coredumpctl list` (journald must be running when the crash happens), or give "
+              "the core file\n");
+    Result bad = run({CRASHLAB_BIN, "analyze", "--coredumpctl", "12x"});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_EQ(bad.err, "crashlab: --coredumpctl 12x: give a pid or last\n");
+
+    // crashlab run, where systemd-coredump holds the pattern: its report has the entry.
+    std::string rundir = fresh_dir("coredump-journal");
+    Result r = run(journal.in({CRASHLAB_BIN, "run", "-q", "--dir", rundir, "--json",
+                               rundir + "/run.json", "--", VICTIM_O0, "null-read"}));
+    EXPECT_EQ(r.code, 128 + 11) << r.err;
+    write_line(kPatternFile, saved_pattern_);
+    nlohmann::json ran = load_json(rundir + "/run.json");
+    nlohmann::json meta = load_json(glob(rundir + "/*/metadata.json").at(0));
+    ASSERT_TRUE(ran.contains("systemd_coredump")) << r.err;
+    EXPECT_EQ(ran["systemd_coredump"]["pid"], meta["pid"]);
+    EXPECT_EQ(ran["systemd_coredump"]["uid"], 0);
+    EXPECT_EQ(ran["systemd_coredump"]["signal_name"], "SIGSEGV");
+    EXPECT_EQ(ran["systemd_coredump"]["executable"], VICTIM_O0);
+
+    unlink(storage.c_str());
+    if (ran["systemd_coredump"]["storage"].is_string())
+        unlink(ran["systemd_coredump"]["storage"].get<std::string>().c_str());
     remove_tree(rundir);
 }
 
