@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "exporter.skel.h"
 #include "kernel_features.h"
+#include "syscall_numbers.h"
 
 namespace exporter {
 
@@ -47,10 +48,6 @@ enum class Hook {
     Typed,  // tp_btf: the tracepoint's BTF (KernelFeatures) says whether it is there
     Poll,   // tracepoint/syscalls/...: epoll_wait, poll, select and their variants
 };
-
-// The futex2 calls have one number on every architecture (the generic table; the C
-// library's headers here predate them). futex(2)'s is SYS_futex.
-constexpr long kSysFutexWaitv = 449, kSysFutexWait = 455;
 
 struct Probe {
     const char* tracepoint;
@@ -148,8 +145,8 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
     // futex waits are seen where they sleep, at sched_switch (bpf/exporter.bpf.c)
     s->rodata->track_futex = opts.futex;
     s->rodata->nr_futex = SYS_futex;
-    s->rodata->nr_futex_wait = kSysFutexWait;
-    s->rodata->nr_futex_waitv = kSysFutexWaitv;
+    s->rodata->nr_futex_wait = tk::kSysFutexWait;
+    s->rodata->nr_futex_waitv = tk::kSysFutexWaitv;
     impl_->max_locks = opts.max_locks;
     uint32_t slots = opts.max_series + 1;
     if (bpf_map__set_max_entries(s->maps.series, opts.max_series) ||

@@ -20,6 +20,7 @@
 #include "kernel_features.h"
 #include "lockwait.skel.h"
 #include "proc.h"
+#include "syscall_numbers.h"
 #include "uprobes.h"
 
 namespace lockwait {
@@ -79,11 +80,6 @@ std::vector<ProbeGroup> probe_groups(lockwait_bpf* s, const Features& f) {
     g.back().wanted = f.kernel_locks;
     return g;
 }
-
-// The futex2 syscalls have one number on every architecture (the generic table; the C
-// library's headers here predate them).
-constexpr long kSysFutexWaitv = 449, kSysFutexWake = 454, kSysFutexWait = 455,
-               kSysFutexRequeue = 456;
 
 }  // namespace
 
@@ -155,10 +151,10 @@ void configure(lockwait_bpf* s, const Features& features, bool btf, bool launchi
                const MapSizes& sizes) {
     s->rodata->launcher_tgid = launching ? uint32_t(getpid()) : 0;
     s->rodata->nr_futex = SYS_futex;
-    s->rodata->nr_futex_waitv = kSysFutexWaitv;
-    s->rodata->nr_futex_wake = kSysFutexWake;
-    s->rodata->nr_futex_wait = kSysFutexWait;
-    s->rodata->nr_futex_requeue = kSysFutexRequeue;
+    s->rodata->nr_futex_waitv = tk::kSysFutexWaitv;
+    s->rodata->nr_futex_wake = tk::kSysFutexWake;
+    s->rodata->nr_futex_wait = tk::kSysFutexWait;
+    s->rodata->nr_futex_requeue = tk::kSysFutexRequeue;
     s->rodata->btf_mode = btf;
     s->rodata->capture_stacks = features.stacks;
     s->rodata->capture_kstacks = features.kernel_locks && features.kernel_stacks;
