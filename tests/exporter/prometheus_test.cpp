@@ -533,6 +533,28 @@ TEST(Exporter, SecondInstanceOnTheSamePortIsRefused) {
     EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
 }
 
+// --no-poll: no epoll, poll or select program is loaded (their syscall tracepoints stay
+// off), and the rest is exported as before.
+TEST(Exporter, NoPollLoadsNoSyscallProgram) {
+    REQUIRE_ROOT();
+    Exporter exporter({"--no-poll"});
+    ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
+    std::vector<std::string> poll_programs;
+    for (const auto& name : harness::programs_of("concurrency-exporter"))
+        if (name.find("poll") != std::string::npos || name.find("select") != std::string::npos)
+            poll_programs.push_back(name);
+    ASSERT_EQ(poll_programs.size(), 14u);
+    EXPECT_EQ(harness::programs_loaded(poll_programs), std::vector<std::string>{});
+    EXPECT_EQ(harness::programs_loaded({"exp_switch"}), std::vector<std::string>{"exp_switch"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the machine switch
+    std::string text = exporter.metrics();
+    EXPECT_GT(sample_sum(text, "concurrency_context_switches_total", {}), 0);
+    EXPECT_EQ(sample_sum(text, "concurrency_poll_calls_total", {}), -1) << "no poll samples";
+    const Result& end = exporter.stop();
+    EXPECT_EQ(end.status, 0) << end.err;
+    EXPECT_EQ(end.err.find("cannot"), std::string::npos) << end.err;
+}
+
 // --textfile read by Debian's real node_exporter (its textfile collector), with --cgroup:
 // only the cgroup's tasks are counted, and the file is replaced whole.
 TEST(Exporter, NodeExporterReadsTheTextfileOfOneCgroup) {

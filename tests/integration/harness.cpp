@@ -288,8 +288,28 @@ std::vector<std::string> programs_of(const std::string& tool) {
     if (tool == "epoll-trace")
         return {"ep_sys_enter", "ep_sys_exit", "ep_switch", "ep_waking", "ep_fork", "ep_exit_task"};
     if (tool == "concurrency-exporter")
-        return {"exp_switch",     "exp_sched_exit", "exp_waking",
-                "exp_wakeup_new", "exp_migrate",    "exp_rename"};
+        return {"exp_switch",
+                "exp_sched_exit",
+                "exp_waking",
+                "exp_wakeup_new",
+                "exp_migrate",
+                "exp_rename",
+                "exp_klock_begin",
+                "exp_klock_end",
+                "exp_epoll_wait_enter",
+                "exp_epoll_wait_exit",
+                "exp_epoll_pwait_enter",
+                "exp_epoll_pwait_exit",
+                "exp_epoll_pwait2_enter",
+                "exp_epoll_pwait2_exit",
+                "exp_poll_enter",
+                "exp_poll_exit",
+                "exp_ppoll_enter",
+                "exp_ppoll_exit",
+                "exp_select_enter",
+                "exp_select_exit",
+                "exp_pselect6_enter",
+                "exp_pselect6_exit"};
     ADD_FAILURE() << "no program list for " << tool;
     return {};
 }
@@ -336,8 +356,10 @@ static std::vector<std::string> programs_now(const std::vector<std::string>& wan
             continue;
         std::string name = line.substr(pos + 6);
         name = name.substr(0, name.find(' '));
+        // an older bpftool shows the kernel's name (15 characters at most), a newer one the
+        // whole name from the program's BTF
         for (auto& w : wanted)
-            if (name == w.substr(0, 15))
+            if (name.substr(0, 15) == w.substr(0, 15))
                 names.push_back(name);
     }
     return names;

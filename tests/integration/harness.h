@@ -49,7 +49,8 @@ nlohmann::json parse_json(const std::string& text);
 // them: at most 15 characters). Waits up to 2 s for asynchronous freeing first.
 std::vector<std::string> programs_loaded(const std::vector<std::string>& names);
 // The names of TOOL's BPF programs (ctxswitch-trace, lockwait-trace, epoll-trace,
-// concurrency-exporter), as bpftool shows them.
+// concurrency-exporter); programs_loaded() compares their first 15 characters, all an older
+// bpftool shows.
 std::vector<std::string> programs_of(const std::string& tool);
 // How many entries the BPF map NAME (as bpftool shows it: at most 15 characters) of process
 // OWNER holds now, by bpftool; -1 when OWNER holds no map of that name.

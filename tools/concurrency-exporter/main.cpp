@@ -46,6 +46,7 @@ struct Options {
     std::string cgroup;
     bool coarsen = false;
     bool bpf_stats = false;
+    bool no_poll = false;
     bool verbose = false;
 };
 
@@ -222,6 +223,9 @@ int exporter_main(int argc, char** argv) {
         ->type_name("PATH");
     app.add_flag("--coarsen", o.coarsen,
                  "histogram buckets at powers of two only: up to 8 times fewer bucket series");
+    app.add_flag("--no-poll", o.no_poll,
+                 "do not trace epoll_wait, poll and select: their syscall tracepoints put "
+                 "every system call of the machine on the kernel's slower entry and exit path");
     app.add_flag("--bpf-stats,!--no-bpf-stats", o.bpf_stats,
                  "turn kernel.bpf_stats_enabled on while running, for the exporter's BPF run "
                  "time and run counts as metrics (off by default: it costs every BPF program "
@@ -257,6 +261,7 @@ int exporter_main(int argc, char** argv) {
     exporter::ProbeOptions popts;
     popts.max_series = o.max_series;
     popts.futex = o.top_locks > 0;
+    popts.poll = !o.no_poll;
     popts.max_locks = o.max_locks;
     popts.verbose = o.verbose;
     popts.bpf_stats = o.bpf_stats;

@@ -117,8 +117,8 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
     auto* s = impl_->skel->get();
     bool exit_tp = false;
     for (const auto& p : probes_of(s)) {
-        if (p.hook != Hook::Typed) {
-            bpf_program__set_autoload(p.prog, true);
+        if (p.hook == Hook::Poll) {
+            bpf_program__set_autoload(p.prog, opts.poll);
             continue;
         }
         const auto& tp = f.tracepoint(p.tracepoint);
