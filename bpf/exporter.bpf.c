@@ -19,6 +19,7 @@
 
 #include "common.bpf.h"
 #include "exporter.h"
+#include "lockwait.h" /* the futex commands: lw_futex_op, lw_op_class */
 #include "process_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -268,14 +269,11 @@ static __always_inline __u32 switch_kind(struct task_struct *prev, struct task_s
  * as lockwait-trace counts it.
  */
 
-/* futex(2) commands that wait (include/uapi/linux/futex.h): FUTEX_WAIT, FUTEX_LOCK_PI,
- * FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2; the op word's low bits, without
- * FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256) */
+/* Whether a futex(2) op word's command waits: lockwait-trace's decoding (lockwait.h), one
+ * table of the futex commands for both tools */
 static __always_inline bool futex_op_waits(int op)
 {
-    int cmd = op & ~(128 | 256);
-
-    return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
+    return lw_op_class(lw_futex_op(op)) == LW_CLASS_WAIT;
 }
 
 /* the word of entry I of a futex_waitv array (read in the task's own address space) */
