@@ -429,7 +429,7 @@ TEST(Exporter, PrometheusNamesTheContendedMutexAsLockwaitTraceDoes) {
 // returned equal what Prometheus has from the exporter for that family alone.
 TEST(Exporter, PrometheusCountsTheEventLoopsCallsAndEventsByFamily) {
     REQUIRE_ROOT();
-    Exporter exporter;
+    Exporter exporter({"--poll"});
     ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
     Prometheus prometheus(exporter.port());
     ASSERT_TRUE(prometheus.ready()) << "prometheus did not start";
@@ -513,6 +513,14 @@ TEST(Exporter, PromtoolAcceptsTheLiveExposition) {
     EXPECT_EQ(exporter.stop().status, 0);
 }
 
+// --help prints the options and exits 0 (it once printed nothing and exited 0).
+TEST(Exporter, HelpPrintsTheOptions) {
+    Result r = harness::run({bin("concurrency-exporter"), "--help"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    for (const char* option : {"--listen", "--textfile", "--cgroup", "--top-locks", "--poll"})
+        EXPECT_NE(r.out.find(option), std::string::npos) << option << "\n" << r.out;
+}
+
 // A second exporter on a port that is taken: one clear line and a failure, nothing loaded;
 // SIGINT ends the first one with status 0 and nothing left attached.
 TEST(Exporter, SecondInstanceOnTheSamePortIsRefused) {
@@ -533,11 +541,12 @@ TEST(Exporter, SecondInstanceOnTheSamePortIsRefused) {
     EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
 }
 
-// --no-poll: no epoll, poll or select program is loaded (their syscall tracepoints stay
-// off), and the rest is exported as before.
-TEST(Exporter, NoPollLoadsNoSyscallProgram) {
+// By default (no --poll) no epoll, poll or select program is loaded: their syscall
+// tracepoints, which would send every system call of the machine through the kernel's slower
+// path, stay off; the rest is exported.
+TEST(Exporter, WithoutPollNoSyscallProgramIsLoaded) {
     REQUIRE_ROOT();
-    Exporter exporter({"--no-poll"});
+    Exporter exporter;
     ASSERT_TRUE(exporter.serving()) << exporter.stop().err;
     std::vector<std::string> poll_programs;
     for (const auto& name : harness::programs_of("concurrency-exporter"))
@@ -566,7 +575,7 @@ TEST(Exporter, NodeExporterReadsTheTextfileOfOneCgroup) {
     int node_port = free_port();
     {
         Service exporter({bin("concurrency-exporter"), "--textfile", dir, "--interval", "0.2",
-                          "--cgroup", cgroup.path()});
+                          "--cgroup", cgroup.path(), "--poll"});
         Service node({"prometheus-node-exporter", "--collector.disable-defaults",
                       "--collector.textfile", "--collector.textfile.directory=" + dir,
                       "--web.listen-address=127.0.0.1:" + std::to_string(node_port)});
@@ -669,16 +678,58 @@ int capability_number(const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+// setpriv's arguments that run a program as user nobody with only CAPS (setpriv's names:
+// "+bpf,+perfmon"), as the unit's DynamicUser= with its AmbientCapabilities= does.
+std::vector<std::string> as_nobody_with(const std::string& caps) {
+    return {"setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all," + caps,
+            "--ambient-caps=" + caps,
+            "--bounding-set=-all," + caps,
+            "--no-new-privs",
+            "--"};
+}
+
+// setpriv's names for CAPS that this machine lets a process hand on (a container may hold
+// back some from its bounding set); those it does not are printed and left out.
+std::string setpriv_names(const std::vector<std::string>& caps) {
+    std::string given;
+    for (const auto& cap : caps) {
+        int n = capability_number(cap);
+        EXPECT_GE(n, 0) << "a capability this test does not know: " << cap;
+        if (n < 0)
+            continue;
+        if (prctl(PR_CAPBSET_READ, n, 0, 0, 0) != 1) {
+            std::cout << cap << " is not in this machine's bounding set: run without it\n";
+            continue;
+        }
+        std::string name = cap.substr(4);
+        std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+        given += (given.empty() ? "+" : ",+") + name;
+    }
+    return given;
+}
+
+}  // namespace
+
 // The unit file as shipped: systemd's own check accepts it, and the exporter run as a user of
 // no privilege (the unit's DynamicUser=) with only the unit's capabilities attaches every
-// probe, names a root process's lock and counts an epoll server's calls: no probe group is
-// silently missing for want of a capability.
+// probe, names a root process's lock and counts its switches: no probe group is silently
+// missing for want of a capability. --poll with those alone is refused in one line naming the
+// capability the unit's comment adds for it, and with that one added counts an epoll
+// server's calls.
 TEST(Exporter, TheUnitsCapabilitiesAreEnoughForEveryProbe) {
     REQUIRE_ROOT();
     const std::string unit = harness::read_file(EXPORTER_UNIT);
-    const std::vector<std::string> caps = unit_capabilities(unit, "AmbientCapabilities");
+    std::vector<std::string> caps = unit_capabilities(unit, "AmbientCapabilities");
     ASSERT_FALSE(caps.empty()) << EXPORTER_UNIT;
     EXPECT_EQ(unit_capabilities(unit, "CapabilityBoundingSet"), caps);
+    EXPECT_NE(unit.find("#   AmbientCapabilities=CAP_DAC_READ_SEARCH"), std::string::npos)
+        << "the unit's comment on --poll";
 
     // systemd-analyze verify, with ExecStart at the binary built here
     if (harness::run({"sh", "-c", "command -v systemd-analyze"}).status == 0) {
@@ -696,58 +747,79 @@ TEST(Exporter, TheUnitsCapabilitiesAreEnoughForEveryProbe) {
         ADD_FAILURE() << "CI=true but no systemd-analyze: run scripts/install-deps.sh";
     }
 
-    // setpriv's names (+bpf,+perfmon,...) of the unit's capabilities that this machine lets
-    // a process hand on (a container may hold back some from its bounding set)
-    std::string given;
-    for (const auto& cap : caps) {
-        int n = capability_number(cap);
-        ASSERT_GE(n, 0) << "a capability this test does not know: " << cap;
-        if (prctl(PR_CAPBSET_READ, n, 0, 0, 0) != 1) {
-            std::cout << cap << " is not in this machine's bounding set: run without it\n";
-            continue;
-        }
-        std::string name = cap.substr(4);
-        std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-        given += (given.empty() ? "+" : ",+") + name;
-    }
+    const std::string given = setpriv_names(caps);
     ASSERT_FALSE(given.empty());
-
     TestCgroup cgroup;
-    const int port = free_port();
-    Service exporter({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                      "--inh-caps=-all," + given, "--ambient-caps=" + given,
-                      "--bounding-set=-all," + given, "--no-new-privs", "--",
-                      bin("concurrency-exporter"), "--listen", "127.0.0.1:" + std::to_string(port),
-                      "--cgroup", cgroup.path()});
-    ASSERT_TRUE(wait_for_http(port, "/metrics", 60)) << exporter.stop().err;
-
-    // a contended mutex and an epoll server, both root's, in the cgroup
-    Result w =
-        harness::run({"sh", "-c",
-                      "echo $$ > " + cgroup.path() + "/cgroup.procs && " + bin("contention") +
-                          " --mode mutex -w 4 -n 3000 --cpu 0 --cs-ns 20000 "
-                          "--think-ns 1000 >/dev/null && exec " +
-                          bin("echo-bench") + " --model epoll -c 2 -n 500 --size 100"},
-                     harness::as_root());
-    ASSERT_EQ(w.status, 0) << w.err;
     const std::string sel = "cgroup=\"" + cgroup.label() + "\"";
-    std::string text;
-    double named = 0, polls = 0;
-    for (int i = 0; i < 50 && !(named > 0 && polls > 0); i++) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        text = http_get(port, "/metrics").value_or("");
-        named = sample_sum(text, "concurrency_futex_blocked_seconds_count",
-                           {sel, "comm=\"contention\"", "lock=\"g_contended_mutex\""});
-        polls = sample_sum(text, "concurrency_poll_calls_total",
-                           {sel, "comm=\"echo-server\"", "family=\"epoll\"", "result=\"ok\""});
-    }
-    EXPECT_GT(named, 0) << "the root process's lock, named: "
-                        << text.substr(std::min(text.find("concurrency_futex"), text.size()), 2000);
-    EXPECT_GT(polls, 0) << "the epoll server's calls";
-    EXPECT_GT(sample_sum(text, "concurrency_context_switches_total", {sel}), 0);
+    auto exporter_argv = [&](const std::string& caps_given, int port,
+                             std::vector<std::string> extra) {
+        std::vector<std::string> argv = as_nobody_with(caps_given);
+        for (std::string a :
+             {bin("concurrency-exporter"), std::string("--listen"),
+              "127.0.0.1:" + std::to_string(port), std::string("--cgroup"), cgroup.path()})
+            argv.push_back(a);
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return argv;
+    };
+    auto run_in_cgroup = [&](const std::string& command) {
+        Result r = harness::run(
+            {"sh", "-c", "echo $$ > " + cgroup.path() + "/cgroup.procs && exec " + command},
+            harness::as_root());
+        EXPECT_EQ(r.status, 0) << command << ": " << r.err;
+    };
 
-    const Result& end = exporter.stop();
-    EXPECT_EQ(end.status, 0) << end.err;
-    EXPECT_EQ(end.err.find("cannot"), std::string::npos) << end.err;
+    {  // the unit as shipped: a contended mutex, root's, in the cgroup
+        const int port = free_port();
+        Service exporter(exporter_argv(given, port, {}));
+        ASSERT_TRUE(wait_for_http(port, "/metrics", 60)) << exporter.stop().err;
+        run_in_cgroup(bin("contention") +
+                      " --mode mutex -w 4 -n 3000 --cpu 0 --cs-ns 20000 --think-ns 1000");
+        std::string text;
+        double named = 0;
+        for (int i = 0; i < 50 && named <= 0; i++) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            text = http_get(port, "/metrics").value_or("");
+            named = sample_sum(text, "concurrency_futex_blocked_seconds_count",
+                               {sel, "comm=\"contention\"", "lock=\"g_contended_mutex\""});
+        }
+        EXPECT_GT(named, 0) << "the root process's lock, named: "
+                            << text.substr(std::min(text.find("concurrency_futex"), text.size()),
+                                           2000);
+        EXPECT_GT(sample_sum(text, "concurrency_context_switches_total", {sel}), 0);
+        const Result& end = exporter.stop();
+        EXPECT_EQ(end.status, 0) << end.err;
+        EXPECT_EQ(end.err.find("cannot"), std::string::npos) << end.err;
+    }
+
+    {  // --poll with the unit's capabilities alone: one line that says what to add
+        std::vector<std::string> argv = exporter_argv(given, free_port(), {"--poll"});
+        Result r = harness::run(argv, harness::as_root());
+        EXPECT_NE(r.status, 0);
+        EXPECT_NE(r.err.find("--poll: cannot read /sys/kernel/tracing (Permission denied)"),
+                  std::string::npos)
+            << r.err;
+        EXPECT_NE(r.err.find("CAP_DAC_READ_SEARCH"), std::string::npos) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+
+    {  // --poll with the capability the unit's comment adds for it: an epoll server, root's
+        std::vector<std::string> with_poll = caps;
+        with_poll.push_back("CAP_DAC_READ_SEARCH");
+        const int port = free_port();
+        Service exporter(exporter_argv(setpriv_names(with_poll), port, {"--poll"}));
+        ASSERT_TRUE(wait_for_http(port, "/metrics", 60)) << exporter.stop().err;
+        run_in_cgroup(bin("echo-bench") + " --model epoll -c 2 -n 500 --size 100");
+        double polls = 0;
+        for (int i = 0; i < 50 && polls <= 0; i++) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            polls =
+                sample_sum(http_get(port, "/metrics").value_or(""), "concurrency_poll_calls_total",
+                           {sel, "comm=\"echo-server\"", "family=\"epoll\"", "result=\"ok\""});
+        }
+        EXPECT_GT(polls, 0) << "the epoll server's calls";
+        const Result& end = exporter.stop();
+        EXPECT_EQ(end.status, 0) << end.err;
+        EXPECT_EQ(end.err.find("cannot"), std::string::npos) << end.err;
+    }
     EXPECT_TRUE(harness::programs_loaded(harness::programs_of("concurrency-exporter")).empty());
 }

@@ -46,7 +46,7 @@ struct Options {
     std::string cgroup;
     bool coarsen = false;
     bool bpf_stats = false;
-    bool no_poll = false;
+    bool poll = false;
     bool verbose = false;
 };
 
@@ -223,15 +223,20 @@ int exporter_main(int argc, char** argv) {
         ->type_name("PATH");
     app.add_flag("--coarsen", o.coarsen,
                  "histogram buckets at powers of two only: up to 8 times fewer bucket series");
-    app.add_flag("--no-poll", o.no_poll,
-                 "do not trace epoll_wait, poll and select: their syscall tracepoints put "
-                 "every system call of the machine on the kernel's slower entry and exit path");
+    app.add_flag("--poll", o.poll,
+                 "also trace epoll_wait, poll and select (calls, events, blocked time): off by "
+                 "default, as their syscall tracepoints put every system call of the machine on "
+                 "the kernel's slower entry and exit path; needs root or CAP_DAC_READ_SEARCH");
     app.add_flag("--bpf-stats,!--no-bpf-stats", o.bpf_stats,
                  "turn kernel.bpf_stats_enabled on while running, for the exporter's BPF run "
                  "time and run counts as metrics (off by default: it costs every BPF program "
                  "of the machine two clock reads a run)");
     app.add_flag("-v,--verbose", o.verbose, "show libbpf's messages");
-    app.parse(argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);  // --help printed (run_tool would only return its status)
+    }
     if (o.listen.empty() && o.textfile.empty())
         o.listen = "127.0.0.1:9581";
 
@@ -261,7 +266,7 @@ int exporter_main(int argc, char** argv) {
     exporter::ProbeOptions popts;
     popts.max_series = o.max_series;
     popts.futex = o.top_locks > 0;
-    popts.poll = !o.no_poll;
+    popts.poll = o.poll;
     popts.max_locks = o.max_locks;
     popts.verbose = o.verbose;
     popts.bpf_stats = o.bpf_stats;

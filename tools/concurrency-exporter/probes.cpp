@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <cstring>
@@ -83,6 +84,21 @@ std::vector<Probe> probes_of(exporter_bpf* s) {
     };
 }
 
+// --poll's probes are syscall tracepoints, which libbpf finds by their ids in tracefs: a
+// tracefs this process may not read is said here, in one line, rather than as a failed
+// attach of each of them.
+void require_readable_tracefs() {
+    if (!tk::KernelFeatures::get().tracefs_path.empty())
+        return;
+    struct stat st;
+    if (stat("/sys/kernel/tracing/events", &st) != 0 && errno == EACCES)
+        throw UserError(
+            "--poll: cannot read /sys/kernel/tracing (Permission denied), where the syscall "
+            "tracepoints of epoll_wait, poll and select are found: run as root or with "
+            "CAP_DAC_READ_SEARCH (docs/exporter.md, \"The unit\")");
+    tk::ensure_tracefs();
+}
+
 }  // namespace
 
 using Skel = tk::Skeleton<exporter_bpf>;
@@ -109,6 +125,8 @@ Probes::Probes(const ProbeOptions& opts) : impl_(std::make_unique<Impl>()) {
         throw UserError(
             "the kernel's BTF has no typed sched_switch tracepoint (tp_btf): the exporter "
             "needs Linux 5.5 or later with CONFIG_DEBUG_INFO_BTF");
+    if (opts.poll)
+        require_readable_tracefs();
     impl_->max_series = opts.max_series;
     if (opts.bpf_stats)
         impl_->stats = std::make_unique<tk::BpfStatsGuard>();

@@ -16,7 +16,7 @@ namespace exporter {
 struct ProbeOptions {
     uint32_t max_series = EXP_DEFAULT_MAX_SERIES;
     bool futex = true;  // trace the futex waits (blocked time by word)
-    bool poll = true;   // trace epoll_wait, poll and select (their syscall tracepoints)
+    bool poll = false;  // trace epoll_wait, poll and select (their syscall tracepoints)
     uint32_t max_locks = EXP_DEFAULT_MAX_LOCKS;
     CgroupFilter filter;     // id 0: the whole machine
     bool bpf_stats = false;  // keep kernel.bpf_stats_enabled on (BPF run time as metrics)
