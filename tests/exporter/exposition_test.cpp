@@ -84,27 +84,35 @@ TEST(ExporterExposition, LabelValuesAreEscapedAndUtf8) {
 }
 
 exporter::Snapshot sample_snapshot() {
+    // the series' histograms, where the exporter has the kernel's map
+    static std::array<exp_hist, EXP_HISTS> a_hists, b_hists, o_hists;
+    a_hists = {};
+    b_hists = {};
+    o_hists = {};
     exporter::Snapshot snap;
     exporter::Series a;
+    a.hists = a_hists.data();
     a.cgroup_id = 42;
     a.comm = "ping\"pong";
     a.counters = {100, 7, 3};
-    a.hists[EXP_H_SWITCH_COST + EXP_KIND_PROCESS] = hist_of({1100, 1300, 2500});
-    a.hists[EXP_H_HANDOFF_CROSS] = hist_of({5000, 6000});
+    a_hists[EXP_H_SWITCH_COST + EXP_KIND_PROCESS] = hist_of({1100, 1300, 2500});
+    a_hists[EXP_H_HANDOFF_CROSS] = hist_of({5000, 6000});
     // waiting calls of two families: 4 epoll_wait calls, 2 poll calls
     a.counters[EXP_SC_POLL_CALLS + EXP_POLL_EPOLL] = 4;
     a.counters[EXP_SC_POLL_CALLS + EXP_POLL_POLL] = 2;
-    a.hists[EXP_H_POLL_EVENTS + EXP_POLL_EPOLL] = hist_of({1, 2, 2, 3});
-    a.hists[EXP_H_POLL_EVENTS + EXP_POLL_POLL] = hist_of({1, 1});
-    a.hists[EXP_H_POLL_BLOCKED + EXP_POLL_EPOLL] = hist_of({50000});
+    a_hists[EXP_H_POLL_EVENTS + EXP_POLL_EPOLL] = hist_of({1, 2, 2, 3});
+    a_hists[EXP_H_POLL_EVENTS + EXP_POLL_POLL] = hist_of({1, 1});
+    a_hists[EXP_H_POLL_BLOCKED + EXP_POLL_EPOLL] = hist_of({50000});
     exporter::Series b;
+    b.hists = b_hists.data();
     b.cgroup_id = 43;  // a cgroup whose path is not known
     b.comm =
         "sl\xe9"
         "ep";
     b.counters = {1, 0, 0};
-    b.hists[EXP_H_WAKEUP_TO_RUN] = hist_of({1ULL << 41, 9});
+    b_hists[EXP_H_WAKEUP_TO_RUN] = hist_of({1ULL << 41, 9});
     exporter::Series o;
+    o.hists = o_hists.data();
     o.overflow = true;
     o.counters = {5, 5, 0};
     snap.series = {a, b, o};

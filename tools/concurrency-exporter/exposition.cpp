@@ -1,7 +1,7 @@
 #include "exposition.h"
 
+#include <bitset>
 #include <charconv>
-#include <set>
 
 #include "hist.h"
 #include "text.h"
@@ -71,33 +71,72 @@ struct Labels {
 // What a histogram's values are: nanoseconds (written in seconds), or counts.
 enum class Unit { Seconds, Count };
 
+// Appends to one string, without a temporary string per sample: a scrape of a thousand
+// series writes a hundred thousand and more of them.
 class Writer {
   public:
+    explicit Writer(std::string& out) : out_(out) { out_.clear(); }
+
     void header(const std::string& name, const char* type, const char* help) {
-        out_ += "# HELP " + name + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n';
+        out_.append("# HELP ").append(name).append(1, ' ').append(help);
+        out_.append("\n# TYPE ").append(name).append(1, ' ').append(type).append(1, '\n');
     }
     void sample(const std::string& name, const Labels& labels, const std::string& value) {
-        out_ += name + labels.braces() + ' ' + value + '\n';
+        begin(name, labels);
+        end(value);
     }
     void sample(const std::string& name, const Labels& labels, uint64_t value) {
-        sample(name, labels, std::to_string(value));
+        begin(name, labels);
+        end(value);
     }
     void histogram(const std::string& name, const Labels& labels, const exp_hist& h, Buckets mode,
                    Unit unit = Unit::Seconds) {
-        auto text = [unit](uint64_t v) {
-            return unit == Unit::Seconds ? seconds_text(v) : std::to_string(v);
-        };
         auto edges = histogram_edges(h, mode);
-        for (const Edge& e : edges)
-            sample(name + "_bucket", labels.with("le", e.le_ns == kInf ? "+Inf" : text(e.le_ns)),
-                   e.cumulative);
-        sample(name + "_sum", labels, text(h.sum));
+        const std::string bucket = name + "_bucket";
+        for (const Edge& e : edges) {
+            out_.append(bucket).append(1, '{').append(labels.text);
+            out_.append(labels.text.empty() ? "le=\"" : ",le=\"");
+            if (e.le_ns == kInf)
+                out_.append("+Inf");
+            else
+                append_value(e.le_ns, unit);
+            out_.append("\"} ");
+            end(e.cumulative);
+        }
+        begin(name + "_sum", labels);
+        append_value(h.sum, unit);
+        out_.append(1, '\n');
         sample(name + "_count", labels, edges.back().cumulative);
     }
-    std::string take() { return std::move(out_); }
 
   private:
-    std::string out_;
+    void begin(const std::string& name, const Labels& labels) {
+        out_.append(name);
+        if (!labels.text.empty())
+            out_.append(1, '{').append(labels.text).append(1, '}');
+        out_.append(1, ' ');
+    }
+    void end(const std::string& value) { out_.append(value).append(1, '\n'); }
+    void end(uint64_t value) {
+        append_integer(value);
+        out_.append(1, '\n');
+    }
+    void append_integer(uint64_t v) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, r.ptr);
+    }
+    void append_value(uint64_t v, Unit unit) {
+        if (unit == Unit::Count) {
+            append_integer(v);
+            return;
+        }
+        char buf[64];
+        auto r = std::to_chars(buf, buf + sizeof buf, double(v) / 1e9);
+        out_.append(buf, r.ptr);
+    }
+
+    std::string& out_;
 };
 
 bool any_data(const exp_hist& h) {
@@ -147,23 +186,25 @@ std::string label_value(const std::string& raw) {
 }
 
 std::string seconds_text(uint64_t ns) {
-    return double_text(double(ns) / 1e9);
+    return double_text(double(ns) / 1e9);  // as Writer::append_value writes them
 }
 
 std::vector<Edge> histogram_edges(const exp_hist& h, Buckets mode) {
-    std::set<uint32_t> tops;  // the buckets whose upper edges are written
+    std::bitset<HIST_BUCKETS> tops;  // the buckets whose upper edges are written
     for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
         if (!h.buckets[b])
             continue;
-        tops.insert(group_top(b, mode));
+        tops.set(group_top(b, mode));
         uint32_t bottom = group_bottom(b, mode);
         if (bottom > 0)
-            tops.insert(bottom - 1);
+            tops.set(bottom - 1);
     }
     std::vector<Edge> edges;
     uint64_t cumulative = 0;
     uint32_t next = 0;
-    for (uint32_t top : tops) {
+    for (uint32_t top = 0; top < HIST_BUCKETS; top++) {
+        if (!tops.test(top))
+            continue;
         for (; next <= top; next++)
             cumulative += h.buckets[next];
         if (upper_edge(top) != kInf)
@@ -176,22 +217,37 @@ std::vector<Edge> histogram_edges(const exp_hist& h, Buckets mode) {
 }
 
 std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
-    Writer w;
-    auto series_labels = [&](const Series& s) {
-        if (s.overflow)
-            return Labels{}.with("cgroup", kOverflowLabel).with("comm", kOverflowLabel);
+    std::string out;
+    write_exposition(snap, opts, out);
+    return out;
+}
+
+void write_exposition(const Snapshot& snap, const ExpositionOptions& opts, std::string& out) {
+    Writer w(out);
+    // each series' labels, escaped once for all its samples
+    std::vector<Labels> labels_of;
+    labels_of.reserve(snap.series.size());
+    for (const Series& s : snap.series) {
+        if (s.overflow) {
+            labels_of.push_back(
+                Labels{}.with("cgroup", kOverflowLabel).with("comm", kOverflowLabel));
+            continue;
+        }
         auto path = snap.cgroup_paths.find(s.cgroup_id);
         std::string cgroup = path != snap.cgroup_paths.end()
                                  ? path->second
                                  : "cgroup id " + std::to_string(s.cgroup_id);
-        return Labels{}.with("cgroup", cgroup).with("comm", s.comm);
+        labels_of.push_back(Labels{}.with("cgroup", cgroup).with("comm", s.comm));
+    }
+    auto series_labels = [&](const Series& s) -> const Labels& {
+        return labels_of[size_t(&s - snap.series.data())];
     };
 
     w.header("concurrency_context_switches_total", "counter",
              "Context switches out of the series' tasks, by kind: voluntary (asleep) or "
              "involuntary (preempted while runnable).");
     for (const Series& s : snap.series) {
-        Labels l = series_labels(s);
+        const Labels& l = series_labels(s);
         w.sample("concurrency_context_switches_total", l.with("kind", "voluntary"),
                  s.counters[EXP_SC_VOLUNTARY]);
         w.sample("concurrency_context_switches_total", l.with("kind", "involuntary"),
@@ -208,7 +264,7 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
              "series' tasks that returned, by family: epoll, poll (poll, ppoll), select "
              "(select, pselect6); result ok or error (EINTR and the like).");
     for (const Series& s : snap.series) {
-        Labels l = series_labels(s);
+        const Labels& l = series_labels(s);
         for (int f = 0; f < EXP_POLL_FAMILIES; f++) {
             uint64_t ok = s.counters[size_t(EXP_SC_POLL_CALLS + f)];
             uint64_t failed = s.counters[size_t(EXP_SC_POLL_ERRORS + f)];
@@ -272,11 +328,15 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
     for (const auto& f : families) {
         w.header(f.name, "histogram", f.help);
         for (const Series& s : snap.series) {
-            Labels l = series_labels(s);
-            for (const auto& [id, value] : f.members)
-                if (any_data(s.hists[id]))
-                    w.histogram(f.name, f.label ? l.with(f.label, value) : l, s.hists[id],
-                                opts.buckets, f.unit);
+            if (!s.hists)
+                continue;
+            const Labels& l = series_labels(s);
+            for (const auto& [id, value] : f.members) {
+                const exp_hist h = s.hists[id];  // one reading of a histogram still growing
+                if (any_data(h))
+                    w.histogram(f.name, f.label ? l.with(f.label, value) : l, h, opts.buckets,
+                                f.unit);
+            }
         }
     }
 
@@ -381,7 +441,6 @@ std::string exposition(const Snapshot& snap, const ExpositionOptions& opts) {
     w.header("concurrency_exporter_resident_memory_bytes", "gauge",
              "Resident memory of the exporter process.");
     w.sample("concurrency_exporter_resident_memory_bytes", {}, snap.resident_bytes);
-    return w.take();
 }
 
 }  // namespace exporter

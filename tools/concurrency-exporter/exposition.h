@@ -19,7 +19,11 @@ struct Series {
     uint64_t cgroup_id = 0;
     std::string comm;
     std::array<uint64_t, EXP_SERIES_COUNTERS> counters{};
-    std::array<exp_hist, EXP_HISTS> hists{};
+    // Its EXP_HISTS histograms where they are kept, not a copy: in the exporter, the
+    // kernel's map mapped into our memory (36 KiB a series; copying a thousand series each
+    // scrape cost more CPU than writing them). The kernel adds to them meanwhile, so each
+    // is read once, into a copy of its own, when it is written.
+    const exp_hist* hists = nullptr;
 };
 
 // One futex-word series of the exposition: a lock among the top N by blocked time (named by
@@ -76,6 +80,9 @@ inline constexpr const char* kOverflowLabel = "_overflow";
 inline constexpr const char* kOtherLockLabel = "_other";
 
 std::string exposition(const Snapshot& snap, const ExpositionOptions& opts = {});
+// The same, written into OUT (cleared first): a buffer kept from one scrape to the next
+// keeps its memory.
+void write_exposition(const Snapshot& snap, const ExpositionOptions& opts, std::string& out);
 
 // A label value as the format wants it: \, " and newline escaped; bytes that are not UTF-8
 // (a comm is any 15 bytes) replaced by U+FFFD.

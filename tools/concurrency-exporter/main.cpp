@@ -6,6 +6,7 @@
 //   sudo concurrency-exporter --listen :9581 --cgroup /sys/fs/cgroup/system.slice/nginx.service
 //   sudo concurrency-exporter --textfile /var/lib/prometheus/node-exporter
 #include <httplib.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -116,7 +117,10 @@ class Exposer {
             lock_names_ = std::make_unique<exporter::LockNames>(probes_.process_events_fd());
     }
 
-    std::string text() {
+    // Hands the exposition to USE (which copies what it keeps) while holding the one buffer
+    // every scrape writes into.
+    template <typename Use>
+    void with_text(Use use) {
         std::lock_guard<std::mutex> lock(mu_);
         exporter::Snapshot snap = probes_.read();
         add_locks(snap);
@@ -134,7 +138,8 @@ class Exposer {
         snap.scrapes = ++scrapes_;
         snap.process_cpu_seconds = process_cpu_seconds();
         snap.resident_bytes = resident_bytes();
-        return exporter::exposition(snap, opts_);
+        exporter::write_exposition(snap, opts_, text_);
+        use(static_cast<const std::string&>(text_));
     }
 
   private:
@@ -166,6 +171,7 @@ class Exposer {
     exporter::TopLocks top_locks_;
     std::unique_ptr<exporter::LockNames> lock_names_;
     uint64_t scrapes_ = 0;
+    std::string text_;  // the last exposition: its memory serves the next one
 };
 
 // Waits for SIGINT or SIGTERM (blocked since the start) for up to TIMEOUT_S seconds (< 0:
@@ -190,6 +196,10 @@ bool wait_for_stop(const sigset_t& set, double timeout_s) {
 }
 
 int exporter_main(int argc, char** argv) {
+    // A scrape's snapshot and text are tens of megabytes with many series: from the heap they
+    // would stay resident after it (glibc raises its mmap threshold to the largest block
+    // freed, and keeps an arena per server thread); mapped apart, they go back at once.
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     CLI::App app{
         "Context switches, switch cost, wakeup-to-run and handoff latency of every task, by\n"
         "cgroup and command, as Prometheus metrics. See docs/exporter.md.",
@@ -307,7 +317,9 @@ int exporter_main(int argc, char** argv) {
     std::thread http;
     if (address) {
         server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-            res.set_content(exposer.text(), "text/plain; version=0.0.4; charset=utf-8");
+            exposer.with_text([&](const std::string& text) {
+                res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
+            });
         });
         server.Get("/", [](const httplib::Request&, httplib::Response& res) {
             res.set_content("concurrency-exporter: the metrics are at /metrics\n", "text/plain");
@@ -322,7 +334,7 @@ int exporter_main(int argc, char** argv) {
 
     for (;;) {
         if (textfile)
-            textfile->write(exposer.text());
+            exposer.with_text([&](const std::string& text) { textfile->write(text); });
         if (wait_for_stop(stop, textfile ? o.interval_s : -1))
             break;
     }

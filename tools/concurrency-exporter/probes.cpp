@@ -240,10 +240,10 @@ Snapshot Probes::read() {
         }
         for (int i = 0; i < EXP_SERIES_COUNTERS; i++)
             series.counters[i] = __atomic_load_n(&counters[slot].c[i], __ATOMIC_RELAXED);
-        std::memcpy(series.hists.data(), &hists[size_t(slot) * EXP_HISTS],
-                    sizeof(exp_hist) * EXP_HISTS);
+        series.hists = &hists[size_t(slot) * EXP_HISTS];
         snap.series.push_back(std::move(series));
     };
+    snap.series.reserve(end);
     for (uint32_t slot = 1; slot < end; slot++)
         add(slot, false);
     // the overflow series, once anything went there

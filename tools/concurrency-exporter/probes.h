@@ -56,7 +56,8 @@ class Probes {
     int process_events_fd() const;
 
     // The series and the exporter's own counters now (cgroup paths and process figures
-    // are the caller's).
+    // are the caller's). The series' histograms are the kernel's, in place: valid while
+    // this Probes lives.
     Snapshot read();
     // The futex words and their blocked time now.
     LockWords read_lock_words();
