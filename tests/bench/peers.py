@@ -5,6 +5,7 @@ import os
 import platform
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -13,6 +14,13 @@ import time
 
 # `ready` for a tool that prints nothing until it ends: it is attached once it holds a BPF link
 BPF_LINK = object()
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 that nothing listens on now (for a server the benchmark starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def machine_line():
