@@ -75,7 +75,8 @@ void add_stack_options(CLI::App& app, TraceOptions& o, uint32_t default_max_stac
                    "distinct stacks kept, and rows of time by stack (default " +
                        std::to_string(default_max_stacks) + ", " + std::to_string(stack_bytes) +
                        " bytes a stack, preallocated); stacks beyond them are counted as dropped")
-        ->type_name("N");
+        ->type_name("N")
+        ->each([&o](const std::string&) { o.max_stacks_given = true; });
 }
 
 void validate_trace_options(const TraceOptions& o) {
@@ -146,8 +147,6 @@ bool parse_trace_command_line(CLI::App& app, int argc, char** argv, TraceOptions
     opts.duration_given = app.count("-d") > 0;
     opts.interval_given = app.count("-i") > 0;
     opts.max_threads_given = app.count("--max-threads") > 0;
-    opts.max_stacks_given =
-        app.get_option_no_throw("--max-stacks") != nullptr && app.count("--max-stacks") > 0;
     opts.command = app.remaining();
     if (!opts.command.empty() && opts.command[0] == "--") {
         opts.command.erase(opts.command.begin());

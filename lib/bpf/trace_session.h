@@ -34,8 +34,8 @@ struct TraceOptions {
     bool duration_given = false;
     bool interval_given = false;
     bool max_threads_given = false;
-    bool max_stacks_given = false;
-    bool features = false;  // --features: print what the kernel offers and exit
+    bool max_stacks_given = false;  // set by --max-stacks itself (not every tool has it)
+    bool features = false;          // --features: print what the kernel offers and exit
     bool run_as_root = false;
     bool raw_tp = false;      // --raw-tp: use the raw_tp twins
     int64_t max_threads = 0;  // --max-threads: threads kept in the report (0: the tool's default)

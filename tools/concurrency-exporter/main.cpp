@@ -242,11 +242,8 @@ int exporter_main(int argc, char** argv) {
                  "time and run counts as metrics (off by default: it costs every BPF program "
                  "of the machine two clock reads a run)");
     app.add_flag("-v,--verbose", o.verbose, "show libbpf's messages");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);  // --help printed (run_tool would only return its status)
-    }
+    if (!tk::parse_command_line(app, argc, argv))
+        return 0;  // --help printed
     if (o.listen.empty() && o.textfile.empty())
         o.listen = "127.0.0.1:9581";
 
