@@ -22,6 +22,7 @@
 #include "errors.h"
 #include "fd.h"
 #include "json_text.h"
+#include "process_state.h"
 #include "report.h"
 #include "runner.h"
 #include "signals.h"
@@ -318,6 +319,26 @@ bool count_as_repeat(int crashes, const LockedIndex& index, const StoreConfig& c
     return true;
 }
 
+// process.json in the crash's directory DIR, for OWNER/GROUP; what metadata.json says of it
+// (the core's way): "process_state" the file's name, or "" and "process_state_missing" why.
+// It never stops the core from being stored.
+nlohmann::json keep_process_state(int dir, const KernelFacts& k, int owner, int group,
+                                  const StoreConfig& config) {
+    if (!config.process_state)
+        return {{"process_state", ""},
+                {"process_state_missing", "process_state = no in the configuration"}};
+    try {
+        ProcessStateOptions options;
+        options.environment = config.process_environment;
+        nlohmann::json state = capture_process_state(k.pid, options);
+        write_at(dir, kProcessStateFile, tk::json_text(state, 2) + "\n", owner, group);
+        return {{"process_state", kProcessStateFile}};
+    } catch (const std::exception& e) {
+        log_line("pid " + std::to_string(k.pid) + ": no process state: " + e.what());
+        return {{"process_state", ""}, {"process_state_missing", e.what()}};
+    }
+}
+
 void store_crash(const StoreConfig& config, const KernelFacts& k) {
     tk::Fd store = open_store(config.store);
     tk::Fd crashes = open_root_dir(store.get(), "crashes", config.store + "/crashes", 0755);
@@ -345,6 +366,13 @@ void store_crash(const StoreConfig& config, const KernelFacts& k) {
     tk::Fd dir(openat(crashes.get(), id.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir)
         throw tk::UserError(tk::errno_text("cannot open " + dir_path));
+
+    // Readable by the process's owner only when the kernel says its owner may read its core.
+    int owner = k.dumpable == 1 ? k.uid : 0, group = k.dumpable == 1 ? k.gid : 0;
+
+    // 0. The process's state from /proc/PID, while the kernel holds the process: it ends
+    // once its core is read from the pipe, and /proc/PID with it.
+    nlohmann::json process_state = keep_process_state(dir.get(), k, owner, group, config);
 
     // 1. The core, as fast as the kernel gives it: the process ends when it is read.
     bool truncated = false;
@@ -374,8 +402,7 @@ void store_crash(const StoreConfig& config, const KernelFacts& k) {
         {"core_size", core_size},
         {"core_truncated", truncated},
     };
-    // Readable by the process's owner only when the kernel says its owner may read its core.
-    int owner = k.dumpable == 1 ? k.uid : 0, group = k.dumpable == 1 ? k.gid : 0;
+    meta.merge_patch(process_state);
     try {
         AnalyzeOptions options;
         options.executable = k.executable;
