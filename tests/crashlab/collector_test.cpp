@@ -743,6 +743,17 @@ TEST_F(Collector, ReadsSystemdCoredumpsJournalEntry) {
               "crashlab: the journal has no systemd-coredump entry for pid 2147480000: check "
               "`coredumpctl list` (journald must be running when the crash happens), or give "
               "the core file\n");
+    // A user who may not read the system journal (nobody, in no group) is told why it finds
+    // nothing there, even for a crash the journal has, and what to do.
+    harness::Result denied =
+        harness::run_as_nobody(CRASHLAB_BIN, {"analyze", "--coredumpctl", std::to_string(pid)});
+    EXPECT_EQ(denied.status, 1);
+    EXPECT_EQ(denied.err,
+              "crashlab: the journal you may read has no systemd-coredump entry for pid " +
+                  std::to_string(pid) +
+                  ": systemd-coredump's entries are in the system journal, which only root and "
+                  "the groups adm and systemd-journal may read: run it with sudo, or join one "
+                  "of those groups (sudo adduser nobody systemd-journal, then log in again)\n");
     Result bad = run({CRASHLAB_BIN, "analyze", "--coredumpctl", "12x"});
     EXPECT_EQ(bad.code, 1);
     EXPECT_EQ(bad.err, "crashlab: --coredumpctl 12x: give a pid or last\n");
