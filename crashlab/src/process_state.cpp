@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -257,6 +258,7 @@ nlohmann::json read_open_files(int proc, size_t max, nlohmann::json& state) {
 }  // namespace
 
 nlohmann::json capture_process_state(int pid, const ProcessStateOptions& options) {
+    auto started = std::chrono::steady_clock::now();
     std::string where = "/proc/" + std::to_string(pid);
     tk::Fd proc(open(where.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!proc)
@@ -333,6 +335,10 @@ nlohmann::json capture_process_state(int pid, const ProcessStateOptions& options
     }
 
     state["open_files"] = read_open_files(proc.get(), options.max_open_files, state);
+    // what the reading cost the dying process: it waits until its core is read
+    state["capture_us"] = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count());
     return state;
 }
 

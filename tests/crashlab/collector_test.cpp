@@ -385,6 +385,7 @@ TEST_F(Collector, KeepsTheProcessState) {
     EXPECT_EQ(p["status"]["Uid"].get<std::string>().substr(0, 6), "65534 ") << p["status"];
     EXPECT_EQ(p["truncated"], nlohmann::json::array());
     EXPECT_EQ(p["errors"], nlohmann::json::object());
+    EXPECT_TRUE(p["capture_us"].is_number_unsigned()) << p["capture_us"];
     // the environment the victim was given
     const nlohmann::json& env = p["environment"];
     EXPECT_NE(std::find(env.begin(), env.end(), "CRASHLAB_TEST_MARK=seen-by-the-collector"),
