@@ -20,6 +20,8 @@
 #include <gtest/gtest.h>
 
 #include "coredumpctl.h"  // crashlab::journald_running
+#include "errors.h"
+#include "process_state.h"
 #include "harness.h"
 #include "integration/harness.h"  // harness::ReachableCopy, have_root, in_ci
 
@@ -471,16 +473,53 @@ TEST_F(Collector, KeepsTheProcessState) {
     EXPECT_EQ(q["left_out"], nlohmann::json::array({"environment"}));
     EXPECT_EQ(q["cwd"], cwd) << "the rest is kept";
 
+    // an environment past its cap (64 KiB) is cut, between two variables, and said so
+    write_config("");
+    crashes = wait_for_crashes(2);
+    {
+        Result r =
+            run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env",
+                 "CRASHLAB_TEST_BIG=" + std::string(100 << 10, 'x'), victim.path(), "null-read"});
+        EXPECT_FALSE(r.exited) << r.err;
+    }
+    std::vector<std::string> big = new_crashes(wait_for_crashes(3), crashes);
+    ASSERT_EQ(big.size(), 1u);
+    nlohmann::json b = load_json(big[0] + "/process.json");
+    EXPECT_EQ(b["truncated"], nlohmann::json::array({"environment"}));
+    size_t kept = 0;
+    for (const nlohmann::json& var : b["environment"]) {
+        EXPECT_EQ(var.get<std::string>().rfind("CRASHLAB_TEST_BIG=", 0), std::string::npos)
+            << "a variable the cap cut is left out";
+        kept += var.get<std::string>().size() + 1;
+    }
+    EXPECT_LE(kept, size_t(64 << 10));
+    EXPECT_EQ(b["cwd"], std::filesystem::current_path().string()) << "the rest is kept";
+    EXPECT_FALSE(b["maps"].empty());
+
     // process_state = no: no process.json, and the metadata says why
     write_config("process_state = no\n");
-    crashes = wait_for_crashes(2);
+    crashes = wait_for_crashes(3);
     crash();
-    std::vector<std::string> third = new_crashes(wait_for_crashes(3), crashes);
+    std::vector<std::string> third = new_crashes(wait_for_crashes(4), crashes);
     ASSERT_EQ(third.size(), 1u);
     EXPECT_EQ(stat_of(third[0] + "/process.json").mode, 0u);
     nlohmann::json off = load_json(third[0] + "/metadata.json");
     EXPECT_EQ(off["process_state"], "");
     EXPECT_EQ(off["process_state_missing"], "process_state = no in the configuration");
+}
+
+// /proc/PID of a process that is not dumping core (this one) is refused: the collector never
+// keeps the state of a process that got the crashed one's pid.
+TEST(ProcessState, RefusesAProcessNotDumpingCore) {
+    try {
+        crashlab::capture_process_state(getpid(), {});
+        ADD_FAILURE() << "a live process was taken for a crashing one";
+    } catch (const tk::UserError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "/proc/" + std::to_string(getpid()) +
+                      " is not a process dumping core (CoreDumping is not 1): it ended, or the "
+                      "pid is another process's now");
+    }
 }
 
 // A crash loop keeps a count: past max_cores_per_bucket the core is not kept, past
