@@ -508,6 +508,16 @@ TEST_F(Collector, KeepsTheProcessState) {
     EXPECT_EQ(off["process_state_missing"], "process_state = no in the configuration");
 }
 
+// A switch of the configuration that is neither yes nor no: one line naming the file, the
+// line and the key.
+TEST_F(Collector, RefusesASwitchThatIsNeitherYesNorNo) {
+    write_config("process_environment = maybe\n");
+    Result r = run({CRASHLAB_BIN, "ls", "--config", config_});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "crashlab: " + config_ +
+                         ":3: process_environment: 'maybe' is not a switch: give yes or no\n");
+}
+
 // /proc/PID of a process that is not dumping core (this one) is refused: the collector never
 // keeps the state of a process that got the crashed one's pid.
 TEST(ProcessState, RefusesAProcessNotDumpingCore) {
