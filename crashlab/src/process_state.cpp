@@ -22,23 +22,20 @@ namespace crashlab {
 
 namespace {
 
-// A file of /proc/PID read through DIR, at most CAP bytes.
-struct Piece {
-    std::string text;
-    bool cut = false;   // there was more than CAP
-    std::string error;  // why it could not be read ("" when it was)
-};
-
-Piece read_piece(int dir, const char* name, size_t cap) {
-    Piece p;
+// NAME in the /proc/PID directory DIR, at most CAP bytes.
+ProcFile read_piece(int dir, const char* name, size_t cap) {
+    ProcFile p;
     tk::Fd fd(openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
         p.error = strerror(errno);
         return p;
     }
-    char buf[8192];
+    // one read for most files: every read of a large seq_file (maps) costs a walk to the
+    // position again
+    p.text.reserve(std::min<size_t>(cap, 64 << 10));
+    std::vector<char> buf(std::min<size_t>(cap + 1, 256 << 10));
     for (;;) {
-        ssize_t n = read(fd.get(), buf, sizeof buf);
+        ssize_t n = read(fd.get(), buf.data(), buf.size());
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -48,7 +45,7 @@ Piece read_piece(int dir, const char* name, size_t cap) {
         if (n == 0)
             break;
         size_t keep = std::min(size_t(n), cap - p.text.size());
-        p.text.append(buf, keep);
+        p.text.append(buf.data(), keep);
         if (keep < size_t(n)) {
             p.cut = true;
             break;
@@ -200,64 +197,45 @@ const char* access_mode(unsigned long flags) {
     }
 }
 
-// The open files: each fd's link target (not followed) and, from fdinfo, its position and
-// flags; the lowest MAX fds, and how many there are.
-nlohmann::json read_open_files(int proc, size_t max, nlohmann::json& state) {
-    nlohmann::json files = nlohmann::json::array();
-    tk::Fd fd_dir(openat(proc, "fd", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    tk::Fd info_dir(openat(proc, "fdinfo", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd_dir) {
-        state["errors"]["open_files"] = strerror(errno);
-        return files;
+nlohmann::json open_file_json(const ProcessSnapshot::OpenFile& file) {
+    nlohmann::json f = {{"fd", file.fd}};
+    if (file.link_error.empty())
+        f["target"] = file.target;
+    else
+        f["error"] = file.link_error;
+    std::istringstream in(file.fdinfo);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("pos:", 0) == 0) {
+            f["pos"] = uint64_t(strtoull(trimmed(line.substr(4)).c_str(), nullptr, 10));
+        } else if (line.rfind("flags:", 0) == 0) {
+            std::string octal = trimmed(line.substr(6));
+            f["flags"] = octal;
+            f["access"] = access_mode(strtoul(octal.c_str(), nullptr, 8));
+        }
     }
+    return f;
+}
+
+// The open fds' numbers, from the directory DIR (fd/), in order.
+std::vector<int> fd_numbers(int dir, std::string& error) {
     std::vector<int> fds;
-    {
-        // fdopendir owns the fd it is given: a duplicate, so fd_dir stays open for readlinkat.
-        DIR* d = fdopendir(dup(fd_dir.get()));
-        if (!d) {
-            state["errors"]["open_files"] = strerror(errno);
-            return files;
-        }
-        while (dirent* e = readdir(d))
-            if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
-                fds.push_back(atoi(e->d_name));
-        closedir(d);
+    // fdopendir owns the fd it is given: a duplicate, so DIR stays open for readlinkat.
+    DIR* d = fdopendir(dup(dir));
+    if (!d) {
+        error = strerror(errno);
+        return fds;
     }
+    while (dirent* e = readdir(d))
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+            fds.push_back(atoi(e->d_name));
+    closedir(d);
     std::sort(fds.begin(), fds.end());
-    state["open_file_count"] = fds.size();
-    if (fds.size() > max) {
-        fds.resize(max);
-        state["truncated"].push_back("open_files");
-    }
-    for (int fd : fds) {
-        std::string name = std::to_string(fd), error;
-        nlohmann::json f = {{"fd", fd}};
-        std::string target = link_at(fd_dir.get(), name.c_str(), error);
-        if (error.empty())
-            f["target"] = target;
-        else
-            f["error"] = error;
-        if (info_dir) {
-            Piece info = read_piece(info_dir.get(), name.c_str(), 4096);
-            std::istringstream in(info.text);
-            for (std::string line; std::getline(in, line);) {
-                if (line.rfind("pos:", 0) == 0) {
-                    f["pos"] = uint64_t(strtoull(trimmed(line.substr(4)).c_str(), nullptr, 10));
-                } else if (line.rfind("flags:", 0) == 0) {
-                    std::string octal = trimmed(line.substr(6));
-                    f["flags"] = octal;
-                    f["access"] = access_mode(strtoul(octal.c_str(), nullptr, 8));
-                }
-            }
-        }
-        files.push_back(f);
-    }
-    return files;
+    return fds;
 }
 
 }  // namespace
 
-nlohmann::json capture_process_state(int pid, const ProcessStateOptions& options) {
+ProcessSnapshot read_process_state(int pid, const ProcessStateOptions& options) {
     auto started = std::chrono::steady_clock::now();
     std::string where = "/proc/" + std::to_string(pid);
     tk::Fd proc(open(where.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -265,53 +243,86 @@ nlohmann::json capture_process_state(int pid, const ProcessStateOptions& options
         throw tk::UserError(tk::errno_text("cannot open " + where));
     // Everything below is read through this fd: once the process is gone its files give
     // ESRCH, they never turn into another process's that got the pid.
-    Piece status = read_piece(proc.get(), "status", 16384);
-    nlohmann::json state = {
-        {"pid", pid}, {"truncated", nlohmann::json::array()}, {"errors", nlohmann::json::object()}};
-    state["status"] = parse_status(status.text);
-    if (!status.error.empty() || state["status"].value("CoreDumping", std::string()) != "1")
+    ProcessSnapshot s;
+    s.pid = pid;
+    s.status = read_piece(proc.get(), "status", 16384);
+    if (!s.status.error.empty() ||
+        parse_status(s.status.text).value("CoreDumping", std::string()) != "1")
         throw tk::UserError(where + " is not a process dumping core (" +
-                            (status.error.empty() ? "CoreDumping is not 1" : status.error) +
+                            (s.status.error.empty() ? "CoreDumping is not 1" : s.status.error) +
                             "): it ended, or the pid is another process's now");
+    for (const char* link : {"exe", "cwd", "root"}) {
+        ProcFile& l = s.links[link];
+        l.text = link_at(proc.get(), link, l.error);
+    }
+    s.environment_read = options.environment;
+    if (options.environment)
+        s.env = read_piece(proc.get(), "environ", options.max_environment_bytes);
+    s.maps = read_piece(proc.get(), "maps", options.max_maps_bytes);
+    s.limits = read_piece(proc.get(), "limits", 16384);
+    s.cgroup = read_piece(proc.get(), "cgroup", options.max_cgroup_bytes);
 
-    auto note = [&](const char* key, const Piece& p) {
+    tk::Fd fd_dir(openat(proc.get(), "fd", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    tk::Fd info_dir(openat(proc.get(), "fdinfo", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd_dir) {
+        s.files_error = strerror(errno);
+    } else {
+        std::vector<int> fds = fd_numbers(fd_dir.get(), s.files_error);
+        s.file_count = fds.size();
+        s.files_cut = fds.size() > options.max_open_files;
+        fds.resize(std::min(fds.size(), options.max_open_files));
+        for (int fd : fds) {
+            std::string name = std::to_string(fd);
+            ProcessSnapshot::OpenFile f;
+            f.fd = fd;
+            f.target = link_at(fd_dir.get(), name.c_str(), f.link_error);
+            if (info_dir)
+                f.fdinfo = read_piece(info_dir.get(), name.c_str(), 4096).text;
+            s.files.push_back(std::move(f));
+        }
+    }
+    s.read_us = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - started)
+                             .count());
+    return s;
+}
+
+nlohmann::json process_state_json(const ProcessSnapshot& s) {
+    nlohmann::json state = {{"pid", s.pid},
+                            {"truncated", nlohmann::json::array()},
+                            {"errors", nlohmann::json::object()},
+                            {"capture_us", s.read_us}};
+    // a piece read whole or cut is kept (true), one that could not be read is an error
+    auto note = [&](const char* key, const ProcFile& p) {
         if (!p.error.empty())
             state["errors"][key] = p.error;
         if (p.cut)
             state["truncated"].push_back(key);
         return p.error.empty();
     };
+    state["status"] = parse_status(s.status.text);
+    for (const auto& [name, link] : s.links)
+        if (note(name.c_str(), link))
+            state[name] = link.text;
 
-    for (const char* link : {"exe", "cwd", "root"}) {
-        std::string error, target = link_at(proc.get(), link, error);
-        if (error.empty())
-            state[link] = target;
-        else
-            state["errors"][link] = error;
-    }
-
-    if (options.environment) {
-        Piece env = read_piece(proc.get(), "environ", options.max_environment_bytes);
-        if (note("environment", env)) {
-            nlohmann::json vars = nlohmann::json::array();
-            size_t start = 0;
-            for (size_t nul; (nul = env.text.find('\0', start)) != std::string::npos;
-                 start = nul + 1)
-                vars.push_back(env.text.substr(start, nul - start));
-            if (start < env.text.size() && !env.cut)  // a last one without its NUL
-                vars.push_back(env.text.substr(start));
-            state["environment"] = vars;  // when cut, the partial last one is left out
-        }
-    } else {
+    if (!s.environment_read) {
         state["left_out"] = nlohmann::json::array({"environment"});
+    } else if (note("environment", s.env)) {
+        nlohmann::json vars = nlohmann::json::array();
+        const std::string& env = s.env.text;
+        size_t start = 0;
+        for (size_t nul; (nul = env.find('\0', start)) != std::string::npos; start = nul + 1)
+            vars.push_back(env.substr(start, nul - start));
+        if (start < env.size() && !s.env.cut)  // a last one without its NUL
+            vars.push_back(env.substr(start));
+        state["environment"] = vars;  // when cut, the partial last one is left out
     }
 
-    Piece maps = read_piece(proc.get(), "maps", options.max_maps_bytes);
-    if (note("maps", maps)) {
+    if (note("maps", s.maps)) {
         nlohmann::json mappings = nlohmann::json::array();
-        std::istringstream in(maps.text);
+        std::istringstream in(s.maps.text);
         for (std::string line; std::getline(in, line);) {
-            if (in.eof() && maps.cut)
+            if (in.eof() && s.maps.cut)
                 break;  // the line the cap cut in two
             nlohmann::json m;
             if (parse_mapping(line, m))
@@ -319,26 +330,25 @@ nlohmann::json capture_process_state(int pid, const ProcessStateOptions& options
         }
         state["maps"] = mappings;
     }
-
-    Piece limits = read_piece(proc.get(), "limits", 16384);
-    if (note("limits", limits))
-        state["limits"] = parse_limits(limits.text);
-
-    Piece cgroup = read_piece(proc.get(), "cgroup", options.max_cgroup_bytes);
-    if (note("cgroup", cgroup)) {
+    if (note("limits", s.limits))
+        state["limits"] = parse_limits(s.limits.text);
+    if (note("cgroup", s.cgroup)) {
         nlohmann::json lines = nlohmann::json::array();
-        std::istringstream in(cgroup.text);
+        std::istringstream in(s.cgroup.text);
         for (std::string line; std::getline(in, line);)
             if (!line.empty())
                 lines.push_back(line);
         state["cgroup"] = lines;
     }
 
-    state["open_files"] = read_open_files(proc.get(), options.max_open_files, state);
-    // what the reading cost the dying process: it waits until its core is read
-    state["capture_us"] = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
-                                       std::chrono::steady_clock::now() - started)
-                                       .count());
+    if (!s.files_error.empty())
+        state["errors"]["open_files"] = s.files_error;
+    if (s.files_cut)
+        state["truncated"].push_back("open_files");
+    state["open_file_count"] = s.file_count;
+    state["open_files"] = nlohmann::json::array();
+    for (const ProcessSnapshot::OpenFile& f : s.files)
+        state["open_files"].push_back(open_file_json(f));
     return state;
 }
 

@@ -522,7 +522,7 @@ TEST_F(Collector, RefusesASwitchThatIsNeitherYesNorNo) {
 // keeps the state of a process that got the crashed one's pid.
 TEST(ProcessState, RefusesAProcessNotDumpingCore) {
     try {
-        crashlab::capture_process_state(getpid(), {});
+        crashlab::read_process_state(getpid(), {});
         ADD_FAILURE() << "a live process was taken for a crashing one";
     } catch (const tk::UserError& e) {
         EXPECT_EQ(std::string(e.what()),
