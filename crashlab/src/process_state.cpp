@@ -30,26 +30,32 @@ ProcFile read_piece(int dir, const char* name, size_t cap) {
         p.error = strerror(errno);
         return p;
     }
-    // one read for most files: every read of a large seq_file (maps) costs a walk to the
-    // position again
-    p.text.reserve(std::min<size_t>(cap, 64 << 10));
-    std::vector<char> buf(std::min<size_t>(cap + 1, 256 << 10));
+    // Straight into the text, in reads that grow to 256 KiB: every read of a large seq_file
+    // (maps) walks to its position again, so a few large reads cost less than many small
+    // ones; a small file is one read into a small buffer. CAP + 1 bytes tell a file longer
+    // than CAP.
+    size_t chunk = 16 << 10;
     for (;;) {
-        ssize_t n = read(fd.get(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR)
+        size_t at = p.text.size();
+        size_t want = std::min(chunk, cap + 1 - at);
+        p.text.resize(at + want);
+        ssize_t n = read(fd.get(), p.text.data() + at, want);
+        int err = errno;
+        p.text.resize(at + size_t(std::max<ssize_t>(n, 0)));
+        if (n < 0 && err == EINTR)
             continue;
         if (n < 0) {
-            p.error = strerror(errno);
+            p.error = strerror(err);
             return p;
         }
         if (n == 0)
             break;
-        size_t keep = std::min(size_t(n), cap - p.text.size());
-        p.text.append(buf.data(), keep);
-        if (keep < size_t(n)) {
+        if (p.text.size() > cap) {
+            p.text.resize(cap);
             p.cut = true;
             break;
         }
+        chunk = std::min<size_t>(chunk * 2, 256 << 10);
     }
     return p;
 }
