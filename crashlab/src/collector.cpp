@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include "errors.h"
 #include "fd.h"
 #include "json_text.h"
+#include "process_state.h"
 #include "report.h"
 #include "runner.h"
 #include "signals.h"
@@ -318,6 +320,42 @@ bool count_as_repeat(int crashes, const LockedIndex& index, const StoreConfig& c
     return true;
 }
 
+// The process's state, read from /proc/PID while the kernel holds the process (before its
+// core is read); nullopt, with WHY, when the configuration turns it off or it cannot be read.
+// It never stops the core from being stored.
+std::optional<ProcessSnapshot> read_process(const KernelFacts& k, const StoreConfig& config,
+                                            std::string& why) {
+    if (!config.process_state) {
+        why = "process_state = no in the configuration";
+        return std::nullopt;
+    }
+    try {
+        ProcessStateOptions options;
+        options.environment = config.process_environment;
+        return read_process_state(k.pid, options);
+    } catch (const std::exception& e) {
+        log_line("pid " + std::to_string(k.pid) + ": no process state: " + e.what());
+        why = e.what();
+        return std::nullopt;
+    }
+}
+
+// process.json in the crash's directory DIR, for OWNER/GROUP; what metadata.json says of it
+// (the core's way): "process_state" the file's name, or "" and "process_state_missing" why.
+nlohmann::json keep_process_state(int dir, const std::optional<ProcessSnapshot>& snapshot,
+                                  const std::string& why, int owner, int group) {
+    if (!snapshot)
+        return {{"process_state", ""}, {"process_state_missing", why}};
+    try {
+        write_at(dir, kProcessStateFile, tk::json_text(process_state_json(*snapshot), 2) + "\n",
+                 owner, group);
+        return {{"process_state", kProcessStateFile}};
+    } catch (const std::exception& e) {
+        log_line("pid " + std::to_string(snapshot->pid) + ": " + e.what());
+        return {{"process_state", ""}, {"process_state_missing", e.what()}};
+    }
+}
+
 void store_crash(const StoreConfig& config, const KernelFacts& k) {
     tk::Fd store = open_store(config.store);
     tk::Fd crashes = open_root_dir(store.get(), "crashes", config.store + "/crashes", 0755);
@@ -345,6 +383,15 @@ void store_crash(const StoreConfig& config, const KernelFacts& k) {
     tk::Fd dir(openat(crashes.get(), id.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir)
         throw tk::UserError(tk::errno_text("cannot open " + dir_path));
+
+    // Readable by the process's owner only when the kernel says its owner may read its core.
+    int owner = k.dumpable == 1 ? k.uid : 0, group = k.dumpable == 1 ? k.gid : 0;
+
+    // 0. The process's state from /proc/PID, while the kernel holds the process: it ends
+    // once its core is read from the pipe, and /proc/PID with it. Only the reading is done
+    // now; process.json is made once the process has ended.
+    std::string no_state;
+    std::optional<ProcessSnapshot> snapshot = read_process(k, config, no_state);
 
     // 1. The core, as fast as the kernel gives it: the process ends when it is read.
     bool truncated = false;
@@ -374,8 +421,8 @@ void store_crash(const StoreConfig& config, const KernelFacts& k) {
         {"core_size", core_size},
         {"core_truncated", truncated},
     };
-    // Readable by the process's owner only when the kernel says its owner may read its core.
-    int owner = k.dumpable == 1 ? k.uid : 0, group = k.dumpable == 1 ? k.gid : 0;
+    meta.merge_patch(keep_process_state(dir.get(), snapshot, no_state, owner, group));
+    snapshot.reset();
     try {
         AnalyzeOptions options;
         options.executable = k.executable;

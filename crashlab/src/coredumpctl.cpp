@@ -1,14 +1,18 @@
 #include "coredumpctl.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <sstream>
+#include <vector>
 
 #include "core_file.h"  // format_bytes
 #include "errors.h"
@@ -123,6 +127,29 @@ nlohmann::json nullable(const std::optional<T>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+// Whether the caller may read the system journal, where systemd-coredump's entries are:
+// root, and the groups adm and systemd-journal (journalctl(1)); without, journalctl shows
+// the caller's own user journal only.
+bool may_read_system_journal() {
+    if (geteuid() == 0)
+        return true;
+    std::vector<gid_t> groups(size_t(std::max(getgroups(0, nullptr), 0)) + 1);
+    int n = getgroups(int(groups.size()), groups.data());
+    groups.resize(size_t(std::max(n, 0)));
+    groups.push_back(getegid());
+    for (const char* name : {"adm", "systemd-journal"}) {
+        const group* g = getgrnam(name);
+        if (g && std::find(groups.begin(), groups.end(), g->gr_gid) != groups.end())
+            return true;
+    }
+    return false;
+}
+
+std::string user_name() {
+    const passwd* pw = getpwuid(getuid());
+    return pw ? pw->pw_name : std::to_string(getuid());
+}
+
 }  // namespace
 
 std::optional<CoredumpJournalEntry> find_coredump_entry(const std::string& which,
@@ -179,6 +206,13 @@ bool journald_running() {
 CoredumpJournalEntry coredump_entry_with_core(const std::string& which) {
     std::string problem;
     std::optional<CoredumpJournalEntry> e = find_coredump_entry(which, problem);
+    if (!e && !may_read_system_journal())
+        throw tk::UserError("the journal you may read has no systemd-coredump entry for " +
+                            described(which) +
+                            ": systemd-coredump's entries are in the system journal, which "
+                            "only root and the groups adm and systemd-journal may read: run it "
+                            "with sudo, or join one of those groups (sudo adduser " +
+                            user_name() + " systemd-journal, then log in again)");
     if (!e)
         throw tk::UserError(problem +
                             ": check `coredumpctl list` (journald must be running when the "

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "fd.h"
 #include "json_text.h"
+#include "process_state.h"
 
 namespace crashlab {
 
@@ -36,6 +37,14 @@ unsigned parse_count(const std::string& text, const std::string& what) {
     } catch (const std::exception&) {
     }
     throw tk::UserError(what + ": '" + text + "' is not a count: give a whole number");
+}
+
+bool parse_switch(const std::string& text, const std::string& what) {
+    if (text == "yes" || text == "true" || text == "1")
+        return true;
+    if (text == "no" || text == "false" || text == "0")
+        return false;
+    throw tk::UserError(what + ": '" + text + "' is not a switch: give yes or no");
 }
 
 // The file's contents, refusing one that someone besides root could have written.
@@ -117,10 +126,15 @@ StoreConfig read_store_config(const std::string& path, bool secure) {
             c.max_cores_per_bucket = parse_count(value, what);
         } else if (key == "max_crashes_per_minute") {
             c.max_crashes_per_minute = parse_count(value, what);
+        } else if (key == "process_state") {
+            c.process_state = parse_switch(value, what);
+        } else if (key == "process_environment") {
+            c.process_environment = parse_switch(value, what);
         } else {
             throw tk::UserError(where + ": unknown key '" + key +
                                 "' (store, max_core_size, max_total_size, keep_free, "
-                                "max_cores_per_bucket, max_crashes_per_minute)");
+                                "max_cores_per_bucket, max_crashes_per_minute, process_state, "
+                                "process_environment)");
         }
     }
     return c;
@@ -314,6 +328,16 @@ int cmd_show(const std::string& config, const std::string& id, bool json) {
     bool missing = false;
     std::string text =
         read_secure(found->dir + (json ? "/analysis.json" : "/report.txt"), false, missing);
+    // The process's state, when the collector kept it (process_state.h).
+    nlohmann::json process = nullptr;
+    if (!found->metadata.value("process_state", std::string()).empty()) {
+        bool no_state = false;
+        std::string state = read_secure(found->dir + "/" + kProcessStateFile, false, no_state);
+        if (!no_state)
+            process = nlohmann::json::parse(state, nullptr, false);
+        if (process.is_discarded() || !process.is_object())
+            process = nullptr;
+    }
     if (json) {
         nlohmann::json j = nlohmann::json::object();
         try {
@@ -322,6 +346,7 @@ int cmd_show(const std::string& config, const std::string& id, bool json) {
         } catch (const nlohmann::json::exception&) {
         }
         j["stored"] = found->metadata;
+        j["process_state"] = process;
         std::cout << tk::json_text(j, 2) << "\n";
         return 0;
     }
@@ -338,6 +363,12 @@ int cmd_show(const std::string& config, const std::string& id, bool json) {
     if (m.value("ns_pid", 0) != m.value("pid", 0))
         std::cout << "pid         " << m.value("pid", 0) << " (" << m.value("ns_pid", 0)
                   << " in its pid namespace)\n";
+    if (process.is_object())
+        std::cout << "\nthe process when it crashed (" << kProcessStateFile << ")\n"
+                  << process_state_text(process);
+    else if (m.contains("process_state_missing"))
+        std::cout << "process     not kept: " << m.value("process_state_missing", std::string())
+                  << "\n";
     std::cout << "\n" << (missing ? m.value("summary", std::string()) + "\n" : text);
     return 0;
 }

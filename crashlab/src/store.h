@@ -15,6 +15,8 @@
 //         analysis.json          crashlab analyze --json (0600)
 //         report.txt             crashlab analyze's text (0600)
 //         core.zst               the core, zstd (0600); absent when a cap dropped it
+//         process.json           the process's state from /proc/PID (process_state.h,
+//                                0600); absent when the configuration turns it off
 //
 // Its limits are in one configuration file (default /etc/crashlab.conf), "key = value":
 // see StoreConfig.
@@ -38,6 +40,8 @@ struct StoreConfig {
     uint64_t keep_free = 1ull << 30;       // keep_free: of the store's file system
     unsigned max_cores_per_bucket = 5;     // max_cores_per_bucket: more keep a count
     unsigned max_crashes_per_minute = 30;  // max_crashes_per_minute: of one program
+    bool process_state = true;             // process_state: process.json from /proc/PID
+    bool process_environment = true;       // process_environment: its environment in it
 };
 
 // Reads PATH (a missing file gives the defaults). Throws tk::UserError, one line, for a

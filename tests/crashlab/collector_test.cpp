@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -19,6 +20,8 @@
 #include <gtest/gtest.h>
 
 #include "coredumpctl.h"  // crashlab::journald_running
+#include "errors.h"
+#include "process_state.h"
 #include "harness.h"
 #include "integration/harness.h"  // harness::ReachableCopy, have_root, in_ci
 
@@ -334,6 +337,201 @@ TEST_F(Collector, NotDumpableByItsOwnerIsRootOnly) {
     EXPECT_EQ(ls_as("65534")["buckets"].size(), 0u) << "nobody may not read it";
 }
 
+// The crash directories that are in DIRS and not in BEFORE.
+std::vector<std::string> new_crashes(const std::vector<std::string>& dirs,
+                                     const std::vector<std::string>& before) {
+    std::vector<std::string> out;
+    for (const std::string& d : dirs)
+        if (std::find(before.begin(), before.end(), d) == before.end())
+            out.push_back(d);
+    return out;
+}
+
+// The collector keeps the process's state from /proc/PID, read while the kernel holds the
+// dying process: the environment, cwd, the open files, the maps, the limits, the cgroup and
+// status, in process.json, the owner's and 0600. The victim runs as nobody with what the
+// test gives it: a variable, fd 7 open on a file, a working directory, RLIMIT_NOFILE and
+// RLIMIT_STACK. The configuration leaves the environment out, then the whole state.
+TEST_F(Collector, KeepsTheProcessState) {
+    install();
+    harness::ReachableCopy victim(VICTIM_O0);
+    std::string cwd = dir_ + "/cwd", seven = dir_ + "/seven.txt";
+    ASSERT_EQ(mkdir(cwd.c_str(), 0755), 0);
+    std::ofstream(seven) << "fd seven\n";
+    chmod(seven.c_str(), 0644);
+    auto crash = [&] {
+        Result r = run({"prlimit", "--nofile=321:654", "--stack=4194304:16777216", "--", "setpriv",
+                        "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+                        "cd \"$1\" && exec 7<\"$2\" && CRASHLAB_TEST_MARK=seen-by-the-collector "
+                        "exec \"$3\" null-read",
+                        "sh", cwd, seven, victim.path()});
+        EXPECT_FALSE(r.exited) << r.err;
+        EXPECT_EQ(r.code, 11) << r.err;
+    };
+    crash();
+    std::vector<std::string> crashes = wait_for_crashes(1);
+    ASSERT_EQ(crashes.size(), 1u);
+    const std::string first = crashes[0];
+    std::string file = first + "/process.json";
+    EXPECT_EQ(stat_of(file).uid, 65534u);
+    EXPECT_EQ(stat_of(file).mode, 0600u);
+    nlohmann::json m = load_json(first + "/metadata.json");
+    EXPECT_EQ(m["process_state"], "process.json") << m.dump();
+    nlohmann::json p = load_json(file);
+    EXPECT_EQ(p["pid"], m["pid"]);
+    EXPECT_EQ(p["exe"], victim.path());
+    EXPECT_EQ(p["cwd"], cwd);
+    EXPECT_EQ(p["root"], "/");
+    EXPECT_EQ(p["status"]["CoreDumping"], "1");
+    EXPECT_EQ(p["status"]["Threads"], "1");
+    EXPECT_EQ(p["status"]["Uid"].get<std::string>().substr(0, 6), "65534 ") << p["status"];
+    EXPECT_EQ(p["truncated"], nlohmann::json::array());
+    EXPECT_EQ(p["errors"], nlohmann::json::object());
+    EXPECT_TRUE(p["capture_us"].is_number_unsigned()) << p["capture_us"];
+    // the environment the victim was given
+    const nlohmann::json& env = p["environment"];
+    EXPECT_NE(std::find(env.begin(), env.end(), "CRASHLAB_TEST_MARK=seen-by-the-collector"),
+              env.end())
+        << env;
+    // fd 7 on the file, read-only, and the standard three
+    bool found_seven = false;
+    for (const nlohmann::json& f : p["open_files"])
+        if (f["fd"] == 7) {
+            found_seven = true;
+            EXPECT_EQ(f["target"], seven);
+            EXPECT_EQ(f["access"], "read");
+            EXPECT_EQ(f["pos"], 0);
+        }
+    EXPECT_TRUE(found_seven) << p["open_files"];
+    EXPECT_EQ(p["open_file_count"], p["open_files"].size());
+    EXPECT_GE(p["open_file_count"].get<size_t>(), 4u);
+    // the limits prlimit set
+    EXPECT_EQ(p["limits"]["RLIMIT_NOFILE"]["soft"], 321);
+    EXPECT_EQ(p["limits"]["RLIMIT_NOFILE"]["hard"], 654);
+    EXPECT_EQ(p["limits"]["RLIMIT_NOFILE"]["units"], "files");
+    EXPECT_EQ(p["limits"]["RLIMIT_STACK"]["soft"], 4194304);
+    EXPECT_EQ(p["limits"]["RLIMIT_STACK"]["hard"], 16777216);
+    EXPECT_EQ(p["limits"].size(), 16u) << p["limits"];
+    // its cgroup is the test's (the victim was not moved)
+    std::string own_cgroup = read_file("/proc/self/cgroup");
+    ASSERT_FALSE(p["cgroup"].empty());
+    for (const nlohmann::json& line : p["cgroup"])
+        EXPECT_NE(own_cgroup.find(line.get<std::string>()), std::string::npos) << line;
+    // the maps name the executable; cross-checked with the core's own file mappings (its
+    // NT_FILE note, as the analysis read it): every module the core names is mapped from
+    // its file at the same start
+    // (the analysis may name a library by another path to it: /lib is /usr/lib here)
+    auto canonical = [](const std::string& path) {
+        std::error_code ec;
+        std::filesystem::path c = std::filesystem::weakly_canonical(path, ec);
+        return ec ? path : c.string();
+    };
+    std::map<std::string, std::string> lowest;  // path -> lowest start
+    for (const nlohmann::json& map : p["maps"])
+        if (map.contains("path") && !lowest.count(canonical(map["path"])))
+            lowest[canonical(map["path"])] = map["start"];
+    EXPECT_TRUE(lowest.count(canonical(victim.path()))) << p["maps"];
+    nlohmann::json a = load_json(first + "/analysis.json");
+    size_t checked = 0;
+    for (const nlohmann::json& mod : a["modules"]) {
+        if (!mod["file"].is_string() || mod["file"].get<std::string>().rfind("/", 0) != 0)
+            continue;
+        std::string f = canonical(mod["file"]);
+        ASSERT_TRUE(lowest.count(f)) << f << " is in the core, not in maps";
+        EXPECT_EQ(lowest[f], mod["low"]) << f;
+        checked++;
+    }
+    EXPECT_GE(checked, 2u) << "the victim and libc at least";
+
+    // show: the section, and --json's process_state
+    Result show = run({CRASHLAB_BIN, "show", "last", "--config", config_});
+    ASSERT_EQ(show.code, 0) << show.err;
+    EXPECT_NE(show.out.find("the process when it crashed (process.json)"), std::string::npos)
+        << show.out;
+    EXPECT_NE(show.out.find("open files  " + std::to_string(p["open_file_count"].get<size_t>()) +
+                            " of RLIMIT_NOFILE 321 (hard 654)"),
+              std::string::npos)
+        << show.out;
+    EXPECT_NE(show.out.find("  fd 7  read  " + seven), std::string::npos) << show.out;
+    EXPECT_NE(show.out.find("cwd         " + cwd), std::string::npos) << show.out;
+    EXPECT_NE(show.out.find("mapped of RLIMIT_STACK 4 MiB"), std::string::npos) << show.out;
+    Result shown = run({CRASHLAB_BIN, "show", "last", "--json", "--config", config_});
+    ASSERT_EQ(shown.code, 0) << shown.err;
+    nlohmann::json sj = nlohmann::json::parse(shown.out);
+    EXPECT_EQ(sj["process_state"]["cwd"], cwd);
+    EXPECT_EQ(sj["process"]["pid"], m["ns_pid"]) << "the analysis's process is still there";
+
+    // process_environment = no: no environment, said so
+    write_config("process_environment = no\n");
+    crash();
+    std::vector<std::string> second = new_crashes(wait_for_crashes(2), crashes);
+    ASSERT_EQ(second.size(), 1u);
+    std::string text = read_file(second[0] + "/process.json");
+    EXPECT_EQ(text.find("CRASHLAB_TEST_MARK"), std::string::npos);
+    nlohmann::json q = nlohmann::json::parse(text);
+    EXPECT_FALSE(q.contains("environment"));
+    EXPECT_EQ(q["left_out"], nlohmann::json::array({"environment"}));
+    EXPECT_EQ(q["cwd"], cwd) << "the rest is kept";
+
+    // an environment past its cap (64 KiB) is cut, between two variables, and said so
+    write_config("");
+    crashes = wait_for_crashes(2);
+    {
+        Result r =
+            run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env",
+                 "CRASHLAB_TEST_BIG=" + std::string(100 << 10, 'x'), victim.path(), "null-read"});
+        EXPECT_FALSE(r.exited) << r.err;
+    }
+    std::vector<std::string> big = new_crashes(wait_for_crashes(3), crashes);
+    ASSERT_EQ(big.size(), 1u);
+    nlohmann::json b = load_json(big[0] + "/process.json");
+    EXPECT_EQ(b["truncated"], nlohmann::json::array({"environment"}));
+    size_t kept = 0;
+    for (const nlohmann::json& var : b["environment"]) {
+        EXPECT_EQ(var.get<std::string>().rfind("CRASHLAB_TEST_BIG=", 0), std::string::npos)
+            << "a variable the cap cut is left out";
+        kept += var.get<std::string>().size() + 1;
+    }
+    EXPECT_LE(kept, size_t(64 << 10));
+    EXPECT_EQ(b["cwd"], std::filesystem::current_path().string()) << "the rest is kept";
+    EXPECT_FALSE(b["maps"].empty());
+
+    // process_state = no: no process.json, and the metadata says why
+    write_config("process_state = no\n");
+    crashes = wait_for_crashes(3);
+    crash();
+    std::vector<std::string> third = new_crashes(wait_for_crashes(4), crashes);
+    ASSERT_EQ(third.size(), 1u);
+    EXPECT_EQ(stat_of(third[0] + "/process.json").mode, 0u);
+    nlohmann::json off = load_json(third[0] + "/metadata.json");
+    EXPECT_EQ(off["process_state"], "");
+    EXPECT_EQ(off["process_state_missing"], "process_state = no in the configuration");
+}
+
+// A switch of the configuration that is neither yes nor no: one line naming the file, the
+// line and the key.
+TEST_F(Collector, RefusesASwitchThatIsNeitherYesNorNo) {
+    write_config("process_environment = maybe\n");
+    Result r = run({CRASHLAB_BIN, "ls", "--config", config_});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "crashlab: " + config_ +
+                         ":3: process_environment: 'maybe' is not a switch: give yes or no\n");
+}
+
+// /proc/PID of a process that is not dumping core (this one) is refused: the collector never
+// keeps the state of a process that got the crashed one's pid.
+TEST(ProcessState, RefusesAProcessNotDumpingCore) {
+    try {
+        crashlab::read_process_state(getpid(), {});
+        ADD_FAILURE() << "a live process was taken for a crashing one";
+    } catch (const tk::UserError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "/proc/" + std::to_string(getpid()) +
+                      " is not a process dumping core (CoreDumping is not 1): it ended, or the "
+                      "pid is another process's now");
+    }
+}
+
 // A crash loop keeps a count: past max_cores_per_bucket the core is not kept, past
 // max_crashes_per_minute the crash is a repeat of the last one.
 TEST_F(Collector, ACrashLoopKeepsACount) {
@@ -595,6 +793,17 @@ TEST_F(Collector, ReadsSystemdCoredumpsJournalEntry) {
               "crashlab: the journal has no systemd-coredump entry for pid 2147480000: check "
               "`coredumpctl list` (journald must be running when the crash happens), or give "
               "the core file\n");
+    // A user who may not read the system journal (nobody, in no group) is told why it finds
+    // nothing there, even for a crash the journal has, and what to do.
+    harness::Result denied =
+        harness::run_as_nobody(CRASHLAB_BIN, {"analyze", "--coredumpctl", std::to_string(pid)});
+    EXPECT_EQ(denied.status, 1);
+    EXPECT_EQ(denied.err,
+              "crashlab: the journal you may read has no systemd-coredump entry for pid " +
+                  std::to_string(pid) +
+                  ": systemd-coredump's entries are in the system journal, which only root and "
+                  "the groups adm and systemd-journal may read: run it with sudo, or join one "
+                  "of those groups (sudo adduser nobody systemd-journal, then log in again)\n");
     Result bad = run({CRASHLAB_BIN, "analyze", "--coredumpctl", "12x"});
     EXPECT_EQ(bad.code, 1);
     EXPECT_EQ(bad.err, "crashlab: --coredumpctl 12x: give a pid or last\n");
