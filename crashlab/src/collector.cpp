@@ -36,6 +36,14 @@ namespace {
 constexpr const char* kCorePatternFile = "/proc/sys/kernel/core_pattern";
 constexpr size_t kCorePatternMax = 127;  // CORENAME_MAX_SIZE less the terminating NUL
 constexpr const char* kPreviousPattern = "previous-core-pattern";
+// The kernel holds a crashing process until a pipe collector has read its core, and so keeps
+// /proc/PID readable for process.json, only while core_pipe_limit is above 0 (core(5)): at
+// 0 a core smaller than the pipe's buffer is written whole and the process ends before the
+// collector reads anything. install raises 0 to what systemd-coredump's sysctl.d sets;
+// uninstall puts the previous value back.
+constexpr const char* kCorePipeLimitFile = "/proc/sys/kernel/core_pipe_limit";
+constexpr const char* kPreviousPipeLimit = "previous-core-pipe-limit";
+constexpr int kCollectorPipeLimit = 16;
 
 // The collector has no terminal: what goes wrong goes to the kernel log.
 void log_line(const std::string& line) {
@@ -500,11 +508,27 @@ std::string self_path() {
     return std::string(buf, size_t(n));
 }
 
-void write_core_pattern(const std::string& pattern) {
-    tk::Fd fd(open(kCorePatternFile, O_WRONLY | O_CLOEXEC));
-    std::string line = pattern + "\n";
+void write_sysctl(const char* file, const std::string& value) {
+    tk::Fd fd(open(file, O_WRONLY | O_CLOEXEC));
+    std::string line = value + "\n";
     if (!fd || write(fd.get(), line.data(), line.size()) != ssize_t(line.size()))
-        throw tk::UserError(tk::errno_text("cannot write " + std::string(kCorePatternFile)));
+        throw tk::UserError(tk::errno_text("cannot write " + std::string(file)));
+}
+
+void write_core_pattern(const std::string& pattern) {
+    write_sysctl(kCorePatternFile, pattern);
+}
+
+// The first line of a small file (in directory AT when AT is not AT_FDCWD), "" when it
+// cannot be read.
+std::string first_line_at(int at, const char* name) {
+    tk::Fd fd(openat(at, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd)
+        return "";
+    char buf[256];
+    ssize_t n = read(fd.get(), buf, sizeof buf - 1);
+    std::string line(buf, size_t(std::max<ssize_t>(n, 0)));
+    return line.substr(0, line.find('\n'));
 }
 
 // Whether PATTERN is crashlab's collector, and its configuration.
@@ -615,10 +639,18 @@ int cmd_install(const std::string& config, bool replace) {
     tk::Fd store = open_store(c.store);
     tk::Fd crashes = open_root_dir(store.get(), "crashes", c.store + "/crashes", 0755);
     write_at(store.get(), kPreviousPattern, now.raw + "\n", 0, 0);
+    const std::string pipe_limit = first_line_at(AT_FDCWD, kCorePipeLimitFile);
+    if (pipe_limit == "0") {
+        write_at(store.get(), kPreviousPipeLimit, pipe_limit + "\n", 0, 0);
+        write_sysctl(kCorePipeLimitFile, std::to_string(kCollectorPipeLimit));
+    }
     write_core_pattern(pattern);
     std::cout << "core_pattern was: " << now.raw << "\n"
-              << "core_pattern now: " << pattern << "\n"
-              << "crashes go to " << c.store << "/crashes (crashlab ls; sudo crashlab uninstall "
+              << "core_pattern now: " << pattern << "\n";
+    if (pipe_limit == "0")
+        std::cout << "core_pipe_limit was 0, now " << kCollectorPipeLimit
+                  << " (the kernel keeps a crashing process until the collector has read it)\n";
+    std::cout << "crashes go to " << c.store << "/crashes (crashlab ls; sudo crashlab uninstall "
               << "restores the previous pattern)\n";
     return 0;
 }
@@ -632,20 +664,18 @@ int cmd_uninstall() {
                             "', not crashlab's collector: there is nothing to uninstall");
     StoreConfig c = read_store_config(config, true);
     tk::Fd store = open_store(c.store);
-    std::string previous = "core";
-    tk::Fd fd(openat(store.get(), kPreviousPattern, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (fd) {
-        char buf[256];
-        ssize_t n = read(fd.get(), buf, sizeof buf - 1);
-        if (n > 0) {
-            previous.assign(buf, size_t(n));
-            while (!previous.empty() && previous.back() == '\n')
-                previous.pop_back();
-        }
-    }
+    std::string previous = first_line_at(store.get(), kPreviousPattern);
+    if (previous.empty())
+        previous = "core";
     write_core_pattern(previous);
     unlinkat(store.get(), kPreviousPattern, 0);
     std::cout << "core_pattern restored: " << previous << "\n";
+    const std::string pipe_limit = first_line_at(store.get(), kPreviousPipeLimit);
+    if (!pipe_limit.empty() && pipe_limit.find_first_not_of("0123456789") == std::string::npos) {
+        write_sysctl(kCorePipeLimitFile, pipe_limit);
+        std::cout << "core_pipe_limit restored: " << pipe_limit << "\n";
+    }
+    unlinkat(store.get(), kPreviousPipeLimit, 0);
     return 0;
 }
 

@@ -157,6 +157,7 @@ class Collector : public testing::Test {
         }
         saved_pattern_ = read_line(kPatternFile);
         saved_suid_dumpable_ = read_line("/proc/sys/fs/suid_dumpable");
+        saved_pipe_limit_ = read_line(kPipeLimitFile);
         char tmpl[] = "/tmp/clt-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         dir_ = tmpl;
@@ -170,6 +171,8 @@ class Collector : public testing::Test {
             write_line(kPatternFile, saved_pattern_);
         if (!saved_suid_dumpable_.empty())
             write_line("/proc/sys/fs/suid_dumpable", saved_suid_dumpable_);
+        if (!saved_pipe_limit_.empty())
+            write_line(kPipeLimitFile, saved_pipe_limit_);
         if (!dir_.empty())
             remove_tree(dir_);
     }
@@ -211,7 +214,8 @@ class Collector : public testing::Test {
         return nlohmann::json::parse(r.out, nullptr, false);
     }
 
-    std::string saved_pattern_, saved_suid_dumpable_, dir_, config_, store_;
+    static constexpr const char* kPipeLimitFile = "/proc/sys/kernel/core_pipe_limit";
+    std::string saved_pattern_, saved_suid_dumpable_, saved_pipe_limit_, dir_, config_, store_;
 };
 
 // The core.zst of a crash decompresses to an ELF core.
@@ -230,8 +234,12 @@ std::string core_magic(const std::string& zst) {
 
 TEST_F(Collector, StoresARealCrashForItsOwner) {
     std::string before = read_line(kPatternFile);
+    // at 0 the kernel would not hold the process for the collector: install raises it
+    write_line(kPipeLimitFile, "0");
     Result inst = install();
     EXPECT_NE(inst.out.find("core_pattern was: " + before), std::string::npos) << inst.out;
+    EXPECT_NE(inst.out.find("core_pipe_limit was 0, now 16"), std::string::npos) << inst.out;
+    EXPECT_EQ(read_line(kPipeLimitFile), "16");
 
     // The victim crashes as nobody, started by nothing of crashlab's.
     harness::ReachableCopy victim(VICTIM_O0);
@@ -309,10 +317,12 @@ TEST_F(Collector, StoresARealCrashForItsOwner) {
     EXPECT_EQ(stored.size(), 2u);
     EXPECT_EQ(glob(crash_cwd() + "/*").size(), 0u) << "nothing left in the working directory";
 
-    // uninstall puts the pattern back.
+    // uninstall puts the pattern and the pipe limit back.
     Result un = run({CRASHLAB_BIN, "uninstall"});
     EXPECT_EQ(un.code, 0) << un.err;
     EXPECT_EQ(read_line(kPatternFile), before);
+    EXPECT_EQ(read_line(kPipeLimitFile), "0");
+    EXPECT_NE(un.out.find("core_pipe_limit restored: 0"), std::string::npos) << un.out;
 }
 
 // A process whose owner may not read its core (it changed its user: fs.suid_dumpable 2
