@@ -758,6 +758,27 @@ TEST_F(Collector, ReadsSystemdCoredumpsJournalEntry) {
     EXPECT_GE(e["timestamp_us"].get<uint64_t>(), started_us / 1000000 * 1000000);
     EXPECT_LE(e["timestamp_us"].get<uint64_t>(), ended_us);
     EXPECT_EQ(e["dumpable"], 1);
+#ifdef VICTIM_O0_PACKAGE_NAME
+    // The victim's package note (ld --package-metadata), as systemd-coredump read it
+    // (COREDUMP_PACKAGE_NAME, _VERSION, and _JSON: the notes by module, each with its
+    // build-id), against readelf on the binary.
+    EXPECT_EQ(e["package"]["name"], VICTIM_O0_PACKAGE_NAME) << e;
+    EXPECT_EQ(e["package"]["version"], VICTIM_O0_PACKAGE_VERSION) << e;
+    const std::string module = victim.path().substr(victim.path().rfind('/') + 1);
+    const nlohmann::json& note = e["package"]["note"][module];
+    EXPECT_EQ(note["name"], VICTIM_O0_PACKAGE_NAME) << e;
+    Result notes = run({"readelf", "-n", victim.path()});
+    EXPECT_NE(notes.out.find("\"name\":\"" VICTIM_O0_PACKAGE_NAME
+                             "\",\"version\":\"" VICTIM_O0_PACKAGE_VERSION "\""),
+              std::string::npos)
+        << notes.out;
+    ASSERT_TRUE(note["buildId"].is_string()) << e;
+    EXPECT_NE(notes.out.find("Build ID: " + note["buildId"].get<std::string>()), std::string::npos)
+        << notes.out;
+#else
+    std::cout << "this linker writes no package note (ld --package-metadata): "
+                 "COREDUMP_PACKAGE_* not checked\n";
+#endif
     // The victim ran in the test's cgroup: systemd's own hierarchy (name=systemd) on a hybrid
     // system, the unified one (0::) otherwise.
     std::vector<std::string> cgroups;
