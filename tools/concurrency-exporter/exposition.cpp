@@ -71,6 +71,19 @@ struct Labels {
 // What a histogram's values are: nanoseconds (written in seconds), or counts.
 enum class Unit { Seconds, Count };
 
+// V in the shortest form that reads back the same (std::to_chars), appended to OUT: every
+// number of the exposition is written so.
+template <typename T>
+void append_number(std::string& out, T v) {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+double in_seconds(uint64_t ns) {
+    return double(ns) / 1e9;
+}
+
 // Appends to one string, without a temporary string per sample: a scrape of a thousand
 // series writes a hundred thousand and more of them.
 class Writer {
@@ -118,22 +131,14 @@ class Writer {
     }
     void end(const std::string& value) { out_.append(value).append(1, '\n'); }
     void end(uint64_t value) {
-        append_integer(value);
+        append_number(out_, value);
         out_.append(1, '\n');
     }
-    void append_integer(uint64_t v) {
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
-    }
     void append_value(uint64_t v, Unit unit) {
-        if (unit == Unit::Count) {
-            append_integer(v);
-            return;
-        }
-        char buf[64];
-        auto r = std::to_chars(buf, buf + sizeof buf, double(v) / 1e9);
-        out_.append(buf, r.ptr);
+        if (unit == Unit::Count)
+            append_number(out_, v);
+        else
+            append_number(out_, in_seconds(v));
     }
 
     std::string& out_;
@@ -147,9 +152,9 @@ bool any_data(const exp_hist& h) {
 }
 
 std::string double_text(double v) {
-    char buf[64];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
+    std::string text;
+    append_number(text, v);
+    return text;
 }
 
 }  // namespace
@@ -186,7 +191,7 @@ std::string label_value(const std::string& raw) {
 }
 
 std::string seconds_text(uint64_t ns) {
-    return double_text(double(ns) / 1e9);  // as Writer::append_value writes them
+    return double_text(in_seconds(ns));
 }
 
 std::vector<Edge> histogram_edges(const exp_hist& h, Buckets mode) {
